@@ -1,0 +1,229 @@
+//! The code the attributes generate, once their input is valid.
+//!
+//! Every generated item sits inside `const _: () = { ... };` and reaches the
+//! runtime only through `<crate>::__private`, so users never depend on
+//! `linkme` and a renamed `cache-runtime` works through `crate = path`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, Path, ReturnType, Type};
+
+use cache_spec::attr::{ProviderArgs, RegionArgs};
+use cache_spec::{Codec, Compression, Eviction, Preset, RegionOptions, Tier};
+
+use crate::item::Marker;
+
+/// `::cache_runtime::__private`, or `<crate = path>::__private`.
+pub(crate) fn private_path(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::cache_runtime::__private),
+    }
+}
+
+/// A type as the user wrote it, spaced the way rustfmt would.
+fn type_text(ty: &Type) -> String {
+    let mut text = quote!(#ty).to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("( ", "("),
+        (" )", ")"),
+        (" ;", ";"),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+pub(crate) fn region(
+    args: &RegionArgs,
+    marker: &Marker,
+    key: &Type,
+    value: &Type,
+    name: &str,
+    name_span: Span,
+) -> TokenStream {
+    let private = private_path(args.krate.as_ref());
+    let ident = &marker.ident;
+    let linkme = quote!(#private::linkme);
+    let item_text = ident.to_string();
+    let key_text = type_text(key);
+    let value_text = type_text(value);
+    let description = args
+        .description
+        .as_ref()
+        .map(|d| d.value.as_str())
+        .unwrap_or("");
+    let preset = option(
+        args.preset
+            .as_ref()
+            .map(|p| preset_tokens(&private, p.value)),
+    );
+    let options = options_tokens(&private, &args.options);
+    let policy = option(args.policy.as_ref().map(|policy| {
+        let text = type_text(policy);
+        quote_spanned!(policy.span()=> #private::PolicyInfo::of::<#policy, #key, #value>(#text))
+    }));
+    let backend = option(args.backend.as_ref().map(|b| {
+        let backend = &b.value;
+        quote!(#backend)
+    }));
+    let guard = format_ident!(
+        "cache_region_named_{}",
+        name.replace('-', "_"),
+        span = name_span
+    );
+
+    quote! {
+        // Two regions with one name in one crate define this macro twice,
+        // which the compiler reports at both `name = ...` arguments.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #guard { () => {}; }
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_REGIONS)]
+            #[linkme(crate = #linkme)]
+            static __CACHE_RUNTIME_REGION: #private::RegionDescriptor =
+                #private::RegionDescriptor::__linked(#private::LinkedRegion {
+                    name: #name,
+                    name_hash: #private::name_hash(#name),
+                    item: #item_text,
+                    key_type: #key_text,
+                    value_type: #value_text,
+                    description: #description,
+                    preset: #preset,
+                    options: #options,
+                    policy: #policy,
+                    backend: #backend,
+                    site: #private::DeclarationSite::__new(
+                        ::core::module_path!(),
+                        ::core::file!(),
+                        ::core::line!(),
+                        ::core::column!(),
+                    ),
+                });
+
+            #[automatically_derived]
+            impl #private::CacheRegion for #ident {
+                type Key = #key;
+                type Value = #value;
+                const DESCRIPTOR: &'static #private::RegionDescriptor = &__CACHE_RUNTIME_REGION;
+            }
+        };
+    }
+}
+
+pub(crate) fn provider(args: &ProviderArgs, function: &ItemFn, name: &str) -> TokenStream {
+    let private = private_path(args.krate.as_ref());
+    let linkme = quote!(#private::linkme);
+    let ident = &function.sig.ident;
+    let function_text = ident.to_string();
+    let priority = args.priority.as_ref().map(|p| p.value).unwrap_or(0);
+    // The conversion is spanned on the user's return type, so a wrong type
+    // is reported there with `IntoConfigLayer`'s message.
+    let call = match &function.sig.output {
+        ReturnType::Type(_, ty) => {
+            quote_spanned!(ty.span()=> <#ty as #private::IntoConfigLayer>::into_config_layer(#ident()))
+        }
+        ReturnType::Default => quote!(#private::IntoConfigLayer::into_config_layer(#ident())),
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            fn __cache_runtime_load() -> ::core::result::Result<#private::ConfigLayer, #private::BoxError> {
+                #call
+            }
+
+            #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_PROVIDERS)]
+            #[linkme(crate = #linkme)]
+            static __CACHE_RUNTIME_PROVIDER: #private::ProviderDescriptor =
+                #private::ProviderDescriptor::__linked(#private::LinkedProvider {
+                    name: #name,
+                    priority: #priority,
+                    function: #function_text,
+                    site: #private::DeclarationSite::__new(
+                        ::core::module_path!(),
+                        ::core::file!(),
+                        ::core::line!(),
+                        ::core::column!(),
+                    ),
+                    load: __cache_runtime_load,
+                });
+        };
+    }
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn preset_tokens(private: &TokenStream, preset: Preset) -> TokenStream {
+    match preset {
+        Preset::SecurityCritical => quote!(#private::Preset::SecurityCritical),
+        Preset::HighFrequency => quote!(#private::Preset::HighFrequency),
+        Preset::Bulk => quote!(#private::Preset::Bulk),
+        Preset::Temporary => quote!(#private::Preset::Temporary),
+    }
+}
+
+fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream {
+    let duration = |d: Option<std::time::Duration>| {
+        option(d.map(|d| {
+            let ms = d.as_millis() as u64;
+            quote!(#private::Duration::from_millis(#ms))
+        }))
+    };
+    let ttl = duration(options.ttl);
+    let tti = duration(options.tti);
+    let max_entries = option(options.max_entries.map(|n| quote!(#n)));
+    let max_bytes = option(options.max_bytes.map(|n| quote!(#n)));
+    let eviction = option(options.eviction.map(|e| match e {
+        Eviction::TinyLfu => quote!(#private::Eviction::TinyLfu),
+        Eviction::Lru => quote!(#private::Eviction::Lru),
+    }));
+    let tier = option(options.tier.map(|t| match t {
+        Tier::Memory => quote!(#private::Tier::Memory),
+        Tier::Disk => quote!(#private::Tier::Disk),
+        Tier::Redis => quote!(#private::Tier::Redis),
+        Tier::Hybrid => quote!(#private::Tier::Hybrid),
+    }));
+    let sensitive = option(options.sensitive.map(|s| quote!(#s)));
+    let compression = option(options.compression.map(|Compression { codec, threshold }| {
+        let codec = match codec {
+            Codec::None => quote!(#private::Codec::None),
+            Codec::Lz4 => quote!(#private::Codec::Lz4),
+            Codec::Zstd => quote!(#private::Codec::Zstd),
+        };
+        quote!(#private::Compression { codec: #codec, threshold: #threshold })
+    }));
+    let version = option(options.version.map(|v| quote!(#v)));
+    quote! {
+        #private::RegionOptions {
+            ttl: #ttl,
+            tti: #tti,
+            max_entries: #max_entries,
+            max_bytes: #max_bytes,
+            eviction: #eviction,
+            tier: #tier,
+            sensitive: #sensitive,
+            compression: #compression,
+            version: #version,
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `#[cache_config_provider]`.
+
+use proc_macro2::TokenStream;
+
+use cache_spec::attr::parse_provider_args;
+use cache_spec::{to_kebab_case, validate_name};
+
+use crate::errors::Errors;
+use crate::{expand, fallback, item, valid};
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let (args, parse_errors) = parse_provider_args(args);
+    errors.extend(parse_errors);
+    let function = match item::provider_fn(input.clone()) {
+        Ok(function) => Some(function),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let Some(function) = function else {
+        return fallback::item(&errors, input);
+    };
+    valid::provider(&function, &mut errors);
+    let name = match &args.name {
+        Some(name) => name.value.clone(),
+        None => {
+            let name = to_kebab_case(&function.sig.ident.to_string());
+            if let Err(error) = validate_name(&name) {
+                errors.push(syn::Error::new(
+                    function.sig.ident.span(),
+                    format!("cannot derive a provider name from this function ({error}); add `name = \"...\"`"),
+                ));
+            }
+            name
+        }
+    };
+    if !errors.is_empty() {
+        return fallback::item(&errors, input);
+    }
+    let generated = expand::provider(&args, &function, &name);
+    quote::quote!(#input #generated)
+}

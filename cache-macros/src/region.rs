@@ -1,0 +1,36 @@
+//! `#[cache_region]` and `#[custom_cache_region]`.
+
+use proc_macro2::TokenStream;
+
+use cache_spec::attr::{Attribute, parse_region_args};
+
+use crate::errors::Errors;
+use crate::{expand, fallback, item, valid};
+
+pub(crate) fn expand(attribute: Attribute, args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let (args, parse_errors) = parse_region_args(attribute, args);
+    errors.extend(parse_errors);
+    let marker = match item::marker(attribute, input.clone()) {
+        Ok(marker) => Some(marker),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    valid::region(attribute, &args, &mut errors);
+    match (&marker, &args.key, &args.value, &args.name) {
+        (Some(marker), Some(key), Some(value), Some(name)) if errors.is_empty() => {
+            let generated = expand::region(&args, marker, key, value, &name.value, name.span);
+            quote::quote!(#input #generated)
+        }
+        _ => fallback::region(
+            &errors,
+            marker.as_ref(),
+            args.key.as_ref(),
+            args.value.as_ref(),
+            args.krate.as_ref(),
+            input,
+        ),
+    }
+}

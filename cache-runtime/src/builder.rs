@@ -1,0 +1,299 @@
+//! Descriptors for regions registered by hand, for code that cannot use the
+//! attributes (regions named in a config file, plugins, tests).
+
+use std::borrow::Cow;
+use std::panic::Location;
+use std::time::Duration;
+
+use cache_spec::{
+    Compression, Conflict, Eviction, NameError, Preset, RegionOptions, RegionSettings, Tier,
+    name_hash, validate_name,
+};
+
+use crate::descriptor::RegionDescriptor;
+use crate::policy::{CachePolicy, PolicyInfo};
+use crate::site::DeclarationSite;
+
+/// Why a hand-registered region was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegionError {
+    /// The name is not lowercase kebab-case.
+    #[error("region registered at {site}: {source}")]
+    InvalidName {
+        /// Where the region was registered.
+        site: DeclarationSite,
+        /// What is wrong with the name.
+        source: NameError,
+    },
+    /// The options contradict each other.
+    #[error("region `{name}` registered at {site}: {conflict}")]
+    Conflict {
+        /// The region.
+        name: String,
+        /// Where the region was registered.
+        site: DeclarationSite,
+        /// The contradiction.
+        conflict: Conflict,
+    },
+    /// A zero size limit.
+    #[error("region `{name}` registered at {site}: `{field}` must be greater than zero")]
+    ZeroLimit {
+        /// The region.
+        name: String,
+        /// Where the region was registered.
+        site: DeclarationSite,
+        /// `max_entries` or `max_bytes`.
+        field: &'static str,
+    },
+    /// Both `max_entries` and `max_bytes`.
+    #[error("region `{name}` registered at {site}: set `max_entries` or `max_bytes`, not both")]
+    TwoLimits {
+        /// The region.
+        name: String,
+        /// Where the region was registered.
+        site: DeclarationSite,
+    },
+}
+
+/// Builds a [`RegionDescriptor`] by hand, with the same options and checks
+/// as `#[cache_region]`; the declaration site is where
+/// [`RegionDescriptor::builder`] was called.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_runtime::{RegionDescriptor, Tier};
+///
+/// let region = RegionDescriptor::builder("session-tokens")
+///     .key::<String>()
+///     .value::<Vec<u8>>()
+///     .ttl(Duration::from_secs(900))
+///     .max_entries(50_000)
+///     .tier(Tier::Memory)
+///     .build()?;
+/// assert_eq!(region.settings().ttl, Some(Duration::from_secs(900)));
+/// # Ok::<(), cache_runtime::RegionError>(())
+/// ```
+#[must_use]
+#[derive(Clone, Debug)]
+pub struct RegionBuilder {
+    name: Cow<'static, str>,
+    key_type: Option<&'static str>,
+    value_type: Option<&'static str>,
+    description: Cow<'static, str>,
+    preset: Option<Preset>,
+    options: RegionOptions,
+    policy: Option<PolicyInfo>,
+    backend: Option<Cow<'static, str>>,
+    site: DeclarationSite,
+}
+
+impl RegionDescriptor {
+    /// Starts a hand-registered region called `name`.
+    #[track_caller]
+    pub fn builder(name: impl Into<Cow<'static, str>>) -> RegionBuilder {
+        RegionBuilder {
+            name: name.into(),
+            key_type: None,
+            value_type: None,
+            description: Cow::Borrowed(""),
+            preset: None,
+            options: RegionOptions::EMPTY,
+            policy: None,
+            backend: None,
+            site: DeclarationSite::from_location(Location::caller()),
+        }
+    }
+}
+
+impl RegionBuilder {
+    /// Records `K` as the key type.
+    pub fn key<K: ?Sized>(mut self) -> Self {
+        self.key_type = Some(std::any::type_name::<K>());
+        self
+    }
+
+    /// Records `V` as the value type.
+    pub fn value<V: ?Sized>(mut self) -> Self {
+        self.value_type = Some(std::any::type_name::<V>());
+        self
+    }
+
+    /// What the region holds.
+    pub fn description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Starts from a preset; options set here override it.
+    pub fn preset(mut self, preset: Preset) -> Self {
+        self.preset = Some(preset);
+        self
+    }
+
+    /// Lays `options` over the ones set so far.
+    pub fn options(mut self, options: RegionOptions) -> Self {
+        self.options = self.options.overlay(&options);
+        self
+    }
+
+    /// Time to live after insert.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.options.ttl = Some(ttl);
+        self
+    }
+
+    /// Time to idle.
+    pub fn tti(mut self, tti: Duration) -> Self {
+        self.options.tti = Some(tti);
+        self
+    }
+
+    /// Limits the region to `max` entries.
+    pub fn max_entries(mut self, max: u64) -> Self {
+        self.options.max_entries = Some(max);
+        self
+    }
+
+    /// Limits the region to `max` bytes.
+    pub fn max_bytes(mut self, max: u64) -> Self {
+        self.options.max_bytes = Some(max);
+        self
+    }
+
+    /// The memory tier's eviction policy.
+    pub fn eviction(mut self, eviction: Eviction) -> Self {
+        self.options.eviction = Some(eviction);
+        self
+    }
+
+    /// The storage tier.
+    pub fn tier(mut self, tier: Tier) -> Self {
+        self.options.tier = Some(tier);
+        self
+    }
+
+    /// Marks entries sensitive (or not).
+    pub fn sensitive(mut self, sensitive: bool) -> Self {
+        self.options.sensitive = Some(sensitive);
+        self
+    }
+
+    /// Compression of persisted values.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.options.compression = Some(compression);
+        self
+    }
+
+    /// Schema version of persisted values.
+    pub fn version(mut self, version: u32) -> Self {
+        self.options.version = Some(version);
+        self
+    }
+
+    /// A custom policy, built with `P::default()`.
+    pub fn policy<P, K, V>(mut self) -> Self
+    where
+        P: CachePolicy<K, V> + Default,
+        K: 'static,
+        V: 'static,
+    {
+        self.policy = Some(PolicyInfo::of::<P, K, V>(std::any::type_name::<P>()));
+        self
+    }
+
+    /// A storage backend registered by name at run time.
+    pub fn backend(mut self, backend: impl Into<Cow<'static, str>>) -> Self {
+        self.backend = Some(backend.into());
+        self
+    }
+
+    /// Checks the region the way `#[cache_region]` does at compile time.
+    ///
+    /// # Errors
+    ///
+    /// A [`RegionError`] for a name that is not kebab-case, a zero or double
+    /// size limit, or contradictory options.
+    pub fn build(self) -> Result<RegionDescriptor, RegionError> {
+        let site = self.site;
+        validate_name(&self.name).map_err(|source| RegionError::InvalidName { site, source })?;
+        if let Some(backend) = &self.backend {
+            validate_name(backend).map_err(|source| RegionError::InvalidName { site, source })?;
+        }
+        let name = self.name.to_string();
+        for (field, value) in [
+            ("max_entries", self.options.max_entries),
+            ("max_bytes", self.options.max_bytes),
+        ] {
+            if value == Some(0) {
+                return Err(RegionError::ZeroLimit { name, site, field });
+            }
+        }
+        if self.options.max_entries.is_some() && self.options.max_bytes.is_some() {
+            return Err(RegionError::TwoLimits { name, site });
+        }
+        let settings = RegionSettings::resolve(self.preset, &self.options);
+        if let Some(conflict) = settings.conflicts().into_iter().next() {
+            return Err(RegionError::Conflict {
+                name,
+                site,
+                conflict,
+            });
+        }
+        Ok(RegionDescriptor {
+            name_hash: name_hash(&self.name),
+            name: self.name,
+            item: None,
+            key_type: self.key_type,
+            value_type: self.value_type,
+            description: self.description,
+            preset: self.preset,
+            options: self.options,
+            settings,
+            policy: self.policy,
+            backend: self.backend,
+            site,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_the_call_site() {
+        let line = line!() + 1;
+        let region = RegionDescriptor::builder("hand-made")
+            .build()
+            .expect("valid");
+        assert_eq!(region.site().line(), line);
+        assert!(region.site().file().ends_with("builder.rs"));
+        assert_eq!(region.settings(), &RegionSettings::DEFAULT);
+    }
+
+    #[test]
+    fn rejects_what_the_attribute_rejects() {
+        let bad_name = RegionDescriptor::builder("Hand_Made").build();
+        assert!(matches!(bad_name, Err(RegionError::InvalidName { .. })));
+        let zero = RegionDescriptor::builder("a").max_entries(0).build();
+        assert!(matches!(
+            zero,
+            Err(RegionError::ZeroLimit {
+                field: "max_entries",
+                ..
+            })
+        ));
+        let both = RegionDescriptor::builder("a")
+            .max_entries(1)
+            .max_bytes(1)
+            .build();
+        assert!(matches!(both, Err(RegionError::TwoLimits { .. })));
+        let persisted = RegionDescriptor::builder("a")
+            .preset(Preset::SecurityCritical)
+            .tier(Tier::Disk)
+            .build();
+        let message = persisted.expect_err("sensitive on disk").to_string();
+        assert!(message.contains("must stay in memory"), "{message}");
+    }
+}

@@ -1,0 +1,135 @@
+//! What the registry knows about one region.
+
+use std::borrow::Cow;
+
+use cache_spec::{Preset, RegionOptions, RegionSettings};
+
+use crate::policy::PolicyInfo;
+use crate::site::DeclarationSite;
+
+/// Everything declared about one region: its name, key and value types,
+/// options, custom policy or backend, and where it was declared. The
+/// attribute macros put one of these in a `'static` per region; regions
+/// registered by hand get one from [`RegionDescriptor::builder`].
+#[derive(Clone, Debug)]
+pub struct RegionDescriptor {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) name_hash: u64,
+    pub(crate) item: Option<&'static str>,
+    pub(crate) key_type: Option<&'static str>,
+    pub(crate) value_type: Option<&'static str>,
+    pub(crate) description: Cow<'static, str>,
+    pub(crate) preset: Option<Preset>,
+    pub(crate) options: RegionOptions,
+    pub(crate) settings: RegionSettings,
+    pub(crate) policy: Option<PolicyInfo>,
+    pub(crate) backend: Option<Cow<'static, str>>,
+    pub(crate) site: DeclarationSite,
+}
+
+/// The parts of a descriptor that the attribute macros write out.
+#[doc(hidden)]
+pub struct LinkedRegion {
+    pub name: &'static str,
+    pub name_hash: u64,
+    pub item: &'static str,
+    pub key_type: &'static str,
+    pub value_type: &'static str,
+    pub description: &'static str,
+    pub preset: Option<Preset>,
+    pub options: RegionOptions,
+    pub policy: Option<PolicyInfo>,
+    pub backend: Option<&'static str>,
+    pub site: DeclarationSite,
+}
+
+impl RegionDescriptor {
+    #[doc(hidden)]
+    pub const fn __linked(parts: LinkedRegion) -> RegionDescriptor {
+        RegionDescriptor {
+            name: Cow::Borrowed(parts.name),
+            name_hash: parts.name_hash,
+            item: Some(parts.item),
+            key_type: Some(parts.key_type),
+            value_type: Some(parts.value_type),
+            description: Cow::Borrowed(parts.description),
+            settings: RegionSettings::resolve(parts.preset, &parts.options),
+            preset: parts.preset,
+            options: parts.options,
+            policy: parts.policy,
+            backend: match parts.backend {
+                Some(backend) => Some(Cow::Borrowed(backend)),
+                None => None,
+            },
+            site: parts.site,
+        }
+    }
+
+    /// The region's name, unique in the program: lowercase kebab-case.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The marker type's name (`ModelMetadata`), for declared regions.
+    pub fn item(&self) -> Option<&'static str> {
+        self.item
+    }
+
+    /// The key type as the declaration spells it.
+    pub fn key_type(&self) -> Option<&'static str> {
+        self.key_type
+    }
+
+    /// The value type as the declaration spells it.
+    pub fn value_type(&self) -> Option<&'static str> {
+        self.value_type
+    }
+
+    /// What the region holds, from `description = "..."`; empty if unset.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The preset the region starts from.
+    pub fn preset(&self) -> Option<Preset> {
+        self.preset
+    }
+
+    /// The options written in the declaration (not the preset's or the
+    /// defaults').
+    pub fn options(&self) -> &RegionOptions {
+        &self.options
+    }
+
+    /// The effective settings: defaults, then the preset, then the options.
+    pub fn settings(&self) -> &RegionSettings {
+        &self.settings
+    }
+
+    /// Whether entries are sensitive: never browsable, logged or persisted.
+    pub fn is_sensitive(&self) -> bool {
+        self.settings.sensitive
+    }
+
+    /// The custom policy of a `#[custom_cache_region(policy = ...)]`.
+    pub fn policy(&self) -> Option<&PolicyInfo> {
+        self.policy.as_ref()
+    }
+
+    /// The storage backend of a `#[custom_cache_region(backend = "...")]`,
+    /// registered by name at run time.
+    pub fn backend(&self) -> Option<&str> {
+        self.backend.as_deref()
+    }
+
+    /// Whether it was declared with `#[custom_cache_region]` (or registered
+    /// with a policy or backend).
+    pub fn is_custom(&self) -> bool {
+        self.policy.is_some() || self.backend.is_some()
+    }
+
+    /// Where it was declared.
+    pub fn site(&self) -> &DeclarationSite {
+        &self.site
+    }
+}

@@ -1,0 +1,67 @@
+//! Cache regions declared in code, collected by the linker, managed at run
+//! time.
+//!
+//! A *region* is a named set of cache entries with its own TTL, size limit,
+//! eviction policy and storage tier. Declare one on a unit struct:
+//!
+//! ```
+//! use cache_runtime::{cache_region, registry, CacheRegion};
+//!
+//! #[cache_region(name = "model-metadata", key = String, value = Vec<String>,
+//!                ttl = "1h", max_entries = 10_000, description = "provider model lists")]
+//! pub struct ModelMetadata;
+//!
+//! let region = registry().region::<ModelMetadata>().expect("linked");
+//! assert_eq!(region.name(), "model-metadata");
+//! assert_eq!(ModelMetadata::DESCRIPTOR.settings().max_entries, Some(10_000));
+//! ```
+//!
+//! The attribute checks every option at compile time and adds a `'static`
+//! descriptor to a linker-collected list; [`registry()`] reads that list on
+//! first call. Nothing runs before `main` and no code is scanned.
+//!
+//! - [`cache_region`]: a region with the built-in tiers and policies.
+//! - [`custom_cache_region`]: a region with its own [`CachePolicy`] or a
+//!   storage backend registered by name at run time.
+//! - [`cache_config_provider`]: a function contributing a [`ConfigLayer`].
+//!
+//! See the repository README for the option reference and the one pitfall of
+//! link-time collection (a library nothing references is dropped).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Lets this crate's own tests and doctests use the macros, whose expansion
+// names `::cache_runtime`.
+extern crate self as cache_runtime;
+
+mod builder;
+mod config;
+mod descriptor;
+mod policy;
+mod provider;
+mod region;
+mod registry;
+mod site;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub(crate) use __private as private;
+
+pub use builder::{RegionBuilder, RegionError};
+pub use cache_macros::{cache_config_provider, cache_region, custom_cache_region};
+pub use cache_spec::{
+    Codec, Compression, Conflict, DurationError, Eviction, Field, NameError, Preset, RegionOptions,
+    RegionSettings, SizeError, Tier, format_duration, format_size, parse_duration, parse_size,
+    validate_name,
+};
+pub use config::ConfigLayer;
+pub use descriptor::RegionDescriptor;
+pub use policy::{CachePolicy, PolicyInfo};
+pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
+pub use region::CacheRegion;
+pub use registry::{
+    RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,
+};
+pub use site::DeclarationSite;

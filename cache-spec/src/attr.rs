@@ -1,0 +1,820 @@
+//! The parser of attribute arguments: `#[cache_region(...)]`,
+//! `#[custom_cache_region(...)]` and `#[cache_config_provider(...)]`.
+//!
+//! Parsing never stops at the first problem: every argument is read, each bad
+//! one yields a [`syn::Error`] on its own tokens, and the parser skips to the
+//! next comma. The arguments that were valid are returned beside the errors,
+//! so the proc-macro crate can report everything at once and `cache-build`
+//! can read declarations out of source files.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::{Ident, LitBool, LitInt, LitStr, Path, Token, Type};
+
+use crate::{
+    Codec, Compression, Eviction, Field, Preset, RegionOptions, Tier, parse_duration, parse_size,
+    validate_name,
+};
+
+/// The attribute whose arguments are parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attribute {
+    /// `#[cache_region]`
+    Region,
+    /// `#[custom_cache_region]`
+    CustomRegion,
+    /// `#[cache_config_provider]`
+    Provider,
+}
+
+impl Attribute {
+    /// The attribute as a user writes it, for messages.
+    pub const fn display(self) -> &'static str {
+        match self {
+            Attribute::Region => "#[cache_region]",
+            Attribute::CustomRegion => "#[custom_cache_region]",
+            Attribute::Provider => "#[cache_config_provider]",
+        }
+    }
+
+    /// The keys this attribute accepts, in documentation order.
+    pub fn keys(self) -> &'static [Key] {
+        const REGION: &[Key] = &[
+            Key::Name,
+            Key::Key,
+            Key::Value,
+            Key::Ttl,
+            Key::Tti,
+            Key::MaxEntries,
+            Key::MaxBytes,
+            Key::Eviction,
+            Key::Tier,
+            Key::Preset,
+            Key::Sensitive,
+            Key::Compression,
+            Key::CompressionThreshold,
+            Key::Version,
+            Key::Description,
+            Key::Crate,
+        ];
+        const CUSTOM: &[Key] = &[
+            Key::Name,
+            Key::Key,
+            Key::Value,
+            Key::Policy,
+            Key::Backend,
+            Key::Ttl,
+            Key::Tti,
+            Key::MaxEntries,
+            Key::MaxBytes,
+            Key::Eviction,
+            Key::Tier,
+            Key::Preset,
+            Key::Sensitive,
+            Key::Compression,
+            Key::CompressionThreshold,
+            Key::Version,
+            Key::Description,
+            Key::Crate,
+        ];
+        const PROVIDER: &[Key] = &[Key::Priority, Key::Name, Key::Crate];
+        match self {
+            Attribute::Region => REGION,
+            Attribute::CustomRegion => CUSTOM,
+            Attribute::Provider => PROVIDER,
+        }
+    }
+
+    fn accepts(self, key: Key) -> bool {
+        self.keys().contains(&key)
+    }
+}
+
+macro_rules! keys {
+    ($($variant:ident => $text:literal,)+) => {
+        /// An argument key, compared as an identifier.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Key {
+            $(#[doc = concat!("`", $text, "`")] $variant,)+
+        }
+
+        impl Key {
+            /// Every key.
+            pub const ALL: &'static [Key] = &[$(Key::$variant),+];
+
+            /// The key as written.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Key::$variant => $text,)+
+                }
+            }
+
+            fn from_ident(text: &str) -> Option<Key> {
+                match text {
+                    $($text => Some(Key::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+keys! {
+    Name => "name",
+    Key => "key",
+    Value => "value",
+    Ttl => "ttl",
+    Tti => "tti",
+    MaxEntries => "max_entries",
+    MaxBytes => "max_bytes",
+    Eviction => "eviction",
+    Tier => "tier",
+    Preset => "preset",
+    Sensitive => "sensitive",
+    Compression => "compression",
+    CompressionThreshold => "compression_threshold",
+    Version => "version",
+    Description => "description",
+    Crate => "crate",
+    Policy => "policy",
+    Backend => "backend",
+    Priority => "priority",
+}
+
+/// A value and the span of the tokens it was read from.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The arguments of `#[cache_region]` or `#[custom_cache_region]` that parsed.
+#[derive(Clone, Debug, Default)]
+pub struct RegionArgs {
+    /// `name = "..."`
+    pub name: Option<Spanned<String>>,
+    /// `key = Type`
+    pub key: Option<Type>,
+    /// `value = Type`
+    pub value: Option<Type>,
+    /// `preset = "..."`
+    pub preset: Option<Spanned<Preset>>,
+    /// The explicit options (compression threshold included).
+    pub options: RegionOptions,
+    /// Where each explicit option was written.
+    pub option_spans: Vec<(Field, Span)>,
+    /// `description = "..."`
+    pub description: Option<Spanned<String>>,
+    /// `crate = path`
+    pub krate: Option<Path>,
+    /// `policy = Type` (custom regions)
+    pub policy: Option<Type>,
+    /// `backend = "..."` (custom regions)
+    pub backend: Option<Spanned<String>>,
+}
+
+impl RegionArgs {
+    /// Where `field` was set explicitly.
+    pub fn span_of(&self, field: Field) -> Option<Span> {
+        self.option_spans
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, span)| *span)
+    }
+}
+
+/// The arguments of `#[cache_config_provider]` that parsed.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderArgs {
+    /// `priority = N`
+    pub priority: Option<Spanned<i32>>,
+    /// `name = "..."`
+    pub name: Option<Spanned<String>>,
+    /// `crate = path`
+    pub krate: Option<Path>,
+}
+
+/// Parses the arguments of a region attribute. Returns what parsed and every
+/// error found, each on its own tokens.
+pub fn parse_region_args(
+    attribute: Attribute,
+    tokens: TokenStream,
+) -> (RegionArgs, Vec<syn::Error>) {
+    let mut args = RegionArgs::default();
+    let mut threshold: Option<Spanned<u64>> = None;
+    let errors = parse_with(attribute, tokens, |key, key_span, input| {
+        read_region_key(&mut args, &mut threshold, key, key_span, input)
+    });
+    let mut errors = errors;
+    if let Some(threshold) = threshold {
+        match args.options.compression.as_mut() {
+            Some(compression) if compression.codec != Codec::None => {
+                compression.threshold = threshold.value;
+            }
+            _ => errors.push(syn::Error::new(
+                threshold.span,
+                "`compression_threshold` needs a codec: add compression = \"lz4\" or compression = \"zstd\"",
+            )),
+        }
+    }
+    (args, errors)
+}
+
+/// Parses the arguments of `#[cache_config_provider]`.
+pub fn parse_provider_args(tokens: TokenStream) -> (ProviderArgs, Vec<syn::Error>) {
+    let mut args = ProviderArgs::default();
+    let errors = parse_with(Attribute::Provider, tokens, |key, _, input| {
+        match key {
+            Key::Priority => args.priority = Some(read_i32(input, key)?),
+            Key::Name => args.name = Some(read_name(input, key)?),
+            Key::Crate => args.krate = Some(read_path(input)?),
+            _ => unreachable!("the provider attribute accepts no other key"),
+        }
+        Ok(())
+    });
+    (args, errors)
+}
+
+fn read_region_key(
+    args: &mut RegionArgs,
+    threshold: &mut Option<Spanned<u64>>,
+    key: Key,
+    key_span: Span,
+    input: ParseStream<'_>,
+) -> syn::Result<()> {
+    let start = input.span();
+    let options = &mut args.options;
+    let field = match key {
+        Key::Name => {
+            args.name = Some(read_name(input, key)?);
+            None
+        }
+        Key::Key => {
+            args.key = Some(input.parse()?);
+            None
+        }
+        Key::Value => {
+            args.value = Some(input.parse()?);
+            None
+        }
+        Key::Policy => {
+            args.policy = Some(input.parse()?);
+            None
+        }
+        Key::Backend => {
+            args.backend = Some(read_name(input, key)?);
+            None
+        }
+        Key::Description => {
+            let lit = read_str(input, key, "\"what this region holds\"")?;
+            args.description = Some(Spanned {
+                value: lit.value(),
+                span: lit.span(),
+            });
+            None
+        }
+        Key::Crate => {
+            args.krate = Some(read_path(input)?);
+            None
+        }
+        Key::Preset => {
+            let preset = read_keyword(
+                input,
+                key,
+                Preset::parse,
+                Preset::expected(),
+                Preset::ALL.iter().map(|p| p.as_str()),
+            )?;
+            args.preset = Some(preset);
+            None
+        }
+        Key::Ttl => {
+            options.ttl = Some(read_duration(input, key)?);
+            Some(Field::Ttl)
+        }
+        Key::Tti => {
+            options.tti = Some(read_duration(input, key)?);
+            Some(Field::Tti)
+        }
+        Key::MaxEntries => {
+            options.max_entries = Some(read_u64(input, key)?.value);
+            Some(Field::MaxEntries)
+        }
+        Key::MaxBytes => {
+            options.max_bytes = Some(read_size(input, key)?.value);
+            Some(Field::MaxBytes)
+        }
+        Key::CompressionThreshold => {
+            *threshold = Some(read_size(input, key)?);
+            Some(Field::Compression)
+        }
+        Key::Eviction => {
+            let eviction = read_keyword(
+                input,
+                key,
+                Eviction::parse,
+                Eviction::expected(),
+                Eviction::ALL.iter().map(|e| e.as_str()),
+            )?;
+            options.eviction = Some(eviction.value);
+            Some(Field::Eviction)
+        }
+        Key::Tier => {
+            let tier = read_keyword(
+                input,
+                key,
+                Tier::parse,
+                Tier::expected(),
+                Tier::ALL.iter().map(|t| t.as_str()),
+            )?;
+            options.tier = Some(tier.value);
+            Some(Field::Tier)
+        }
+        Key::Compression => {
+            let codec = read_keyword(
+                input,
+                key,
+                Codec::parse,
+                Codec::expected(),
+                Codec::ALL.iter().map(|c| c.as_str()),
+            )?;
+            options.compression = Some(match codec.value {
+                Codec::None => Compression::NONE,
+                codec => Compression::new(codec),
+            });
+            Some(Field::Compression)
+        }
+        Key::Sensitive => {
+            options.sensitive = Some(read_flag(input)?);
+            Some(Field::Sensitive)
+        }
+        Key::Version => {
+            let version = read_u64(input, key)?;
+            let version = u32::try_from(version.value).map_err(|_| {
+                syn::Error::new(
+                    version.span,
+                    format!("`version` is too large (at most {})", u32::MAX),
+                )
+            })?;
+            options.version = Some(version);
+            Some(Field::Version)
+        }
+        Key::Priority => unreachable!("regions do not accept `priority`"),
+    };
+    if let Some(field) = field {
+        let span = key_span.join(start).unwrap_or(key_span);
+        args.option_spans.retain(|(f, _)| *f != field);
+        args.option_spans.push((field, span));
+    }
+    Ok(())
+}
+
+/// Runs the shared argument loop: key, optional `= value`, comma; unknown and
+/// repeated keys reported; every error collected.
+fn parse_with(
+    attribute: Attribute,
+    tokens: TokenStream,
+    mut read: impl FnMut(Key, Span, ParseStream<'_>) -> syn::Result<()>,
+) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
+        let mut seen: Vec<Key> = Vec::new();
+        while !input.is_empty() {
+            let ident = match input.call(Ident::parse_any) {
+                Ok(ident) => ident,
+                Err(_) => {
+                    let span = input.span();
+                    errors.push(syn::Error::new(
+                        span,
+                        format!(
+                            "expected an option name; {} accepts {}",
+                            attribute.display(),
+                            key_list(attribute)
+                        ),
+                    ));
+                    skip_to_comma(input);
+                    let _ = input.parse::<Option<Token![,]>>();
+                    continue;
+                }
+            };
+            let text = ident.unraw().to_string();
+            match Key::from_ident(&text).filter(|key| attribute.accepts(*key)) {
+                None => {
+                    errors.push(unknown_key(attribute, &ident, &text));
+                    skip_to_comma(input);
+                }
+                Some(key) if seen.contains(&key) => {
+                    errors.push(syn::Error::new(
+                        ident.span(),
+                        format!("`{text}` is given more than once; keep one"),
+                    ));
+                    skip_to_comma(input);
+                }
+                Some(key) => {
+                    seen.push(key);
+                    let result = if key == Key::Sensitive || input.peek(Token![=]) {
+                        if key != Key::Sensitive || input.peek(Token![=]) {
+                            input.parse::<Token![=]>()?;
+                        }
+                        if !key_is_flag(key) && (input.is_empty() || input.peek(Token![,])) {
+                            Err(syn::Error::new(
+                                ident.span(),
+                                format!("`{text}` needs a value after `=`"),
+                            ))
+                        } else {
+                            read(key, ident.span(), input)
+                        }
+                    } else {
+                        Err(syn::Error::new(
+                            ident.span(),
+                            format!("`{text}` needs a value: write `{text} = {}`", example(key)),
+                        ))
+                    };
+                    if let Err(error) = result {
+                        errors.push(error);
+                        skip_to_comma(input);
+                    }
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            } else {
+                errors.push(syn::Error::new(
+                    input.span(),
+                    "expected `,` before the next option",
+                ));
+                skip_to_comma(input);
+                let _ = input.parse::<Option<Token![,]>>();
+            }
+        }
+        Ok(())
+    };
+    if let Err(error) = parser.parse2(tokens) {
+        errors.push(error);
+    }
+    errors
+}
+
+fn key_is_flag(key: Key) -> bool {
+    key == Key::Sensitive
+}
+
+fn example(key: Key) -> &'static str {
+    match key {
+        Key::Name => "\"model-metadata\"",
+        Key::Key | Key::Value => "String",
+        Key::Ttl | Key::Tti => "\"5m\"",
+        Key::MaxEntries => "10_000",
+        Key::MaxBytes | Key::CompressionThreshold => "\"64MiB\"",
+        Key::Eviction => "\"tinylfu\"",
+        Key::Tier => "\"memory\"",
+        Key::Preset => "\"temporary\"",
+        Key::Sensitive => "true",
+        Key::Compression => "\"zstd\"",
+        Key::Version => "2",
+        Key::Description => "\"what this region holds\"",
+        Key::Crate => "my_cache_runtime",
+        Key::Policy => "MyPolicy",
+        Key::Backend => "\"my-backend\"",
+        Key::Priority => "10",
+    }
+}
+
+fn key_list(attribute: Attribute) -> String {
+    let keys: Vec<String> = attribute
+        .keys()
+        .iter()
+        .map(|k| format!("`{}`", k.as_str()))
+        .collect();
+    keys.join(", ")
+}
+
+fn unknown_key(attribute: Attribute, ident: &Ident, text: &str) -> syn::Error {
+    let mut message = match Key::from_ident(text) {
+        Some(Key::Policy | Key::Backend) => format!(
+            "`{text}` is only accepted by #[custom_cache_region]; use that attribute for a region with its own policy or backend"
+        ),
+        Some(key) => format!("{} does not accept `{}`", attribute.display(), key.as_str()),
+        None => format!("unknown option `{text}` for {}", attribute.display()),
+    };
+    if Key::from_ident(text).is_none() {
+        if let Some(close) = closest(text, attribute.keys().iter().map(|k| k.as_str())) {
+            message.push_str(&format!("; did you mean `{close}`?"));
+        }
+        message.push_str(&format!(" (accepted: {})", key_list(attribute)));
+    }
+    syn::Error::new(ident.span(), message)
+}
+
+/// The accepted spelling closest to `text`, when it is close enough to be a typo.
+fn closest<'a>(text: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|candidate| (edit_distance(text, candidate), candidate))
+        .filter(|(distance, candidate)| {
+            *distance <= 2.max(candidate.len() / 3) && *distance < text.len().max(1)
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+fn skip_to_comma(input: ParseStream<'_>) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            if matches!(&tree, TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+fn read_str(input: ParseStream<'_>, key: Key, example: &str) -> syn::Result<LitStr> {
+    if input.peek(LitStr) {
+        input.parse()
+    } else {
+        Err(syn::Error::new(
+            input.span(),
+            format!(
+                "`{}` takes a string, e.g. {} = {example}",
+                key.as_str(),
+                key.as_str()
+            ),
+        ))
+    }
+}
+
+fn read_name(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<String>> {
+    let lit = read_str(input, key, example(key))?;
+    let value = lit.value();
+    validate_name(&value).map_err(|error| {
+        syn::Error::new(lit.span(), format!("invalid `{}`: {error}", key.as_str()))
+    })?;
+    Ok(Spanned {
+        value,
+        span: lit.span(),
+    })
+}
+
+fn read_duration(input: ParseStream<'_>, key: Key) -> syn::Result<std::time::Duration> {
+    let lit = read_str(input, key, "\"90s\", \"5m\" or \"1h30m\"")?;
+    parse_duration(&lit.value()).map_err(|error| {
+        syn::Error::new(lit.span(), format!("invalid `{}`: {error}", key.as_str()))
+    })
+}
+
+fn read_keyword<T>(
+    input: ParseStream<'_>,
+    key: Key,
+    parse: fn(&str) -> Option<T>,
+    expected: &str,
+    spellings: impl Iterator<Item = &'static str>,
+) -> syn::Result<Spanned<T>> {
+    let lit = read_str(input, key, expected.split(", ").next().unwrap_or(expected))?;
+    let text = lit.value();
+    match parse(&text) {
+        Some(value) => Ok(Spanned {
+            value,
+            span: lit.span(),
+        }),
+        None => {
+            let mut message = format!(
+                "unknown {} \"{text}\"; expected one of {expected}",
+                key.as_str()
+            );
+            if let Some(close) = closest(&text, spellings) {
+                message.push_str(&format!(" (did you mean \"{close}\"?)"));
+            }
+            Err(syn::Error::new(lit.span(), message))
+        }
+    }
+}
+
+/// An integer literal, or a negative one (reported, since no option takes one).
+fn read_signed(input: ParseStream<'_>, key: Key) -> syn::Result<(bool, LitInt, Span)> {
+    let minus: Option<Token![-]> = input.parse()?;
+    if !input.peek(LitInt) {
+        return Err(syn::Error::new(
+            input.span(),
+            format!(
+                "`{}` takes an integer, e.g. {} = {}",
+                key.as_str(),
+                key.as_str(),
+                example(key)
+            ),
+        ));
+    }
+    let lit: LitInt = input.parse()?;
+    let span = minus
+        .and_then(|m| m.span.join(lit.span()))
+        .unwrap_or_else(|| lit.span());
+    Ok((minus.is_some(), lit, span))
+}
+
+fn read_u64(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<u64>> {
+    let (negative, lit, span) = read_signed(input, key)?;
+    if negative {
+        return Err(syn::Error::new(
+            span,
+            format!("`{}` must be greater than zero, not negative", key.as_str()),
+        ));
+    }
+    let value: u64 = lit.base10_parse().map_err(|_| {
+        syn::Error::new(
+            span,
+            format!("`{}` is too large (at most {})", key.as_str(), u64::MAX),
+        )
+    })?;
+    if value == 0 && key != Key::Version {
+        return Err(syn::Error::new(
+            span,
+            format!("`{}` must be greater than zero", key.as_str()),
+        ));
+    }
+    Ok(Spanned { value, span })
+}
+
+fn read_i32(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<i32>> {
+    let (negative, lit, span) = read_signed(input, key)?;
+    let magnitude: i64 = lit.base10_parse().unwrap_or(i64::MAX);
+    let value = if negative { -magnitude } else { magnitude };
+    let value = i32::try_from(value).map_err(|_| {
+        syn::Error::new(
+            span,
+            format!(
+                "`{}` must be between {} and {}",
+                key.as_str(),
+                i32::MIN,
+                i32::MAX
+            ),
+        )
+    })?;
+    Ok(Spanned { value, span })
+}
+
+fn read_size(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<u64>> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        let value = parse_size(&lit.value()).map_err(|error| {
+            syn::Error::new(lit.span(), format!("invalid `{}`: {error}", key.as_str()))
+        })?;
+        Ok(Spanned {
+            value,
+            span: lit.span(),
+        })
+    } else {
+        read_u64(input, key)
+    }
+}
+
+fn read_flag(input: ParseStream<'_>) -> syn::Result<bool> {
+    if input.is_empty() || input.peek(Token![,]) {
+        return Ok(true);
+    }
+    if input.peek(LitBool) {
+        return Ok(input.parse::<LitBool>()?.value);
+    }
+    Err(syn::Error::new(
+        input.span(),
+        "`sensitive` takes `true` or `false`, or stands alone as a flag",
+    ))
+}
+
+fn read_path(input: ParseStream<'_>) -> syn::Result<Path> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        return lit.parse_with(Path::parse_mod_style);
+    }
+    input.call(Path::parse_mod_style).map_err(|_| {
+        syn::Error::new(
+            input.span(),
+            "`crate` takes the path of the renamed cache-runtime dependency, e.g. crate = my_cache",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote_free::tokens;
+
+    /// Builds a token stream from source text without the `quote` crate.
+    mod quote_free {
+        pub(super) fn tokens(text: &str) -> proc_macro2::TokenStream {
+            text.parse().expect("test input is valid Rust tokens")
+        }
+    }
+
+    fn messages(errors: &[syn::Error]) -> Vec<String> {
+        errors.iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn a_full_declaration_parses() {
+        let (args, errors) = parse_region_args(
+            Attribute::Region,
+            tokens(
+                r#"name = "model-metadata", key = String, value = std::collections::HashMap<String, u32>,
+                   ttl = "1h", tti = "10m", max_bytes = "64MiB", eviction = "lru", tier = "hybrid",
+                   preset = "bulk", compression = "zstd", compression_threshold = "2KiB", version = 3,
+                   description = "provider model lists", crate = ::renamed"#,
+            ),
+        );
+        assert!(errors.is_empty(), "{:?}", messages(&errors));
+        assert_eq!(
+            args.name.map(|n| n.value).as_deref(),
+            Some("model-metadata")
+        );
+        assert_eq!(args.options.max_bytes, Some(64 << 20));
+        assert_eq!(
+            args.options.compression,
+            Some(Compression {
+                codec: Codec::Zstd,
+                threshold: 2048
+            })
+        );
+        assert_eq!(args.options.version, Some(3));
+        assert_eq!(args.preset.map(|p| p.value), Some(Preset::Bulk));
+        assert!(args.value.is_some());
+        assert!(args.krate.is_some());
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let (args, errors) = parse_region_args(
+            Attribute::Region,
+            tokens(
+                r#"name = "Bad_Name", ttl = "5 mins", ttl = "5m", max_entries = 0, tier = "rediss", colour = "red", policy = P, sensitive"#,
+            ),
+        );
+        let messages = messages(&errors);
+        assert_eq!(messages.len(), 7, "{messages:#?}");
+        assert!(messages[0].contains("try \"bad-name\""));
+        assert!(messages[1].contains("unknown unit `mins`"));
+        assert!(messages[2].contains("more than once"));
+        assert!(messages[3].contains("greater than zero"));
+        assert!(messages[4].contains("did you mean \"redis\""));
+        assert!(messages[5].contains("unknown option `colour`"));
+        assert!(messages[6].contains("only accepted by #[custom_cache_region]"));
+        assert_eq!(
+            args.options.sensitive,
+            Some(true),
+            "options after errors still parse"
+        );
+    }
+
+    #[test]
+    fn providers_take_negative_priorities() {
+        let (args, errors) = parse_provider_args(tokens(r#"priority = -5, name = "env""#));
+        assert!(errors.is_empty());
+        assert_eq!(args.priority.map(|p| p.value), Some(-5));
+        let (_, errors) = parse_provider_args(tokens("priority = 99999999999, ttl = \"5m\""));
+        assert_eq!(errors.len(), 2, "{:?}", messages(&errors));
+    }
+
+    #[test]
+    fn typos_get_suggestions() {
+        assert_eq!(
+            closest("tll", Attribute::Region.keys().iter().map(|k| k.as_str())),
+            Some("ttl")
+        );
+        assert_eq!(
+            closest(
+                "max_entry",
+                Attribute::Region.keys().iter().map(|k| k.as_str())
+            ),
+            Some("max_entries")
+        );
+        assert_eq!(
+            closest(
+                "zzzzzz",
+                Attribute::Region.keys().iter().map(|k| k.as_str())
+            ),
+            None
+        );
+    }
+}

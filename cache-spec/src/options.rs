@@ -1,0 +1,481 @@
+//! What a region can be configured with: tiers, eviction, compression,
+//! presets, the explicit options of one layer, and the resolved settings.
+
+use std::time::Duration;
+
+use crate::keyword::keyword_enum;
+
+keyword_enum! {
+    /// Where a region's entries live.
+    pub enum Tier {
+        /// In process memory (moka).
+        Memory => "memory",
+        /// One file per entry on local disk.
+        Disk => "disk",
+        /// A Redis server or cluster, shared by every instance.
+        Redis => "redis",
+        /// Memory in front of a Redis or disk second level.
+        Hybrid => "hybrid",
+    }
+}
+
+impl Tier {
+    /// Whether entries leave process memory (and so may outlive the process
+    /// or be read by another one).
+    pub const fn persists(self) -> bool {
+        !matches!(self, Tier::Memory)
+    }
+}
+
+keyword_enum! {
+    /// How a memory tier chooses what to evict when it is full.
+    pub enum Eviction {
+        /// Admission by frequency sketch, eviction by LRU: the best hit rate
+        /// for most workloads (moka's default).
+        TinyLfu => "tinylfu",
+        /// Plain least-recently-used.
+        Lru => "lru",
+    }
+}
+
+keyword_enum! {
+    /// The compression codec for values written to disk or Redis.
+    pub enum Codec {
+        /// Stored as encoded.
+        None => "none",
+        /// Fast, moderate ratio.
+        Lz4 => "lz4",
+        /// Slower, better ratio.
+        Zstd => "zstd",
+    }
+}
+
+keyword_enum! {
+    /// A named bundle of defaults for a common kind of region; explicit
+    /// options override it. See [`Preset::options`] for the values.
+    pub enum Preset {
+        /// Short TTL, sensitive (never browsable, logged or persisted),
+        /// memory only.
+        SecurityCritical => "security-critical",
+        /// Memory, many entries, short TTL.
+        HighFrequency => "high-frequency",
+        /// Hybrid, compressed, long TTL, limited by bytes.
+        Bulk => "bulk",
+        /// Few entries, short TTL.
+        Temporary => "temporary",
+    }
+}
+
+/// Compression of persisted values: a codec, used for values whose encoded
+/// form is at least `threshold` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Compression {
+    /// The codec.
+    pub codec: Codec,
+    /// Values smaller than this many bytes are stored uncompressed.
+    pub threshold: u64,
+}
+
+impl Compression {
+    /// No compression.
+    pub const NONE: Compression = Compression {
+        codec: Codec::None,
+        threshold: 0,
+    };
+    /// The threshold used when only a codec is given: 1 KiB.
+    pub const DEFAULT_THRESHOLD: u64 = 1024;
+
+    /// `codec` above the default threshold.
+    pub const fn new(codec: Codec) -> Compression {
+        Compression {
+            codec,
+            threshold: Compression::DEFAULT_THRESHOLD,
+        }
+    }
+}
+
+/// The options one layer sets for a region (an attribute, a config provider,
+/// the config file, the environment, a run-time change): `None` leaves the
+/// lower layer's value in place.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionOptions {
+    /// Time to live after insert.
+    pub ttl: Option<Duration>,
+    /// Time to idle: expiry after this long without a read.
+    pub tti: Option<Duration>,
+    /// Entry-count limit (exclusive with `max_bytes`).
+    pub max_entries: Option<u64>,
+    /// Byte limit, through a weigher (exclusive with `max_entries`).
+    pub max_bytes: Option<u64>,
+    /// Eviction policy of the memory tier.
+    pub eviction: Option<Eviction>,
+    /// Storage tier.
+    pub tier: Option<Tier>,
+    /// Sensitive entries are never browsable, logged or persisted.
+    pub sensitive: Option<bool>,
+    /// Compression of persisted values.
+    pub compression: Option<Compression>,
+    /// Schema version of persisted values; bump it when the value type's
+    /// encoding changes so old entries read as misses.
+    pub version: Option<u32>,
+}
+
+/// One of [`RegionOptions`]' fields, named as in attributes and config files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `ttl`
+    Ttl,
+    /// `tti`
+    Tti,
+    /// `max_entries`
+    MaxEntries,
+    /// `max_bytes`
+    MaxBytes,
+    /// `eviction`
+    Eviction,
+    /// `tier`
+    Tier,
+    /// `sensitive`
+    Sensitive,
+    /// `compression`
+    Compression,
+    /// `version`
+    Version,
+}
+
+impl Field {
+    /// The option's name as written in attributes and config files.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Ttl => "ttl",
+            Field::Tti => "tti",
+            Field::MaxEntries => "max_entries",
+            Field::MaxBytes => "max_bytes",
+            Field::Eviction => "eviction",
+            Field::Tier => "tier",
+            Field::Sensitive => "sensitive",
+            Field::Compression => "compression",
+            Field::Version => "version",
+        }
+    }
+}
+
+const fn pick<T: Copy>(upper: Option<T>, lower: Option<T>) -> Option<T> {
+    match upper {
+        Some(value) => Some(value),
+        None => lower,
+    }
+}
+
+impl RegionOptions {
+    /// No option set.
+    pub const EMPTY: RegionOptions = RegionOptions {
+        ttl: None,
+        tti: None,
+        max_entries: None,
+        max_bytes: None,
+        eviction: None,
+        tier: None,
+        sensitive: None,
+        compression: None,
+        version: None,
+    };
+
+    /// These options with `upper`'s set fields laid over them. The size
+    /// limit is one choice: when `upper` sets `max_entries` or `max_bytes`,
+    /// both come from `upper`, so a byte limit replaces a lower entry limit.
+    pub const fn overlay(&self, upper: &RegionOptions) -> RegionOptions {
+        let upper_limits = upper.max_entries.is_some() || upper.max_bytes.is_some();
+        RegionOptions {
+            ttl: pick(upper.ttl, self.ttl),
+            tti: pick(upper.tti, self.tti),
+            max_entries: if upper_limits {
+                upper.max_entries
+            } else {
+                self.max_entries
+            },
+            max_bytes: if upper_limits {
+                upper.max_bytes
+            } else {
+                self.max_bytes
+            },
+            eviction: pick(upper.eviction, self.eviction),
+            tier: pick(upper.tier, self.tier),
+            sensitive: pick(upper.sensitive, self.sensitive),
+            compression: pick(upper.compression, self.compression),
+            version: pick(upper.version, self.version),
+        }
+    }
+
+    /// Whether no field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == RegionOptions::EMPTY
+    }
+}
+
+impl Preset {
+    /// The options this preset stands for:
+    ///
+    /// | preset | tier | ttl | limit | other |
+    /// |---|---|---|---|---|
+    /// | `security-critical` | memory | 5m | 10,000 entries | sensitive |
+    /// | `high-frequency` | memory | 1m | 100,000 entries | |
+    /// | `bulk` | hybrid | 24h | 256 MiB | zstd above 4 KiB |
+    /// | `temporary` | memory | 5m | 1,000 entries | |
+    pub const fn options(self) -> RegionOptions {
+        const MINUTE: Duration = Duration::from_secs(60);
+        let base = RegionOptions::EMPTY;
+        match self {
+            Preset::SecurityCritical => RegionOptions {
+                ttl: Some(Duration::from_secs(5 * 60)),
+                max_entries: Some(10_000),
+                tier: Some(Tier::Memory),
+                sensitive: Some(true),
+                ..base
+            },
+            Preset::HighFrequency => RegionOptions {
+                ttl: Some(MINUTE),
+                max_entries: Some(100_000),
+                tier: Some(Tier::Memory),
+                eviction: Some(Eviction::TinyLfu),
+                ..base
+            },
+            Preset::Bulk => RegionOptions {
+                ttl: Some(Duration::from_secs(24 * 60 * 60)),
+                max_bytes: Some(256 << 20),
+                tier: Some(Tier::Hybrid),
+                compression: Some(Compression {
+                    codec: Codec::Zstd,
+                    threshold: 4096,
+                }),
+                ..base
+            },
+            Preset::Temporary => RegionOptions {
+                ttl: Some(Duration::from_secs(5 * 60)),
+                max_entries: Some(1_000),
+                tier: Some(Tier::Memory),
+                ..base
+            },
+        }
+    }
+}
+
+/// A region's effective configuration: defaults, then its preset, then its
+/// explicit options (and, at run time, the configuration layers above them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionSettings {
+    /// Time to live after insert; `None` is no expiry by age.
+    pub ttl: Option<Duration>,
+    /// Time to idle; `None` is no expiry by idleness.
+    pub tti: Option<Duration>,
+    /// Entry-count limit; `None` when limited by bytes (or unlimited).
+    pub max_entries: Option<u64>,
+    /// Byte limit; `None` when limited by count (or unlimited).
+    pub max_bytes: Option<u64>,
+    /// Eviction policy of the memory tier.
+    pub eviction: Eviction,
+    /// Storage tier.
+    pub tier: Tier,
+    /// Never browsable, logged or persisted.
+    pub sensitive: bool,
+    /// Compression of persisted values.
+    pub compression: Compression,
+    /// Schema version of persisted values.
+    pub version: u32,
+}
+
+impl RegionSettings {
+    /// The settings of a region that sets nothing: memory, TinyLFU, at most
+    /// 10,000 entries, no expiry, not sensitive, uncompressed, version 1.
+    pub const DEFAULT: RegionSettings = RegionSettings {
+        ttl: None,
+        tti: None,
+        max_entries: Some(10_000),
+        max_bytes: None,
+        eviction: Eviction::TinyLfu,
+        tier: Tier::Memory,
+        sensitive: false,
+        compression: Compression::NONE,
+        version: 1,
+    };
+
+    /// Defaults, then `preset`, then `explicit`.
+    pub const fn resolve(preset: Option<Preset>, explicit: &RegionOptions) -> RegionSettings {
+        let preset_options = match preset {
+            Some(preset) => preset.options(),
+            None => RegionOptions::EMPTY,
+        };
+        RegionSettings::DEFAULT.apply(&preset_options.overlay(explicit))
+    }
+
+    /// These settings with `options`' set fields laid over them (the size
+    /// limit replaced as one choice, as in [`RegionOptions::overlay`]).
+    pub const fn apply(&self, options: &RegionOptions) -> RegionSettings {
+        let limits = options.max_entries.is_some() || options.max_bytes.is_some();
+        RegionSettings {
+            ttl: pick(options.ttl, self.ttl),
+            tti: pick(options.tti, self.tti),
+            max_entries: if limits {
+                options.max_entries
+            } else {
+                self.max_entries
+            },
+            max_bytes: if limits {
+                options.max_bytes
+            } else {
+                self.max_bytes
+            },
+            eviction: match options.eviction {
+                Some(value) => value,
+                None => self.eviction,
+            },
+            tier: match options.tier {
+                Some(value) => value,
+                None => self.tier,
+            },
+            sensitive: match options.sensitive {
+                Some(value) => value,
+                None => self.sensitive,
+            },
+            compression: match options.compression {
+                Some(value) => value,
+                None => self.compression,
+            },
+            version: match options.version {
+                Some(value) => value,
+                None => self.version,
+            },
+        }
+    }
+
+    /// Every contradiction in these settings; empty when they are coherent.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut found = Vec::new();
+        if self.sensitive && self.tier.persists() {
+            found.push(Conflict::SensitiveButPersisted { tier: self.tier });
+        }
+        if let (Some(tti), Some(ttl)) = (self.tti, self.ttl) {
+            if tti > ttl {
+                found.push(Conflict::IdleLongerThanLive { tti, ttl });
+            }
+        }
+        found
+    }
+}
+
+impl Default for RegionSettings {
+    fn default() -> Self {
+        RegionSettings::DEFAULT
+    }
+}
+
+/// Two settings that cannot hold together.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A sensitive region (or one with the `security-critical` preset) on a
+    /// tier that writes entries outside process memory.
+    #[error(
+        "a sensitive region must stay in memory, but its tier is \"{tier}\"; use tier = \"memory\" or drop `sensitive`"
+    )]
+    SensitiveButPersisted {
+        /// The persistent tier.
+        tier: Tier,
+    },
+    /// A time to idle longer than the time to live, which could never apply.
+    #[error("tti ({}) is longer than ttl ({}), so it would never apply; make tti shorter or drop it", crate::format_duration(*tti), crate::format_duration(*ttl))]
+    IdleLongerThanLive {
+        /// The time to idle.
+        tti: Duration,
+        /// The time to live.
+        ttl: Duration,
+    },
+}
+
+impl Conflict {
+    /// The fields involved, so an error can point at the options that set them.
+    pub fn fields(&self) -> [Field; 2] {
+        match self {
+            Conflict::SensitiveButPersisted { .. } => [Field::Sensitive, Field::Tier],
+            Conflict::IdleLongerThanLive { .. } => [Field::Tti, Field::Ttl],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_options_override_the_preset() {
+        let explicit = RegionOptions {
+            ttl: Some(Duration::from_secs(30)),
+            max_bytes: Some(1 << 20),
+            ..RegionOptions::EMPTY
+        };
+        let settings = RegionSettings::resolve(Some(Preset::SecurityCritical), &explicit);
+        assert_eq!(settings.ttl, Some(Duration::from_secs(30)));
+        assert_eq!(settings.max_bytes, Some(1 << 20));
+        assert_eq!(
+            settings.max_entries, None,
+            "a byte limit replaces the preset's count limit"
+        );
+        assert!(settings.sensitive);
+        assert_eq!(settings.tier, Tier::Memory);
+    }
+
+    #[test]
+    fn resolve_is_usable_in_const() {
+        const BULK: RegionSettings =
+            RegionSettings::resolve(Some(Preset::Bulk), &RegionOptions::EMPTY);
+        assert_eq!(BULK.tier, Tier::Hybrid);
+        assert_eq!(BULK.compression.codec, Codec::Zstd);
+    }
+
+    #[test]
+    fn conflicts_are_found() {
+        let persisted = RegionSettings::resolve(
+            Some(Preset::SecurityCritical),
+            &RegionOptions {
+                tier: Some(Tier::Redis),
+                ..RegionOptions::EMPTY
+            },
+        );
+        assert_eq!(
+            persisted.conflicts(),
+            vec![Conflict::SensitiveButPersisted { tier: Tier::Redis }]
+        );
+        let idle = RegionSettings::resolve(
+            None,
+            &RegionOptions {
+                ttl: Some(Duration::from_secs(60)),
+                tti: Some(Duration::from_secs(61)),
+                ..RegionOptions::EMPTY
+            },
+        );
+        assert_eq!(idle.conflicts().len(), 1);
+        assert!(RegionSettings::DEFAULT.conflicts().is_empty());
+        for preset in Preset::ALL {
+            assert!(
+                RegionSettings::resolve(Some(*preset), &RegionOptions::EMPTY)
+                    .conflicts()
+                    .is_empty()
+            );
+        }
+    }
+
+    #[test]
+    fn keywords_round_trip() {
+        for tier in Tier::ALL {
+            assert_eq!(Tier::parse(tier.as_str()), Some(*tier));
+        }
+        assert_eq!(
+            Tier::expected(),
+            "\"memory\", \"disk\", \"redis\", \"hybrid\""
+        );
+        assert_eq!(
+            Preset::parse("security-critical"),
+            Some(Preset::SecurityCritical)
+        );
+        assert_eq!(Eviction::parse("LRU"), None);
+    }
+}
