@@ -107,15 +107,16 @@ impl RegionDescriptor {
 }
 
 impl RegionBuilder {
-    /// Records `K` as the key type.
+    /// Records `K` as the key type (spelled without module paths, as a
+    /// declaration would: `Vec<String>`).
     pub fn key<K: ?Sized>(mut self) -> Self {
-        self.key_type = Some(std::any::type_name::<K>());
+        self.key_type = Some(short_type_name::<K>());
         self
     }
 
-    /// Records `V` as the value type.
+    /// Records `V` as the value type (spelled without module paths).
     pub fn value<V: ?Sized>(mut self) -> Self {
-        self.value_type = Some(std::any::type_name::<V>());
+        self.value_type = Some(short_type_name::<V>());
         self
     }
 
@@ -257,9 +258,60 @@ impl RegionBuilder {
     }
 }
 
+/// `std::any::type_name` without module paths: `alloc::vec::Vec<alloc::string::String>`
+/// becomes `Vec<String>`. Computed once per type and kept for the program's
+/// lifetime, like the declared spellings.
+fn short_type_name<T: ?Sized>() -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    static NAMES: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let full = std::any::type_name::<T>();
+    let names = NAMES.get_or_init(Default::default);
+    let mut names = names
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names
+        .entry(full)
+        .or_insert_with(|| Box::leak(strip_paths(full).into_boxed_str()))
+}
+
+fn strip_paths(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut word_start = 0;
+    let mut rest = full;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("::") {
+            out.truncate(word_start);
+            rest = &rest[2..];
+            continue;
+        }
+        if !(c.is_alphanumeric() || c == '_') {
+            word_start = out.len() + c.len_utf8();
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_names_lose_their_module_paths() {
+        assert_eq!(
+            strip_paths("alloc::vec::Vec<alloc::string::String>"),
+            "Vec<String>"
+        );
+        assert_eq!(
+            strip_paths("std::collections::hash::map::HashMap<u64, (i32, &str)>"),
+            "HashMap<u64, (i32, &str)>"
+        );
+        assert_eq!(short_type_name::<Vec<String>>(), "Vec<String>");
+        assert_eq!(short_type_name::<[u8]>(), "[u8]");
+    }
 
     #[test]
     fn records_the_call_site() {

@@ -65,3 +65,8 @@ pub use registry::{
     RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,
 };
 pub use site::DeclarationSite;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -354,10 +354,10 @@ impl RegionSettings {
         if self.sensitive && self.tier.persists() {
             found.push(Conflict::SensitiveButPersisted { tier: self.tier });
         }
-        if let (Some(tti), Some(ttl)) = (self.tti, self.ttl) {
-            if tti > ttl {
-                found.push(Conflict::IdleLongerThanLive { tti, ttl });
-            }
+        if let (Some(tti), Some(ttl)) = (self.tti, self.ttl)
+            && tti > ttl
+        {
+            found.push(Conflict::IdleLongerThanLive { tti, ttl });
         }
         found
     }

@@ -84,7 +84,7 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
 /// (`67108864` becomes `"64MiB"`), so that [`parse_size`] reads it back.
 pub fn format_size(bytes: u64) -> String {
     for (unit, factor) in UNITS[5..].iter().rev() {
-        if bytes >= *factor && bytes % factor == 0 {
+        if bytes >= *factor && bytes.is_multiple_of(*factor) {
             return format!("{}{unit}", bytes / factor);
         }
     }

@@ -1,0 +1,16 @@
+//! The fix for a dropped crate: `use that_crate as _;` makes the linker keep
+//! it, and its regions appear. (`cross_crate.rs` shows the same crate absent
+//! without this line.)
+
+use cache_runtime::registry;
+
+use fixture_dropped as _;
+
+#[test]
+fn use_as_underscore_links_the_crate() {
+    let region = registry()
+        .get("forgotten-reports")
+        .expect("linked by `use fixture_dropped as _`");
+    assert_eq!(region.site().crate_name(), Some("fixture_dropped"));
+    assert_eq!(region.item(), Some("ForgottenReports"));
+}
