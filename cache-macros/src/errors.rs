@@ -19,8 +19,19 @@ impl Errors {
         self.0.is_empty()
     }
 
+    /// Moves every error of `other` into this list.
+    pub(crate) fn append(&mut self, other: Errors) {
+        self.0.extend(other.0);
+    }
+
     /// One `compile_error!` per error, each on its own span.
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
         self.0.iter().map(syn::Error::to_compile_error).collect()
+    }
+}
+
+impl From<syn::Error> for Errors {
+    fn from(error: syn::Error) -> Self {
+        Errors(vec![error])
     }
 }

@@ -83,12 +83,17 @@ pub(crate) fn region(
         span = name_span
     );
 
-    quote! {
-        // Two regions with one name in one crate define this macro twice,
-        // which the compiler reports at both `name = ...` arguments.
+    // Two regions with one name in one crate define this macro twice, which
+    // the compiler reports at both `name = ...` arguments: the whole item is
+    // spanned there, since the compiler points at the item, not its name.
+    let guard = quote_spanned! {name_span=>
         #[doc(hidden)]
         #[macro_export]
         macro_rules! #guard { () => {}; }
+    };
+
+    quote! {
+        #guard
 
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]

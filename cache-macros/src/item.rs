@@ -6,16 +6,20 @@ use syn::{Fields, Ident, Item, ItemFn};
 
 use cache_spec::attr::Attribute;
 
+use crate::errors::Errors;
+
 /// The type a region attribute turns into a region marker.
 pub(crate) struct Marker {
     pub(crate) ident: Ident,
 }
 
 /// Accepts a unit struct, a struct with no fields, or an enum whose variants
-/// carry no fields, none of them generic.
-pub(crate) fn marker(attribute: Attribute, input: TokenStream) -> syn::Result<Marker> {
-    let item: Item = syn::parse2(input)?;
+/// carry no fields, none of them generic. A generic struct with fields gets
+/// both errors at once.
+pub(crate) fn marker(attribute: Attribute, input: TokenStream) -> Result<Marker, Errors> {
+    let item: Item = syn::parse2(input).map_err(Errors::from)?;
     let what = attribute.display();
+    let mut errors = Errors::default();
     let (ident, generics) = match &item {
         Item::Struct(item) => {
             let has_fields = match &item.fields {
@@ -24,7 +28,7 @@ pub(crate) fn marker(attribute: Attribute, input: TokenStream) -> syn::Result<Ma
                 Fields::Unnamed(fields) => !fields.unnamed.is_empty(),
             };
             if has_fields {
-                return Err(syn::Error::new(
+                errors.push(syn::Error::new(
                     item.fields.span(),
                     format!(
                         "{what} goes on a unit struct such as `pub struct ModelMetadata;`; this struct has fields, but a region marker holds no data (the entries live in the cache)"
@@ -39,10 +43,10 @@ pub(crate) fn marker(attribute: Attribute, input: TokenStream) -> syn::Result<Ma
                 .iter()
                 .find(|v| !matches!(v.fields, Fields::Unit))
             {
-                return Err(syn::Error::new(
+                errors.push(syn::Error::new(
                     variant.fields.span(),
                     format!(
-                        "{what} goes on a unit struct or an enum without fields; variant `{}` has fields",
+                        "{what} goes on a unit struct or an enum without fields; variant `{}` has fields, but a region marker holds no data (the entries live in the cache)",
                         variant.ident
                     ),
                 ));
@@ -50,22 +54,25 @@ pub(crate) fn marker(attribute: Attribute, input: TokenStream) -> syn::Result<Ma
             (&item.ident, &item.generics)
         }
         other => {
-            return Err(syn::Error::new(
+            return Err(Errors::from(syn::Error::new(
                 item_keyword_span(other),
                 format!(
                     "{what} goes on a unit struct such as `pub struct ModelMetadata;` (or an enum without fields), not on {}",
                     describe(other)
                 ),
-            ));
+            )));
         }
     };
     if !generics.params.is_empty() {
-        return Err(syn::Error::new(
-            generics.span(),
+        errors.push(syn::Error::new_spanned(
+            generics,
             format!(
                 "{what} cannot go on a generic type: a region is one name with one key and one value type; declare one marker per region instead"
             ),
         ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Marker {
         ident: ident.clone(),

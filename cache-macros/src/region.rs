@@ -13,8 +13,8 @@ pub(crate) fn expand(attribute: Attribute, args: TokenStream, input: TokenStream
     errors.extend(parse_errors);
     let marker = match item::marker(attribute, input.clone()) {
         Ok(marker) => Some(marker),
-        Err(error) => {
-            errors.push(error);
+        Err(item_errors) => {
+            errors.append(item_errors);
             None
         }
     };

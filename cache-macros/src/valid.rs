@@ -2,57 +2,58 @@
 //! custom-region requirements, contradictions, provider signatures.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType};
 
-use cache_spec::attr::{Attribute, RegionArgs};
+use cache_spec::attr::{Attribute, Key, RegionArgs, SpanRange};
 use cache_spec::{Field, RegionSettings};
 
 use crate::errors::Errors;
 
+/// A key written with a bad value has already been reported, so only keys
+/// not written at all are reported missing.
 pub(crate) fn region(attribute: Attribute, args: &RegionArgs, errors: &mut Errors) {
     let what = attribute.display();
     let call_site = Span::call_site();
-    if args.name.is_none() {
+    if !args.wrote(Key::Name) {
         errors.push(syn::Error::new(
             call_site,
             format!("{what} needs a name: add `name = \"my-region\"` (lowercase kebab-case, unique in the program)"),
         ));
     }
-    if args.key.is_none() {
+    if !args.wrote(Key::Key) {
         errors.push(syn::Error::new(
             call_site,
             format!("{what} needs the key type: add `key = String` (or your key type)"),
         ));
     }
-    if args.value.is_none() {
+    if !args.wrote(Key::Value) {
         errors.push(syn::Error::new(
             call_site,
             format!("{what} needs the value type: add `value = MyValue`"),
         ));
     }
-    if attribute == Attribute::CustomRegion && args.policy.is_none() && args.backend.is_none() {
+    if attribute == Attribute::CustomRegion && !args.wrote(Key::Policy) && !args.wrote(Key::Backend)
+    {
         errors.push(syn::Error::new(
             call_site,
             "#[custom_cache_region] needs `policy = MyPolicy` or `backend = \"my-backend\"`; a region with neither is an ordinary one, so use #[cache_region]",
         ));
     }
-    if let (Some(_), Some(bytes)) = (args.options.max_entries, args.span_of(Field::MaxBytes)) {
-        if args.options.max_bytes.is_some() {
-            errors.push(syn::Error::new(
-                bytes,
-                "set `max_entries` or `max_bytes`, not both: a region is limited either by count or by weight",
-            ));
-        }
+    if args.options.max_entries.is_some() && args.options.max_bytes.is_some() {
+        let span = later_of(args, Field::MaxEntries, Field::MaxBytes)
+            .unwrap_or_else(|| SpanRange::single(call_site));
+        errors.push(span.error(
+            "set `max_entries` or `max_bytes`, not both: a region is limited either by count or by weight",
+        ));
     }
     let settings = RegionSettings::resolve(args.preset.as_ref().map(|p| p.value), &args.options);
     for conflict in settings.conflicts() {
         let [first, second] = conflict.fields();
-        let span = args
-            .span_of(second)
-            .or_else(|| args.span_of(first))
-            .or_else(|| args.preset.as_ref().map(|p| p.span))
-            .unwrap_or(call_site);
+        // On the option written last, the way a repeated key is reported at
+        // its second occurrence; on the preset if it set both.
+        let span = later_of(args, first, second)
+            .or_else(|| args.preset.as_ref().map(|p| SpanRange::single(p.span)))
+            .unwrap_or_else(|| SpanRange::single(call_site));
         let mut message = conflict.to_string();
         if let Some(preset) = &args.preset {
             for field in [first, second] {
@@ -65,8 +66,17 @@ pub(crate) fn region(attribute: Attribute, args: &RegionArgs, errors: &mut Error
                 }
             }
         }
-        errors.push(syn::Error::new(span, message));
+        errors.push(span.error(message));
     }
+}
+
+/// Where the later written of two options is, key to value.
+fn later_of(args: &RegionArgs, first: Field, second: Field) -> Option<SpanRange> {
+    args.option_spans
+        .iter()
+        .rev()
+        .find(|(field, _)| *field == first || *field == second)
+        .map(|(_, range)| *range)
 }
 
 pub(crate) fn provider(function: &ItemFn, errors: &mut Errors) {
@@ -78,20 +88,20 @@ pub(crate) fn provider(function: &ItemFn, errors: &mut Errors) {
         ));
     }
     if !sig.generics.params.is_empty() {
-        errors.push(syn::Error::new(
-            sig.generics.span(),
-            "a config provider cannot be generic: it is called with no type arguments",
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "a config provider cannot be generic: it is called with no type arguments; remove the parameters",
         ));
     }
     if !sig.inputs.is_empty() {
-        errors.push(syn::Error::new(
-            sig.inputs.span(),
+        errors.push(syn::Error::new_spanned(
+            &sig.inputs,
             "a config provider takes no arguments: read what it needs (environment, files) inside the function",
         ));
     }
     if let Some(variadic) = &sig.variadic {
-        errors.push(syn::Error::new(
-            variadic.span(),
+        errors.push(syn::Error::new_spanned(
+            variadic,
             "a config provider takes no arguments",
         ));
     }

@@ -26,6 +26,11 @@ use std::time::Duration;
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a cache policy for keys `{K}` and values `{V}`",
+    label = "this policy does not implement `CachePolicy<{K}, {V}>`",
+    note = "add `impl cache_runtime::CachePolicy<{K}, {V}> for {Self} {{}}`; every method has a default"
+)]
 pub trait CachePolicy<K, V>: Send + Sync + 'static {
     /// Whether a value may be cached at all (conditional caching). Default:
     /// always.

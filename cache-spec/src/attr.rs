@@ -7,7 +7,7 @@
 //! so the proc-macro crate can report everything at once and `cache-build`
 //! can read declarations out of source files.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitBool, LitInt, LitStr, Path, Token, Type};
@@ -151,6 +151,39 @@ pub struct Spanned<T> {
     pub span: Span,
 }
 
+/// The tokens an argument was read from, first to last, so that an error can
+/// underline all of `max_bytes = "64MiB"` or `-5` (a stable proc macro cannot
+/// join two spans into one).
+#[derive(Clone, Copy, Debug)]
+pub struct SpanRange {
+    /// The first token.
+    pub start: Span,
+    /// The last token.
+    pub end: Span,
+}
+
+impl SpanRange {
+    /// One token.
+    pub fn single(span: Span) -> SpanRange {
+        SpanRange {
+            start: span,
+            end: span,
+        }
+    }
+
+    /// An error underlining the whole range.
+    pub fn error(self, message: impl std::fmt::Display) -> syn::Error {
+        let mut start = Punct::new('<', Spacing::Alone);
+        start.set_span(self.start);
+        let mut end = Punct::new('>', Spacing::Alone);
+        end.set_span(self.end);
+        let tokens: TokenStream = [TokenTree::Punct(start), TokenTree::Punct(end)]
+            .into_iter()
+            .collect();
+        syn::Error::new_spanned(tokens, message)
+    }
+}
+
 /// The arguments of `#[cache_region]` or `#[custom_cache_region]` that parsed.
 #[derive(Clone, Debug, Default)]
 pub struct RegionArgs {
@@ -164,8 +197,12 @@ pub struct RegionArgs {
     pub preset: Option<Spanned<Preset>>,
     /// The explicit options (compression threshold included).
     pub options: RegionOptions,
-    /// Where each explicit option was written.
-    pub option_spans: Vec<(Field, Span)>,
+    /// Where each explicit option was written, from its key to the end of
+    /// its value.
+    pub option_spans: Vec<(Field, SpanRange)>,
+    /// Every key written, whether or not its value was valid, so that a key
+    /// with a bad value is not also reported as missing.
+    pub written: Vec<Key>,
     /// `description = "..."`
     pub description: Option<Spanned<String>>,
     /// `crate = path`
@@ -177,12 +214,22 @@ pub struct RegionArgs {
 }
 
 impl RegionArgs {
-    /// Where `field` was set explicitly.
+    /// Where `field` was set explicitly: the span of its key.
     pub fn span_of(&self, field: Field) -> Option<Span> {
+        self.range_of(field).map(|range| range.start)
+    }
+
+    /// Where `field` was set explicitly, from its key to the end of its value.
+    pub fn range_of(&self, field: Field) -> Option<SpanRange> {
         self.option_spans
             .iter()
             .find(|(f, _)| *f == field)
-            .map(|(_, span)| *span)
+            .map(|(_, range)| *range)
+    }
+
+    /// Whether `key` was written, with a valid value or not.
+    pub fn wrote(&self, key: Key) -> bool {
+        self.written.contains(&key)
     }
 }
 
@@ -204,20 +251,26 @@ pub fn parse_region_args(
     tokens: TokenStream,
 ) -> (RegionArgs, Vec<syn::Error>) {
     let mut args = RegionArgs::default();
-    let mut threshold: Option<Spanned<u64>> = None;
-    let errors = parse_with(attribute, tokens, |key, key_span, input| {
+    let mut threshold: Option<(u64, SpanRange)> = None;
+    let (written, mut errors) = parse_with(attribute, tokens, |key, key_span, input| {
         read_region_key(&mut args, &mut threshold, key, key_span, input)
     });
-    let mut errors = errors;
-    if let Some(threshold) = threshold {
+    args.written = written;
+    if let Some((threshold, range)) = threshold {
         match args.options.compression.as_mut() {
             Some(compression) if compression.codec != Codec::None => {
-                compression.threshold = threshold.value;
+                compression.threshold = threshold;
             }
-            _ => errors.push(syn::Error::new(
-                threshold.span,
-                "`compression_threshold` needs a codec: add compression = \"lz4\" or compression = \"zstd\"",
-            )),
+            other => {
+                let codec = if other.is_some() {
+                    "compression = \"none\" stores values uncompressed, so a threshold has nothing to apply to"
+                } else {
+                    "no `compression` is set"
+                };
+                errors.push(range.error(format!(
+                    "`compression_threshold` needs a codec, but {codec}; add compression = \"lz4\" or compression = \"zstd\", or drop the threshold"
+                )));
+            }
         }
     }
     (args, errors)
@@ -226,7 +279,7 @@ pub fn parse_region_args(
 /// Parses the arguments of `#[cache_config_provider]`.
 pub fn parse_provider_args(tokens: TokenStream) -> (ProviderArgs, Vec<syn::Error>) {
     let mut args = ProviderArgs::default();
-    let errors = parse_with(Attribute::Provider, tokens, |key, _, input| {
+    let (_, errors) = parse_with(Attribute::Provider, tokens, |key, _, input| {
         match key {
             Key::Priority => args.priority = Some(read_i32(input, key)?),
             Key::Name => args.name = Some(read_name(input, key)?),
@@ -240,12 +293,11 @@ pub fn parse_provider_args(tokens: TokenStream) -> (ProviderArgs, Vec<syn::Error
 
 fn read_region_key(
     args: &mut RegionArgs,
-    threshold: &mut Option<Spanned<u64>>,
+    threshold: &mut Option<(u64, SpanRange)>,
     key: Key,
     key_span: Span,
     input: ParseStream<'_>,
 ) -> syn::Result<()> {
-    let start = input.span();
     let options = &mut args.options;
     let field = match key {
         Key::Name => {
@@ -253,15 +305,15 @@ fn read_region_key(
             None
         }
         Key::Key => {
-            args.key = Some(input.parse()?);
+            args.key = Some(read_type(input, key)?);
             None
         }
         Key::Value => {
-            args.value = Some(input.parse()?);
+            args.value = Some(read_type(input, key)?);
             None
         }
         Key::Policy => {
-            args.policy = Some(input.parse()?);
+            args.policy = Some(read_type(input, key)?);
             None
         }
         Key::Backend => {
@@ -300,15 +352,20 @@ fn read_region_key(
             Some(Field::Tti)
         }
         Key::MaxEntries => {
-            options.max_entries = Some(read_u64(input, key)?.value);
+            options.max_entries = Some(read_u64(input, key)?.0);
             Some(Field::MaxEntries)
         }
         Key::MaxBytes => {
-            options.max_bytes = Some(read_size(input, key)?.value);
+            options.max_bytes = Some(read_size(input, key)?);
             Some(Field::MaxBytes)
         }
         Key::CompressionThreshold => {
-            *threshold = Some(read_size(input, key)?);
+            let value = read_size(input, key)?;
+            let range = SpanRange {
+                start: key_span,
+                end: input.cursor().prev_span(),
+            };
+            *threshold = Some((value, range));
             Some(Field::Compression)
         }
         Key::Eviction => {
@@ -352,12 +409,9 @@ fn read_region_key(
             Some(Field::Sensitive)
         }
         Key::Version => {
-            let version = read_u64(input, key)?;
-            let version = u32::try_from(version.value).map_err(|_| {
-                syn::Error::new(
-                    version.span,
-                    format!("`version` is too large (at most {})", u32::MAX),
-                )
+            let (version, range) = read_u64(input, key)?;
+            let version = u32::try_from(version).map_err(|_| {
+                range.error(format!("`version` is too large (at most {})", u32::MAX))
             })?;
             options.version = Some(version);
             Some(Field::Version)
@@ -365,23 +419,27 @@ fn read_region_key(
         Key::Priority => unreachable!("regions do not accept `priority`"),
     };
     if let Some(field) = field {
-        let span = key_span.join(start).unwrap_or(key_span);
+        let range = SpanRange {
+            start: key_span,
+            end: input.cursor().prev_span(),
+        };
         args.option_spans.retain(|(f, _)| *f != field);
-        args.option_spans.push((field, span));
+        args.option_spans.push((field, range));
     }
     Ok(())
 }
 
 /// Runs the shared argument loop: key, optional `= value`, comma; unknown and
-/// repeated keys reported; every error collected.
+/// repeated keys reported; every error collected. Returns the keys written
+/// (valid or not) and the errors.
 fn parse_with(
     attribute: Attribute,
     tokens: TokenStream,
     mut read: impl FnMut(Key, Span, ParseStream<'_>) -> syn::Result<()>,
-) -> Vec<syn::Error> {
+) -> (Vec<Key>, Vec<syn::Error>) {
     let mut errors = Vec::new();
+    let mut seen: Vec<Key> = Vec::new();
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
-        let mut seen: Vec<Key> = Vec::new();
         while !input.is_empty() {
             let ident = match input.call(Ident::parse_any) {
                 Ok(ident) => ident,
@@ -422,7 +480,10 @@ fn parse_with(
                         if !key_is_flag(key) && (input.is_empty() || input.peek(Token![,])) {
                             Err(syn::Error::new(
                                 ident.span(),
-                                format!("`{text}` needs a value after `=`"),
+                                format!(
+                                    "`{text}` needs a value after `=`: write `{text} = {}`",
+                                    example(key)
+                                ),
                             ))
                         } else {
                             read(key, ident.span(), input)
@@ -444,10 +505,17 @@ fn parse_with(
             }
             if input.peek(Token![,]) {
                 input.parse::<Token![,]>()?;
+            } else if starts_option(input) {
+                // `name = "a" key = String`: report the missing comma and
+                // read the next option anyway, so it is not reported missing.
+                errors.push(syn::Error::new(
+                    input.span(),
+                    "expected `,` before this option: separate options with commas",
+                ));
             } else {
                 errors.push(syn::Error::new(
                     input.span(),
-                    "expected `,` before the next option",
+                    "unexpected tokens after the value; expected `,` and the next option",
                 ));
                 skip_to_comma(input);
                 let _ = input.parse::<Option<Token![,]>>();
@@ -458,7 +526,15 @@ fn parse_with(
     if let Err(error) = parser.parse2(tokens) {
         errors.push(error);
     }
-    errors
+    (seen, errors)
+}
+
+/// Whether the input continues with what looks like another option: a name
+/// followed by `=`, `,` or the end.
+fn starts_option(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    fork.call(Ident::parse_any).is_ok()
+        && (fork.is_empty() || fork.peek(Token![=]) || fork.peek(Token![,]))
 }
 
 fn key_is_flag(key: Key) -> bool {
@@ -496,31 +572,58 @@ fn key_list(attribute: Attribute) -> String {
 }
 
 fn unknown_key(attribute: Attribute, ident: &Ident, text: &str) -> syn::Error {
-    let mut message = match Key::from_ident(text) {
+    let accepted = key_list(attribute);
+    let message = match Key::from_ident(text) {
         Some(Key::Policy | Key::Backend) => format!(
             "`{text}` is only accepted by #[custom_cache_region]; use that attribute for a region with its own policy or backend"
         ),
-        Some(key) => format!("{} does not accept `{}`", attribute.display(), key.as_str()),
-        None => format!("unknown option `{text}` for {}", attribute.display()),
-    };
-    if Key::from_ident(text).is_none() {
-        if let Some(close) = closest(text, attribute.keys().iter().map(|k| k.as_str())) {
-            message.push_str(&format!("; did you mean `{close}`?"));
+        Some(Key::Priority) => format!(
+            "{} does not accept `priority`: priorities order config providers, declared with #[cache_config_provider] (accepted: {accepted})",
+            attribute.display()
+        ),
+        Some(key) if attribute == Attribute::Provider => format!(
+            "#[cache_config_provider] does not accept `{}`: a provider sets region options in the `ConfigLayer` it returns (accepted: {accepted})",
+            key.as_str()
+        ),
+        Some(key) => format!(
+            "{} does not accept `{}` (accepted: {accepted})",
+            attribute.display(),
+            key.as_str()
+        ),
+        None => {
+            let mut message = format!("unknown option `{text}` for {}", attribute.display());
+            if let Some(close) = closest(text, attribute.keys().iter().map(|k| k.as_str())) {
+                message.push_str(&format!("; did you mean `{close}`?"));
+            }
+            message.push_str(&format!(" (accepted: {accepted})"));
+            message
         }
-        message.push_str(&format!(" (accepted: {})", key_list(attribute)));
-    }
+    };
     syn::Error::new(ident.span(), message)
 }
 
-/// The accepted spelling closest to `text`, when it is close enough to be a typo.
-fn closest<'a>(text: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
+/// The accepted spelling closest to `text`, when it is close enough to be a
+/// typo, or the one accepted spelling that starts with it (`"security"` for
+/// `"security-critical"`).
+fn closest<'a>(text: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    let by_distance = candidates
+        .clone()
         .map(|candidate| (edit_distance(text, candidate), candidate))
         .filter(|(distance, candidate)| {
             *distance <= 2.max(candidate.len() / 3) && *distance < text.len().max(1)
         })
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+        .map(|(_, candidate)| candidate);
+    by_distance.or_else(|| {
+        if text.len() < 3 {
+            return None;
+        }
+        let mut prefixed = candidates.filter(|candidate| candidate.starts_with(text));
+        match (prefixed.next(), prefixed.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -553,18 +656,31 @@ fn skip_to_comma(input: ParseStream<'_>) {
     });
 }
 
+/// The tokens of the value about to be read, up to the next comma, for an
+/// error that underlines the whole value (`-5`, `"a" + "b"`).
+fn value_range(input: ParseStream<'_>) -> SpanRange {
+    let start = input.span();
+    let mut end = start;
+    let mut rest = input.cursor();
+    while let Some((tree, next)) = rest.token_tree() {
+        if matches!(&tree, TokenTree::Punct(p) if p.as_char() == ',') {
+            break;
+        }
+        end = tree.span();
+        rest = next;
+    }
+    SpanRange { start, end }
+}
+
 fn read_str(input: ParseStream<'_>, key: Key, example: &str) -> syn::Result<LitStr> {
     if input.peek(LitStr) {
         input.parse()
     } else {
-        Err(syn::Error::new(
-            input.span(),
-            format!(
-                "`{}` takes a string, e.g. {} = {example}",
-                key.as_str(),
-                key.as_str()
-            ),
-        ))
+        Err(value_range(input).error(format!(
+            "`{}` takes a string, e.g. {} = {example}",
+            key.as_str(),
+            key.as_str()
+        )))
     }
 }
 
@@ -580,11 +696,81 @@ fn read_name(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<String>> {
     })
 }
 
-fn read_duration(input: ParseStream<'_>, key: Key) -> syn::Result<std::time::Duration> {
-    let lit = read_str(input, key, "\"90s\", \"5m\" or \"1h30m\"")?;
-    parse_duration(&lit.value()).map_err(|error| {
-        syn::Error::new(lit.span(), format!("invalid `{}`: {error}", key.as_str()))
+/// A type: `key = String`, `value = Vec<u8>`, `policy = MyPolicy`.
+fn read_type(input: ParseStream<'_>, key: Key) -> syn::Result<Type> {
+    let what = match key {
+        Key::Key => "the type of the region's keys",
+        Key::Value => "the type of the region's values",
+        _ => "a type implementing `CachePolicy<Key, Value>` and `Default`",
+    };
+    let example = example(key);
+    if input.peek(LitStr) {
+        let range = value_range(input);
+        let lit: LitStr = input.parse()?;
+        let unquoted = lit.value();
+        let unquoted = if syn::parse_str::<Type>(&unquoted).is_ok() {
+            unquoted
+        } else {
+            example.to_owned()
+        };
+        return Err(range.error(format!(
+            "`{}` takes {what}, written as a type, not a string: write `{} = {unquoted}`",
+            key.as_str(),
+            key.as_str(),
+        )));
+    }
+    let range = value_range(input);
+    input.parse().map_err(|_| {
+        range.error(format!(
+            "`{}` takes {what}, e.g. `{} = {example}`",
+            key.as_str(),
+            key.as_str(),
+        ))
     })
+}
+
+fn read_duration(input: ParseStream<'_>, key: Key) -> syn::Result<std::time::Duration> {
+    let name = key.as_str();
+    if input.peek(LitInt) {
+        let lit: LitInt = input.parse()?;
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{name}` takes a duration as a string with a unit: write {name} = \"{}s\" for seconds (units: ms, s, m, h, d)",
+                lit.base10_digits()
+            ),
+        ));
+    }
+    let lit = read_str(input, key, "\"90s\"")?;
+    let text = lit.value();
+    parse_duration(&text).map_err(|error| {
+        let mut message = format!("invalid `{name}`: {error}");
+        if let crate::DurationError::UnknownUnit { unit } = &error
+            && let Some(fixed) = fix_duration_unit(&text, unit)
+        {
+            message.push_str(&format!(" (did you mean \"{fixed}\"?)"));
+        }
+        syn::Error::new(lit.span(), message)
+    })
+}
+
+/// `"5 mins"` -> `"5m"`: the duration with a spelled-out unit replaced by its
+/// abbreviation, when that reads as a valid duration.
+fn fix_duration_unit(text: &str, unit: &str) -> Option<String> {
+    let short = match unit.to_ascii_lowercase().as_str() {
+        "ms" | "millis" | "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+        "d" | "day" | "days" => "d",
+        _ => return None,
+    };
+    let fixed: String = text
+        .replacen(unit, short, 1)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    parse_duration(&fixed).is_ok().then_some(fixed)
 }
 
 fn read_keyword<T>(
@@ -592,9 +778,15 @@ fn read_keyword<T>(
     key: Key,
     parse: fn(&str) -> Option<T>,
     expected: &str,
-    spellings: impl Iterator<Item = &'static str>,
+    spellings: impl Iterator<Item = &'static str> + Clone,
 ) -> syn::Result<Spanned<T>> {
-    let lit = read_str(input, key, expected.split(", ").next().unwrap_or(expected))?;
+    if !input.peek(LitStr) {
+        return Err(value_range(input).error(format!(
+            "`{}` takes a string, one of {expected}",
+            key.as_str()
+        )));
+    }
+    let lit: LitStr = input.parse()?;
     let text = lit.value();
     match parse(&text) {
         Some(value) => Ok(Spanned {
@@ -614,81 +806,104 @@ fn read_keyword<T>(
     }
 }
 
-/// An integer literal, or a negative one (reported, since no option takes one).
-fn read_signed(input: ParseStream<'_>, key: Key) -> syn::Result<(bool, LitInt, Span)> {
-    let minus: Option<Token![-]> = input.parse()?;
-    if !input.peek(LitInt) {
-        return Err(syn::Error::new(
-            input.span(),
-            format!(
-                "`{}` takes an integer, e.g. {} = {}",
-                key.as_str(),
-                key.as_str(),
-                example(key)
-            ),
-        ));
+/// An integer literal, or a negative one (reported, since no option takes
+/// one), and the range of its tokens.
+fn read_signed(input: ParseStream<'_>, key: Key) -> syn::Result<(bool, LitInt, SpanRange)> {
+    if !(input.peek(LitInt) || (input.peek(Token![-]) && input.peek2(LitInt))) {
+        return Err(value_range(input).error(format!(
+            "`{}` takes an integer, e.g. {} = {}",
+            key.as_str(),
+            key.as_str(),
+            example(key)
+        )));
     }
+    let minus: Option<Token![-]> = input.parse()?;
     let lit: LitInt = input.parse()?;
-    let span = minus
-        .and_then(|m| m.span.join(lit.span()))
-        .unwrap_or_else(|| lit.span());
-    Ok((minus.is_some(), lit, span))
+    let range = SpanRange {
+        start: minus.map_or_else(|| lit.span(), |m| m.span),
+        end: lit.span(),
+    };
+    Ok((minus.is_some(), lit, range))
 }
 
-fn read_u64(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<u64>> {
-    let (negative, lit, span) = read_signed(input, key)?;
+fn read_u64(input: ParseStream<'_>, key: Key) -> syn::Result<(u64, SpanRange)> {
+    let (negative, lit, range) = read_signed(input, key)?;
+    let name = key.as_str();
     if negative {
-        return Err(syn::Error::new(
-            span,
-            format!("`{}` must be greater than zero, not negative", key.as_str()),
-        ));
+        return Err(range.error(if key == Key::Version {
+            format!("`{name}` cannot be negative; versions count up from 1")
+        } else {
+            format!(
+                "`{name}` must be greater than zero, not negative, e.g. {name} = {}",
+                example(key)
+            )
+        }));
     }
-    let value: u64 = lit.base10_parse().map_err(|_| {
-        syn::Error::new(
-            span,
-            format!("`{}` is too large (at most {})", key.as_str(), u64::MAX),
-        )
-    })?;
+    let value: u64 = lit
+        .base10_parse()
+        .map_err(|_| range.error(format!("`{name}` is too large (at most {})", u64::MAX)))?;
     if value == 0 && key != Key::Version {
-        return Err(syn::Error::new(
-            span,
-            format!("`{}` must be greater than zero", key.as_str()),
-        ));
+        return Err(range.error(format!(
+            "`{name}` must be greater than zero, e.g. {name} = {}",
+            example(key)
+        )));
     }
-    Ok(Spanned { value, span })
+    Ok((value, range))
 }
 
 fn read_i32(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<i32>> {
-    let (negative, lit, span) = read_signed(input, key)?;
+    let (negative, lit, range) = read_signed(input, key)?;
     let magnitude: i64 = lit.base10_parse().unwrap_or(i64::MAX);
     let value = if negative { -magnitude } else { magnitude };
     let value = i32::try_from(value).map_err(|_| {
-        syn::Error::new(
-            span,
-            format!(
-                "`{}` must be between {} and {}",
-                key.as_str(),
-                i32::MIN,
-                i32::MAX
-            ),
-        )
+        range.error(format!(
+            "`{}` must be between {} and {} (an i32); providers with a higher priority override lower ones",
+            key.as_str(),
+            i32::MIN,
+            i32::MAX
+        ))
     })?;
-    Ok(Spanned { value, span })
+    Ok(Spanned {
+        value,
+        span: range.start,
+    })
 }
 
-fn read_size(input: ParseStream<'_>, key: Key) -> syn::Result<Spanned<u64>> {
+fn read_size(input: ParseStream<'_>, key: Key) -> syn::Result<u64> {
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
-        let value = parse_size(&lit.value()).map_err(|error| {
-            syn::Error::new(lit.span(), format!("invalid `{}`: {error}", key.as_str()))
-        })?;
-        Ok(Spanned {
-            value,
-            span: lit.span(),
+        let text = lit.value();
+        parse_size(&text).map_err(|error| {
+            let mut message = format!("invalid `{}`: {error}", key.as_str());
+            if let crate::SizeError::UnknownUnit { unit } = &error
+                && let Some(fixed) = fix_size_unit(&text, unit)
+            {
+                message.push_str(&format!(" (did you mean {fixed}?)"));
+            }
+            syn::Error::new(lit.span(), message)
         })
     } else {
-        read_u64(input, key)
+        read_u64(input, key).map(|(value, _)| value)
     }
+}
+
+/// `"64mb"` -> `"64MB" or "64MiB"`: the spellings a miscased unit stands for.
+fn fix_size_unit(text: &str, unit: &str) -> Option<String> {
+    let number = text.trim().strip_suffix(unit)?.trim_end();
+    let upper = unit.to_ascii_uppercase();
+    let fixes: Vec<String> = match upper.as_str() {
+        "KB" | "MB" | "GB" | "TB" => vec![upper.clone(), format!("{}iB", &upper[..1])],
+        "KIB" | "MIB" | "GIB" | "TIB" => vec![format!("{}iB", &upper[..1])],
+        "BYTES" | "BYTE" => vec!["B".to_owned()],
+        _ => return None,
+    };
+    let fixes: Vec<String> = fixes
+        .into_iter()
+        .map(|fixed| format!("{number}{fixed}"))
+        .filter(|fixed| parse_size(fixed).is_ok())
+        .map(|fixed| format!("\"{fixed}\""))
+        .collect();
+    (!fixes.is_empty()).then(|| fixes.join(" or "))
 }
 
 fn read_flag(input: ParseStream<'_>) -> syn::Result<bool> {
@@ -698,9 +913,8 @@ fn read_flag(input: ParseStream<'_>) -> syn::Result<bool> {
     if input.peek(LitBool) {
         return Ok(input.parse::<LitBool>()?.value);
     }
-    Err(syn::Error::new(
-        input.span(),
-        "`sensitive` takes `true` or `false`, or stands alone as a flag",
+    Err(value_range(input).error(
+        "`sensitive` takes `true` or `false`, or stands alone as a flag: write `sensitive` or `sensitive = true`",
     ))
 }
 
@@ -709,9 +923,9 @@ fn read_path(input: ParseStream<'_>) -> syn::Result<Path> {
         let lit: LitStr = input.parse()?;
         return lit.parse_with(Path::parse_mod_style);
     }
+    let range = value_range(input);
     input.call(Path::parse_mod_style).map_err(|_| {
-        syn::Error::new(
-            input.span(),
+        range.error(
             "`crate` takes the path of the renamed cache-runtime dependency, e.g. crate = my_cache",
         )
     })
@@ -797,6 +1011,49 @@ mod tests {
     }
 
     #[test]
+    fn keys_with_bad_values_count_as_written() {
+        let (args, errors) = parse_region_args(
+            Attribute::Region,
+            tokens(r#"name = "Bad Name", key = "String", value = u8"#),
+        );
+        assert_eq!(errors.len(), 2, "{:?}", messages(&errors));
+        assert!(args.name.is_none() && args.key.is_none());
+        assert!(args.wrote(Key::Name) && args.wrote(Key::Key) && args.wrote(Key::Value));
+        assert!(!args.wrote(Key::Ttl));
+        assert!(messages(&errors)[1].contains("not a string: write `key = String`"));
+    }
+
+    #[test]
+    fn a_missing_comma_does_not_swallow_the_next_option() {
+        let (args, errors) = parse_region_args(
+            Attribute::Region,
+            tokens(r#"name = "a" key = String, value = u8 sensitive"#),
+        );
+        assert_eq!(errors.len(), 2, "{:?}", messages(&errors));
+        assert!(messages(&errors)[0].contains("expected `,`"));
+        assert!(args.key.is_some());
+        assert_eq!(args.options.sensitive, Some(true));
+    }
+
+    #[test]
+    fn misspelt_units_get_the_right_spelling() {
+        assert_eq!(fix_duration_unit("5 mins", "mins").as_deref(), Some("5m"));
+        assert_eq!(
+            fix_duration_unit("1 hour 30 mins", "hour").as_deref(),
+            None,
+            "only one unit is fixed at a time, and the rest must then parse"
+        );
+        assert_eq!(fix_duration_unit("2 Days", "Days").as_deref(), Some("2d"));
+        assert_eq!(fix_duration_unit("5 fortnights", "fortnights"), None);
+        assert_eq!(
+            fix_size_unit("64mb", "mb").as_deref(),
+            Some("\"64MB\" or \"64MiB\"")
+        );
+        assert_eq!(fix_size_unit("1 mib", "mib").as_deref(), Some("\"1MiB\""));
+        assert_eq!(fix_size_unit("1 xb", "xb"), None);
+    }
+
+    #[test]
     fn typos_get_suggestions() {
         assert_eq!(
             closest("tll", Attribute::Region.keys().iter().map(|k| k.as_str())),
@@ -815,6 +1072,16 @@ mod tests {
                 Attribute::Region.keys().iter().map(|k| k.as_str())
             ),
             None
+        );
+        assert_eq!(
+            closest("security", Preset::ALL.iter().map(|p| p.as_str())),
+            Some("security-critical"),
+            "a unique prefix is suggested"
+        );
+        assert_eq!(
+            closest("max", Attribute::Region.keys().iter().map(|k| k.as_str())),
+            None,
+            "an ambiguous prefix is not"
         );
     }
 }

@@ -119,7 +119,7 @@ impl Registry {
         let start = self.linked.as_ptr() as usize;
         let size = std::mem::size_of::<RegionDescriptor>();
         let offset = address.wrapping_sub(start);
-        if offset < self.linked.len() * size && offset % size == 0 {
+        if offset < std::mem::size_of_val(self.linked) && offset.is_multiple_of(size) {
             return Some(RegionId((offset / size) as u32));
         }
         // A hand-written impl whose descriptor is not in the linker's list.

@@ -1,0 +1,8 @@
+use cache_runtime::cache_config_provider;
+
+#[cache_config_provider(priority = 10)]
+fn from_env() -> String {
+    String::new()
+}
+
+fn main() {}

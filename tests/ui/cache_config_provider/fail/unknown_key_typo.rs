@@ -1,0 +1,8 @@
+use cache_runtime::{ConfigLayer, cache_config_provider};
+
+#[cache_config_provider(priorty = 10)]
+fn from_env() -> ConfigLayer {
+    ConfigLayer::new()
+}
+
+fn main() {}

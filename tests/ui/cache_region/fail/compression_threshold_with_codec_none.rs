@@ -1,0 +1,6 @@
+use cache_runtime::cache_region;
+
+#[cache_region(name = "model-metadata", key = String, value = String, tier = "disk", compression = "none", compression_threshold = "4KiB")]
+pub struct Marker;
+
+fn main() {}

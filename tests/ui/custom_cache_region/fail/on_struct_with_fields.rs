@@ -1,0 +1,8 @@
+use cache_runtime::custom_cache_region;
+
+#[custom_cache_region(name = "tenant-quotas", key = String, value = u64, backend = "postgres")]
+pub struct TenantQuotas {
+    pub limit: u64,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cache_runtime::custom_cache_region;
+
+#[custom_cache_region(name = "tenant-quotas", key = String, value = u64, backend = "postgres", polcy = QuotaPolicy)]
+pub struct TenantQuotas;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cache_runtime::custom_cache_region;
+
+#[custom_cache_region(name = "tenant-quotas", key = String, value = u64, ttl = "1m")]
+pub struct TenantQuotas;
+
+fn main() {}
