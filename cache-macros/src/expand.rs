@@ -77,6 +77,7 @@ pub(crate) fn region(
         let backend = &b.value;
         quote!(#backend)
     }));
+    let schema_env = cache_spec::schema_env_var(name);
     let guard = format_ident!(
         "cache_region_named_{}",
         name.replace('-', "_"),
@@ -112,6 +113,8 @@ pub(crate) fn region(
                     options: #options,
                     policy: #policy,
                     backend: #backend,
+                    // Set by cache-build in the declaring package's build script.
+                    schema: ::core::option_env!(#schema_env),
                     site: #private::DeclarationSite::__new(
                         ::core::module_path!(),
                         ::core::file!(),

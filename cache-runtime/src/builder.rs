@@ -253,6 +253,7 @@ impl RegionBuilder {
             settings,
             policy: self.policy,
             backend: self.backend,
+            schema: None,
             site,
         })
     }

@@ -24,6 +24,7 @@ pub struct RegionDescriptor {
     pub(crate) settings: RegionSettings,
     pub(crate) policy: Option<PolicyInfo>,
     pub(crate) backend: Option<Cow<'static, str>>,
+    pub(crate) schema: Option<&'static str>,
     pub(crate) site: DeclarationSite,
 }
 
@@ -40,6 +41,7 @@ pub struct LinkedRegion {
     pub options: RegionOptions,
     pub policy: Option<PolicyInfo>,
     pub backend: Option<&'static str>,
+    pub schema: Option<&'static str>,
     pub site: DeclarationSite,
 }
 
@@ -61,6 +63,7 @@ impl RegionDescriptor {
                 Some(backend) => Some(Cow::Borrowed(backend)),
                 None => None,
             },
+            schema: parts.schema,
             site: parts.site,
         }
     }
@@ -126,6 +129,15 @@ impl RegionDescriptor {
     /// with a policy or backend).
     pub fn is_custom(&self) -> bool {
         self.policy.is_some() || self.backend.is_some()
+    }
+
+    /// The schema fingerprint `cache-build` computed for this region: a
+    /// hash of its name, key and value types (with the definitions the scan
+    /// found), version and compression. Persisted entries written under
+    /// another fingerprint are stale. `None` when the declaring package has
+    /// no `cache-build` build script.
+    pub fn schema_fingerprint(&self) -> Option<&'static str> {
+        self.schema
     }
 
     /// Where it was declared.

@@ -37,6 +37,7 @@ extern crate self as cache_runtime;
 mod builder;
 mod config;
 mod descriptor;
+mod link_check;
 mod policy;
 mod provider;
 mod region;
@@ -57,7 +58,9 @@ pub use cache_spec::{
     validate_name,
 };
 pub use config::ConfigLayer;
+pub use cache_spec::manifest::{BuildManifest, ManifestError};
 pub use descriptor::RegionDescriptor;
+pub use link_check::{LinkReport, Missing};
 pub use policy::{CachePolicy, PolicyInfo};
 pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
 pub use region::CacheRegion;
@@ -65,6 +68,57 @@ pub use registry::{
     RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,
 };
 pub use site::DeclarationSite;
+
+/// The fingerprint of the calling package's sources, computed by
+/// `cache-build` in its build script: `Some(hex)`, or `None` without one.
+///
+/// ```
+/// let fingerprint: Option<&'static str> = cache_runtime::build_fingerprint!();
+/// ```
+#[macro_export]
+macro_rules! build_fingerprint {
+    () => {
+        ::core::option_env!("CACHE_BUILD_FINGERPRINT")
+    };
+}
+
+/// The build manifest `cache-build` wrote for the calling package, embedded
+/// at compile time: `Result<BuildManifest, ManifestError>`. Needs
+/// `cache-build` in the package's build script.
+#[macro_export]
+macro_rules! build_manifest {
+    () => {
+        $crate::BuildManifest::from_json(::core::include_str!(::core::env!(
+            "CACHE_BUILD_MANIFEST",
+            "build_manifest!() and check_linked!() need cache-build: add `cache-build` to [build-dependencies] and `fn main() { cache_build::emit(); }` to build.rs"
+        )))
+    };
+}
+
+/// Checks that every region and config provider declared in source (as
+/// `cache-build` found them in this package and its dependencies) is linked
+/// into this program, and that the registry has no duplicate names.
+/// Returns a [`LinkReport`]; its `Display` is one readable message naming
+/// each missing region and the `use that_crate as _;` line that fixes it.
+///
+/// ```ignore
+/// let report = cache_runtime::check_linked!();
+/// if !report.is_ok() {
+///     eprintln!("{report}");
+/// }
+/// ```
+#[macro_export]
+macro_rules! check_linked {
+    () => {
+        $crate::__private::check_linked(
+            ::core::include_str!(::core::env!(
+                "CACHE_BUILD_MANIFEST",
+                "check_linked!() needs cache-build: add `cache-build` to [build-dependencies] and `fn main() { cache_build::emit(); }` to build.rs"
+            )),
+            ::core::env!("CARGO_CRATE_NAME"),
+        )
+    };
+}
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -15,6 +15,18 @@ pub use crate::site::DeclarationSite;
 
 use linkme::distributed_slice;
 
+/// What `check_linked!()` expands to.
+pub fn check_linked(manifest: &str, program: &str) -> crate::LinkReport {
+    let manifest = match cache_spec::manifest::BuildManifest::from_json(manifest) {
+        Ok(manifest) => manifest,
+        Err(error) => return crate::LinkReport::unreadable(program, error),
+    };
+    match crate::try_registry() {
+        Ok(registry) => registry.verify(&manifest, program),
+        Err(error) => crate::LinkReport::broken_registry(program, error.problems().to_vec()),
+    }
+}
+
 // linkme names a slice's linker section after the static's identifier, so two
 // slices with one name in one binary collide. These carry the crate and its
 // minor version so that another library (or another version of this one)
@@ -43,5 +55,6 @@ pub static INVALID_REGION: RegionDescriptor = RegionDescriptor::__linked(LinkedR
     options: RegionOptions::EMPTY,
     policy: None,
     backend: None,
+    schema: None,
     site: DeclarationSite::__new("", "", 0, 0),
 });

@@ -7,6 +7,7 @@
 //! re-exports what users need; depend on `cache-runtime` instead.
 
 mod duration;
+pub mod glob;
 mod keyword;
 mod name;
 mod options;
@@ -14,9 +15,12 @@ mod size;
 
 #[cfg(feature = "syn")]
 pub mod attr;
+#[cfg(feature = "manifest")]
+pub mod manifest;
+pub mod persist;
 
 pub use duration::{DurationError, format_duration, parse_duration};
-pub use name::{MAX_NAME_LEN, NameError, name_hash, to_kebab_case, validate_name};
+pub use name::{MAX_NAME_LEN, NameError, name_hash, schema_env_var, to_kebab_case, validate_name};
 pub use options::{
     Codec, Compression, Conflict, Eviction, Field, Preset, RegionOptions, RegionSettings, Tier,
 };

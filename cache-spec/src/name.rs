@@ -175,3 +175,11 @@ mod tests {
         assert_ne!(name_hash(""), name_hash("a"));
     }
 }
+
+/// The environment variable that carries a region's schema fingerprint from
+/// `cache-build` to the attribute's expansion: `CACHE_REGION_SCHEMA_` and
+/// the name upper-cased with `_` for `-` (`model-metadata` becomes
+/// `CACHE_REGION_SCHEMA_MODEL_METADATA`). Kebab-case names map one to one.
+pub fn schema_env_var(region: &str) -> String {
+    format!("CACHE_REGION_SCHEMA_{}", region.to_ascii_uppercase().replace('-', "_"))
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cache_runtime::{CacheRegion, Preset, Tier, registry, try_registry};
+use cache_runtime::{CacheRegion, Preset, Tier, check_linked, registry, try_registry};
 use fixture_auth::VirtualKeys;
 use fixture_auth::sessions::SessionTokens;
 
@@ -93,4 +93,38 @@ fn providers_are_registered_with_their_site() {
     assert_eq!(billing.site().crate_name(), Some("fixture_billing"));
     let layer = billing.load().expect("the provider cannot fail");
     assert_eq!(layer.get("invoices").and_then(|o| o.max_entries), Some(500));
+}
+
+#[test]
+fn check_linked_names_each_dropped_crate_and_the_fix() {
+    let report = check_linked!();
+    assert!(!report.is_ok());
+    assert_eq!(report.dropped_crates(), ["fixture_clash", "fixture_dropped"]);
+    let missing: Vec<&str> = report.missing_regions().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(missing, ["virtual-keys", "forgotten-reports"]);
+    let forgotten = &report.missing_regions()[1];
+    assert_eq!(forgotten.crate_name, "fixture_dropped");
+    assert_eq!(forgotten.file, "tests/fixtures/fixture-dropped/src/lib.rs");
+    assert_eq!(forgotten.line, 7);
+    assert!(report.missing_providers().is_empty(), "billing's provider is linked");
+    let message = report.to_string();
+    assert!(message.contains("2 regions declared in source are missing from `cross_crate`"), "{message}");
+    assert!(message.contains("`forgotten-reports` declared at tests/fixtures/fixture-dropped/src/lib.rs:7 in crate `fixture_dropped`"), "{message}");
+    assert!(message.contains("use fixture_dropped as _;"), "{message}");
+}
+
+#[test]
+fn regions_carry_the_schema_fingerprint_cache_build_computed() {
+    // The fixtures have no build script of their own: cache-build computes
+    // fingerprints for the package whose build script runs.
+    assert_eq!(VirtualKeys::DESCRIPTOR.schema_fingerprint(), None);
+    let manifest = cache_runtime::build_manifest!().expect("cache-build wrote it");
+    let declared = manifest
+        .crates
+        .iter()
+        .flat_map(|c| &c.regions)
+        .find(|r| r.name == "virtual-keys" && r.module_path == "fixture_auth")
+        .expect("scanned through the dependency graph");
+    assert_eq!(declared.schema.len(), 64);
+    assert_eq!(cache_runtime::build_fingerprint!().map(str::len), Some(64));
 }

@@ -1,7 +1,7 @@
 //! Two crates declaring the same region name: the registry refuses to build
 //! and names both declarations.
 
-use cache_runtime::{RegistryProblem, registry, try_registry};
+use cache_runtime::{RegistryProblem, check_linked, registry, try_registry};
 
 use fixture_auth as _;
 use fixture_clash as _;
@@ -47,4 +47,12 @@ fn registry_panics_with_the_same_message() {
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
     assert_eq!(message, expected);
+}
+
+#[test]
+fn check_linked_reports_the_duplicate() {
+    let report = check_linked!();
+    assert!(!report.is_ok());
+    assert_eq!(report.problems().len(), 1);
+    assert!(report.to_string().contains("`virtual-keys` is declared twice"), "{report}");
 }

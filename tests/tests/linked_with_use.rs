@@ -2,7 +2,7 @@
 //! it, and its regions appear. (`cross_crate.rs` shows the same crate absent
 //! without this line.)
 
-use cache_runtime::registry;
+use cache_runtime::{check_linked, registry};
 
 use fixture_dropped as _;
 
@@ -13,4 +13,11 @@ fn use_as_underscore_links_the_crate() {
         .expect("linked by `use fixture_dropped as _`");
     assert_eq!(region.site().crate_name(), Some("fixture_dropped"));
     assert_eq!(region.item(), Some("ForgottenReports"));
+}
+
+#[test]
+fn check_linked_no_longer_reports_the_crate_once_it_is_named() {
+    let report = check_linked!();
+    assert!(!report.dropped_crates().contains(&"fixture_dropped"), "{report}");
+    assert!(report.dropped_crates().contains(&"fixture_auth"), "still not named here: {report}");
 }

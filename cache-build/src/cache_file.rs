@@ -1,0 +1,208 @@
+//! The registry cache: per-file records (mtime, size, blake3, declarations)
+//! kept between build-script runs, so a rerun reads only changed files.
+//!
+//! It is versioned and disposable: a format, tool or package version change,
+//! an age beyond the limit, or unreadable content all mean "scan everything
+//! again", never an error.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::parse::FileDecls;
+
+/// The cache file format this version reads and writes.
+pub(crate) const CACHE_FORMAT: u32 = 1;
+
+/// This crate's version, recorded so an upgrade rebuilds the cache.
+pub(crate) const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The whole cache file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CacheFile {
+    pub(crate) format: u32,
+    pub(crate) tool_version: String,
+    pub(crate) package_version: String,
+    pub(crate) created_at_ms: u64,
+    /// Per scanned package, keyed by package name and version.
+    pub(crate) packages: BTreeMap<String, PackageRecord>,
+}
+
+/// The scanned files of one package.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PackageRecord {
+    /// Keyed by path relative to the package root, `/`-separated.
+    pub(crate) files: BTreeMap<String, FileRecord>,
+}
+
+/// What is known of one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileRecord {
+    pub(crate) mtime_ns: u64,
+    pub(crate) size: u64,
+    pub(crate) hash: String,
+    /// Modified so close to the scan that a later edit could keep the same
+    /// mtime: re-hash it next time whatever its mtime says.
+    pub(crate) racy: bool,
+    pub(crate) decls: FileDecls,
+}
+
+/// Why the previous cache was not used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheDiscarded {
+    /// There was none (first build, or `CACHE_BUILD_FORCE_RESCAN`).
+    Missing,
+    /// It could not be read or parsed: truncated, garbage, not JSON.
+    Unreadable(String),
+    /// Written in another cache format.
+    Format(u32),
+    /// Written by another version of cache-build.
+    ToolVersion(String),
+    /// Written for another version of the package.
+    PackageVersion(String),
+    /// Older than the maximum age.
+    Expired(Duration),
+}
+
+impl std::fmt::Display for CacheDiscarded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheDiscarded::Missing => f.write_str("no previous cache"),
+            CacheDiscarded::Unreadable(why) => write!(f, "the previous cache is unreadable ({why})"),
+            CacheDiscarded::Format(found) => write!(f, "cache format {found} replaced by {CACHE_FORMAT}"),
+            CacheDiscarded::ToolVersion(found) => write!(f, "written by cache-build {found}, now {TOOL_VERSION}"),
+            CacheDiscarded::PackageVersion(found) => write!(f, "written for package version {found}"),
+            CacheDiscarded::Expired(age) => write!(f, "older than the maximum age ({}s)", age.as_secs()),
+        }
+    }
+}
+
+/// Reads the cache at `path` for `package_version`, or says why not.
+pub(crate) fn load(
+    path: &Path,
+    package_version: &str,
+    max_age: Duration,
+    now_ms: u64,
+) -> Result<CacheFile, CacheDiscarded> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(CacheDiscarded::Missing),
+        Err(error) => return Err(CacheDiscarded::Unreadable(error.to_string())),
+    };
+    read(&bytes, package_version, max_age, now_ms)
+}
+
+/// Validates and decodes cache bytes. No input makes it panic.
+pub(crate) fn read(
+    bytes: &[u8],
+    package_version: &str,
+    max_age: Duration,
+    now_ms: u64,
+) -> Result<CacheFile, CacheDiscarded> {
+    #[derive(Deserialize)]
+    struct Header {
+        format: u32,
+    }
+    let header: Header =
+        serde_json::from_slice(bytes).map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
+    if header.format != CACHE_FORMAT {
+        return Err(CacheDiscarded::Format(header.format));
+    }
+    let cache: CacheFile =
+        serde_json::from_slice(bytes).map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
+    if cache.tool_version != TOOL_VERSION {
+        return Err(CacheDiscarded::ToolVersion(cache.tool_version));
+    }
+    if cache.package_version != package_version {
+        return Err(CacheDiscarded::PackageVersion(cache.package_version));
+    }
+    let age = Duration::from_millis(now_ms.saturating_sub(cache.created_at_ms));
+    if age > max_age {
+        return Err(CacheDiscarded::Expired(age));
+    }
+    Ok(cache)
+}
+
+/// Writes the cache atomically: concurrent build scripts never leave a torn
+/// file, the last writer wins.
+pub(crate) fn store(path: &Path, cache: &CacheFile) -> std::io::Result<()> {
+    let json = serde_json::to_vec(cache).map_err(std::io::Error::other)?;
+    cache_spec::persist::atomic_write(path, &json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CacheFile {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "src/lib.rs".to_string(),
+            FileRecord {
+                mtime_ns: 1,
+                size: 2,
+                hash: "00".repeat(32),
+                racy: false,
+                decls: crate::parse::parse("#[cache_region(name = \"a\", key = u8, value = u8)] struct A;"),
+            },
+        );
+        let mut packages = BTreeMap::new();
+        packages.insert("app 1.0.0".to_string(), PackageRecord { files });
+        CacheFile {
+            format: CACHE_FORMAT,
+            tool_version: TOOL_VERSION.into(),
+            package_version: "1.0.0".into(),
+            created_at_ms: 1_000,
+            packages,
+        }
+    }
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    #[test]
+    fn reads_back_what_it_wrote() {
+        let bytes = serde_json::to_vec(&sample()).expect("serializable");
+        assert_eq!(read(&bytes, "1.0.0", DAY, 2_000), Ok(sample()));
+    }
+
+    #[test]
+    fn says_why_a_cache_is_discarded() {
+        let bytes = serde_json::to_vec(&sample()).expect("serializable");
+        assert_eq!(read(&bytes, "1.0.1", DAY, 2_000), Err(CacheDiscarded::PackageVersion("1.0.0".into())));
+        assert!(matches!(read(&bytes, "1.0.0", DAY, 1_000 + 2 * 86_400_000), Err(CacheDiscarded::Expired(_))));
+        let mut old = sample();
+        old.format = 0;
+        let old = serde_json::to_vec(&old).expect("serializable");
+        assert_eq!(read(&old, "1.0.0", DAY, 2_000), Err(CacheDiscarded::Format(0)));
+        let mut other_tool = sample();
+        other_tool.tool_version = "0.0.1".into();
+        let other_tool = serde_json::to_vec(&other_tool).expect("serializable");
+        assert_eq!(read(&other_tool, "1.0.0", DAY, 2_000), Err(CacheDiscarded::ToolVersion("0.0.1".into())));
+    }
+
+    #[test]
+    fn no_truncation_or_garbage_panics() {
+        let bytes = serde_json::to_vec(&sample()).expect("serializable");
+        for cut in 0..bytes.len() {
+            assert!(read(&bytes[..cut], "1.0.0", DAY, 2_000).is_err());
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..512 {
+            let garbage: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            assert!(read(&garbage, "1.0.0", DAY, 2_000).is_err());
+        }
+        // Structurally valid JSON with wrong shapes.
+        for text in ["{\"format\":1}", "{\"format\":1,\"packages\":7}", "[1,2]", "{\"format\":\"1\"}"] {
+            assert!(read(text.as_bytes(), "1.0.0", DAY, 2_000).is_err(), "{text}");
+        }
+    }
+}
