@@ -49,6 +49,20 @@ pub(crate) struct FileRecord {
     pub(crate) decls: FileDecls,
 }
 
+#[cfg(test)]
+impl FileRecord {
+    /// A record of `source` as if scanned, for unit tests.
+    pub(crate) fn parsed(source: &str) -> FileRecord {
+        FileRecord {
+            mtime_ns: 0,
+            size: source.len() as u64,
+            hash: blake3::hash(source.as_bytes()).to_hex().to_string(),
+            racy: false,
+            decls: crate::parse::parse(source),
+        }
+    }
+}
+
 /// Why the previous cache was not used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CacheDiscarded {
@@ -70,11 +84,21 @@ impl std::fmt::Display for CacheDiscarded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CacheDiscarded::Missing => f.write_str("no previous cache"),
-            CacheDiscarded::Unreadable(why) => write!(f, "the previous cache is unreadable ({why})"),
-            CacheDiscarded::Format(found) => write!(f, "cache format {found} replaced by {CACHE_FORMAT}"),
-            CacheDiscarded::ToolVersion(found) => write!(f, "written by cache-build {found}, now {TOOL_VERSION}"),
-            CacheDiscarded::PackageVersion(found) => write!(f, "written for package version {found}"),
-            CacheDiscarded::Expired(age) => write!(f, "older than the maximum age ({}s)", age.as_secs()),
+            CacheDiscarded::Unreadable(why) => {
+                write!(f, "the previous cache is unreadable ({why})")
+            }
+            CacheDiscarded::Format(found) => {
+                write!(f, "cache format {found} replaced by {CACHE_FORMAT}")
+            }
+            CacheDiscarded::ToolVersion(found) => {
+                write!(f, "written by cache-build {found}, now {TOOL_VERSION}")
+            }
+            CacheDiscarded::PackageVersion(found) => {
+                write!(f, "written for package version {found}")
+            }
+            CacheDiscarded::Expired(age) => {
+                write!(f, "older than the maximum age ({}s)", age.as_secs())
+            }
         }
     }
 }
@@ -88,7 +112,9 @@ pub(crate) fn load(
 ) -> Result<CacheFile, CacheDiscarded> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(CacheDiscarded::Missing),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CacheDiscarded::Missing);
+        }
         Err(error) => return Err(CacheDiscarded::Unreadable(error.to_string())),
     };
     read(&bytes, package_version, max_age, now_ms)
@@ -105,13 +131,13 @@ pub(crate) fn read(
     struct Header {
         format: u32,
     }
-    let header: Header =
-        serde_json::from_slice(bytes).map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
+    let header: Header = serde_json::from_slice(bytes)
+        .map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
     if header.format != CACHE_FORMAT {
         return Err(CacheDiscarded::Format(header.format));
     }
-    let cache: CacheFile =
-        serde_json::from_slice(bytes).map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
+    let cache: CacheFile = serde_json::from_slice(bytes)
+        .map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
     if cache.tool_version != TOOL_VERSION {
         return Err(CacheDiscarded::ToolVersion(cache.tool_version));
     }
@@ -145,7 +171,9 @@ mod tests {
                 size: 2,
                 hash: "00".repeat(32),
                 racy: false,
-                decls: crate::parse::parse("#[cache_region(name = \"a\", key = u8, value = u8)] struct A;"),
+                decls: crate::parse::parse(
+                    "#[cache_region(name = \"a\", key = u8, value = u8)] struct A;",
+                ),
             },
         );
         let mut packages = BTreeMap::new();
@@ -170,16 +198,28 @@ mod tests {
     #[test]
     fn says_why_a_cache_is_discarded() {
         let bytes = serde_json::to_vec(&sample()).expect("serializable");
-        assert_eq!(read(&bytes, "1.0.1", DAY, 2_000), Err(CacheDiscarded::PackageVersion("1.0.0".into())));
-        assert!(matches!(read(&bytes, "1.0.0", DAY, 1_000 + 2 * 86_400_000), Err(CacheDiscarded::Expired(_))));
+        assert_eq!(
+            read(&bytes, "1.0.1", DAY, 2_000),
+            Err(CacheDiscarded::PackageVersion("1.0.0".into()))
+        );
+        assert!(matches!(
+            read(&bytes, "1.0.0", DAY, 1_000 + 2 * 86_400_000),
+            Err(CacheDiscarded::Expired(_))
+        ));
         let mut old = sample();
         old.format = 0;
         let old = serde_json::to_vec(&old).expect("serializable");
-        assert_eq!(read(&old, "1.0.0", DAY, 2_000), Err(CacheDiscarded::Format(0)));
+        assert_eq!(
+            read(&old, "1.0.0", DAY, 2_000),
+            Err(CacheDiscarded::Format(0))
+        );
         let mut other_tool = sample();
         other_tool.tool_version = "0.0.1".into();
         let other_tool = serde_json::to_vec(&other_tool).expect("serializable");
-        assert_eq!(read(&other_tool, "1.0.0", DAY, 2_000), Err(CacheDiscarded::ToolVersion("0.0.1".into())));
+        assert_eq!(
+            read(&other_tool, "1.0.0", DAY, 2_000),
+            Err(CacheDiscarded::ToolVersion("0.0.1".into()))
+        );
     }
 
     #[test]
@@ -201,8 +241,16 @@ mod tests {
             assert!(read(&garbage, "1.0.0", DAY, 2_000).is_err());
         }
         // Structurally valid JSON with wrong shapes.
-        for text in ["{\"format\":1}", "{\"format\":1,\"packages\":7}", "[1,2]", "{\"format\":\"1\"}"] {
-            assert!(read(text.as_bytes(), "1.0.0", DAY, 2_000).is_err(), "{text}");
+        for text in [
+            "{\"format\":1}",
+            "{\"format\":1,\"packages\":7}",
+            "[1,2]",
+            "{\"format\":\"1\"}",
+        ] {
+            assert!(
+                read(text.as_bytes(), "1.0.0", DAY, 2_000).is_err(),
+                "{text}"
+            );
         }
     }
 }

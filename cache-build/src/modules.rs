@@ -7,7 +7,11 @@ use crate::cache_file::FileRecord;
 
 /// Every file reachable from `root_file`, with its module path (starting
 /// with `crate_name`).
-pub(crate) fn place(files: &BTreeMap<String, FileRecord>, root_file: &str, crate_name: &str) -> Vec<(String, Vec<String>)> {
+pub(crate) fn place(
+    files: &BTreeMap<String, FileRecord>,
+    root_file: &str,
+    crate_name: &str,
+) -> Vec<(String, Vec<String>)> {
     let mut placed = Vec::new();
     let mut seen = HashSet::new();
     let mut queue = vec![(root_file.to_owned(), vec![crate_name.to_owned()], true)];
@@ -35,14 +39,21 @@ pub(crate) fn place(files: &BTreeMap<String, FileRecord>, root_file: &str, crate
                 Some(path) if inline.is_empty() => vec![(normalize(&join(&folder, path)), true)],
                 Some(path) => vec![(normalize(&join(&join(&base, &inline), path)), true)],
                 None => {
-                    let dir = if inline.is_empty() { base.clone() } else { join(&base, &inline) };
+                    let dir = if inline.is_empty() {
+                        base.clone()
+                    } else {
+                        join(&base, &inline)
+                    };
                     vec![
                         (join(&dir, &format!("{}.rs", child.name)), false),
                         (join(&dir, &format!("{}/mod.rs", child.name)), true),
                     ]
                 }
             };
-            if let Some((path, owns)) = candidates.into_iter().find(|(path, _)| files.contains_key(path)) {
+            if let Some((path, owns)) = candidates
+                .into_iter()
+                .find(|(path, _)| files.contains_key(path))
+            {
                 let owns = owns || path.ends_with("/mod.rs");
                 queue.push((path, child_module, owns));
             }
@@ -54,7 +65,9 @@ pub(crate) fn place(files: &BTreeMap<String, FileRecord>, root_file: &str, crate
 }
 
 fn parent(path: &str) -> String {
-    path.rsplit_once('/').map(|(p, _)| p.to_owned()).unwrap_or_default()
+    path.rsplit_once('/')
+        .map(|(p, _)| p.to_owned())
+        .unwrap_or_default()
 }
 
 fn stem(path: &str) -> &str {
@@ -88,22 +101,18 @@ fn normalize(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse;
 
     fn record(source: &str) -> FileRecord {
-        FileRecord {
-            mtime_ns: 0,
-            size: 0,
-            hash: String::new(),
-            racy: false,
-            decls: parse(source),
-        }
+        FileRecord::parsed(source)
     }
 
     #[test]
     fn follows_mod_items_like_rustc() {
         let mut files = BTreeMap::new();
-        files.insert("src/lib.rs".into(), record("mod a; mod b; pub mod outer { mod c; } #[path = \"elsewhere/d.rs\"] mod d;"));
+        files.insert(
+            "src/lib.rs".into(),
+            record("mod a; mod b; pub mod outer { mod c; } #[path = \"elsewhere/d.rs\"] mod d;"),
+        );
         files.insert("src/a.rs".into(), record("mod nested;"));
         files.insert("src/a/nested.rs".into(), record(""));
         files.insert("src/b/mod.rs".into(), record("mod inner;"));

@@ -57,20 +57,12 @@ impl<'a> TypeIndex<'a> {
 mod tests {
     use super::*;
     use crate::cache_file::FileRecord;
-    use crate::parse::parse;
 
     fn package(source: &str) -> PackageRecord {
         let mut record = PackageRecord::default();
-        record.files.insert(
-            "src/lib.rs".into(),
-            FileRecord {
-                mtime_ns: 0,
-                size: 0,
-                hash: String::new(),
-                racy: false,
-                decls: parse(source),
-            },
-        );
+        record
+            .files
+            .insert("src/lib.rs".into(), FileRecord::parsed(source));
         record
     }
 
@@ -86,16 +78,23 @@ mod tests {
         let record = package(source);
         let index = TypeIndex::new(&record);
         let regions = &record.files["src/lib.rs"].decls.regions;
-        (index.fingerprint(&regions[0]), index.fingerprint(&regions[1]))
+        (
+            index.fingerprint(&regions[0]),
+            index.fingerprint(&regions[1]),
+        )
     }
 
     #[test]
     fn follows_type_definitions_transitively_and_only_those() {
         let (info, other) = fingerprints(SOURCE);
         let (info2, other2) = fingerprints(&SOURCE.replace("Small, Large", "Small, Medium, Large"));
-        assert_ne!(info, info2, "a change two definitions away reaches the region");
+        assert_ne!(
+            info, info2,
+            "a change two definitions away reaches the region"
+        );
         assert_eq!(other, other2, "an unrelated region keeps its fingerprint");
-        let (info3, _) = fingerprints(&SOURCE.replace("pub struct InfoRegion;", "pub struct InfoRegion ;"));
+        let (info3, _) =
+            fingerprints(&SOURCE.replace("pub struct InfoRegion;", "pub struct InfoRegion ;"));
         assert_eq!(info, info3);
     }
 }

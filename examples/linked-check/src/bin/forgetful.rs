@@ -6,10 +6,8 @@ use std::process::ExitCode;
 use cache_runtime::{build_fingerprint, check_linked};
 
 fn main() -> ExitCode {
-    println!("source fingerprint: {}", build_fingerprint!().unwrap_or("none (no cache-build)"));
-    let report = check_linked!();
-    println!("{report}");
-    if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    // Both macros expand here, in the program being checked.
+    linked_check::print(build_fingerprint!(), &check_linked!())
 }
 
 #[cfg(test)]
@@ -18,6 +16,9 @@ mod tests {
     fn the_dropped_crate_is_caught() {
         let report = cache_runtime::check_linked!();
         assert_eq!(report.dropped_crates(), ["audit_log"], "{report}");
-        assert!(report.to_string().contains("use audit_log as _;"), "{report}");
+        assert!(
+            report.to_string().contains("use audit_log as _;"),
+            "{report}"
+        );
     }
 }
