@@ -37,6 +37,7 @@ extern crate self as cache_runtime;
 mod builder;
 mod config;
 mod descriptor;
+mod discovery_cache;
 mod link_check;
 mod policy;
 mod provider;
@@ -60,6 +61,10 @@ pub use cache_spec::{
 pub use config::ConfigLayer;
 pub use cache_spec::manifest::{BuildManifest, ManifestError};
 pub use descriptor::RegionDescriptor;
+pub use discovery_cache::{
+    DEFAULT_MAX_AGE, DISABLE_ENV_VAR, FileNameProblem, Lookup, MAX_FILE_NAME_LEN, MissReason,
+    Outcome, RegistryCache, RegistryCacheBuilder, RegistryCacheError, WriteStatus,
+};
 pub use link_check::{LinkReport, Missing};
 pub use policy::{CachePolicy, PolicyInfo};
 pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
