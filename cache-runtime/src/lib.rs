@@ -38,12 +38,15 @@ mod builder;
 mod config;
 mod descriptor;
 mod discovery_cache;
+mod disk;
+mod envelope;
 mod link_check;
 mod policy;
 mod provider;
 mod region;
 mod registry;
 mod site;
+mod stats;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -53,17 +56,25 @@ pub(crate) use __private as private;
 
 pub use builder::{RegionBuilder, RegionError};
 pub use cache_macros::{cache_config_provider, cache_region, custom_cache_region};
+pub use cache_spec::manifest::{BuildManifest, ManifestError};
 pub use cache_spec::{
     Codec, Compression, Conflict, DurationError, Eviction, Field, NameError, Preset, RegionOptions,
     RegionSettings, SizeError, Tier, format_duration, format_size, parse_duration, parse_size,
     validate_name,
 };
 pub use config::ConfigLayer;
-pub use cache_spec::manifest::{BuildManifest, ManifestError};
 pub use descriptor::RegionDescriptor;
 pub use discovery_cache::{
     DEFAULT_MAX_AGE, DISABLE_ENV_VAR, FileNameProblem, Lookup, MAX_FILE_NAME_LEN, MissReason,
     Outcome, RegistryCache, RegistryCacheBuilder, RegistryCacheError, WriteStatus,
+};
+pub use disk::{
+    CleanupReport, DiskCursor, DiskEntry, DiskEntryPage, DiskError, DiskLookup, DiskStore,
+    DiskStoreBuilder, Glob, GlobError, WriteBehind,
+};
+pub use envelope::{
+    Clock, Decoded, EncodeError, Envelope, EnvelopeError, MissCause, Schema, SystemClock,
+    ValueFormat,
 };
 pub use link_check::{LinkReport, Missing};
 pub use policy::{CachePolicy, PolicyInfo};
@@ -73,6 +84,11 @@ pub use registry::{
     RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,
 };
 pub use site::DeclarationSite;
+pub use stats::{
+    ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, GetTimer, LatencySummary, ManualClock,
+    RegionStats, RestoreOutcome, STATS_FORMAT, StatsRegistry, StatsRegistryBuilder, StatsSnapshot,
+    StatsWorker, StatsWorkerBuilder, WindowStats,
+};
 
 /// The fingerprint of the calling package's sources, computed by
 /// `cache-build` in its build script: `Some(hex)`, or `None` without one.

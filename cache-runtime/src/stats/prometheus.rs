@@ -1,0 +1,252 @@
+//! The Prometheus text exposition (format 0.0.4) of a [`StatsRegistry`]:
+//! one family per quantity, `# HELP` and `# TYPE` first, one sample per
+//! region (and cause), label values escaped.
+//!
+//! [`StatsRegistry`]: super::StatsRegistry
+
+use std::fmt::{self, Write};
+
+use super::Reading;
+use super::histogram::{HistogramReading, last_bucket_at_most_pow2};
+use super::shard::{HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, UPDATES};
+use super::snapshot::{ErrorCause, EvictionCause};
+
+/// The histogram `le` boundaries: powers of four of nanoseconds, 256 ns to
+/// 68.7 s, each the upper end of a bucket.
+const LE_POWERS: [u32; 15] = [8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36];
+
+/// [`LE_POWERS`] in seconds, as printed (checked by a test).
+const LE_LABELS: [&str; 15] = [
+    "0.000000256",
+    "0.000001024",
+    "0.000004096",
+    "0.000016384",
+    "0.000065536",
+    "0.000262144",
+    "0.001048576",
+    "0.004194304",
+    "0.016777216",
+    "0.067108864",
+    "0.268435456",
+    "1.073741824",
+    "4.294967296",
+    "17.179869184",
+    "68.719476736",
+];
+
+pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::Result {
+    let simple: [(&str, &str, usize); 5] = [
+        ("cache_hits_total", "Gets that found a value.", HITS),
+        ("cache_misses_total", "Gets that found nothing.", MISSES),
+        ("cache_inserts_total", "Entries inserted.", INSERTS),
+        (
+            "cache_updates_total",
+            "Inserts that replaced an entry's value.",
+            UPDATES,
+        ),
+        (
+            "cache_removals_total",
+            "Entries removed on request.",
+            REMOVALS,
+        ),
+    ];
+    for (name, help, counter) in simple {
+        header(out, name, help, "counter")?;
+        for (region, reading) in regions {
+            sample(out, name, region, &[], reading.counts[counter])?;
+        }
+    }
+
+    let name = "cache_evictions_total";
+    header(
+        out,
+        name,
+        "Entries that left the region, by cause.",
+        "counter",
+    )?;
+    for (region, reading) in regions {
+        for cause in EvictionCause::ALL {
+            let labels = [("cause", cause.as_str())];
+            sample(out, name, region, &labels, reading.counts[cause.counter()])?;
+        }
+    }
+
+    let name = "cache_loads_total";
+    header(out, name, "Loads run on a miss, by result.", "counter")?;
+    for (region, reading) in regions {
+        for (result, counter) in [("success", LOADS_OK), ("failure", LOADS_ERR)] {
+            sample(
+                out,
+                name,
+                region,
+                &[("result", result)],
+                reading.counts[counter],
+            )?;
+        }
+    }
+
+    let name = "cache_errors_total";
+    header(out, name, "Errors recovered from, by kind.", "counter")?;
+    for (region, reading) in regions {
+        for cause in ErrorCause::ALL {
+            let labels = [("kind", cause.as_str())];
+            sample(out, name, region, &labels, reading.counts[cause.counter()])?;
+        }
+    }
+
+    let name = "cache_entries";
+    header(out, name, "Entries in the region.", "gauge")?;
+    for (region, reading) in regions {
+        sample(out, name, region, &[], reading.entries)?;
+    }
+
+    let name = "cache_bytes";
+    header(out, name, "Size of the region in bytes.", "gauge")?;
+    for (region, reading) in regions {
+        sample(out, name, region, &[], reading.bytes)?;
+    }
+
+    let name = "cache_last_access_timestamp_seconds";
+    header(
+        out,
+        name,
+        "When the region was last read or written, Unix seconds (to within a second).",
+        "gauge",
+    )?;
+    for (region, reading) in regions {
+        if let Some(ms) = reading.last_access_ms {
+            sample(out, name, region, &[], Seconds(ms as f64 / 1e3))?;
+        }
+    }
+
+    let name = "cache_get_latency_seconds";
+    header(out, name, "Latency of sampled gets.", "histogram")?;
+    let names = Histogram::names(name);
+    for (region, reading) in regions {
+        names.write(out, region, &reading.get_latency)?;
+    }
+
+    let name = "cache_load_duration_seconds";
+    header(out, name, "Duration of loads run on a miss.", "histogram")?;
+    let names = Histogram::names(name);
+    for (region, reading) in regions {
+        names.write(out, region, &reading.load_time)?;
+    }
+    Ok(())
+}
+
+fn header(out: &mut impl Write, name: &str, help: &str, kind: &str) -> fmt::Result {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} {kind}")
+}
+
+/// A float value in seconds, printed in Rust's shortest round-trip form
+/// (never an exponent, which Prometheus would also accept).
+struct Seconds(f64);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+fn sample(
+    out: &mut impl Write,
+    name: &str,
+    region: &str,
+    labels: &[(&str, &str)],
+    value: impl fmt::Display,
+) -> fmt::Result {
+    write!(out, "{name}{{region=\"")?;
+    escape(out, region)?;
+    out.write_char('"')?;
+    for (label, label_value) in labels {
+        write!(out, ",{label}=\"")?;
+        escape(out, label_value)?;
+        out.write_char('"')?;
+    }
+    writeln!(out, "}} {value}")
+}
+
+/// The sample names of a histogram family.
+struct Histogram {
+    bucket: String,
+    sum: String,
+    count: String,
+}
+
+impl Histogram {
+    fn names(family: &str) -> Histogram {
+        Histogram {
+            bucket: format!("{family}_bucket"),
+            sum: format!("{family}_sum"),
+            count: format!("{family}_count"),
+        }
+    }
+
+    fn write(&self, out: &mut impl Write, region: &str, reading: &HistogramReading) -> fmt::Result {
+        let mut cumulative = 0u64;
+        let mut next_bucket = 0;
+        for (power, le) in LE_POWERS.into_iter().zip(LE_LABELS) {
+            let last = last_bucket_at_most_pow2(power);
+            for n in &reading.buckets[next_bucket..=last] {
+                cumulative = cumulative.wrapping_add(*n);
+            }
+            next_bucket = last + 1;
+            sample(out, &self.bucket, region, &[("le", le)], cumulative)?;
+        }
+        let count = reading.count();
+        sample(out, &self.bucket, region, &[("le", "+Inf")], count)?;
+        let sum = Seconds(reading.sum as f64 / 1e9);
+        sample(out, &self.sum, region, &[], sum)?;
+        sample(out, &self.count, region, &[], count)
+    }
+}
+
+/// Escapes a label value: backslash, double quote and line feed.
+pub(crate) fn escape(out: &mut impl Write, value: &str) -> fmt::Result {
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '"', '\n']) {
+        out.write_str(&rest[..at])?;
+        out.write_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        })?;
+        rest = &rest[at + 1..];
+    }
+    out.write_str(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(value: &str) -> String {
+        let mut out = String::new();
+        escape(&mut out, value).expect("string");
+        out
+    }
+
+    #[test]
+    fn escapes_label_values() {
+        assert_eq!(escaped("plain-name"), "plain-name");
+        assert_eq!(escaped(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escaped("line\nbreak"), "line\\nbreak");
+        assert_eq!(escaped("é\"ü"), "é\\\"ü");
+    }
+
+    #[test]
+    fn le_labels_are_the_powers_in_seconds() {
+        let le: Vec<String> = LE_POWERS
+            .iter()
+            .map(|p| Seconds((1u64 << p) as f64 / 1e9).to_string())
+            .collect();
+        assert_eq!(le, LE_LABELS);
+        for pair in le.windows(2) {
+            let a: f64 = pair[0].parse().expect("float");
+            let b: f64 = pair[1].parse().expect("float");
+            assert!(a < b);
+        }
+    }
+}
