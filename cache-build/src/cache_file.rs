@@ -3,7 +3,8 @@
 //!
 //! It is versioned and disposable: a format, tool or package version change,
 //! an age beyond the limit, or unreadable content all mean "scan everything
-//! again", never an error.
+//! again", never an error. A checksum closes the file, so a damaged cache
+//! that still parses as JSON (a flipped digit in a hash) is not trusted.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,8 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::parse::FileDecls;
 
-/// The cache file format this version reads and writes.
-pub(crate) const CACHE_FORMAT: u32 = 1;
+/// The cache file format this version reads and writes. 2: the file ends
+/// with a checksum.
+pub(crate) const CACHE_FORMAT: u32 = 2;
+
+/// The file's last field, `,"checksum":"<blake3 hex>"}`: the blake3 of the
+/// JSON the cache serializes to, which is the file with this field removed.
+const CHECKSUM_FIELD: &[u8] = b",\"checksum\":\"";
+const CHECKSUM_TAIL: usize = CHECKSUM_FIELD.len() + 64 + 2;
 
 /// This crate's version, recorded so an upgrade rebuilds the cache.
 pub(crate) const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -148,13 +155,47 @@ pub(crate) fn read(
     if age > max_age {
         return Err(CacheDiscarded::Expired(age));
     }
+    // Last, so that an edited version or date still says what it is.
+    verify(bytes).map_err(CacheDiscarded::Unreadable)?;
     Ok(cache)
+}
+
+/// The cache as written: its JSON, with the checksum as a last field.
+pub(crate) fn encode(cache: &CacheFile) -> serde_json::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(cache)?;
+    let checksum = blake3::hash(&bytes);
+    // `{...}` becomes `{...,"checksum":"..."}`.
+    bytes.pop();
+    bytes.extend_from_slice(CHECKSUM_FIELD);
+    bytes.extend_from_slice(checksum.to_hex().as_bytes());
+    bytes.extend_from_slice(b"\"}");
+    Ok(bytes)
+}
+
+/// Checks the closing checksum against the rest of the bytes.
+fn verify(bytes: &[u8]) -> Result<(), String> {
+    let split = bytes
+        .len()
+        .checked_sub(CHECKSUM_TAIL)
+        .ok_or("no checksum")?;
+    let (body, tail) = bytes.split_at(split);
+    let found = tail
+        .strip_prefix(CHECKSUM_FIELD)
+        .and_then(|rest| rest.strip_suffix(b"\"}"))
+        .ok_or("no checksum at the end")?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(body);
+    hasher.update(b"}");
+    if hasher.finalize().to_hex().as_bytes() != found {
+        return Err("checksum mismatch: the file was damaged".into());
+    }
+    Ok(())
 }
 
 /// Writes the cache atomically: concurrent build scripts never leave a torn
 /// file, the last writer wins.
 pub(crate) fn store(path: &Path, cache: &CacheFile) -> std::io::Result<()> {
-    let json = serde_json::to_vec(cache).map_err(std::io::Error::other)?;
+    let json = encode(cache).map_err(std::io::Error::other)?;
     cache_spec::persist::atomic_write(path, &json)
 }
 
@@ -191,13 +232,35 @@ mod tests {
 
     #[test]
     fn reads_back_what_it_wrote() {
-        let bytes = serde_json::to_vec(&sample()).expect("serializable");
+        let bytes = encode(&sample()).expect("serializable");
         assert_eq!(read(&bytes, "1.0.0", DAY, 2_000), Ok(sample()));
     }
 
     #[test]
+    fn a_damaged_cache_that_still_parses_is_not_trusted() {
+        let bytes = encode(&sample()).expect("serializable");
+        let text = String::from_utf8(bytes).expect("UTF-8");
+        for damaged in [
+            text.replacen(&"00".repeat(32), &format!("01{}", "00".repeat(31)), 1),
+            text.replacen("\"mtime_ns\":1", "\"mtime_ns\":7", 1),
+            text.replacen("\"racy\":false", "\"racy\":true", 1),
+            text.replacen(",\"checksum\"", ",\"checksun\"", 1),
+            serde_json::to_string(&sample()).expect("serializable"),
+        ] {
+            assert_ne!(damaged, text);
+            assert!(
+                matches!(
+                    read(damaged.as_bytes(), "1.0.0", DAY, 2_000),
+                    Err(CacheDiscarded::Unreadable(_))
+                ),
+                "{damaged}"
+            );
+        }
+    }
+
+    #[test]
     fn says_why_a_cache_is_discarded() {
-        let bytes = serde_json::to_vec(&sample()).expect("serializable");
+        let bytes = encode(&sample()).expect("serializable");
         assert_eq!(
             read(&bytes, "1.0.1", DAY, 2_000),
             Err(CacheDiscarded::PackageVersion("1.0.0".into()))
@@ -208,14 +271,14 @@ mod tests {
         ));
         let mut old = sample();
         old.format = 0;
-        let old = serde_json::to_vec(&old).expect("serializable");
+        let old = encode(&old).expect("serializable");
         assert_eq!(
             read(&old, "1.0.0", DAY, 2_000),
             Err(CacheDiscarded::Format(0))
         );
         let mut other_tool = sample();
         other_tool.tool_version = "0.0.1".into();
-        let other_tool = serde_json::to_vec(&other_tool).expect("serializable");
+        let other_tool = encode(&other_tool).expect("serializable");
         assert_eq!(
             read(&other_tool, "1.0.0", DAY, 2_000),
             Err(CacheDiscarded::ToolVersion("0.0.1".into()))
@@ -224,7 +287,7 @@ mod tests {
 
     #[test]
     fn no_truncation_or_garbage_panics() {
-        let bytes = serde_json::to_vec(&sample()).expect("serializable");
+        let bytes = encode(&sample()).expect("serializable");
         for cut in 0..bytes.len() {
             assert!(read(&bytes[..cut], "1.0.0", DAY, 2_000).is_err());
         }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 pub enum BuildError {
     /// A variable Cargo sets for build scripts is missing: not running
     /// from a build script.
-    #[error("environment variable `{0}` is not set; call cache-build from a build script (build.rs), or set it")]
+    #[error(
+        "environment variable `{0}` is not set; call cache-build from a build script (build.rs), or set it"
+    )]
     MissingEnv(&'static str),
     /// A glob in `include` or `exclude` is malformed.
     #[error("invalid pattern for cache-build: {0}")]

@@ -52,13 +52,15 @@ mod scan;
 mod schema;
 mod walk;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use cache_spec::glob::Glob;
-use cache_spec::manifest::{BuildManifest, CrateManifest, DeclaredProvider, DeclaredRegion, MANIFEST_FORMAT};
+use cache_spec::manifest::{
+    BuildManifest, CrateManifest, DeclaredProvider, DeclaredRegion, MANIFEST_FORMAT,
+};
 
 pub use cache_file::CacheDiscarded;
 pub use error::BuildError;
@@ -231,7 +233,10 @@ impl Builder {
         if !key.starts_with("CARGO") && !matches!(key, "OUT_DIR" | "TARGET") {
             lines.push(format!("cargo::rerun-if-env-changed={key}"));
         }
-        self.env.get(key).cloned().or_else(|| std::env::var(key).ok())
+        self.env
+            .get(key)
+            .cloned()
+            .or_else(|| std::env::var(key).ok())
     }
 
     fn required(&self, key: &'static str, lines: &mut Lines) -> Result<String, BuildError> {
@@ -259,7 +264,8 @@ impl Builder {
             cargo: cargo.as_deref(),
             target: target.as_deref(),
         };
-        let (packages, workspace_root, warning) = packages::discover(&site, &self.roots, self.dependencies);
+        let (packages, workspace_root, warning) =
+            packages::discover(&site, &self.roots, self.dependencies);
         warnings.extend(warning);
 
         let now = SystemTime::now();
@@ -277,7 +283,10 @@ impl Builder {
             Ok(cache) => (Some(cache), None),
             Err(reason) => {
                 if let CacheDiscarded::Unreadable(_) = reason {
-                    warnings.push(format!("the registry cache at {} is unreadable; rescanning every file ({reason})", cache_path.display()));
+                    warnings.push(format!(
+                        "the registry cache at {} is unreadable; rescanning every file ({reason})",
+                        cache_path.display()
+                    ));
                 }
                 (None, Some(reason))
             }
@@ -294,7 +303,9 @@ impl Builder {
         let mut watched: Vec<PathBuf> = Vec::new();
         for package in &packages {
             let listing = walk::list(&package.root, &package.scan_roots, &include, &exclude);
-            let old = previous.as_ref().and_then(|p| p.packages.get(&package.key()));
+            let old = previous
+                .as_ref()
+                .and_then(|p| p.packages.get(&package.key()));
             let (record, package_stats) = scan::scan(&package.root, &listing.files, old, now);
             stats += package_stats;
             watched.extend(listing.folders);
@@ -302,7 +313,10 @@ impl Builder {
             cache.packages.insert(package.key(), record);
         }
         if let Err(error) = cache_file::store(&cache_path, &cache) {
-            warnings.push(format!("cannot write the registry cache at {}: {error}", cache_path.display()));
+            warnings.push(format!(
+                "cannot write the registry cache at {}: {error}",
+                cache_path.display()
+            ));
         }
 
         let own = packages.iter().find(|p| p.is_self);
@@ -320,23 +334,33 @@ impl Builder {
                 .collect(),
         };
         let manifest_path = out_dir.join("cache-build").join("manifest.json");
-        cache_spec::persist::atomic_write(&manifest_path, manifest.to_json().as_bytes()).map_err(|source| {
-            BuildError::WriteManifest {
+        cache_spec::persist::atomic_write(&manifest_path, manifest.to_json().as_bytes()).map_err(
+            |source| BuildError::WriteManifest {
                 path: manifest_path.clone(),
                 source,
-            }
-        })?;
+            },
+        )?;
 
-        lines.push(format!("cargo::rustc-env=CACHE_BUILD_FINGERPRINT={fingerprint}"));
-        lines.push(format!("cargo::rustc-env=CACHE_BUILD_MANIFEST={}", manifest_path.display()));
+        lines.push(format!(
+            "cargo::rustc-env=CACHE_BUILD_FINGERPRINT={fingerprint}"
+        ));
+        lines.push(format!(
+            "cargo::rustc-env=CACHE_BUILD_MANIFEST={}",
+            manifest_path.display()
+        ));
         let mut schemas = BTreeMap::new();
         for krate in manifest.crates.iter().filter(|c| c.package == package_name) {
             for region in &krate.regions {
-                schemas.entry(region.name.clone()).or_insert_with(|| region.schema.clone());
+                schemas
+                    .entry(region.name.clone())
+                    .or_insert_with(|| region.schema.clone());
             }
         }
         for (name, schema) in schemas {
-            lines.push(format!("cargo::rustc-env={}={schema}", schema_env_var(&name)));
+            lines.push(format!(
+                "cargo::rustc-env={}={schema}",
+                schema_env_var(&name)
+            ));
         }
         watched.push(manifest_dir.join("Cargo.toml"));
         let lock = workspace_root.join("Cargo.lock");
@@ -362,20 +386,24 @@ impl Builder {
     }
 }
 
-/// The `cargo::` lines of one run, deduplicated in order.
+/// The `cargo::` lines of one run, deduplicated in order (the set keeps
+/// that linear: a package of 10,000 files emits over 10,000 lines).
 #[derive(Default)]
-struct Lines(Vec<String>);
+struct Lines(Vec<String>, HashSet<String>);
 
 impl Lines {
     fn push(&mut self, line: String) {
-        if !self.0.contains(&line) {
+        if self.1.insert(line.clone()) {
             self.0.push(line);
         }
     }
 }
 
 fn compile(globs: &[String]) -> Result<Vec<Glob>, BuildError> {
-    globs.iter().map(|g| Glob::path(g).map_err(BuildError::from)).collect()
+    globs
+        .iter()
+        .map(|g| Glob::path(g).map_err(BuildError::from))
+        .collect()
 }
 
 /// The crates of `package` that declare something, from its scanned files.

@@ -51,7 +51,11 @@ pub(crate) struct Site<'a> {
 /// The packages to scan and the workspace root (for file names as the
 /// compiler prints them). Without `cargo metadata`, only this package, with
 /// targets guessed from Cargo's default layout, and a warning.
-pub(crate) fn discover(site: &Site<'_>, own_roots: &[PathBuf], dependencies: bool) -> (Vec<Package>, PathBuf, Option<String>) {
+pub(crate) fn discover(
+    site: &Site<'_>,
+    own_roots: &[PathBuf],
+    dependencies: bool,
+) -> (Vec<Package>, PathBuf, Option<String>) {
     match metadata(site) {
         Ok(meta) => {
             let workspace_root = meta
@@ -71,7 +75,9 @@ pub(crate) fn discover(site: &Site<'_>, own_roots: &[PathBuf], dependencies: boo
         Err(why) => (
             vec![guessed(site, own_roots)],
             site.manifest_dir.to_path_buf(),
-            Some(format!("cannot run `cargo metadata` ({why}); dependencies are not scanned")),
+            Some(format!(
+                "cannot run `cargo metadata` ({why}); dependencies are not scanned"
+            )),
         ),
     }
 }
@@ -80,7 +86,13 @@ fn metadata(site: &Site<'_>) -> Result<Value, String> {
     let cargo = site.cargo.unwrap_or("cargo");
     let mut command = Command::new(cargo);
     command
-        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--manifest-path",
+        ])
         .arg(site.manifest_dir.join("Cargo.toml"));
     if let Some(target) = site.target {
         command.args(["--filter-platform", target]);
@@ -93,7 +105,12 @@ fn metadata(site: &Site<'_>) -> Result<Value, String> {
     serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())
 }
 
-fn from_metadata(meta: &Value, site: &Site<'_>, own_roots: &[PathBuf], dependencies: bool) -> Option<Vec<Package>> {
+fn from_metadata(
+    meta: &Value,
+    site: &Site<'_>,
+    own_roots: &[PathBuf],
+    dependencies: bool,
+) -> Option<Vec<Package>> {
     let packages: HashMap<&str, &Value> = meta
         .get("packages")?
         .as_array()?
@@ -114,9 +131,19 @@ fn from_metadata(meta: &Value, site: &Site<'_>, own_roots: &[PathBuf], dependenc
         .get("resolve")
         .and_then(|r| r.get("nodes"))
         .and_then(Value::as_array)
-        .map(|nodes| nodes.iter().filter_map(|n| Some((n.get("id")?.as_str()?, n))).collect())
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| Some((n.get("id")?.as_str()?, n)))
+                .collect()
+        })
         .unwrap_or_default();
-    let name_of = |id: &str| packages.get(id).and_then(|p| p.get("name")).and_then(Value::as_str);
+    let name_of = |id: &str| {
+        packages
+            .get(id)
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+    };
     let mut seen = BTreeSet::new();
     let mut queue = vec![*own_id];
     while let Some(id) = queue.pop() {
@@ -130,7 +157,8 @@ fn from_metadata(meta: &Value, site: &Site<'_>, own_roots: &[PathBuf], dependenc
         if name_of(id) == Some("cache-runtime") {
             continue;
         }
-        let uses_runtime = normal_deps(nodes.get(id).copied()).any(|d| name_of(d) == Some("cache-runtime"));
+        let uses_runtime =
+            normal_deps(nodes.get(id).copied()).any(|d| name_of(d) == Some("cache-runtime"));
         if uses_runtime
             && let Some(p) = packages.get(id)
             && let Some(dep) = package(p, &[], false)
@@ -150,7 +178,11 @@ fn normal_deps(node: Option<&Value>) -> impl Iterator<Item = &str> {
         .filter(|dep| {
             dep.get("dep_kinds")
                 .and_then(Value::as_array)
-                .is_some_and(|kinds| kinds.iter().any(|k| k.get("kind").is_none_or(Value::is_null)))
+                .is_some_and(|kinds| {
+                    kinds
+                        .iter()
+                        .any(|k| k.get("kind").is_none_or(Value::is_null))
+                })
         })
         .filter_map(|dep| dep.get("pkg").and_then(Value::as_str))
 }
@@ -158,7 +190,9 @@ fn normal_deps(node: Option<&Value>) -> impl Iterator<Item = &str> {
 fn package(p: &Value, own_roots: &[PathBuf], is_self: bool) -> Option<Package> {
     let name = p.get("name")?.as_str()?.to_owned();
     let version = p.get("version")?.as_str()?.to_owned();
-    let root = Path::new(p.get("manifest_path")?.as_str()?).parent()?.to_path_buf();
+    let root = Path::new(p.get("manifest_path")?.as_str()?)
+        .parent()?
+        .to_path_buf();
     let mut targets = Vec::new();
     for target in p.get("targets")?.as_array()? {
         let kinds: Vec<&str> = target
@@ -166,7 +200,10 @@ fn package(p: &Value, own_roots: &[PathBuf], is_self: bool) -> Option<Package> {
             .and_then(Value::as_array)
             .map(|k| k.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let kind = if kinds.iter().any(|k| matches!(*k, "lib" | "rlib" | "dylib" | "cdylib" | "staticlib")) {
+        let kind = if kinds
+            .iter()
+            .any(|k| matches!(*k, "lib" | "rlib" | "dylib" | "cdylib" | "staticlib"))
+        {
             CrateKind::Lib
         } else if kinds.contains(&"bin") {
             CrateKind::Bin
@@ -188,7 +225,11 @@ fn package(p: &Value, own_roots: &[PathBuf], is_self: bool) -> Option<Package> {
         let Some(root_file) = crate::walk::relative(&root, Path::new(src)) else {
             continue;
         };
-        let crate_name = target.get("name").and_then(Value::as_str).unwrap_or(&name).replace('-', "_");
+        let crate_name = target
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(&name)
+            .replace('-', "_");
         targets.push(Target {
             kind,
             crate_name,

@@ -104,7 +104,12 @@ fn walk(items: &[Item], inline_path: &mut Vec<String>, decls: &mut FileDecls) {
             }
             Item::Union(u) => type_def(&u.ident.to_string(), item, decls),
             Item::Type(t) => type_def(&t.ident.to_string(), item, decls),
-            Item::Fn(function) => provider(&function.attrs, &function.sig.ident.to_string(), inline_path, decls),
+            Item::Fn(function) => provider(
+                &function.attrs,
+                &function.sig.ident.to_string(),
+                inline_path,
+                decls,
+            ),
             _ => {}
         }
     }
@@ -202,7 +207,9 @@ fn type_def(name: &str, item: &Item, decls: &mut FileDecls) {
     mentioned.retain(|i| i != name);
     decls.types.push(TypeDef {
         name: name.to_owned(),
-        hash: blake3::hash(tokens.to_string().as_bytes()).to_hex().to_string(),
+        hash: blake3::hash(tokens.to_string().as_bytes())
+            .to_hex()
+            .to_string(),
         idents: mentioned,
     });
 }
@@ -227,7 +234,8 @@ fn strip_docs(tokens: TokenStream) -> TokenStream {
         }
         match tree {
             TokenTree::Group(group) => {
-                let mut inner = proc_macro2::Group::new(group.delimiter(), strip_docs(group.stream()));
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), strip_docs(group.stream()));
                 inner.set_span(group.span());
                 out.push(TokenTree::Group(inner));
             }
@@ -248,16 +256,19 @@ fn idents(tokens: TokenStream, out: &mut Vec<String>) {
 }
 
 fn path_attribute(attrs: &[Attribute]) -> Option<String> {
-    attrs.iter().find(|a| a.path().is_ident("path")).and_then(|a| {
-        let value = &a.meta.require_name_value().ok()?.value;
-        match value {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(path),
-                ..
-            }) => Some(path.value()),
-            _ => None,
-        }
-    })
+    attrs
+        .iter()
+        .find(|a| a.path().is_ident("path"))
+        .and_then(|a| {
+            let value = &a.meta.require_name_value().ok()?.value;
+            match value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(path),
+                    ..
+                }) => Some(path.value()),
+                _ => None,
+            }
+        })
 }
 
 fn line_of(attr: &Attribute) -> u32 {
@@ -310,9 +321,15 @@ fn from_env() -> ConfigLayer { ConfigLayer::new() }
         assert_eq!(decls.regions[0].type_idents, ["ModelInfo", "String", "Vec"]);
         assert_eq!(decls.providers[0].name, "from-env");
         assert_eq!(decls.providers[0].priority, -3);
-        let mods: Vec<(&str, Option<&str>)> =
-            decls.mods.iter().map(|m| (m.name.as_str(), m.path_attr.as_deref())).collect();
-        assert_eq!(mods, [("deeper", None), ("elsewhere", Some("other_place.rs"))]);
+        let mods: Vec<(&str, Option<&str>)> = decls
+            .mods
+            .iter()
+            .map(|m| (m.name.as_str(), m.path_attr.as_deref()))
+            .collect();
+        assert_eq!(
+            mods,
+            [("deeper", None), ("elsewhere", Some("other_place.rs"))]
+        );
         assert_eq!(decls.mods[0].inline_path, ["inner".to_string()]);
         let types: Vec<&str> = decls.types.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(types, ["ModelInfo", "Family", "ModelMetadata", "Quotas"]);
@@ -321,7 +338,8 @@ fn from_env() -> ConfigLayer { ConfigLayer::new() }
     #[test]
     fn docs_and_options_outside_the_schema_leave_hashes_alone() {
         let base = parse(SOURCE);
-        let documented = parse(&SOURCE.replace("pub tokens: u32", "/// How many.\n pub tokens: u32"));
+        let documented =
+            parse(&SOURCE.replace("pub tokens: u32", "/// How many.\n pub tokens: u32"));
         assert_eq!(base.types[0].hash, documented.types[0].hash);
         let ttl = parse(&SOURCE.replace("ttl = \"1h\"", "ttl = \"2h\""));
         assert_eq!(base.regions[0].decl_hash, ttl.regions[0].decl_hash);

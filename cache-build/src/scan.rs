@@ -52,7 +52,12 @@ pub(crate) fn unix_ns(time: SystemTime) -> u64 {
 }
 
 /// Scans `files` (relative to `root`) against the previous records.
-pub(crate) fn scan(root: &Path, files: &[String], previous: Option<&PackageRecord>, now: SystemTime) -> (PackageRecord, ScanStats) {
+pub(crate) fn scan(
+    root: &Path,
+    files: &[String],
+    previous: Option<&PackageRecord>,
+    now: SystemTime,
+) -> (PackageRecord, ScanStats) {
     let now_ns = unix_ns(now);
     let racy_ns = u64::try_from(RACY_WINDOW.as_nanos()).unwrap_or(u64::MAX);
     let mut stats = ScanStats {
@@ -107,7 +112,11 @@ pub(crate) fn scan(root: &Path, files: &[String], previous: Option<&PackageRecor
         );
     }
     if let Some(previous) = previous {
-        stats.removed = previous.files.keys().filter(|k| !records.contains_key(*k)).count();
+        stats.removed = previous
+            .files
+            .keys()
+            .filter(|k| !records.contains_key(*k))
+            .count();
     }
     (PackageRecord { files: records }, stats)
 }

@@ -14,7 +14,12 @@ pub(crate) struct Listing {
     pub(crate) folders: Vec<PathBuf>,
 }
 
-pub(crate) fn list(package_root: &Path, roots: &[PathBuf], include: &[Glob], exclude: &[Glob]) -> Listing {
+pub(crate) fn list(
+    package_root: &Path,
+    roots: &[PathBuf],
+    include: &[Glob],
+    exclude: &[Glob],
+) -> Listing {
     let mut listing = Listing::default();
     for root in roots {
         let absolute = package_root.join(root);
@@ -29,7 +34,13 @@ pub(crate) fn list(package_root: &Path, roots: &[PathBuf], include: &[Glob], exc
     listing
 }
 
-fn visit(package_root: &Path, folder: &Path, include: &[Glob], exclude: &[Glob], listing: &mut Listing) {
+fn visit(
+    package_root: &Path,
+    folder: &Path,
+    include: &[Glob],
+    exclude: &[Glob],
+    listing: &mut Listing,
+) {
     listing.folders.push(folder.to_path_buf());
     let Ok(entries) = fs::read_dir(folder) else {
         return;
@@ -53,7 +64,9 @@ fn visit(package_root: &Path, folder: &Path, include: &[Glob], exclude: &[Glob],
         };
         if kind.is_dir() {
             visit(package_root, &path, include, exclude, listing);
-        } else if relative.ends_with(".rs") && (include.is_empty() || include.iter().any(|g| g.matches(&relative))) {
+        } else if relative.ends_with(".rs")
+            && (include.is_empty() || include.iter().any(|g| g.matches(&relative)))
+        {
             listing.files.push(relative);
         }
     }

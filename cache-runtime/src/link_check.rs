@@ -105,20 +105,32 @@ impl LinkReport {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 impl fmt::Display for LinkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(error) = &self.manifest_error {
-            return write!(f, "cannot check `{}` against its build manifest: {error}", self.program);
+            return write!(
+                f,
+                "cannot check `{}` against its build manifest: {error}",
+                self.program
+            );
         }
         if self.is_ok() {
             return write!(
                 f,
                 "all {} and {} declared in source are linked into `{}`",
                 plural(self.regions_declared, "region", "regions"),
-                plural(self.providers_declared, "config provider", "config providers"),
+                plural(
+                    self.providers_declared,
+                    "config provider",
+                    "config providers"
+                ),
                 self.program
             );
         }
@@ -132,7 +144,11 @@ impl fmt::Display for LinkReport {
         };
         for (missing, one, many) in [
             (&self.missing_regions, "region", "regions"),
-            (&self.missing_providers, "config provider", "config providers"),
+            (
+                &self.missing_providers,
+                "config provider",
+                "config providers",
+            ),
         ] {
             if missing.is_empty() {
                 continue;
@@ -146,7 +162,11 @@ impl fmt::Display for LinkReport {
                 self.program
             )?;
             for m in missing {
-                write!(f, "\n  - `{}` declared at {}:{} in crate `{}`", m.name, m.file, m.line, m.crate_name)?;
+                write!(
+                    f,
+                    "\n  - `{}` declared at {}:{} in crate `{}`",
+                    m.name, m.file, m.line, m.crate_name
+                )?;
             }
         }
         let dropped = self.dropped_crates();
@@ -156,7 +176,11 @@ impl fmt::Display for LinkReport {
                 f,
                 "Nothing in `{}` names {}, so the linker dropped {} with {} declarations. Add to the program (e.g. main.rs):",
                 self.program,
-                dropped.iter().map(|c| format!("crate `{c}`")).collect::<Vec<_>>().join(", "),
+                dropped
+                    .iter()
+                    .map(|c| format!("crate `{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 if dropped.len() == 1 { "it" } else { "them" },
                 if dropped.len() == 1 { "its" } else { "their" },
             )?;
@@ -193,7 +217,9 @@ impl Registry {
                     .get(&region.name)
                     .is_some_and(|d| d.site().crate_name() == Some(krate.crate_name.as_str()));
                 if !linked {
-                    report.missing_regions.push(missing(&region.name, &region.file, region.line));
+                    report
+                        .missing_regions
+                        .push(missing(&region.name, &region.file, region.line));
                 }
             }
             for provider in &krate.providers {
@@ -202,7 +228,11 @@ impl Registry {
                     .provider(&provider.name)
                     .is_some_and(|p| p.site().crate_name() == Some(krate.crate_name.as_str()));
                 if !linked {
-                    report.missing_providers.push(missing(&provider.name, &provider.file, provider.line));
+                    report.missing_providers.push(missing(
+                        &provider.name,
+                        &provider.file,
+                        provider.line,
+                    ));
                 }
             }
         }

@@ -21,7 +21,10 @@ enum Token {
     AnyChar,
     AnyRun,
     AnyPath,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// Why a pattern was rejected.
@@ -86,9 +89,10 @@ impl Glob {
                     i += 1;
                 }
                 '[' => {
-                    let (token, next) = class(&chars, i).ok_or_else(|| GlobError::UnclosedClass {
-                        pattern: pattern.into(),
-                    })?;
+                    let (token, next) =
+                        class(&chars, i).ok_or_else(|| GlobError::UnclosedClass {
+                            pattern: pattern.into(),
+                        })?;
                     tokens.push(token);
                     i = next;
                     continue;
@@ -164,7 +168,9 @@ impl Glob {
                 None => return false,
             }
         }
-        self.tokens[p..].iter().all(|t| matches!(t, Token::AnyRun | Token::AnyPath))
+        self.tokens[p..]
+            .iter()
+            .all(|t| matches!(t, Token::AnyRun | Token::AnyPath))
     }
 
     fn single(&self, token: &Token, c: char) -> bool {
@@ -172,7 +178,8 @@ impl Glob {
             Token::Literal(l) => *l == c,
             Token::AnyChar => Some(c) != self.separator,
             Token::Class { negated, ranges } => {
-                Some(c) != self.separator && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+                Some(c) != self.separator
+                    && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
             }
             Token::AnyRun | Token::AnyPath => false,
         }
@@ -269,8 +276,14 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_errors_and_nothing_explodes() {
-        assert!(matches!(Glob::key("a[bc"), Err(GlobError::UnclosedClass { .. })));
-        assert!(matches!(Glob::key("abc\\"), Err(GlobError::DanglingEscape { .. })));
+        assert!(matches!(
+            Glob::key("a[bc"),
+            Err(GlobError::UnclosedClass { .. })
+        ));
+        assert!(matches!(
+            Glob::key("abc\\"),
+            Err(GlobError::DanglingEscape { .. })
+        ));
         let many = "*a".repeat(200);
         assert!(!key(&many).matches(&"a".repeat(150)));
         assert!(key(&many).matches(&"a".repeat(250)));
@@ -280,11 +293,17 @@ mod tests {
     fn reference(tokens: &[Token], text: &[char], sep: Option<char>, g: &Glob) -> bool {
         match tokens.first() {
             None => text.is_empty(),
-            Some(Token::AnyPath) => (0..=text.len()).any(|n| reference(&tokens[1..], &text[n..], sep, g)),
+            Some(Token::AnyPath) => {
+                (0..=text.len()).any(|n| reference(&tokens[1..], &text[n..], sep, g))
+            }
             Some(Token::AnyRun) => (0..=text.len())
                 .take_while(|n| *n == 0 || Some(text[n - 1]) != sep)
                 .any(|n| reference(&tokens[1..], &text[n..], sep, g)),
-            Some(token) => !text.is_empty() && g.single(token, text[0]) && reference(&tokens[1..], &text[1..], sep, g),
+            Some(token) => {
+                !text.is_empty()
+                    && g.single(token, text[0])
+                    && reference(&tokens[1..], &text[1..], sep, g)
+            }
         }
     }
 
@@ -302,7 +321,16 @@ mod tests {
         patterns.sort();
         patterns.dedup();
         let texts: Vec<String> = (0..64u32)
-            .map(|bits| (0..6).filter_map(|i| match (bits >> i) & 3 { 0 => Some('a'), 1 => Some('/'), 2 => Some('b'), _ => None }).collect())
+            .map(|bits| {
+                (0..6)
+                    .filter_map(|i| match (bits >> i) & 3 {
+                        0 => Some('a'),
+                        1 => Some('/'),
+                        2 => Some('b'),
+                        _ => None,
+                    })
+                    .collect()
+            })
             .collect();
         for pattern in &patterns {
             for glob in [path(pattern), key(pattern)] {

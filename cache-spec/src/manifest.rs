@@ -98,10 +98,14 @@ pub struct DeclaredProvider {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     /// Not JSON of the manifest's shape.
-    #[error("the build manifest is unreadable: {0}; rebuild the package (`cargo clean -p <package>` if it persists)")]
+    #[error(
+        "the build manifest is unreadable: {0}; rebuild the package (`cargo clean -p <package>` if it persists)"
+    )]
     Malformed(String),
     /// Written by another version of cache-build.
-    #[error("the build manifest has format {found}, this cache-runtime reads format {MANIFEST_FORMAT}; use matching versions of cache-build and cache-runtime")]
+    #[error(
+        "the build manifest has format {found}, this cache-runtime reads format {MANIFEST_FORMAT}; use matching versions of cache-build and cache-runtime"
+    )]
     Format {
         /// The format found.
         found: u32,
@@ -119,8 +123,8 @@ impl BuildManifest {
         struct Header {
             format: u32,
         }
-        let header: Header =
-            serde_json::from_str(text).map_err(|error| ManifestError::Malformed(error.to_string()))?;
+        let header: Header = serde_json::from_str(text)
+            .map_err(|error| ManifestError::Malformed(error.to_string()))?;
         if header.format != MANIFEST_FORMAT {
             return Err(ManifestError::Format {
                 found: header.format,
@@ -131,7 +135,8 @@ impl BuildManifest {
 
     /// The manifest as pretty JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
     }
 
     /// The crates a program built as crate `current` can contain: every
@@ -183,12 +188,22 @@ mod tests {
     fn rejects_other_formats_and_garbage_without_panicking() {
         let mut other = sample();
         other.format = 99;
-        assert_eq!(BuildManifest::from_json(&other.to_json()), Err(ManifestError::Format { found: 99 }));
+        assert_eq!(
+            BuildManifest::from_json(&other.to_json()),
+            Err(ManifestError::Format { found: 99 })
+        );
         let json = sample().to_json();
         for cut in 0..json.len() {
             let _ = BuildManifest::from_json(&json[..cut]);
         }
-        for garbage in ["", "null", "[]", "{\"format\":1}", "{\"format\":-1}", "\u{0}"] {
+        for garbage in [
+            "",
+            "null",
+            "[]",
+            "{\"format\":1}",
+            "{\"format\":-1}",
+            "\u{0}",
+        ] {
             assert!(BuildManifest::from_json(garbage).is_err(), "{garbage:?}");
         }
     }

@@ -181,5 +181,8 @@ mod tests {
 /// the name upper-cased with `_` for `-` (`model-metadata` becomes
 /// `CACHE_REGION_SCHEMA_MODEL_METADATA`). Kebab-case names map one to one.
 pub fn schema_env_var(region: &str) -> String {
-    format!("CACHE_REGION_SCHEMA_{}", region.to_ascii_uppercase().replace('-', "_"))
+    format!(
+        "CACHE_REGION_SCHEMA_{}",
+        region.to_ascii_uppercase().replace('-', "_")
+    )
 }

@@ -25,9 +25,12 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(folder)?;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} has no file name", path.display())))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} has no file name", path.display()),
+        )
+    })?;
     let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
     let temp = folder.join(format!(
         "{TEMP_PREFIX}{}-{}-{unique}",
@@ -35,7 +38,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -67,7 +73,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("cache-spec-persist-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("cache-spec-persist-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -108,7 +115,10 @@ mod tests {
         }
         let body = fs::read(&path).expect("read");
         assert_eq!(body.len(), 64 * 1024);
-        assert!(body.iter().all(|b| *b == body[0]), "one writer's content, whole");
+        assert!(
+            body.iter().all(|b| *b == body[0]),
+            "one writer's content, whole"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 }

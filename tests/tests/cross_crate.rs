@@ -99,16 +99,29 @@ fn providers_are_registered_with_their_site() {
 fn check_linked_names_each_dropped_crate_and_the_fix() {
     let report = check_linked!();
     assert!(!report.is_ok());
-    assert_eq!(report.dropped_crates(), ["fixture_clash", "fixture_dropped"]);
-    let missing: Vec<&str> = report.missing_regions().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        report.dropped_crates(),
+        ["fixture_clash", "fixture_dropped"]
+    );
+    let missing: Vec<&str> = report
+        .missing_regions()
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     assert_eq!(missing, ["virtual-keys", "forgotten-reports"]);
     let forgotten = &report.missing_regions()[1];
     assert_eq!(forgotten.crate_name, "fixture_dropped");
     assert_eq!(forgotten.file, "tests/fixtures/fixture-dropped/src/lib.rs");
     assert_eq!(forgotten.line, 7);
-    assert!(report.missing_providers().is_empty(), "billing's provider is linked");
+    assert!(
+        report.missing_providers().is_empty(),
+        "billing's provider is linked"
+    );
     let message = report.to_string();
-    assert!(message.contains("2 regions declared in source are missing from `cross_crate`"), "{message}");
+    assert!(
+        message.contains("2 regions declared in source are missing from `cross_crate`"),
+        "{message}"
+    );
     assert!(message.contains("`forgotten-reports` declared at tests/fixtures/fixture-dropped/src/lib.rs:7 in crate `fixture_dropped`"), "{message}");
     assert!(message.contains("use fixture_dropped as _;"), "{message}");
 }

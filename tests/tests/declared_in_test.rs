@@ -151,13 +151,32 @@ fn regions_of_the_test_crate_itself_are_in_the_manifest_and_linked() {
         .find(|c| c.crate_name == "declared_in_test")
         .expect("tests/ is a scanned root");
     let names: Vec<&str> = own.regions.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["edge-objects", "model-lists", "rate-limits", "tenant-quotas"]);
-    let lists = own.regions.iter().find(|r| r.name == "model-lists").expect("declared");
+    assert_eq!(
+        names,
+        [
+            "edge-objects",
+            "model-lists",
+            "rate-limits",
+            "tenant-quotas"
+        ]
+    );
+    let lists = own
+        .regions
+        .iter()
+        .find(|r| r.name == "model-lists")
+        .expect("declared");
     assert_eq!(lists.module_path, "declared_in_test::discovery::models");
     let report = cache_runtime::check_linked!();
     assert!(
-        report.missing_regions().iter().all(|m| m.crate_name != "declared_in_test"),
+        report
+            .missing_regions()
+            .iter()
+            .all(|m| m.crate_name != "declared_in_test"),
         "{report}"
     );
-    assert_eq!(RateLimits::DESCRIPTOR.schema_fingerprint().map(str::len), Some(64), "this package's build script sets it");
+    assert_eq!(
+        RateLimits::DESCRIPTOR.schema_fingerprint().map(str::len),
+        Some(64),
+        "this package's build script sets it"
+    );
 }

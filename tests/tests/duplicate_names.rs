@@ -54,5 +54,10 @@ fn check_linked_reports_the_duplicate() {
     let report = check_linked!();
     assert!(!report.is_ok());
     assert_eq!(report.problems().len(), 1);
-    assert!(report.to_string().contains("`virtual-keys` is declared twice"), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("`virtual-keys` is declared twice"),
+        "{report}"
+    );
 }

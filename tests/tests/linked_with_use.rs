@@ -18,6 +18,12 @@ fn use_as_underscore_links_the_crate() {
 #[test]
 fn check_linked_no_longer_reports_the_crate_once_it_is_named() {
     let report = check_linked!();
-    assert!(!report.dropped_crates().contains(&"fixture_dropped"), "{report}");
-    assert!(report.dropped_crates().contains(&"fixture_auth"), "still not named here: {report}");
+    assert!(
+        !report.dropped_crates().contains(&"fixture_dropped"),
+        "{report}"
+    );
+    assert!(
+        report.dropped_crates().contains(&"fixture_auth"),
+        "still not named here: {report}"
+    );
 }
