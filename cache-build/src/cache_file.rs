@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::parse::FileDecls;
 
 /// The cache file format this version reads and writes. 2: the file ends
-/// with a checksum.
-pub(crate) const CACHE_FORMAT: u32 = 2;
+/// with a checksum. 3: declarations moved to a file of their own, read only
+/// when something changed.
+pub(crate) const CACHE_FORMAT: u32 = 3;
 
 /// The file's last field, `,"checksum":"<blake3 hex>"}`: the blake3 of the
 /// JSON the cache serializes to, which is the file with this field removed.
@@ -26,7 +27,8 @@ const CHECKSUM_TAIL: usize = CHECKSUM_FIELD.len() + 64 + 2;
 /// This crate's version, recorded so an upgrade rebuilds the cache.
 pub(crate) const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The whole cache file.
+/// The cache index: versions, age, and each file's stamp. Small, so an
+/// unchanged rerun reads only this, the folder listing and the manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CacheFile {
     pub(crate) format: u32,
@@ -34,25 +36,48 @@ pub(crate) struct CacheFile {
     pub(crate) package_version: String,
     pub(crate) created_at_ms: u64,
     /// Per scanned package, keyed by package name and version.
-    pub(crate) packages: BTreeMap<String, PackageRecord>,
+    pub(crate) packages: BTreeMap<String, PackageIndex>,
+    /// blake3 of the declarations file written with this index.
+    pub(crate) decls_hash: String,
+    /// blake3 of the manifest written with this index.
+    pub(crate) manifest_hash: String,
 }
 
-/// The scanned files of one package.
+/// The stamps of one package's files, keyed by path relative to the package
+/// root, `/`-separated.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PackageRecord {
-    /// Keyed by path relative to the package root, `/`-separated.
-    pub(crate) files: BTreeMap<String, FileRecord>,
+pub(crate) struct PackageIndex {
+    pub(crate) files: BTreeMap<String, FileStamp>,
 }
 
-/// What is known of one file.
+/// What says whether a file changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FileRecord {
+pub(crate) struct FileStamp {
     pub(crate) mtime_ns: u64,
     pub(crate) size: u64,
     pub(crate) hash: String,
     /// Modified so close to the scan that a later edit could keep the same
     /// mtime: re-hash it next time whatever its mtime says.
     pub(crate) racy: bool,
+}
+
+/// The declarations file: each package's files' declarations, by path.
+/// Its blake3 is kept in the index, which is how it is checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DeclsFile {
+    pub(crate) packages: BTreeMap<String, BTreeMap<String, FileDecls>>,
+}
+
+/// One package's files with their declarations, in memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PackageRecord {
+    pub(crate) files: BTreeMap<String, FileRecord>,
+}
+
+/// One file's stamp and declarations, in memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FileRecord {
+    pub(crate) stamp: FileStamp,
     pub(crate) decls: FileDecls,
 }
 
@@ -61,10 +86,12 @@ impl FileRecord {
     /// A record of `source` as if scanned, for unit tests.
     pub(crate) fn parsed(source: &str) -> FileRecord {
         FileRecord {
-            mtime_ns: 0,
-            size: source.len() as u64,
-            hash: blake3::hash(source.as_bytes()).to_hex().to_string(),
-            racy: false,
+            stamp: FileStamp {
+                mtime_ns: 0,
+                size: source.len() as u64,
+                hash: blake3::hash(source.as_bytes()).to_hex().to_string(),
+                racy: false,
+            },
             decls: crate::parse::parse(source),
         }
     }
@@ -138,13 +165,22 @@ pub(crate) fn read(
     struct Header {
         format: u32,
     }
-    let header: Header = serde_json::from_slice(bytes)
-        .map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
-    if header.format != CACHE_FORMAT {
-        return Err(CacheDiscarded::Format(header.format));
+    // One full parse; the header alone only to explain a failure, so that
+    // another format is reported as such rather than as garbage.
+    let cache: CacheFile = match serde_json::from_slice(bytes) {
+        Ok(cache) => cache,
+        Err(error) => {
+            return Err(match serde_json::from_slice::<Header>(bytes) {
+                Ok(header) if header.format != CACHE_FORMAT => {
+                    CacheDiscarded::Format(header.format)
+                }
+                _ => CacheDiscarded::Unreadable(error.to_string()),
+            });
+        }
+    };
+    if cache.format != CACHE_FORMAT {
+        return Err(CacheDiscarded::Format(cache.format));
     }
-    let cache: CacheFile = serde_json::from_slice(bytes)
-        .map_err(|error| CacheDiscarded::Unreadable(error.to_string()))?;
     if cache.tool_version != TOOL_VERSION {
         return Err(CacheDiscarded::ToolVersion(cache.tool_version));
     }
@@ -192,6 +228,22 @@ fn verify(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads the declarations file if its blake3 is `expected`.
+pub(crate) fn load_decls(path: &Path, expected: &str) -> Option<DeclsFile> {
+    let bytes = std::fs::read(path).ok()?;
+    if blake3::hash(&bytes).to_hex().as_str() != expected {
+        return None;
+    }
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Writes the declarations file atomically; returns its blake3.
+pub(crate) fn store_decls(path: &Path, decls: &DeclsFile) -> std::io::Result<String> {
+    let bytes = serde_json::to_vec(decls).map_err(std::io::Error::other)?;
+    cache_spec::persist::atomic_write(path, &bytes)?;
+    Ok(blake3::hash(&bytes).to_hex().to_string())
+}
+
 /// Writes the cache atomically: concurrent build scripts never leave a torn
 /// file, the last writer wins.
 pub(crate) fn store(path: &Path, cache: &CacheFile) -> std::io::Result<()> {
@@ -207,24 +259,23 @@ mod tests {
         let mut files = BTreeMap::new();
         files.insert(
             "src/lib.rs".to_string(),
-            FileRecord {
+            FileStamp {
                 mtime_ns: 1,
                 size: 2,
                 hash: "00".repeat(32),
                 racy: false,
-                decls: crate::parse::parse(
-                    "#[cache_region(name = \"a\", key = u8, value = u8)] struct A;",
-                ),
             },
         );
         let mut packages = BTreeMap::new();
-        packages.insert("app 1.0.0".to_string(), PackageRecord { files });
+        packages.insert("app 1.0.0".to_string(), PackageIndex { files });
         CacheFile {
             format: CACHE_FORMAT,
             tool_version: TOOL_VERSION.into(),
             package_version: "1.0.0".into(),
             created_at_ms: 1_000,
             packages,
+            decls_hash: "11".repeat(32),
+            manifest_hash: "22".repeat(32),
         }
     }
 

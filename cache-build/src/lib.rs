@@ -66,7 +66,7 @@ pub use cache_file::CacheDiscarded;
 pub use error::BuildError;
 pub use scan::ScanStats;
 
-use crate::cache_file::{CacheFile, PackageRecord, TOOL_VERSION};
+use crate::cache_file::{CacheFile, DeclsFile, FileRecord, PackageRecord, TOOL_VERSION};
 use crate::packages::{Package, Site};
 use crate::schema::TypeIndex;
 
@@ -292,54 +292,149 @@ impl Builder {
             }
         };
 
+        let mut previous = previous;
         let mut stats = ScanStats::default();
-        let mut cache = CacheFile {
-            format: cache_file::CACHE_FORMAT,
-            tool_version: TOOL_VERSION.into(),
-            package_version: package_version.clone(),
-            created_at_ms: previous.as_ref().map_or(now_ms, |p| p.created_at_ms),
-            packages: BTreeMap::new(),
-        };
+        let mut scanned = Vec::new();
         let mut watched: Vec<PathBuf> = Vec::new();
+        let mut content_changed = previous.is_none();
         for package in &packages {
             let listing = walk::list(&package.root, &package.scan_roots, &include, &exclude);
             let old = previous
-                .as_ref()
-                .and_then(|p| p.packages.get(&package.key()));
-            let (record, package_stats) = scan::scan(&package.root, &listing.files, old, now);
-            stats += package_stats;
+                .as_mut()
+                .and_then(|p| p.packages.remove(&package.key()));
+            content_changed |= old.is_none();
+            let result = scan::scan(&package.root, &listing.files, old, now);
+            stats += result.stats;
+            content_changed |= result.content_changed();
             watched.extend(listing.folders);
-            watched.extend(listing.files.iter().map(|f| package.root.join(f)));
-            cache.packages.insert(package.key(), record);
+            watched.extend(listing.files.iter().map(|f| package.root.join(&f.path)));
+            scanned.push(result);
         }
-        if let Err(error) = cache_file::store(&cache_path, &cache) {
-            warnings.push(format!(
-                "cannot write the registry cache at {}: {error}",
-                cache_path.display()
-            ));
-        }
+        // A package scanned last time and not now (a dependency removed).
+        content_changed |= previous.as_ref().is_some_and(|p| !p.packages.is_empty());
+        let stamps_changed = content_changed || stats.read > 0;
 
-        let own = packages.iter().find(|p| p.is_self);
-        let own_record = own.and_then(|p| cache.packages.get(&p.key()));
-        let fingerprint = own_record.map(scan::fingerprint).unwrap_or_default();
-        let manifest = BuildManifest {
-            format: MANIFEST_FORMAT,
-            package: package_name.clone(),
-            package_version: package_version.clone(),
-            fingerprint: fingerprint.clone(),
-            crates: packages
-                .iter()
-                .filter_map(|p| cache.packages.get(&p.key()).map(|r| (p, r)))
-                .flat_map(|(p, r)| crates(p, r, &workspace_root))
-                .collect(),
-        };
+        let cache_dir = cache_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| out_dir.clone());
+        let decls_path = cache_dir.join("registry-decls.json");
         let manifest_path = out_dir.join("cache-build").join("manifest.json");
-        cache_spec::persist::atomic_write(&manifest_path, manifest.to_json().as_bytes()).map_err(
-            |source| BuildError::WriteManifest {
-                path: manifest_path.clone(),
-                source,
-            },
-        )?;
+        let own_index = packages
+            .iter()
+            .position(|p| p.is_self)
+            .map(|i| &scanned[i].index);
+        let fingerprint = own_index.map(scan::fingerprint).unwrap_or_default();
+
+        // Nothing changed: the manifest on disk is still the one for these
+        // sources (checked by hash), and the declarations are not needed.
+        let reusable = if content_changed {
+            None
+        } else {
+            previous
+                .as_ref()
+                .and_then(|p| reuse_manifest(&manifest_path, &p.manifest_hash))
+        };
+        let (manifest, decls_hash, manifest_hash) = match (reusable, previous.as_ref()) {
+            (Some((manifest, manifest_hash)), Some(previous)) => {
+                (manifest, previous.decls_hash.clone(), manifest_hash)
+            }
+            _ => {
+                let old_decls = previous
+                    .as_ref()
+                    .and_then(|p| cache_file::load_decls(&decls_path, &p.decls_hash));
+                let mut decls = DeclsFile::default();
+                let mut records = Vec::new();
+                for (package, result) in packages.iter().zip(&mut scanned) {
+                    let old = old_decls
+                        .as_ref()
+                        .and_then(|d| d.packages.get(&package.key()));
+                    let mut files = BTreeMap::new();
+                    let mut package_decls = BTreeMap::new();
+                    for (path, stamp) in &result.index.files {
+                        let file_decls = match result.parsed.remove(path) {
+                            Some(parsed) => parsed,
+                            None => match old.and_then(|o| o.get(path)) {
+                                Some(known) => known.clone(),
+                                None => {
+                                    // The declarations file was lost or
+                                    // damaged: read this file again.
+                                    stats.read += 1;
+                                    stats.parsed += 1;
+                                    scan::parse_file(&package.root, path).unwrap_or_default()
+                                }
+                            },
+                        };
+                        package_decls.insert(path.clone(), file_decls.clone());
+                        files.insert(
+                            path.clone(),
+                            FileRecord {
+                                stamp: stamp.clone(),
+                                decls: file_decls,
+                            },
+                        );
+                    }
+                    decls.packages.insert(package.key(), package_decls);
+                    records.push(PackageRecord { files });
+                }
+                let manifest = BuildManifest {
+                    format: MANIFEST_FORMAT,
+                    package: package_name.clone(),
+                    package_version: package_version.clone(),
+                    fingerprint: fingerprint.clone(),
+                    crates: packages
+                        .iter()
+                        .zip(&records)
+                        .flat_map(|(p, r)| crates(p, r, &workspace_root))
+                        .collect(),
+                };
+                let json = manifest.to_json();
+                cache_spec::persist::atomic_write(&manifest_path, json.as_bytes()).map_err(
+                    |source| BuildError::WriteManifest {
+                        path: manifest_path.clone(),
+                        source,
+                    },
+                )?;
+                let manifest_hash = blake3::hash(json.as_bytes()).to_hex().to_string();
+                let decls_hash = match cache_file::store_decls(&decls_path, &decls) {
+                    Ok(hash) => hash,
+                    Err(error) => {
+                        warnings.push(format!(
+                            "cannot write the registry cache at {}: {error}",
+                            decls_path.display()
+                        ));
+                        String::new()
+                    }
+                };
+                (manifest, decls_hash, manifest_hash)
+            }
+        };
+
+        let index_changed = stamps_changed
+            || previous
+                .as_ref()
+                .is_none_or(|p| p.decls_hash != decls_hash || p.manifest_hash != manifest_hash);
+        if index_changed {
+            let cache = CacheFile {
+                format: cache_file::CACHE_FORMAT,
+                tool_version: TOOL_VERSION.into(),
+                package_version: package_version.clone(),
+                created_at_ms: previous.as_ref().map_or(now_ms, |p| p.created_at_ms),
+                packages: packages
+                    .iter()
+                    .zip(scanned)
+                    .map(|(p, s)| (p.key(), s.index))
+                    .collect(),
+                decls_hash,
+                manifest_hash,
+            };
+            if let Err(error) = cache_file::store(&cache_path, &cache) {
+                warnings.push(format!(
+                    "cannot write the registry cache at {}: {error}",
+                    cache_path.display()
+                ));
+            }
+        }
 
         lines.push(format!(
             "cargo::rustc-env=CACHE_BUILD_FINGERPRINT={fingerprint}"
@@ -404,6 +499,17 @@ fn compile(globs: &[String]) -> Result<Vec<Glob>, BuildError> {
         .iter()
         .map(|g| Glob::path(g).map_err(BuildError::from))
         .collect()
+}
+
+/// The manifest at `path` and its hash, when its blake3 is `expected`.
+fn reuse_manifest(path: &Path, expected: &str) -> Option<(BuildManifest, String)> {
+    let bytes = std::fs::read(path).ok()?;
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    if hash != expected {
+        return None;
+    }
+    let manifest = BuildManifest::from_json(std::str::from_utf8(&bytes).ok()?).ok()?;
+    Some((manifest, hash))
 }
 
 /// The crates of `package` that declare something, from its scanned files.

@@ -7,8 +7,10 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cache_file::{FileRecord, PackageRecord};
+use crate::cache_file::{FileStamp, PackageIndex};
 use crate::parse;
+use crate::parse::FileDecls;
+use crate::walk::Listed;
 
 /// A file modified less than this long before a scan is re-hashed on the
 /// next one: file systems with coarse timestamps could give an edit made
@@ -51,83 +53,102 @@ pub(crate) fn unix_ns(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Scans `files` (relative to `root`) against the previous records.
+/// The result of scanning one package: the new stamps, the declarations of
+/// the files parsed now, and the counts.
+pub(crate) struct Scanned {
+    pub(crate) index: PackageIndex,
+    pub(crate) parsed: BTreeMap<String, FileDecls>,
+    pub(crate) stats: ScanStats,
+}
+
+impl Scanned {
+    /// Whether any file's content, or the set of files, changed.
+    pub(crate) fn content_changed(&self) -> bool {
+        self.stats.parsed > 0 || self.stats.added > 0 || self.stats.removed > 0
+    }
+}
+
+/// Scans the listed files against the previous stamps, which it consumes:
+/// a file whose mtime and size match (and was not racy) keeps its stamp
+/// unread; otherwise it is read and hashed, and parsed only when its hash
+/// changed.
 pub(crate) fn scan(
     root: &Path,
-    files: &[String],
-    previous: Option<&PackageRecord>,
+    files: &[Listed],
+    previous: Option<PackageIndex>,
     now: SystemTime,
-) -> (PackageRecord, ScanStats) {
+) -> Scanned {
     let now_ns = unix_ns(now);
     let racy_ns = u64::try_from(RACY_WINDOW.as_nanos()).unwrap_or(u64::MAX);
+    let mut previous = previous.map(|p| p.files).unwrap_or_default();
     let mut stats = ScanStats {
         files: files.len(),
         ..ScanStats::default()
     };
-    let mut records = BTreeMap::new();
-    for relative in files {
-        let path = root.join(relative);
-        let Ok(meta) = fs::metadata(&path) else {
-            continue;
-        };
-        let mtime_ns = meta.modified().map(unix_ns).unwrap_or(0);
-        let size = meta.len();
-        let racy = mtime_ns == 0 || mtime_ns.saturating_add(racy_ns) >= now_ns;
-        let old = previous.and_then(|p| p.files.get(relative));
-        if let Some(old) = old
-            && old.mtime_ns == mtime_ns
-            && old.size == size
-            && !old.racy
-        {
-            records.insert(relative.clone(), old.clone());
+    let mut index = BTreeMap::new();
+    let mut parsed = BTreeMap::new();
+    for file in files {
+        let racy = file.mtime_ns == 0 || file.mtime_ns.saturating_add(racy_ns) >= now_ns;
+        let old = previous.remove(&file.path);
+        let unchanged = old
+            .as_ref()
+            .is_some_and(|o| o.mtime_ns == file.mtime_ns && o.size == file.size && !o.racy);
+        if unchanged {
+            if let Some(old) = old {
+                index.insert(file.path.clone(), old);
+            }
             continue;
         }
-        let Ok(bytes) = fs::read(&path) else {
+        let Ok(bytes) = fs::read(root.join(&file.path)) else {
             continue;
         };
         stats.read += 1;
         let hash = blake3::hash(&bytes).to_hex().to_string();
-        let decls = match old {
-            Some(old) if old.hash == hash => {
-                stats.touched += 1;
-                old.decls.clone()
-            }
+        match &old {
+            Some(old) if old.hash == hash => stats.touched += 1,
             _ => {
                 if old.is_none() {
                     stats.added += 1;
                 }
                 stats.parsed += 1;
-                parse::parse(&String::from_utf8_lossy(&bytes))
+                parsed.insert(
+                    file.path.clone(),
+                    parse::parse(&String::from_utf8_lossy(&bytes)),
+                );
             }
-        };
-        records.insert(
-            relative.clone(),
-            FileRecord {
-                mtime_ns,
+        }
+        index.insert(
+            file.path.clone(),
+            FileStamp {
+                mtime_ns: file.mtime_ns,
                 size: bytes.len() as u64,
                 hash,
                 racy,
-                decls,
             },
         );
     }
-    if let Some(previous) = previous {
-        stats.removed = previous
-            .files
-            .keys()
-            .filter(|k| !records.contains_key(*k))
-            .count();
+    stats.removed = previous.len();
+    Scanned {
+        index: PackageIndex { files: index },
+        parsed,
+        stats,
     }
-    (PackageRecord { files: records }, stats)
+}
+
+/// Reads and parses a file whose declarations are not known (the
+/// declarations file was lost); `None` when it cannot be read.
+pub(crate) fn parse_file(root: &Path, path: &str) -> Option<FileDecls> {
+    let bytes = fs::read(root.join(path)).ok()?;
+    Some(parse::parse(&String::from_utf8_lossy(&bytes)))
 }
 
 /// The package fingerprint: blake3 of the sorted (path, content hash) pairs.
-pub(crate) fn fingerprint(record: &PackageRecord) -> String {
+pub(crate) fn fingerprint(index: &PackageIndex) -> String {
     let mut hasher = blake3::Hasher::new();
-    for (path, file) in &record.files {
+    for (path, stamp) in &index.files {
         hasher.update(path.as_bytes());
         hasher.update(b"\0");
-        hasher.update(file.hash.as_bytes());
+        hasher.update(stamp.hash.as_bytes());
         hasher.update(b"\n");
     }
     hasher.finalize().to_hex().to_string()

@@ -10,8 +10,19 @@ use cache_spec::glob::Glob;
 /// must watch so that a new file triggers a rerun.
 #[derive(Debug, Default)]
 pub(crate) struct Listing {
-    pub(crate) files: Vec<String>,
+    pub(crate) files: Vec<Listed>,
     pub(crate) folders: Vec<PathBuf>,
+}
+
+/// A file found, with what one `stat` told about it, so the scan never
+/// stats it again.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Listed {
+    /// Relative to the package root, `/`-separated.
+    pub(crate) path: String,
+    /// Nanoseconds since the Unix epoch; 0 when the platform has none.
+    pub(crate) mtime_ns: u64,
+    pub(crate) size: u64,
 }
 
 pub(crate) fn list(
@@ -28,7 +39,7 @@ pub(crate) fn list(
         }
     }
     listing.files.sort();
-    listing.files.dedup();
+    listing.files.dedup_by(|a, b| a.path == b.path);
     listing.folders.sort();
     listing.folders.dedup();
     listing
@@ -59,15 +70,19 @@ fn visit(
         if exclude.iter().any(|g| g.matches(&relative)) {
             continue;
         }
-        let Ok(kind) = fs::metadata(&path) else {
+        let Ok(meta) = fs::metadata(&path) else {
             continue;
         };
-        if kind.is_dir() {
+        if meta.is_dir() {
             visit(package_root, &path, include, exclude, listing);
         } else if relative.ends_with(".rs")
             && (include.is_empty() || include.iter().any(|g| g.matches(&relative)))
         {
-            listing.files.push(relative);
+            listing.files.push(Listed {
+                path: relative,
+                mtime_ns: meta.modified().map(crate::scan::unix_ns).unwrap_or(0),
+                size: meta.len(),
+            });
         }
     }
 }

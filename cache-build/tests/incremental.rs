@@ -674,3 +674,71 @@ fn without_cargo_metadata_targets_are_guessed_with_a_warning() {
     let names: BTreeSet<String> = region_names(&report.manifest).into_iter().collect();
     assert_eq!(names.len(), 4);
 }
+
+#[test]
+fn an_unchanged_rerun_writes_nothing() {
+    let package = FakePackage::new("no-writes");
+    package.run();
+    let cache_before = std::fs::read(package.cache_path()).expect("cache written");
+    let manifest_mtime = std::fs::metadata(package.manifest_path())
+        .and_then(|m| m.modified())
+        .expect("manifest written");
+    let second = package.run();
+    assert_eq!(second.stats, clean(SOURCES.len()));
+    assert_eq!(
+        std::fs::read(package.cache_path()).expect("cache"),
+        cache_before
+    );
+    let manifest_after = std::fs::metadata(package.manifest_path())
+        .and_then(|m| m.modified())
+        .expect("manifest");
+    assert_eq!(
+        manifest_after, manifest_mtime,
+        "the manifest was reused, not rewritten"
+    );
+}
+
+#[test]
+fn a_deleted_or_edited_manifest_is_rebuilt_without_reading_sources() {
+    let package = FakePackage::new("manifest-gone");
+    let first = package.run();
+    std::fs::remove_file(package.manifest_path()).expect("remove the manifest");
+    let rebuilt = package.run();
+    assert_eq!(
+        rebuilt.stats,
+        clean(SOURCES.len()),
+        "declarations come from the cache"
+    );
+    assert_eq!(rebuilt.manifest, first.manifest);
+    assert!(package.manifest_path().is_file());
+
+    std::fs::write(package.manifest_path(), b"{\"format\":1}").expect("damage the manifest");
+    let repaired = package.run();
+    assert_eq!(repaired.manifest, first.manifest);
+    assert_eq!(
+        std::fs::read_to_string(package.manifest_path()).expect("manifest"),
+        first.manifest.to_json()
+    );
+}
+
+#[test]
+fn a_lost_declarations_file_is_recovered_by_reading_the_sources() {
+    let package = FakePackage::new("decls-gone");
+    let first = package.run();
+    let decls = package.cache_path().with_file_name("registry-decls.json");
+    std::fs::write(&decls, b"garbage").expect("damage the declarations file");
+    // Nothing changed: the manifest is reused and the damage does not matter.
+    assert_eq!(package.run().stats, clean(SOURCES.len()));
+    // An edit needs the declarations of every file: the unchanged ones are
+    // read again, and the manifest is complete.
+    let edited = MODELS_RS.replace("pub tokens: u32,", "pub tokens: u64,");
+    package.write("src/models.rs", &edited, 5);
+    let after = package.run();
+    assert_eq!(after.stats.parsed, SOURCES.len(), "every file re-read once");
+    assert_eq!(region_names(&after.manifest), region_names(&first.manifest));
+    assert_eq!(
+        package.run().stats,
+        clean(SOURCES.len()),
+        "and healthy again"
+    );
+}
