@@ -123,6 +123,13 @@ pub(crate) fn region(
                     ),
                 });
 
+            #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_REGION_INDEX)]
+            #[linkme(crate = #linkme)]
+            static __CACHE_RUNTIME_REGION_INDEX: #private::RegionIndexEntry = #private::RegionIndexEntry {
+                hash: #private::name_hash(#name),
+                descriptor: &__CACHE_RUNTIME_REGION,
+            };
+
             #[automatically_derived]
             impl #private::CacheRegion for #ident {
                 type Key = #key;

@@ -11,7 +11,10 @@ use cache_spec::name_hash;
 pub use self::error::{RegistryError, RegistryProblem};
 use self::index::NameIndex;
 use crate::descriptor::RegionDescriptor;
-use crate::private::{CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGIONS};
+use crate::private::{
+    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
+    RegionIndexEntry,
+};
 use crate::provider::ProviderDescriptor;
 use crate::region::CacheRegion;
 
@@ -115,15 +118,22 @@ impl Registry {
     /// The id of region `R` (see [`Registry::region`]).
     #[inline]
     pub fn id_of<R: CacheRegion>(&self) -> Option<RegionId> {
-        let address = R::DESCRIPTOR as *const RegionDescriptor as usize;
+        match self.linked_id(R::DESCRIPTOR) {
+            Some(id) => Some(RegionId(id)),
+            // A hand-written impl whose descriptor is not in the linker's list.
+            None => self.id(R::DESCRIPTOR.name()),
+        }
+    }
+
+    /// The position of `descriptor` in the linker's list, from its address.
+    #[inline]
+    fn linked_id(&self, descriptor: &RegionDescriptor) -> Option<u32> {
+        let address = descriptor as *const RegionDescriptor as usize;
         let start = self.linked.as_ptr() as usize;
         let size = std::mem::size_of::<RegionDescriptor>();
         let offset = address.wrapping_sub(start);
-        if offset < std::mem::size_of_val(self.linked) && offset.is_multiple_of(size) {
-            return Some(RegionId((offset / size) as u32));
-        }
-        // A hand-written impl whose descriptor is not in the linker's list.
-        self.id(R::DESCRIPTOR.name())
+        (offset < std::mem::size_of_val(self.linked) && offset.is_multiple_of(size))
+            .then(|| (offset / size) as u32)
     }
 
     /// The descriptor of `id`.
@@ -134,6 +144,44 @@ impl Registry {
     #[inline]
     pub fn descriptor(&self, id: RegionId) -> &RegionDescriptor {
         self.slot(id.0)
+    }
+
+    /// Indexes linked descriptors given with their hashes; false when one
+    /// is not in the linker's list.
+    fn index_linked<'a>(
+        &mut self,
+        entries: impl Iterator<Item = (u64, &'a RegionDescriptor)>,
+        problems: &mut Vec<RegistryProblem>,
+    ) -> bool {
+        for (hash, descriptor) in entries {
+            let Some(id) = self.linked_id(descriptor) else {
+                return false;
+            };
+            self.insert(id, hash, problems);
+        }
+        true
+    }
+
+    /// Adds region `id` to the name index, or records the clash.
+    fn insert(&mut self, id: u32, hash: u64, problems: &mut Vec<RegistryProblem>) {
+        let (linked, registered) = (self.linked, &self.registered);
+        let slot = |id: u32| -> &RegionDescriptor {
+            let id = id as usize;
+            linked
+                .get(id)
+                .unwrap_or_else(|| &registered[id - linked.len()])
+        };
+        let name = slot(id).name();
+        if let Err(first) = self
+            .index
+            .insert(hash, id, |other| slot(other).name() == name)
+        {
+            problems.push(RegistryProblem::DuplicateRegion {
+                name: name.to_owned(),
+                first: *slot(first).site(),
+                second: *slot(id).site(),
+            });
+        }
     }
 
     #[inline]
@@ -257,22 +305,28 @@ impl RegistryBuilder {
             providers: providers.iter().collect(),
         };
         let mut problems = Vec::new();
-        let mut index = std::mem::replace(&mut registry.index, NameIndex::with_capacity(0));
-        for id in 0..registry.len() as u32 {
-            let descriptor = registry.slot(id);
-            let name = descriptor.name();
-            if let Err(first) = index.insert(descriptor.name_hash, id, |other| {
-                registry.slot(other).name() == name
-            }) {
-                let first = registry.slot(first);
-                problems.push(RegistryProblem::DuplicateRegion {
-                    name: name.to_owned(),
-                    first: *first.site(),
-                    second: *descriptor.site(),
-                });
-            }
+        let compact: &[RegionIndexEntry] = if self.linked {
+            &CACHE_RUNTIME_0_1_REGION_INDEX
+        } else {
+            &[]
+        };
+        // The compact list has one entry per linked descriptor, written by
+        // the same attribute; should that not hold (descriptors added to
+        // the list by other means), index the descriptors themselves.
+        let fast = compact.len() == registry.linked.len()
+            && registry.index_linked(
+                compact.iter().map(|e| (e.hash, e.descriptor)),
+                &mut problems,
+            );
+        if !fast {
+            problems.clear();
+            registry.index = NameIndex::with_capacity(registry.len());
+            let linked = registry.linked;
+            registry.index_linked(linked.iter().map(|d| (d.name_hash, d)), &mut problems);
         }
-        registry.index = index;
+        for id in registry.linked.len() as u32..registry.len() as u32 {
+            registry.insert(id, registry.slot(id).name_hash, &mut problems);
+        }
         registry
             .providers
             .sort_by(|a, b| (a.priority(), a.name()).cmp(&(b.priority(), b.name())));
