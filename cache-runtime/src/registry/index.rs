@@ -26,6 +26,7 @@ impl NameIndex {
 
     /// Adds `id` under `hash`, unless `same_name` finds an id with the same
     /// name already there: that id is returned and nothing is added.
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         hash: u64,

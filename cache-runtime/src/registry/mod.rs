@@ -148,6 +148,7 @@ impl Registry {
 
     /// Indexes linked descriptors given with their hashes; false when one
     /// is not in the linker's list.
+    #[inline]
     fn index_linked<'a>(
         &mut self,
         entries: impl Iterator<Item = (u64, &'a RegionDescriptor)>,
@@ -205,9 +206,11 @@ impl Registry {
 
     fn sorted(&self) -> &[u32] {
         self.by_name.get_or_init(|| {
-            let mut ids: Vec<u32> = (0..self.len() as u32).collect();
-            ids.sort_unstable_by(|a, b| self.slot(*a).name().cmp(self.slot(*b).name()));
-            ids.into_boxed_slice()
+            let mut pairs: Vec<(&str, u32)> = (0..self.len() as u32)
+                .map(|id| (self.slot(id).name(), id))
+                .collect();
+            pairs.sort_unstable();
+            pairs.into_iter().map(|(_, id)| id).collect()
         })
     }
 
