@@ -126,6 +126,17 @@ pub const fn name_hash(name: &str) -> u64 {
     h ^ (h >> 29)
 }
 
+/// The environment variable that carries a region's schema fingerprint from
+/// `cache-build` to the attribute's expansion: `CACHE_REGION_SCHEMA_` and
+/// the name upper-cased with `_` for `-` (`model-metadata` becomes
+/// `CACHE_REGION_SCHEMA_MODEL_METADATA`). Kebab-case names map one to one.
+pub fn schema_env_var(region: &str) -> String {
+    format!(
+        "CACHE_REGION_SCHEMA_{}",
+        region.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +177,15 @@ mod tests {
     }
 
     #[test]
+    fn schema_variables_are_named_after_the_region() {
+        assert_eq!(
+            schema_env_var("model-metadata"),
+            "CACHE_REGION_SCHEMA_MODEL_METADATA"
+        );
+        assert_eq!(schema_env_var("v2-keys"), "CACHE_REGION_SCHEMA_V2_KEYS");
+    }
+
+    #[test]
     fn hash_is_the_same_in_const_and_at_run_time() {
         const AT_COMPILE_TIME: u64 = name_hash("model-metadata");
         let name = String::from("model-metadata");
@@ -174,15 +194,4 @@ mod tests {
         assert_ne!(name_hash("a"), name_hash("b"));
         assert_ne!(name_hash(""), name_hash("a"));
     }
-}
-
-/// The environment variable that carries a region's schema fingerprint from
-/// `cache-build` to the attribute's expansion: `CACHE_REGION_SCHEMA_` and
-/// the name upper-cased with `_` for `-` (`model-metadata` becomes
-/// `CACHE_REGION_SCHEMA_MODEL_METADATA`). Kebab-case names map one to one.
-pub fn schema_env_var(region: &str) -> String {
-    format!(
-        "CACHE_REGION_SCHEMA_{}",
-        region.to_ascii_uppercase().replace('-', "_")
-    )
 }
