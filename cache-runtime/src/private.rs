@@ -44,11 +44,11 @@ pub static CACHE_RUNTIME_0_1_REGIONS: [RegionDescriptor];
 #[distributed_slice]
 pub static CACHE_RUNTIME_0_1_REGION_INDEX: [RegionIndexEntry];
 
-/// An entry of [`CACHE_RUNTIME_0_1_REGION_INDEX`].
+/// An entry of `CACHE_RUNTIME_0_1_REGION_INDEX`.
 pub struct RegionIndexEntry {
     /// `name_hash` of the region's name.
     pub hash: u64,
-    /// The region's descriptor, an element of [`CACHE_RUNTIME_0_1_REGIONS`].
+    /// The region's descriptor, an element of `CACHE_RUNTIME_0_1_REGIONS`.
     pub descriptor: &'static RegionDescriptor,
 }
 
