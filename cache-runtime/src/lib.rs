@@ -47,6 +47,8 @@ mod region;
 mod registry;
 mod site;
 mod stats;
+#[cfg(test)]
+mod test_support;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -10,8 +10,6 @@
 mod file;
 mod location;
 mod stamp;
-#[cfg(test)]
-mod test_support;
 
 use std::fmt;
 use std::io;
@@ -796,8 +794,8 @@ impl<T> fmt::Debug for RegistryCacheBuilder<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::Scratch;
     use super::*;
+    use crate::test_support::Scratch;
 
     fn cache(scratch: &Scratch) -> RegistryCacheBuilder<Vec<String>> {
         RegistryCache::builder("unit", "names")

@@ -240,7 +240,7 @@ fn unix_nanos(time: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery_cache::test_support::Scratch;
+    use crate::test_support::Scratch;
 
     fn old_time() -> SystemTime {
         SystemTime::now() - Duration::from_secs(3600)

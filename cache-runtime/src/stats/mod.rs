@@ -408,6 +408,4 @@ fn elapsed_ns(start: Instant) -> u64 {
 }
 
 #[cfg(test)]
-mod test_support;
-#[cfg(test)]
 mod tests;

@@ -401,7 +401,8 @@ fn checksum(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{ManualClock, test_support::Scratch};
+    use crate::stats::ManualClock;
+    use crate::test_support::Scratch;
 
     const T0: u64 = 1_767_225_600_000;
     const DAY: Duration = Duration::from_secs(86_400);

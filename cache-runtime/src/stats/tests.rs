@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::test_support::Scratch;
 use super::*;
 use crate::descriptor::RegionDescriptor;
 use crate::registry::Registry;
+use crate::test_support::Scratch;
 
 const T0: u64 = 1_767_225_600_000;
 
