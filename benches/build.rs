@@ -249,7 +249,7 @@ fn inventoried(count: usize) -> String {
             )
         }));
         let options = format!(
-            "p::RegionOptions {{ ttl: {}, tti: {}, max_entries: {}, max_bytes: {}, eviction: {}, \
+            "p::RegionOptions {{ ttl: {}, tti: {}, memory_ttl: None, max_entries: {}, max_bytes: {}, eviction: {}, \
              tier: {}, sensitive: {}, compression: {compression}, version: {} }}",
             duration(o.ttl),
             duration(o.tti),

@@ -1,15 +1,19 @@
-//! Quickstart: the regions a small AI gateway would declare, and the
-//! registry the linker collected for them, printed as a table.
+//! Quickstart: the regions a small AI gateway would declare, the registry
+//! the linker collected for them (printed as a table), and the cache
+//! manager serving requests from them: single-flight loads, a policy,
+//! statistics, events and browsing. Memory tier only: nothing to install.
 //!
 //! Run it with `cargo run -p cache-examples --example quickstart`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_runtime::{
-    CachePolicy, ConfigLayer, RegionDescriptor, RegionOptions, RegistryBuilder,
-    cache_config_provider, cache_region, custom_cache_region, format_duration, format_size,
-    try_registry,
+    CacheError, CacheManager, CachePolicy, ConfigLayer, EntryQuery, RegionDescriptor,
+    RegionOptions, RegistryBuilder, cache_config_provider, cache_region, custom_cache_region,
+    format_duration, format_size, try_registry,
 };
 
 /// A virtual API key handed to a tenant.
@@ -21,8 +25,8 @@ pub struct VirtualKey {
     pub allowed_models: Vec<String>,
 }
 
-/// What a provider says about one model.
-#[derive(Clone, Debug)]
+/// What a provider says about one model (serde: the region persists).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ModelInfo {
     /// Context window in tokens.
     pub context_tokens: u32,
@@ -38,7 +42,7 @@ pub struct VirtualKeys;
                preset = "high-frequency", ttl = "1m", description = "request counters per tenant")]
 pub struct RateLimits;
 
-/// Model lists of each upstream provider, in memory in front of Redis.
+/// Model lists of each upstream provider, in memory in front of disk.
 #[cache_region(name = "model-metadata", key = String, value = Vec<ModelInfo>,
                ttl = "1h", max_entries = 10_000, tier = "hybrid", compression = "zstd",
                description = "provider model lists")]
@@ -84,7 +88,8 @@ fn env_overrides() -> ConfigLayer {
     layer
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     // The link-time registry: built on this first call, nothing ran before main.
     let registry = match try_registry() {
         Ok(registry) => registry,
@@ -141,7 +146,110 @@ fn main() -> ExitCode {
 
     let typed = registry.region::<ModelMetadata>().map(|r| r.name());
     println!("\nregistry().region::<ModelMetadata>() -> {typed:?} (no name lookup)");
-    ExitCode::SUCCESS
+
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The manager at work on the memory regions.
+async fn serve() -> Result<(), CacheError> {
+    let manager = CacheManager::builder().build()?;
+    let mut events = manager.subscribe();
+
+    // 100 requests for one provider's model list at once: one fetch.
+    let rate_limits = manager.region::<RateLimits>()?;
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let mut requests = Vec::new();
+    for _ in 0..100 {
+        let rate_limits = rate_limits.clone();
+        let fetches = Arc::clone(&fetches);
+        requests.push(tokio::spawn(async move {
+            rate_limits
+                .get_or_insert_with("tenant-a".to_owned(), || async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await; // the slow upstream
+                    60
+                })
+                .await
+        }));
+    }
+    for request in requests {
+        let _ = request.await;
+    }
+    println!(
+        "\n100 concurrent get_or_insert_with(\"tenant-a\") -> {} load(s)",
+        fetches.load(Ordering::SeqCst)
+    );
+    for tenant in ["tenant-b", "tenant-c", "admin-1"] {
+        rate_limits.insert(tenant.to_owned(), 10).await;
+    }
+    // Warm traffic: hits.
+    for _ in 0..1_000 {
+        let _ = rate_limits.get(&"tenant-a".to_owned()).await;
+    }
+    let _ = rate_limits.get(&"nobody".to_owned()).await;
+
+    // The quota policy refuses zeros: "ask again" is never cached.
+    let quotas = manager.region::<TenantQuotas>()?;
+    let kept = quotas.insert("tenant-a".into(), 500).await;
+    let refused = !quotas.insert("tenant-b".into(), 0).await;
+    println!("tenant-quotas: 500 cached: {kept}, 0 refused by QuotaPolicy: {refused}");
+
+    // What an admin tool sees, by name.
+    let page = manager.entries("rate-limits", &EntryQuery::first(10).matching("tenant-*"))?;
+    let shown: Vec<String> = page
+        .entries
+        .iter()
+        .map(|entry| format!("{}={}", entry.key, entry.value))
+        .collect();
+    println!(
+        "entries(\"rate-limits\", \"tenant-*\") -> {}",
+        shown.join(", ")
+    );
+    let keys = manager.region::<VirtualKeys>()?;
+    keys.insert(
+        "sha256:9f2c".into(),
+        VirtualKey {
+            tenant: "a".into(),
+            allowed_models: vec![],
+        },
+    )
+    .await;
+    if let Err(refusal) = manager.entries("virtual-keys", &EntryQuery::first(10)) {
+        println!("entries(\"virtual-keys\") -> {refusal}");
+    }
+    println!(
+        "clear_matching(\"rate-limits\", \"admin-*\") -> {} removed",
+        manager.clear_matching("rate-limits", "admin-*")?
+    );
+
+    let stats = manager.stats("rate-limits")?;
+    println!(
+        "rate-limits: {} gets, {} hits, hit rate {:.2}, {} loads, {} inserts, {} entries",
+        stats.gets(),
+        stats.hits,
+        stats.hit_rate.unwrap_or(0.0),
+        stats.loads_succeeded,
+        stats.inserts,
+        stats.entries
+    );
+    let mut seen = 0;
+    while let Ok(event) = events.try_recv() {
+        seen += 1;
+        if seen <= 3 {
+            println!("event: {} {:?} {:?}", event.region, event.kind, event.key);
+        }
+    }
+    println!(
+        "... {seen} events in all; Prometheus text: {} lines",
+        manager.prometheus().lines().count()
+    );
+    manager.shutdown()
 }
 
 fn print_table<'a>(regions: impl Iterator<Item = &'a RegionDescriptor>) {

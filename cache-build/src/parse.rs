@@ -343,6 +343,11 @@ fn from_env() -> ConfigLayer { ConfigLayer::new() }
         assert_eq!(base.types[0].hash, documented.types[0].hash);
         let ttl = parse(&SOURCE.replace("ttl = \"1h\"", "ttl = \"2h\""));
         assert_eq!(base.regions[0].decl_hash, ttl.regions[0].decl_hash);
+        let memory_ttl = parse(&SOURCE.replace(
+            "ttl = \"1h\"",
+            "ttl = \"1h\", tier = \"hybrid\", memory_ttl = \"5m\"",
+        ));
+        assert_eq!(base.regions[0].decl_hash, memory_ttl.regions[0].decl_hash);
         let typed = parse(&SOURCE.replace("pub tokens: u32", "pub tokens: u64"));
         assert_ne!(base.types[0].hash, typed.types[0].hash);
         let versioned = parse(&SOURCE.replace("ttl = \"1h\"", "version = 2"));

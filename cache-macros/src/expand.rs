@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::{ItemFn, Path, ReturnType, Type};
 
 use cache_spec::attr::{ProviderArgs, RegionArgs};
-use cache_spec::{Codec, Compression, Eviction, Preset, RegionOptions, Tier};
+use cache_spec::{Codec, Compression, Eviction, Preset, RegionOptions, RegionSettings, Tier};
 
 use crate::item::Marker;
 
@@ -78,6 +78,33 @@ pub(crate) fn region(
         quote!(#backend)
     }));
     let schema_env = cache_spec::schema_env_var(name);
+    // The manager's kit: what the key and value types support, chosen with
+    // their concrete types. Bound errors (a key that is not `Hash`...) point
+    // at the key type.
+    // The types are named through the marker's impl, so that a type that
+    // does not exist is reported once, by the impl.
+    let key_of = quote_spanned!(key.span()=> <#ident as #private::CacheRegion>::Key);
+    let value_of = quote_spanned!(value.span()=> <#ident as #private::CacheRegion>::Value);
+    // A type that borrows (`&'static str`) cannot be deserialized into an
+    // owned value, and the probe would fail to compile rather than step
+    // aside: such types get no JSON input.
+    let key_de = deserialize_probe(key);
+    let value_de = deserialize_probe(value);
+    let kit = quote! {
+        fn __cache_runtime_kit() -> #private::kit::RegionKit {
+            #private::region_kit!(#key_of, #value_of, #key_de, #value_de)
+        }
+    };
+    // Entries of persistent tiers are written with serde: say so at the
+    // declaration rather than when the manager opens the region.
+    let persists = RegionSettings::resolve(args.preset.as_ref().map(|p| p.value), &args.options)
+        .tier
+        .persists();
+    let require_serde = persists.then(|| {
+        quote_spanned! {value.span()=>
+            const _: () = #private::require_serde::<#key_of, #value_of>();
+        }
+    });
     let guard = format_ident!(
         "cache_region_named_{}",
         name.replace('-', "_"),
@@ -121,7 +148,11 @@ pub(crate) fn region(
                         ::core::line!(),
                         ::core::column!(),
                     ),
-                });
+                })
+                .__with_kit(__cache_runtime_kit);
+
+            #kit
+            #require_serde
 
             #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_REGION_INDEX)]
             #[linkme(crate = #linkme)]
@@ -197,6 +228,23 @@ fn preset_tokens(private: &TokenStream, preset: Preset) -> TokenStream {
     }
 }
 
+/// `deserialize` when the type can be probed for `DeserializeOwned`,
+/// `borrowed` when it names a reference or a lifetime.
+fn deserialize_probe(ty: &Type) -> TokenStream {
+    fn borrows(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Punct(punct) => matches!(punct.as_char(), '&' | '\''),
+            proc_macro2::TokenTree::Group(group) => borrows(group.stream()),
+            _ => false,
+        })
+    }
+    if borrows(quote!(#ty)) {
+        quote!(borrowed)
+    } else {
+        quote!(deserialize)
+    }
+}
+
 fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream {
     let duration = |d: Option<std::time::Duration>| {
         option(d.map(|d| {
@@ -206,6 +254,7 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
     };
     let ttl = duration(options.ttl);
     let tti = duration(options.tti);
+    let memory_ttl = duration(options.memory_ttl);
     let max_entries = option(options.max_entries.map(|n| quote!(#n)));
     let max_bytes = option(options.max_bytes.map(|n| quote!(#n)));
     let eviction = option(options.eviction.map(|e| match e {
@@ -232,6 +281,7 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
         #private::RegionOptions {
             ttl: #ttl,
             tti: #tti,
+            memory_ttl: #memory_ttl,
             max_entries: #max_entries,
             max_bytes: #max_bytes,
             eviction: #eviction,

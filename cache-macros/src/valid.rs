@@ -55,15 +55,19 @@ pub(crate) fn region(attribute: Attribute, args: &RegionArgs, errors: &mut Error
             .or_else(|| args.preset.as_ref().map(|p| SpanRange::single(p.span)))
             .unwrap_or_else(|| SpanRange::single(call_site));
         let mut message = conflict.to_string();
-        if let Some(preset) = &args.preset {
-            for field in [first, second] {
-                if args.span_of(field).is_none() {
-                    message.push_str(&format!(
-                        " (`{}` comes from preset \"{}\")",
-                        field.as_str(),
-                        preset.value
-                    ));
-                }
+        for field in [first, second] {
+            if args.span_of(field).is_some() {
+                continue;
+            }
+            match &args.preset {
+                Some(preset) => message.push_str(&format!(
+                    " (`{}` comes from preset \"{}\")",
+                    field.as_str(),
+                    preset.value
+                )),
+                // Only `tier` can conflict without being set: `memory_ttl`
+                // on a region that leaves the tier at its default.
+                None => message.push_str(&format!(" (`{}` is the default)", field.as_str())),
             }
         }
         errors.push(span.error(message));

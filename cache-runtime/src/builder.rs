@@ -150,6 +150,16 @@ impl RegionBuilder {
         self
     }
 
+    /// Time to live in the memory level of a [`Tier::Hybrid`] region; `ttl`
+    /// stays the time to live in the second level. The memory level keeps
+    /// entries for `min(memory_ttl, ttl)`, so a longer `memory_ttl` is
+    /// capped, not rejected; on any other tier [`build`](Self::build) fails
+    /// with [`Conflict::MemoryTtlWithoutHybrid`].
+    pub fn memory_ttl(mut self, memory_ttl: Duration) -> Self {
+        self.options.memory_ttl = Some(memory_ttl);
+        self
+    }
+
     /// Limits the region to `max` entries.
     pub fn max_entries(mut self, max: u64) -> Self {
         self.options.max_entries = Some(max);
@@ -254,6 +264,7 @@ impl RegionBuilder {
             policy: self.policy,
             backend: self.backend,
             schema: None,
+            kit: None,
             site,
         })
     }
@@ -348,5 +359,41 @@ mod tests {
             .build();
         let message = persisted.expect_err("sensitive on disk").to_string();
         assert!(message.contains("must stay in memory"), "{message}");
+        let memory_ttl = RegionDescriptor::builder("a")
+            .memory_ttl(Duration::from_secs(60))
+            .tier(Tier::Redis)
+            .build();
+        assert!(matches!(
+            memory_ttl,
+            Err(RegionError::Conflict {
+                conflict: Conflict::MemoryTtlWithoutHybrid { tier: Tier::Redis },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn memory_ttl_on_a_hybrid_region() {
+        let region = RegionDescriptor::builder("a")
+            .tier(Tier::Hybrid)
+            .ttl(Duration::from_secs(60))
+            .memory_ttl(Duration::from_secs(600))
+            .build()
+            .expect("a memory_ttl longer than ttl is capped, not rejected");
+        assert_eq!(region.settings().memory_ttl, Some(Duration::from_secs(600)));
+        assert_eq!(
+            region.settings().effective_memory_ttl(),
+            Some(Duration::from_secs(60))
+        );
+        let default_tier = RegionDescriptor::builder("a")
+            .memory_ttl(Duration::from_secs(60))
+            .build()
+            .expect_err("the default tier is memory")
+            .to_string();
+        assert!(
+            default_tier.contains("memory_ttl only applies to tier = \"hybrid\""),
+            "{default_tier}"
+        );
+        assert!(default_tier.contains("\"memory\""), "{default_tier}");
     }
 }

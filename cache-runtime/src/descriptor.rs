@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use cache_spec::{Preset, RegionOptions, RegionSettings};
 
+use crate::manager::RegionKit;
 use crate::policy::PolicyInfo;
 use crate::site::DeclarationSite;
 
@@ -26,6 +27,9 @@ pub struct RegionDescriptor {
     pub(crate) backend: Option<Cow<'static, str>>,
     pub(crate) schema: Option<&'static str>,
     pub(crate) site: DeclarationSite,
+    /// What the declaration's types support, for the manager (declared
+    /// regions only).
+    pub(crate) kit: Option<fn() -> RegionKit>,
 }
 
 /// The parts of a descriptor that the attribute macros write out.
@@ -65,7 +69,20 @@ impl RegionDescriptor {
             },
             schema: parts.schema,
             site: parts.site,
+            kit: None,
         }
+    }
+
+    #[doc(hidden)]
+    pub const fn __with_kit(mut self, kit: fn() -> RegionKit) -> RegionDescriptor {
+        self.kit = Some(kit);
+        self
+    }
+
+    /// The function building this region's kit (how the manager opens its
+    /// typed store), for declared regions.
+    pub(crate) fn kit(&self) -> Option<fn() -> RegionKit> {
+        self.kit
     }
 
     /// The region's name, unique in the program: lowercase kebab-case.

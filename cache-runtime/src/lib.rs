@@ -41,6 +41,7 @@ mod discovery_cache;
 mod disk;
 mod envelope;
 mod link_check;
+mod manager;
 mod policy;
 mod provider;
 mod region;
@@ -79,6 +80,10 @@ pub use envelope::{
     ValueFormat,
 };
 pub use link_check::{LinkReport, Missing};
+pub use manager::{
+    BoxFuture, CacheError, CacheEvent, CacheManager, CacheManagerBuilder, CacheWeight, EntryPage,
+    EntryQuery, EntryView, EventKind, RefreshReport, RegionCodecs, RegionHandle, RegionKit,
+};
 pub use policy::{CachePolicy, PolicyInfo};
 pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
 pub use region::CacheRegion;

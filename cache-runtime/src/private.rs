@@ -15,6 +15,26 @@ pub use crate::site::DeclarationSite;
 
 use linkme::distributed_slice;
 
+/// What a declaration's kit function uses (see `manager::kit`).
+pub mod kit {
+    pub use crate::manager::kit::{
+        KeySerde, KeySerdeNone, KeyTextDisplay, KeyTextNone, KeyTextSerde, Probe, ValueSerde,
+        ValueSerdeNone, WeighSerde, WeighSize, WeighTrait,
+    };
+    pub use crate::manager::{RegionCodecs, RegionKit};
+}
+
+pub use crate::__cache_runtime_region_kit as region_kit;
+
+/// Compiles only when `K` and `V` have serde: what a region on a persistent
+/// tier expands to, so that the error points at its declaration.
+pub const fn require_serde<K, V>()
+where
+    K: serde::Serialize + serde::de::DeserializeOwned,
+    V: serde::Serialize + serde::de::DeserializeOwned,
+{
+}
+
 /// What `check_linked!()` expands to.
 pub fn check_linked(manifest: &str, program: &str) -> crate::LinkReport {
     let manifest = match cache_spec::manifest::BuildManifest::from_json(manifest) {

@@ -12,6 +12,7 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitBool, LitInt, LitStr, Path, Token, Type};
 
+use crate::suggest::closest;
 use crate::{
     Codec, Compression, Eviction, Field, Preset, RegionOptions, Tier, parse_duration, parse_size,
     validate_name,
@@ -46,6 +47,7 @@ impl Attribute {
             Key::Value,
             Key::Ttl,
             Key::Tti,
+            Key::MemoryTtl,
             Key::MaxEntries,
             Key::MaxBytes,
             Key::Eviction,
@@ -66,6 +68,7 @@ impl Attribute {
             Key::Backend,
             Key::Ttl,
             Key::Tti,
+            Key::MemoryTtl,
             Key::MaxEntries,
             Key::MaxBytes,
             Key::Eviction,
@@ -126,6 +129,7 @@ keys! {
     Value => "value",
     Ttl => "ttl",
     Tti => "tti",
+    MemoryTtl => "memory_ttl",
     MaxEntries => "max_entries",
     MaxBytes => "max_bytes",
     Eviction => "eviction",
@@ -351,6 +355,10 @@ fn read_region_key(
             options.tti = Some(read_duration(input, key)?);
             Some(Field::Tti)
         }
+        Key::MemoryTtl => {
+            options.memory_ttl = Some(read_duration(input, key)?);
+            Some(Field::MemoryTtl)
+        }
         Key::MaxEntries => {
             options.max_entries = Some(read_u64(input, key)?.0);
             Some(Field::MaxEntries)
@@ -545,7 +553,7 @@ fn example(key: Key) -> &'static str {
     match key {
         Key::Name => "\"model-metadata\"",
         Key::Key | Key::Value => "String",
-        Key::Ttl | Key::Tti => "\"5m\"",
+        Key::Ttl | Key::Tti | Key::MemoryTtl => "\"5m\"",
         Key::MaxEntries => "10_000",
         Key::MaxBytes | Key::CompressionThreshold => "\"64MiB\"",
         Key::Eviction => "\"tinylfu\"",
@@ -600,47 +608,6 @@ fn unknown_key(attribute: Attribute, ident: &Ident, text: &str) -> syn::Error {
         }
     };
     syn::Error::new(ident.span(), message)
-}
-
-/// The accepted spelling closest to `text`, when it is close enough to be a
-/// typo, or the one accepted spelling that starts with it (`"security"` for
-/// `"security-critical"`).
-fn closest<'a>(text: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
-    let by_distance = candidates
-        .clone()
-        .map(|candidate| (edit_distance(text, candidate), candidate))
-        .filter(|(distance, candidate)| {
-            *distance <= 2.max(candidate.len() / 3) && *distance < text.len().max(1)
-        })
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate);
-    by_distance.or_else(|| {
-        if text.len() < 3 {
-            return None;
-        }
-        let mut prefixed = candidates.filter(|candidate| candidate.starts_with(text));
-        match (prefixed.next(), prefixed.next()) {
-            (Some(only), None) => Some(only),
-            _ => None,
-        }
-    })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 fn skip_to_comma(input: ParseStream<'_>) {
@@ -1051,6 +1018,59 @@ mod tests {
         );
         assert_eq!(fix_size_unit("1 mib", "mib").as_deref(), Some("\"1MiB\""));
         assert_eq!(fix_size_unit("1 xb", "xb"), None);
+    }
+
+    #[test]
+    fn memory_ttl_reads_like_ttl() {
+        let (args, errors) = parse_region_args(
+            Attribute::Region,
+            tokens(r#"name = "a", key = u8, value = u8, tier = "hybrid", memory_ttl = "5m""#),
+        );
+        assert!(errors.is_empty(), "{:?}", messages(&errors));
+        assert_eq!(
+            args.options.memory_ttl,
+            Some(std::time::Duration::from_secs(300))
+        );
+        assert!(args.range_of(Field::MemoryTtl).is_some());
+        let (_, errors) =
+            parse_region_args(Attribute::CustomRegion, tokens(r#"memory_ttl = "90s""#));
+        assert!(errors.is_empty(), "{:?}", messages(&errors));
+
+        let (args, errors) = parse_region_args(
+            Attribute::Region,
+            tokens(r#"memory_ttl = "0s", memory_tll = "5m""#),
+        );
+        let messages = messages(&errors);
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(
+            messages[0].contains("invalid `memory_ttl`: duration must be greater than zero"),
+            "{}",
+            messages[0]
+        );
+        assert!(
+            messages[1].contains("did you mean `memory_ttl`?"),
+            "{}",
+            messages[1]
+        );
+        assert!(messages[1].contains("`tti`, `memory_ttl`, `max_entries`"));
+        assert!(args.wrote(Key::MemoryTtl) && args.options.memory_ttl.is_none());
+
+        let (_, errors) = parse_region_args(Attribute::Region, tokens("memory_ttl = 5"));
+        assert!(
+            messages_of(&errors).contains("write memory_ttl = \"5s\""),
+            "{:?}",
+            messages_of(&errors)
+        );
+        let (_, errors) = parse_region_args(Attribute::Region, tokens(r#"memory_ttl = "5 mins""#));
+        assert!(
+            messages_of(&errors).contains("(did you mean \"5m\"?)"),
+            "{:?}",
+            messages_of(&errors)
+        );
+    }
+
+    fn messages_of(errors: &[syn::Error]) -> String {
+        messages(errors).join("\n")
     }
 
     #[test]

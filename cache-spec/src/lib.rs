@@ -12,6 +12,7 @@ mod keyword;
 mod name;
 mod options;
 mod size;
+pub mod suggest;
 
 #[cfg(feature = "syn")]
 pub mod attr;

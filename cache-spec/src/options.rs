@@ -103,6 +103,11 @@ pub struct RegionOptions {
     pub ttl: Option<Duration>,
     /// Time to idle: expiry after this long without a read.
     pub tti: Option<Duration>,
+    /// Time to live in the memory level of a `hybrid` tier (`ttl` stays the
+    /// time to live in the second level); only valid with `tier = "hybrid"`.
+    /// The memory level keeps entries for `min(memory_ttl, ttl)`, so a
+    /// `memory_ttl` longer than `ttl` is allowed and capped.
+    pub memory_ttl: Option<Duration>,
     /// Entry-count limit (exclusive with `max_bytes`).
     pub max_entries: Option<u64>,
     /// Byte limit, through a weigher (exclusive with `max_entries`).
@@ -127,6 +132,8 @@ pub enum Field {
     Ttl,
     /// `tti`
     Tti,
+    /// `memory_ttl`
+    MemoryTtl,
     /// `max_entries`
     MaxEntries,
     /// `max_bytes`
@@ -149,6 +156,7 @@ impl Field {
         match self {
             Field::Ttl => "ttl",
             Field::Tti => "tti",
+            Field::MemoryTtl => "memory_ttl",
             Field::MaxEntries => "max_entries",
             Field::MaxBytes => "max_bytes",
             Field::Eviction => "eviction",
@@ -172,6 +180,7 @@ impl RegionOptions {
     pub const EMPTY: RegionOptions = RegionOptions {
         ttl: None,
         tti: None,
+        memory_ttl: None,
         max_entries: None,
         max_bytes: None,
         eviction: None,
@@ -189,6 +198,7 @@ impl RegionOptions {
         RegionOptions {
             ttl: pick(upper.ttl, self.ttl),
             tti: pick(upper.tti, self.tti),
+            memory_ttl: pick(upper.memory_ttl, self.memory_ttl),
             max_entries: if upper_limits {
                 upper.max_entries
             } else {
@@ -268,6 +278,10 @@ pub struct RegionSettings {
     pub ttl: Option<Duration>,
     /// Time to idle; `None` is no expiry by idleness.
     pub tti: Option<Duration>,
+    /// Time to live in the memory level of a `hybrid` tier; `None` is the
+    /// same as `ttl`. The effective memory time to live is
+    /// [`RegionSettings::effective_memory_ttl`]: `min(memory_ttl, ttl)`.
+    pub memory_ttl: Option<Duration>,
     /// Entry-count limit; `None` when limited by bytes (or unlimited).
     pub max_entries: Option<u64>,
     /// Byte limit; `None` when limited by count (or unlimited).
@@ -290,6 +304,7 @@ impl RegionSettings {
     pub const DEFAULT: RegionSettings = RegionSettings {
         ttl: None,
         tti: None,
+        memory_ttl: None,
         max_entries: Some(10_000),
         max_bytes: None,
         eviction: Eviction::TinyLfu,
@@ -315,6 +330,7 @@ impl RegionSettings {
         RegionSettings {
             ttl: pick(options.ttl, self.ttl),
             tti: pick(options.tti, self.tti),
+            memory_ttl: pick(options.memory_ttl, self.memory_ttl),
             max_entries: if limits {
                 options.max_entries
             } else {
@@ -359,7 +375,29 @@ impl RegionSettings {
         {
             found.push(Conflict::IdleLongerThanLive { tti, ttl });
         }
+        if self.memory_ttl.is_some() && self.tier != Tier::Hybrid {
+            found.push(Conflict::MemoryTtlWithoutHybrid { tier: self.tier });
+        }
         found
+    }
+
+    /// How long an entry stays in the memory level of a `hybrid` tier:
+    /// `min(memory_ttl, ttl)` when both are set, else whichever is set, else
+    /// `None` (no expiry by age). A `memory_ttl` longer than `ttl` is not a
+    /// conflict; it is capped at `ttl`, since the memory level never keeps
+    /// an entry the second level has expired.
+    pub const fn effective_memory_ttl(&self) -> Option<Duration> {
+        match (self.memory_ttl, self.ttl) {
+            (Some(memory), Some(ttl)) => {
+                if memory.as_nanos() < ttl.as_nanos() {
+                    Some(memory)
+                } else {
+                    Some(ttl)
+                }
+            }
+            (Some(memory), None) => Some(memory),
+            (None, ttl) => ttl,
+        }
     }
 }
 
@@ -389,6 +427,15 @@ pub enum Conflict {
         /// The time to live.
         ttl: Duration,
     },
+    /// A memory time to live on a tier without a memory level in front of a
+    /// second one.
+    #[error(
+        "memory_ttl only applies to tier = \"hybrid\", but this region's tier is \"{tier}\"; use tier = \"hybrid\" or drop memory_ttl"
+    )]
+    MemoryTtlWithoutHybrid {
+        /// The region's tier, not `hybrid`.
+        tier: Tier,
+    },
 }
 
 impl Conflict {
@@ -397,6 +444,7 @@ impl Conflict {
         match self {
             Conflict::SensitiveButPersisted { .. } => [Field::Sensitive, Field::Tier],
             Conflict::IdleLongerThanLive { .. } => [Field::Tti, Field::Ttl],
+            Conflict::MemoryTtlWithoutHybrid { .. } => [Field::MemoryTtl, Field::Tier],
         }
     }
 }
@@ -461,6 +509,114 @@ mod tests {
                     .is_empty()
             );
         }
+    }
+
+    #[test]
+    fn memory_ttl_overlays_applies_and_resolves() {
+        let lower = RegionOptions {
+            memory_ttl: Some(Duration::from_secs(30)),
+            ..RegionOptions::EMPTY
+        };
+        assert!(!lower.is_empty());
+        let upper = RegionOptions {
+            memory_ttl: Some(Duration::from_secs(10)),
+            ..RegionOptions::EMPTY
+        };
+        assert_eq!(
+            lower.overlay(&RegionOptions::EMPTY).memory_ttl,
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            lower.overlay(&upper).memory_ttl,
+            Some(Duration::from_secs(10))
+        );
+        let settings = RegionSettings::resolve(
+            Some(Preset::Bulk),
+            &RegionOptions {
+                memory_ttl: Some(Duration::from_secs(5 * 60)),
+                ..RegionOptions::EMPTY
+            },
+        );
+        assert_eq!(settings.memory_ttl, Some(Duration::from_secs(5 * 60)));
+        assert_eq!(settings.ttl, Some(Duration::from_secs(24 * 60 * 60)));
+        assert_eq!(RegionSettings::DEFAULT.memory_ttl, None);
+        for preset in Preset::ALL {
+            assert_eq!(preset.options().memory_ttl, None, "{preset}");
+        }
+    }
+
+    #[test]
+    fn memory_ttl_needs_the_hybrid_tier() {
+        let with = |tier: Option<Tier>| {
+            RegionSettings::resolve(
+                None,
+                &RegionOptions {
+                    memory_ttl: Some(Duration::from_secs(60)),
+                    tier,
+                    ..RegionOptions::EMPTY
+                },
+            )
+        };
+        assert!(with(Some(Tier::Hybrid)).conflicts().is_empty());
+        for tier in [Tier::Memory, Tier::Disk, Tier::Redis] {
+            let conflicts = with(Some(tier)).conflicts();
+            assert_eq!(conflicts, vec![Conflict::MemoryTtlWithoutHybrid { tier }]);
+            assert_eq!(conflicts[0].fields(), [Field::MemoryTtl, Field::Tier]);
+            let message = conflicts[0].to_string();
+            assert!(
+                message.contains("memory_ttl only applies to tier = \"hybrid\""),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("tier is \"{tier}\"")),
+                "{message}"
+            );
+        }
+        assert_eq!(
+            with(None).conflicts(),
+            vec![Conflict::MemoryTtlWithoutHybrid { tier: Tier::Memory }],
+            "the default tier is memory"
+        );
+    }
+
+    #[test]
+    fn memory_ttl_longer_than_ttl_is_capped_not_rejected() {
+        let settings = RegionSettings::resolve(
+            None,
+            &RegionOptions {
+                ttl: Some(Duration::from_secs(60)),
+                memory_ttl: Some(Duration::from_secs(600)),
+                tier: Some(Tier::Hybrid),
+                ..RegionOptions::EMPTY
+            },
+        );
+        assert!(settings.conflicts().is_empty());
+        assert_eq!(
+            settings.effective_memory_ttl(),
+            Some(Duration::from_secs(60))
+        );
+        let shorter = RegionSettings {
+            memory_ttl: Some(Duration::from_secs(10)),
+            ..settings
+        };
+        assert_eq!(
+            shorter.effective_memory_ttl(),
+            Some(Duration::from_secs(10))
+        );
+        let no_ttl = RegionSettings {
+            ttl: None,
+            ..shorter
+        };
+        assert_eq!(no_ttl.effective_memory_ttl(), Some(Duration::from_secs(10)));
+        let only_ttl = RegionSettings {
+            memory_ttl: None,
+            ..settings
+        };
+        assert_eq!(
+            only_ttl.effective_memory_ttl(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(RegionSettings::DEFAULT.effective_memory_ttl(), None);
     }
 
     #[test]

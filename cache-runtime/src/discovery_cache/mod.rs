@@ -9,6 +9,8 @@
 
 mod file;
 mod location;
+
+pub(crate) use self::location::cache_root;
 mod stamp;
 
 use std::fmt;

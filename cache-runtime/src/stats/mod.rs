@@ -89,6 +89,16 @@ pub(crate) struct Settings {
     pub(crate) clock: Arc<dyn Clock>,
 }
 
+impl Settings {
+    /// Timing one get in `sample_every`, dating with `clock`.
+    pub(crate) fn new(sample_every: u32, clock: Arc<dyn Clock>) -> Settings {
+        Settings {
+            sample_threshold: shard::sample_threshold(sample_every),
+            clock,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {

@@ -31,7 +31,7 @@ use crate::registry::{RegionId, Registry};
 /// assert!(stats.prometheus().contains("cache_hits_total{region=\"users\"} 1\n"));
 /// ```
 pub struct StatsRegistry {
-    regions: Box<[RegionStats]>,
+    regions: Box<[Arc<RegionStats>]>,
     /// Region index by name (the first, should a name repeat).
     by_name: HashMap<Box<str>, usize>,
     /// Region indexes in name order, for exports.
@@ -77,23 +77,44 @@ impl StatsRegistry {
     /// built from a [`Registry`]).
     #[inline]
     pub fn get(&self, index: usize) -> Option<&RegionStats> {
-        self.regions.get(index)
+        self.regions.get(index).map(|region| &**region)
     }
 
     /// The statistics of the region `id`.
     #[inline]
     pub fn region(&self, id: RegionId) -> Option<&RegionStats> {
-        self.regions.get(id.index())
+        self.get(id.index())
     }
 
     /// The statistics of the region called `name`.
     pub fn by_name(&self, name: &str) -> Option<&RegionStats> {
-        self.by_name.get(name).map(|index| &self.regions[*index])
+        self.by_name.get(name).map(|index| &*self.regions[*index])
     }
 
     /// Every region's statistics, in index order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &RegionStats> + '_ {
-        self.regions.iter()
+        self.regions.iter().map(|region| &**region)
+    }
+
+    /// A registry over statistics shared with their owner (the manager,
+    /// which adds regions at run time and rebuilds this list).
+    pub(crate) fn from_shared(
+        regions: Vec<Arc<RegionStats>>,
+        clock: Arc<dyn Clock>,
+    ) -> StatsRegistry {
+        let regions = regions.into_boxed_slice();
+        let mut by_name = HashMap::with_capacity(regions.len());
+        for (index, region) in regions.iter().enumerate() {
+            by_name.entry(region.name().into()).or_insert(index);
+        }
+        let mut order: Vec<usize> = (0..regions.len()).collect();
+        order.sort_by(|a, b| regions[*a].name().cmp(regions[*b].name()));
+        StatsRegistry {
+            regions,
+            by_name,
+            order: order.into_boxed_slice(),
+            clock,
+        }
     }
 
     /// Ticks every region (see [`RegionStats::tick`]).
@@ -172,7 +193,7 @@ impl StatsRegistry {
     }
 
     fn in_name_order(&self) -> impl Iterator<Item = &RegionStats> + '_ {
-        self.order.iter().map(|index| &self.regions[*index])
+        self.order.iter().map(|index| &*self.regions[*index])
     }
 }
 
@@ -266,22 +287,11 @@ impl StatsRegistryBuilder {
             sample_threshold: sample_threshold(self.sample_every),
             clock: Arc::clone(&self.clock),
         };
-        let regions: Box<[RegionStats]> = names
+        let regions = names
             .into_iter()
-            .map(|name| RegionStats::with_settings(name.into(), &settings))
+            .map(|name| Arc::new(RegionStats::with_settings(name.into(), &settings)))
             .collect();
-        let mut by_name = HashMap::with_capacity(regions.len());
-        for (index, region) in regions.iter().enumerate() {
-            by_name.entry(region.name().into()).or_insert(index);
-        }
-        let mut order: Vec<usize> = (0..regions.len()).collect();
-        order.sort_by(|a, b| regions[*a].name().cmp(regions[*b].name()));
-        StatsRegistry {
-            regions,
-            by_name,
-            order: order.into_boxed_slice(),
-            clock: self.clock,
-        }
+        StatsRegistry::from_shared(regions, self.clock)
     }
 
     /// Statistics for every region of `registry`, at its [`RegionId`]

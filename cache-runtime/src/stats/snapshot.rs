@@ -256,9 +256,9 @@ pub struct WindowStats {
     pub misses: u64,
     /// `hits / (hits + misses)`; `None` without gets.
     pub hit_rate: Option<f64>,
-    /// New entries.
+    /// Values stored (inserts and loads' results).
     pub inserts: u64,
-    /// Entries whose value was replaced.
+    /// Of those, the ones that replaced a live value.
     pub updates: u64,
     /// Entries removed on request.
     pub removals: u64,
@@ -312,9 +312,9 @@ pub struct StatsSnapshot {
     pub misses: u64,
     /// `hits / (hits + misses)`; `None` without gets.
     pub hit_rate: Option<f64>,
-    /// New entries.
+    /// Values stored (inserts and loads' results).
     pub inserts: u64,
-    /// Entries whose value was replaced.
+    /// Of those, the ones that replaced a live value.
     pub updates: u64,
     /// Entries removed on request.
     pub removals: u64,

@@ -2,10 +2,9 @@ use std::time::Duration;
 
 use cache_runtime::{CacheRegion, Codec, Eviction, Preset, Tier, cache_region, registry};
 
-/// What the region holds.
-pub struct ModelInfo {
-    pub id: String,
-}
+/// What the region holds: model ids. A hybrid region persists its values,
+/// so they need serde (and every region's values need `Clone`).
+pub type ModelInfo = Vec<String>;
 
 #[cache_region(
     name = "model-metadata",
@@ -13,6 +12,7 @@ pub struct ModelInfo {
     value = ModelInfo,
     ttl = "1h30m",
     tti = "10m",
+    memory_ttl = "5m",
     max_bytes = "64MiB",
     eviction = "lru",
     tier = "hybrid",
@@ -42,6 +42,8 @@ fn main() {
     let settings = region.settings();
     assert_eq!(settings.ttl, Some(Duration::from_secs(90 * 60)));
     assert_eq!(settings.tti, Some(Duration::from_secs(10 * 60)));
+    assert_eq!(settings.memory_ttl, Some(Duration::from_secs(5 * 60)));
+    assert_eq!(settings.effective_memory_ttl(), Some(Duration::from_secs(5 * 60)));
     assert_eq!(settings.max_bytes, Some(64 << 20));
     assert_eq!(settings.max_entries, None);
     assert_eq!(settings.eviction, Eviction::Lru);

@@ -11,6 +11,7 @@ pub mod auth {
         pub struct SessionTokens;
     }
 
+    #[derive(Clone)]
     pub struct Token;
 }
 

@@ -2,9 +2,10 @@ use std::time::Duration;
 
 use cache_runtime::{CachePolicy, CacheRegion, custom_cache_region, registry};
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TenantId(pub u32);
 
+#[derive(Clone)]
 pub struct Quota {
     pub remaining: u64,
 }

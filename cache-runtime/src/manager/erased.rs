@@ -1,0 +1,163 @@
+//! [`ErasedStore`]: what the manager does with a region by name, without
+//! knowing its key and value types (tools, the admin API).
+
+use std::any::Any;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::entries::{EntryPage, EntryQuery};
+use super::error::CacheError;
+use super::store::{BoxFuture, RefreshReport, RegionStore, key_from_text};
+use crate::disk::CleanupReport;
+
+/// A region's store with its types erased.
+pub(crate) trait ErasedStore: Send + Sync + 'static {
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    fn get_json(&self, key: &Value) -> Result<Option<Value>, CacheError>;
+    fn remove_json(&self, key: &Value) -> Result<bool, CacheError>;
+    fn clear(&self) -> Result<u64, CacheError>;
+    fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError>;
+    fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError>;
+    fn refresh(&self, keys: Option<Vec<Value>>)
+    -> BoxFuture<'_, Result<RefreshReport, CacheError>>;
+    fn len(&self) -> u64;
+    fn bytes(&self) -> u64;
+    fn run_pending_tasks(&self);
+    fn flush(&self) -> Result<(), CacheError>;
+    fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError>;
+    fn type_names(&self) -> (&'static str, &'static str);
+}
+
+impl<K, V> RegionStore<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A key given as JSON (or as its text form in a JSON string).
+    fn key_of(&self, key: &Value) -> Result<K, CacheError> {
+        let Some(serde) = self.codecs.key_serde else {
+            return Err(CacheError::NotSerializable {
+                region: self.name.to_string(),
+                what: "key type",
+                type_name: self.descriptor.key_type().unwrap_or("?").to_owned(),
+                needs: "Deserialize",
+                action: "access by JSON key",
+            });
+        };
+        match (serde.from_json)(key.clone()) {
+            Ok(key) => Ok(key),
+            Err(error) => {
+                // "42" for a u64 key: accept a key's text form too.
+                if let Value::String(text) = key
+                    && let Some(key) = key_from_text(serde.from_json, text)
+                {
+                    return Ok(key);
+                }
+                Err(CacheError::BadKey {
+                    region: self.name.to_string(),
+                    key: key.to_string(),
+                    key_type: self.descriptor.key_type().unwrap_or("?").to_owned(),
+                    reason: error.to_string(),
+                })
+            }
+        }
+    }
+}
+
+impl<K, V> ErasedStore for RegionStore<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn get_json(&self, key: &Value) -> Result<Option<Value>, CacheError> {
+        if self.settings.sensitive {
+            return Err(CacheError::Sensitive {
+                region: self.name.to_string(),
+                action: "read by tools",
+            });
+        }
+        let Some(serde) = self.codecs.value_serde else {
+            return Err(CacheError::NotSerializable {
+                region: self.name.to_string(),
+                what: "value type",
+                type_name: self.descriptor.value_type().unwrap_or("?").to_owned(),
+                needs: "Serialize",
+                action: "reading values as JSON",
+            });
+        };
+        let key = self.key_of(key)?;
+        Ok(self
+            .get(&key)
+            .and_then(|value| (serde.to_json)(&value).ok()))
+    }
+
+    fn remove_json(&self, key: &Value) -> Result<bool, CacheError> {
+        let key = self.key_of(key)?;
+        Ok(self.remove(&key))
+    }
+
+    fn clear(&self) -> Result<u64, CacheError> {
+        RegionStore::clear(self)
+    }
+
+    fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        RegionStore::clear_matching(self, pattern)
+    }
+
+    fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        RegionStore::entries(self, query)
+    }
+
+    fn refresh(
+        &self,
+        keys: Option<Vec<Value>>,
+    ) -> BoxFuture<'_, Result<RefreshReport, CacheError>> {
+        Box::pin(async move {
+            let keys = match keys {
+                Some(keys) => Some(
+                    keys.iter()
+                        .map(|key| self.key_of(key))
+                        .collect::<Result<Vec<K>, CacheError>>()?,
+                ),
+                None => None,
+            };
+            Ok(RegionStore::refresh(self, keys).await)
+        })
+    }
+
+    fn len(&self) -> u64 {
+        RegionStore::len(self)
+    }
+
+    fn bytes(&self) -> u64 {
+        RegionStore::bytes(self)
+    }
+
+    fn run_pending_tasks(&self) {
+        RegionStore::run_pending_tasks(self);
+    }
+
+    fn flush(&self) -> Result<(), CacheError> {
+        RegionStore::flush(self)
+    }
+
+    fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError> {
+        match self.disk() {
+            Some(disk) => disk.cleanup().map(Some).map_err(|source| CacheError::Disk {
+                region: self.name.to_string(),
+                source,
+            }),
+            None => Ok(None),
+        }
+    }
+
+    fn type_names(&self) -> (&'static str, &'static str) {
+        (std::any::type_name::<K>(), std::any::type_name::<V>())
+    }
+}

@@ -1,0 +1,495 @@
+//! What the manager needs to know about a region's key and value types
+//! beyond `Hash + Eq + Clone`: a text form of keys (for patterns, events,
+//! file names), serde for tools and persisted tiers, and a weigher.
+//!
+//! `#[cache_region]` knows the concrete types, so it picks these with
+//! "autoref specialization" (method resolution tries `&&Probe` impls, whose
+//! bounds need serde, before `&Probe` and `Probe` ones): a region gets serde
+//! support exactly when its types implement the traits, without a bound on
+//! every region.
+
+use std::any::TypeId;
+use std::fmt::Display;
+use std::hash::Hash;
+use std::io;
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::erased::ErasedStore;
+use super::error::CacheError;
+use super::store::{RegionStore, StoreContext};
+
+/// A value that knows how many bytes it weighs, for regions limited by
+/// `max_bytes`. Without it, a region's weigher counts a value's serde_json
+/// size when the type implements `Serialize`, and `size_of` otherwise.
+///
+/// ```
+/// use cache_runtime::CacheWeight;
+///
+/// struct Blob(Vec<u8>);
+///
+/// impl CacheWeight for Blob {
+///     fn cache_weight(&self) -> u64 {
+///         self.0.len() as u64
+///     }
+/// }
+/// ```
+pub trait CacheWeight {
+    /// This value's weight in bytes.
+    fn cache_weight(&self) -> u64;
+}
+
+/// serde functions for one type, as plain function pointers.
+pub struct SerdeFns<T> {
+    pub(crate) to_json: fn(&T) -> Result<Value, serde_json::Error>,
+    pub(crate) from_json: fn(Value) -> Result<T, serde_json::Error>,
+    pub(crate) to_bytes: fn(&T) -> Result<Vec<u8>, serde_json::Error>,
+    pub(crate) from_bytes: fn(&[u8]) -> Result<T, serde_json::Error>,
+}
+
+impl<T> Clone for SerdeFns<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SerdeFns<T> {}
+
+impl<T: Serialize + DeserializeOwned> SerdeFns<T> {
+    /// serde_json for `T`.
+    pub fn json() -> SerdeFns<T> {
+        SerdeFns {
+            to_json: |value| serde_json::to_value(value),
+            from_json: |json| serde_json::from_value(json),
+            to_bytes: |value| serde_json::to_vec(value),
+            from_bytes: |bytes| serde_json::from_slice(bytes),
+        }
+    }
+}
+
+/// How a region's keys and values are weighed, shown and persisted.
+/// `#[cache_region]` builds it from what the types implement; for regions
+/// registered by hand, [`RegionCodecs::plain`] or [`RegionCodecs::serde`].
+pub struct RegionCodecs<K, V> {
+    pub(crate) key_text: Option<fn(&K) -> String>,
+    pub(crate) key_serde: Option<SerdeFns<K>>,
+    pub(crate) value_serde: Option<SerdeFns<V>>,
+    pub(crate) weigh: fn(&K, &V) -> u32,
+}
+
+impl<K, V> Clone for RegionCodecs<K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V> Copy for RegionCodecs<K, V> {}
+
+impl<K, V> RegionCodecs<K, V> {
+    #[doc(hidden)]
+    pub fn __from_parts(
+        key_text: Option<fn(&K) -> String>,
+        key_serde: Option<SerdeFns<K>>,
+        value_serde: Option<SerdeFns<V>>,
+        weigh: fn(&K, &V) -> u32,
+    ) -> RegionCodecs<K, V> {
+        RegionCodecs {
+            key_text,
+            key_serde,
+            value_serde,
+            weigh,
+        }
+    }
+
+    /// No text form, no serde: the memory tier only, no patterns, no
+    /// browsing; weights are `size_of` the key and value.
+    pub fn plain() -> RegionCodecs<K, V> {
+        RegionCodecs {
+            key_text: None,
+            key_serde: None,
+            value_serde: None,
+            weigh: weigh_size_of::<K, V>,
+        }
+    }
+
+    /// Whether values can be persisted and shown (the value type has serde).
+    pub fn has_value_serde(&self) -> bool {
+        self.value_serde.is_some()
+    }
+
+    /// Whether keys have a text form (for patterns, events, files).
+    pub fn has_key_text(&self) -> bool {
+        self.key_text.is_some()
+    }
+}
+
+impl<K, V> RegionCodecs<K, V>
+where
+    K: Serialize + DeserializeOwned,
+    V: Serialize + DeserializeOwned,
+{
+    /// serde_json for keys and values; keys' text form from their JSON
+    /// (a string key is its own text); weights from the JSON size.
+    pub fn serde() -> RegionCodecs<K, V> {
+        RegionCodecs {
+            key_text: Some(key_text_serde::<K>),
+            key_serde: Some(SerdeFns::json()),
+            value_serde: Some(SerdeFns::json()),
+            weigh: weigh_serde::<K, V>,
+        }
+    }
+}
+
+/// The text form of a key from its JSON: a string is itself, a number or a
+/// boolean its literal, anything else its compact JSON.
+pub(crate) fn text_of_json(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn key_text_serde<K: Serialize>(key: &K) -> String {
+    match serde_json::to_value(key) {
+        Ok(value) => text_of_json(&value),
+        // A Serialize impl that fails (a map with non-string keys...):
+        // no better text than the type's name.
+        Err(_) => String::from("<unserializable key>"),
+    }
+}
+
+fn key_text_display<K: Display>(key: &K) -> String {
+    key.to_string()
+}
+
+/// Counts bytes written, to weigh a value by its serialized size without
+/// keeping the bytes.
+struct Count(u64);
+
+impl io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn saturate(weight: u64) -> u32 {
+    u32::try_from(weight).unwrap_or(u32::MAX).max(1)
+}
+
+fn serde_size<T: Serialize>(value: &T) -> u64 {
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => size_of::<T>() as u64,
+    }
+}
+
+fn weigh_size_of<K, V>(_: &K, _: &V) -> u32 {
+    saturate((size_of::<K>() + size_of::<V>()) as u64)
+}
+
+fn weigh_serde<K, V: Serialize>(_: &K, value: &V) -> u32 {
+    saturate(size_of::<K>() as u64 + serde_size(value))
+}
+
+fn weigh_trait<K, V: CacheWeight>(_: &K, value: &V) -> u32 {
+    saturate(size_of::<K>() as u64 + value.cache_weight())
+}
+
+/// Opens a region's typed store from its codecs.
+type OpenFn = fn(&StoreContext, &dyn std::any::Any) -> Result<Arc<dyn ErasedStore>, CacheError>;
+
+/// Opens a region's typed store; what a declaration's kit function returns.
+pub struct RegionKit {
+    pub(crate) key_type: TypeId,
+    pub(crate) value_type: TypeId,
+    pub(crate) open: OpenFn,
+    pub(crate) codecs: Box<dyn std::any::Any + Send + Sync>,
+    copy: fn(&dyn std::any::Any) -> Box<dyn std::any::Any + Send + Sync>,
+}
+
+fn copy_codecs<K: 'static, V: 'static>(
+    codecs: &dyn std::any::Any,
+) -> Box<dyn std::any::Any + Send + Sync> {
+    match codecs.downcast_ref::<RegionCodecs<K, V>>() {
+        Some(codecs) => Box::new(*codecs),
+        None => Box::new(RegionCodecs::<K, V>::plain()),
+    }
+}
+
+impl RegionKit {
+    /// The kit of a region with keys `K` and values `V`.
+    pub fn new<K, V>(codecs: RegionCodecs<K, V>) -> RegionKit
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        RegionKit {
+            key_type: TypeId::of::<K>(),
+            value_type: TypeId::of::<V>(),
+            open: open_erased::<K, V>,
+            codecs: Box::new(codecs),
+            copy: copy_codecs::<K, V>,
+        }
+    }
+
+    pub(crate) fn open(&self, context: &StoreContext) -> Result<Arc<dyn ErasedStore>, CacheError> {
+        (self.open)(context, &*self.codecs)
+    }
+
+    /// Whether this kit is for keys `K` and values `V`.
+    pub(crate) fn is_for<K: 'static, V: 'static>(&self) -> bool {
+        self.key_type == TypeId::of::<K>() && self.value_type == TypeId::of::<V>()
+    }
+
+    /// A copy (the codecs are function pointers).
+    pub(crate) fn clone_kit(&self) -> RegionKit {
+        RegionKit {
+            key_type: self.key_type,
+            value_type: self.value_type,
+            open: self.open,
+            codecs: (self.copy)(&*self.codecs),
+            copy: self.copy,
+        }
+    }
+}
+
+fn open_erased<K, V>(
+    context: &StoreContext,
+    codecs: &dyn std::any::Any,
+) -> Result<Arc<dyn ErasedStore>, CacheError>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let codecs = codecs
+        .downcast_ref::<RegionCodecs<K, V>>()
+        .copied()
+        .unwrap_or_else(RegionCodecs::plain);
+    let store: Arc<dyn ErasedStore> = Arc::new(RegionStore::<K, V>::open(context, codecs)?);
+    Ok(store)
+}
+
+/// The probe the declaration's kit function calls methods on.
+pub struct Probe<K, V>(PhantomData<fn() -> (K, V)>);
+
+impl<K, V> Probe<K, V> {
+    /// A probe for keys `K` and values `V`.
+    pub const fn new() -> Probe<K, V> {
+        Probe(PhantomData)
+    }
+}
+
+impl<K, V> Default for Probe<K, V> {
+    fn default() -> Self {
+        Probe::new()
+    }
+}
+
+/// Key text through serde (preferred).
+pub trait KeyTextSerde<K> {
+    /// The key's text function.
+    fn key_text(&self) -> Option<fn(&K) -> String>;
+}
+impl<K: Serialize, V> KeyTextSerde<K> for &&Probe<K, V> {
+    fn key_text(&self) -> Option<fn(&K) -> String> {
+        Some(key_text_serde::<K>)
+    }
+}
+
+/// Key text through `Display`.
+pub trait KeyTextDisplay<K> {
+    /// The key's text function.
+    fn key_text(&self) -> Option<fn(&K) -> String>;
+}
+impl<K: Display, V> KeyTextDisplay<K> for &Probe<K, V> {
+    fn key_text(&self) -> Option<fn(&K) -> String> {
+        Some(key_text_display::<K>)
+    }
+}
+
+/// No key text.
+pub trait KeyTextNone<K> {
+    /// No text function.
+    fn key_text(&self) -> Option<fn(&K) -> String>;
+}
+impl<K, V> KeyTextNone<K> for Probe<K, V> {
+    fn key_text(&self) -> Option<fn(&K) -> String> {
+        None
+    }
+}
+
+/// Key serde when the key type has it.
+pub trait KeySerde<K> {
+    /// The key's serde functions.
+    fn key_serde(&self) -> Option<SerdeFns<K>>;
+}
+impl<K: Serialize + DeserializeOwned, V> KeySerde<K> for &Probe<K, V> {
+    fn key_serde(&self) -> Option<SerdeFns<K>> {
+        Some(SerdeFns::json())
+    }
+}
+
+/// No key serde.
+pub trait KeySerdeNone<K> {
+    /// None.
+    fn key_serde(&self) -> Option<SerdeFns<K>>;
+}
+impl<K, V> KeySerdeNone<K> for Probe<K, V> {
+    fn key_serde(&self) -> Option<SerdeFns<K>> {
+        None
+    }
+}
+
+/// Value serde when the value type has it.
+pub trait ValueSerde<V> {
+    /// The value's serde functions.
+    fn value_serde(&self) -> Option<SerdeFns<V>>;
+}
+impl<K, V: Serialize + DeserializeOwned> ValueSerde<V> for &Probe<K, V> {
+    fn value_serde(&self) -> Option<SerdeFns<V>> {
+        Some(SerdeFns::json())
+    }
+}
+
+/// No value serde.
+pub trait ValueSerdeNone<V> {
+    /// None.
+    fn value_serde(&self) -> Option<SerdeFns<V>>;
+}
+impl<K, V> ValueSerdeNone<V> for Probe<K, V> {
+    fn value_serde(&self) -> Option<SerdeFns<V>> {
+        None
+    }
+}
+
+/// Weight from [`CacheWeight`] (preferred).
+pub trait WeighTrait<K, V> {
+    /// The weigher.
+    fn weigher(&self) -> fn(&K, &V) -> u32;
+}
+impl<K, V: CacheWeight> WeighTrait<K, V> for &&Probe<K, V> {
+    fn weigher(&self) -> fn(&K, &V) -> u32 {
+        weigh_trait::<K, V>
+    }
+}
+
+/// Weight from the serde_json size.
+pub trait WeighSerde<K, V> {
+    /// The weigher.
+    fn weigher(&self) -> fn(&K, &V) -> u32;
+}
+impl<K, V: Serialize> WeighSerde<K, V> for &Probe<K, V> {
+    fn weigher(&self) -> fn(&K, &V) -> u32 {
+        weigh_serde::<K, V>
+    }
+}
+
+/// Weight from `size_of`.
+pub trait WeighSize<K, V> {
+    /// The weigher.
+    fn weigher(&self) -> fn(&K, &V) -> u32;
+}
+impl<K, V> WeighSize<K, V> for Probe<K, V> {
+    fn weigher(&self) -> fn(&K, &V) -> u32 {
+        weigh_size_of::<K, V>
+    }
+}
+
+/// Builds the [`RegionKit`] of keys `$key` and values `$value`, choosing
+/// what the types support; `borrowed` for a type that cannot be probed for
+/// `DeserializeOwned` (it names a lifetime). What `#[cache_region]` expands
+/// to; not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cache_runtime_region_kit {
+    ($key:ty, $value:ty) => {
+        $crate::__private::region_kit!($key, $value, deserialize, deserialize)
+    };
+    ($key:ty, $value:ty, $key_de:ident, $value_de:ident) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::kit::{
+            KeySerde as _, KeySerdeNone as _, KeyTextDisplay as _, KeyTextNone as _,
+            KeyTextSerde as _, ValueSerde as _, ValueSerdeNone as _, WeighSerde as _,
+            WeighSize as _, WeighTrait as _,
+        };
+        let probe = $crate::__private::kit::Probe::<$key, $value>::new();
+        $crate::__private::kit::RegionKit::new::<$key, $value>(
+            $crate::__private::kit::RegionCodecs::__from_parts(
+                (&&&probe).key_text(),
+                $crate::__private::region_kit!(@key_serde $key_de probe),
+                $crate::__private::region_kit!(@value_serde $value_de probe),
+                (&&&probe).weigher(),
+            ),
+        )
+    }};
+    (@key_serde deserialize $probe:ident) => {
+        (&&$probe).key_serde()
+    };
+    (@key_serde borrowed $probe:ident) => {
+        ::core::option::Option::None
+    };
+    (@value_serde deserialize $probe:ident) => {
+        (&&$probe).value_serde()
+    };
+    (@value_serde borrowed $probe:ident) => {
+        ::core::option::Option::None
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Opaque;
+    struct Heavy;
+    impl CacheWeight for Heavy {
+        fn cache_weight(&self) -> u64 {
+            1_000
+        }
+    }
+
+    #[derive(Serialize, serde::Deserialize)]
+    struct Id(u64);
+
+    #[test]
+    fn probes_pick_what_the_types_support() {
+        let probe = Probe::<String, Vec<u8>>::new();
+        let text = (&&&probe).key_text().expect("serde");
+        assert_eq!(text(&"user:1".to_owned()), "user:1");
+        assert!((&&probe).key_serde().is_some());
+        assert!((&&probe).value_serde().is_some());
+        assert_eq!((&&&probe).weigher()(&String::new(), &vec![1, 2, 3]), 24 + 7);
+
+        let probe = Probe::<Id, Opaque>::new();
+        assert_eq!((&&&probe).key_text().expect("serde")(&Id(42)), "42");
+        assert!((&&probe).value_serde().is_none());
+        assert_eq!((&&&probe).weigher()(&Id(1), &Opaque), 8);
+
+        let probe = Probe::<std::net::Ipv4Addr, Heavy>::new();
+        // Ipv4Addr has serde (as a string) and Display: serde wins, same text.
+        assert_eq!(
+            (&&&probe).key_text().expect("text")(&[10, 0, 0, 1].into()),
+            "10.0.0.1"
+        );
+        assert_eq!((&&&probe).weigher()(&[10, 0, 0, 1].into(), &Heavy), 1_004);
+
+        let probe = Probe::<Opaque, Opaque>::new();
+        assert!((&&&probe).key_text().is_none());
+        assert!((&&probe).key_serde().is_none());
+    }
+
+    #[test]
+    fn key_text_of_json_values() {
+        assert_eq!(text_of_json(&Value::from("a b")), "a b");
+        assert_eq!(text_of_json(&Value::from(7)), "7");
+        assert_eq!(text_of_json(&serde_json::json!({"t": 1})), "{\"t\":1}");
+    }
+}

@@ -1,0 +1,153 @@
+//! The memory tier: a `moka::sync::Cache` shaped by a region's settings.
+
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cache_spec::{Eviction, RegionSettings};
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+
+use super::event::{EventKind, Events};
+use super::policy_slot::PolicySlot;
+use crate::stats::{EvictionCause, RegionStats};
+
+/// What the memory tier stores per key: the value and what expiry needs.
+#[derive(Clone)]
+pub(crate) struct Entry<V> {
+    pub(crate) value: V,
+    /// This entry's own time to live (`insert_with_ttl`, a policy's
+    /// `expire_after`, the time left on a promoted persisted entry).
+    pub(crate) ttl: Option<Duration>,
+    /// When it was stored, to tell an expiry by age from one by idleness.
+    pub(crate) stored_at: Instant,
+}
+
+impl<V> Entry<V> {
+    pub(crate) fn new(value: V, ttl: Option<Duration>) -> Entry<V> {
+        Entry {
+            value,
+            ttl,
+            stored_at: Instant::now(),
+        }
+    }
+}
+
+/// Per-entry expiry: an entry's own TTL, on top of the region's TTL and TTI
+/// that moka applies itself.
+struct EntryExpiry;
+
+impl<K, V> moka::Expiry<K, Entry<V>> for EntryExpiry {
+    fn expire_after_create(&self, _: &K, entry: &Entry<V>, _: Instant) -> Option<Duration> {
+        entry.ttl
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        entry: &Entry<V>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        entry.ttl
+    }
+}
+
+/// What the eviction listener needs to count and announce removals.
+pub(crate) struct Listener<K> {
+    pub(crate) region: Arc<str>,
+    pub(crate) stats: Arc<RegionStats>,
+    pub(crate) events: Events,
+    /// The key's text for events; `None` for sensitive regions or keys
+    /// without a text form.
+    pub(crate) key_text: Option<fn(&K) -> String>,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) tti: Option<Duration>,
+}
+
+impl<K> Listener<K> {
+    fn on_removal<V>(&self, key: &K, entry: &Entry<V>, cause: RemovalCause) {
+        let kind = match cause {
+            RemovalCause::Replaced => {
+                self.stats.update();
+                return;
+            }
+            RemovalCause::Explicit => {
+                self.stats.remove();
+                // Removals are announced by the operation that made them
+                // (one event for a whole clear).
+                return;
+            }
+            RemovalCause::Size => EvictionCause::Size,
+            RemovalCause::Expired => self.expiry_cause(entry),
+        };
+        self.stats.evict(kind);
+        if self.events.wanted() {
+            let key = self.key_text.map(|text| text(key));
+            self.events
+                .send(&self.region, EventKind::Evict { cause: kind }, key);
+        }
+    }
+
+    /// moka says `Expired` for both age and idleness: an entry that expired
+    /// before its TTL (the region's or its own) was idle.
+    fn expiry_cause<V>(&self, entry: &Entry<V>) -> EvictionCause {
+        let Some(_) = self.tti else {
+            return EvictionCause::Expired;
+        };
+        let age = entry.stored_at.elapsed();
+        let ttl = match (self.ttl, entry.ttl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match ttl {
+            Some(ttl) if age >= ttl => EvictionCause::Expired,
+            _ => EvictionCause::Idle,
+        }
+    }
+}
+
+/// The moka cache of a region: size limit by count or by weight, TinyLFU or
+/// LRU, TTL and TTI from `settings` (with `ttl` the memory level's), an
+/// expiry for per-entry TTLs, and a listener feeding statistics and events.
+pub(crate) fn build<K, V>(
+    settings: &RegionSettings,
+    ttl: Option<Duration>,
+    weigh: fn(&K, &V) -> u32,
+    policy: Arc<PolicySlot<K, V>>,
+    listener: Listener<K>,
+) -> Cache<K, Entry<V>>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let mut builder = Cache::builder()
+        .eviction_policy(match settings.eviction {
+            Eviction::TinyLfu => EvictionPolicy::tiny_lfu(),
+            Eviction::Lru => EvictionPolicy::lru(),
+        })
+        .expire_after(EntryExpiry);
+    if let Some(max_bytes) = settings.max_bytes {
+        builder = builder
+            .max_capacity(max_bytes)
+            .weigher(move |key: &K, entry: &Entry<V>| {
+                policy
+                    .weigh(key, &entry.value)
+                    .unwrap_or_else(|| weigh(key, &entry.value))
+            });
+    } else if let Some(max_entries) = settings.max_entries {
+        builder = builder.max_capacity(max_entries);
+    }
+    if let Some(ttl) = ttl {
+        builder = builder.time_to_live(ttl);
+    }
+    if let Some(tti) = settings.tti {
+        builder = builder.time_to_idle(tti);
+    }
+    builder
+        .eviction_listener(move |key: Arc<K>, entry: Entry<V>, cause| {
+            listener.on_removal(&key, &entry, cause);
+        })
+        .build()
+}

@@ -1,0 +1,956 @@
+//! The run-time side: [`CacheManager`] holds every region's entries over
+//! its tiers, with typed handles for code and untyped access for tools.
+//!
+//! - `mod.rs`: [`CacheManager`], its builder, the region table;
+//! - `handle.rs`: [`RegionHandle`], typed operations;
+//! - `store.rs`: a region's typed store over its tiers;
+//! - `memory.rs`: the moka cache (limits, expiry, eviction listener);
+//! - `persisted.rs`: the disk level (serde over `DiskStore`);
+//! - `flight.rs`: single-flight loads;
+//! - `kit.rs`: what a region's types support (text keys, serde, weight);
+//! - `erased.rs`: operations by name, values as JSON;
+//! - `policy_slot.rs`, `event.rs`, `entries.rs`, `error.rs`.
+
+mod entries;
+mod erased;
+mod error;
+mod event;
+mod flight;
+mod handle;
+pub(crate) mod kit;
+mod memory;
+mod persisted;
+mod policy_slot;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::descriptor::RegionDescriptor;
+use crate::disk::CleanupReport;
+use crate::envelope::{Clock, SystemClock};
+use crate::region::CacheRegion;
+use crate::registry::Registry;
+use crate::stats::{
+    DEFAULT_SAMPLE_EVERY, RegionStats, RestoreOutcome, Settings, StatsRegistry, StatsSnapshot,
+    StatsWorker,
+};
+
+pub use self::entries::{EntryPage, EntryQuery, EntryView};
+pub use self::error::CacheError;
+pub use self::event::{CacheEvent, EventKind};
+pub use self::handle::RegionHandle;
+pub use self::kit::{CacheWeight, RegionCodecs, RegionKit};
+pub use self::store::{BoxFuture, RefreshReport};
+
+use self::erased::ErasedStore;
+use self::event::Events;
+use self::store::{RegionStore, StoreContext};
+
+/// The cache manager: every region of the program (those the linker
+/// collected, plus any registered by hand or added at run time), each over
+/// its tier, with statistics and events.
+///
+/// Typed code gets a [`RegionHandle`] once with [`region`](Self::region) and
+/// keeps it; tools reach regions by name with values as JSON.
+///
+/// ```
+/// use cache_runtime::{cache_region, CacheManager, EntryQuery};
+///
+/// #[cache_region(name = "doc-manager-models", key = String, value = Vec<String>, ttl = "1h")]
+/// struct Models;
+///
+/// # fn main() -> Result<(), cache_runtime::CacheError> {
+/// let manager = CacheManager::builder().build()?;
+/// let models = manager.region::<Models>()?;
+/// models.insert_blocking("openai".into(), vec!["gpt-5".into()]);
+///
+/// // What an admin tool does, by name:
+/// let value = manager.get_json("doc-manager-models", &"openai".into())?;
+/// assert_eq!(value, Some(serde_json::json!(["gpt-5"])));
+/// let page = manager.entries("doc-manager-models", &EntryQuery::first(10))?;
+/// assert_eq!(page.entries[0].key, "openai");
+/// assert_eq!(manager.clear_matching("doc-manager-models", "open*")?, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CacheManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    table: RwLock<Table>,
+    /// The link-time registry the first slots mirror (slot `i` is its
+    /// region `i`), for constant-time typed lookups.
+    linked: Option<&'static Registry>,
+    events: Events,
+    disk_root: PathBuf,
+    write_behind: usize,
+    stats_settings: Settings,
+    stats_file: Option<PathBuf>,
+    stats_save_every: Duration,
+    worker: Mutex<Option<StatsWorker>>,
+}
+
+struct Table {
+    slots: Vec<Arc<Slot>>,
+    by_name: HashMap<Arc<str>, usize>,
+    stats: Arc<StatsRegistry>,
+}
+
+/// One region of the manager.
+struct Slot {
+    name: Arc<str>,
+    descriptor: RegionDescriptor,
+    stats: Arc<RegionStats>,
+    /// Codecs given at registration, for a region registered by hand.
+    kit: Option<RegionKit>,
+    store: OnceLock<Arc<dyn ErasedStore>>,
+    opening: Mutex<()>,
+}
+
+impl Slot {
+    fn kit(&self) -> Option<RegionKit> {
+        match &self.kit {
+            Some(kit) => Some(kit.clone_kit()),
+            None => self.descriptor.kit().map(|make| make()),
+        }
+    }
+
+    fn context(&self, inner: &Inner) -> StoreContext {
+        StoreContext {
+            descriptor: self.descriptor.clone(),
+            settings: *self.descriptor.settings(),
+            name: Arc::clone(&self.name),
+            stats: Arc::clone(&self.stats),
+            events: inner.events.clone(),
+            disk_root: inner.disk_root.clone(),
+            write_behind: inner.write_behind,
+        }
+    }
+
+    /// The store, opened through the region's kit if it has one; `None`
+    /// for a region registered without types that typed code has not
+    /// opened yet (it holds nothing).
+    fn erased(&self, inner: &Inner) -> Result<Option<Arc<dyn ErasedStore>>, CacheError> {
+        if let Some(store) = self.store.get() {
+            return Ok(Some(Arc::clone(store)));
+        }
+        let Some(kit) = self.kit() else {
+            return Ok(None);
+        };
+        let _opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = self.store.get() {
+            return Ok(Some(Arc::clone(store)));
+        }
+        let store = kit.open(&self.context(inner))?;
+        Ok(Some(Arc::clone(self.store.get_or_init(|| store))))
+    }
+
+    fn typed<K, V>(&self, inner: &Inner) -> Result<Arc<RegionStore<K, V>>, CacheError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let store = match self.store.get() {
+            Some(store) => Arc::clone(store),
+            None => {
+                let _opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+                match self.store.get() {
+                    Some(store) => Arc::clone(store),
+                    None => {
+                        let context = self.context(inner);
+                        let store: Arc<dyn ErasedStore> = match self.kit() {
+                            Some(kit) if kit.is_for::<K, V>() => kit.open(&context)?,
+                            Some(_) => {
+                                return Err(self.mismatch::<K, V>(None));
+                            }
+                            None => Arc::new(RegionStore::<K, V>::open(
+                                &context,
+                                RegionCodecs::plain(),
+                            )?),
+                        };
+                        Arc::clone(self.store.get_or_init(|| store))
+                    }
+                }
+            }
+        };
+        let names = store.type_names();
+        store
+            .as_any()
+            .downcast::<RegionStore<K, V>>()
+            .map_err(|_| self.mismatch::<K, V>(Some(names)))
+    }
+
+    fn mismatch<K, V>(&self, opened: Option<(&'static str, &'static str)>) -> CacheError {
+        let (key, value) = match opened {
+            Some(names) => names,
+            None => (
+                self.descriptor.key_type().unwrap_or("?"),
+                self.descriptor.value_type().unwrap_or("?"),
+            ),
+        };
+        CacheError::type_mismatch::<K, V>(&self.name, key, value)
+    }
+}
+
+impl CacheManager {
+    /// A builder: every linked region, the default disk folder, write-behind
+    /// disk writes, no statistics file.
+    pub fn builder() -> CacheManagerBuilder {
+        CacheManagerBuilder::default()
+    }
+
+    /// The typed handle of region `R`: keep it, its operations do no
+    /// lookup. A region the manager does not have yet (declared in a crate
+    /// built without the registry, say) is added.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Disk`] when the region's disk folder cannot be created,
+    /// [`CacheError::TierUnavailable`], [`CacheError::TypeMismatch`] when
+    /// the name belongs to a region of other types.
+    pub fn region<R>(&self) -> Result<RegionHandle<R::Key, R::Value>, CacheError>
+    where
+        R: CacheRegion,
+        R::Key: Hash + Eq + Clone + Send + Sync,
+        R::Value: Clone + Send + Sync,
+    {
+        let slot = match self.linked_slot::<R>() {
+            Some(slot) => slot,
+            None => match self.slot(R::DESCRIPTOR.name()) {
+                Ok(slot) => slot,
+                Err(_) => self.add(R::DESCRIPTOR.clone(), None)?,
+            },
+        };
+        Ok(RegionHandle::new(slot.typed(&self.inner)?))
+    }
+
+    /// The typed handle of the region called `name`, for regions registered
+    /// by hand (declared ones are better reached with
+    /// [`region`](Self::region)).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::TypeMismatch`], and
+    /// what opening the region's tier can fail with.
+    pub fn region_named<K, V>(&self, name: &str) -> Result<RegionHandle<K, V>, CacheError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        Ok(RegionHandle::new(self.slot(name)?.typed(&self.inner)?))
+    }
+
+    fn linked_slot<R: CacheRegion>(&self) -> Option<Arc<Slot>> {
+        let id = self.inner.linked?.id_of::<R>()?;
+        let table = self.inner.read();
+        let slot = table.slots.get(id.index())?;
+        // The slot mirrors the registry unless a hand registration shadowed
+        // nothing: check the name to be sure.
+        (*slot.name == *R::DESCRIPTOR.name()).then(|| Arc::clone(slot))
+    }
+
+    fn slot(&self, name: &str) -> Result<Arc<Slot>, CacheError> {
+        let table = self.inner.read();
+        match table.by_name.get(name) {
+            Some(index) => Ok(Arc::clone(&table.slots[*index])),
+            None => Err(CacheError::UnknownRegion {
+                name: name.to_owned(),
+                suggestion: cache_spec::suggest::closest(
+                    name,
+                    table.by_name.keys().map(|name| &**name),
+                )
+                .map(str::to_owned),
+            }),
+        }
+    }
+
+    /// Adds a region at run time; announced with [`EventKind::RegionAdded`].
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Register`] when a region of that name exists.
+    pub fn add_region(&self, descriptor: RegionDescriptor) -> Result<(), CacheError> {
+        self.add(descriptor, None).map(drop)
+    }
+
+    /// Adds a region at run time with the codecs of its key and value types
+    /// (so tools can read it as JSON and it can live on disk).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Register`] when a region of that name exists.
+    pub fn add_region_with<K, V>(
+        &self,
+        descriptor: RegionDescriptor,
+        codecs: RegionCodecs<K, V>,
+    ) -> Result<(), CacheError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.add(descriptor, Some(RegionKit::new(codecs))).map(drop)
+    }
+
+    fn add(
+        &self,
+        descriptor: RegionDescriptor,
+        kit: Option<RegionKit>,
+    ) -> Result<Arc<Slot>, CacheError> {
+        let name = descriptor.name().to_owned();
+        let slot = {
+            let mut table = self.inner.write();
+            if table.by_name.contains_key(name.as_str()) {
+                return Err(CacheError::Register {
+                    region: name,
+                    reason: String::from("a region of that name is already in the manager"),
+                });
+            }
+            let slot = self.inner.new_slot(descriptor, kit);
+            table.push(Arc::clone(&slot), &self.inner.stats_settings);
+            slot
+        };
+        self.inner.restart_worker();
+        self.inner
+            .events
+            .send(&slot.name, EventKind::RegionAdded, None);
+        Ok(slot)
+    }
+
+    fn store(&self, name: &str) -> Result<Option<Arc<dyn ErasedStore>>, CacheError> {
+        self.slot(name)?.erased(&self.inner)
+    }
+
+    /// The names of the regions, in name order.
+    pub fn region_names(&self) -> Vec<String> {
+        let table = self.inner.read();
+        let mut names: Vec<String> = table
+            .slots
+            .iter()
+            .map(|slot| slot.name.to_string())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The descriptor of the region called `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`].
+    pub fn descriptor(&self, name: &str) -> Result<RegionDescriptor, CacheError> {
+        Ok(self.slot(name)?.descriptor.clone())
+    }
+
+    /// The value of `key` (given as JSON, or as its text form in a JSON
+    /// string) in region `name`, as JSON; counted like a typed get.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::Sensitive`],
+    /// [`CacheError::BadKey`], [`CacheError::NotSerializable`].
+    pub fn get_json(&self, name: &str, key: &Value) -> Result<Option<Value>, CacheError> {
+        match self.store(name)? {
+            Some(store) => store.get_json(key),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes `key` from region `name`; whether it was cached.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_json`](Self::get_json), sensitivity aside.
+    pub fn remove(&self, name: &str, key: &Value) -> Result<bool, CacheError> {
+        match self.store(name)? {
+            Some(store) => store.remove_json(key),
+            None => Ok(false),
+        }
+    }
+
+    /// Removes every entry of region `name`; how many there were.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::Disk`].
+    pub fn clear_region(&self, name: &str) -> Result<u64, CacheError> {
+        match self.store(name)? {
+            Some(store) => store.clear(),
+            None => Ok(0),
+        }
+    }
+
+    /// Removes the entries of region `name` whose key's text form matches
+    /// `pattern` (`*`, `?`, `[...]`, `[^...]`, `\` escapes: Redis' glob,
+    /// the same on every tier); how many.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::BadPattern`],
+    /// [`CacheError::NotSerializable`], [`CacheError::Disk`].
+    pub fn clear_matching(&self, name: &str, pattern: &str) -> Result<u64, CacheError> {
+        match self.store(name)? {
+            Some(store) => store.clear_matching(pattern),
+            None => Ok(0),
+        }
+    }
+
+    /// One page of region `name`'s entries, for browsing.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Sensitive`] (sensitive regions refuse),
+    /// [`CacheError::UnknownRegion`], [`CacheError::BadPattern`],
+    /// [`CacheError::BadCursor`], [`CacheError::NotSerializable`].
+    pub fn entries(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        let slot = self.slot(name)?;
+        if slot.descriptor.is_sensitive() {
+            return Err(CacheError::Sensitive {
+                region: name.to_owned(),
+                action: "listed",
+            });
+        }
+        match slot.erased(&self.inner)? {
+            Some(store) => store.entries(query),
+            None => Ok(EntryPage::default()),
+        }
+    }
+
+    /// Re-runs region `name`'s registered loader for `keys` (every cached
+    /// key with `None`); without a loader, removes them.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::BadKey`].
+    pub async fn refresh(
+        &self,
+        name: &str,
+        keys: Option<Vec<Value>>,
+    ) -> Result<RefreshReport, CacheError> {
+        match self.store(name)? {
+            Some(store) => store.refresh(keys).await,
+            None => Ok(RefreshReport::default()),
+        }
+    }
+
+    /// Region `name`'s statistics, with its entry count and size updated.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`].
+    pub fn stats(&self, name: &str) -> Result<StatsSnapshot, CacheError> {
+        let slot = self.slot(name)?;
+        if let Some(store) = slot.store.get() {
+            slot.stats.set_entries(store.len());
+            slot.stats.set_bytes(store.bytes());
+        }
+        Ok(slot.stats.snapshot())
+    }
+
+    /// Every region's statistics, in name order.
+    pub fn all_stats(&self) -> Vec<StatsSnapshot> {
+        self.refresh_gauges();
+        self.inner.read().stats.snapshots()
+    }
+
+    /// The Prometheus text exposition of every region's statistics.
+    pub fn prometheus(&self) -> String {
+        self.refresh_gauges();
+        self.inner.read().stats.prometheus()
+    }
+
+    /// The statistics of every region, for exports and persistence.
+    pub fn stats_registry(&self) -> Arc<StatsRegistry> {
+        Arc::clone(&self.inner.read().stats)
+    }
+
+    fn refresh_gauges(&self) {
+        for slot in self.inner.read().slots.iter() {
+            if let Some(store) = slot.store.get() {
+                slot.stats.set_entries(store.len());
+                slot.stats.set_bytes(store.bytes());
+            }
+        }
+    }
+
+    /// Events of every region: inserts, removals, evictions with their
+    /// cause, clears, refreshes, regions added. A receiver that falls more
+    /// than the channel's capacity behind loses the oldest events (and is
+    /// told how many with `RecvError::Lagged`).
+    pub fn subscribe(&self) -> broadcast::Receiver<CacheEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Runs every open region's pending memory-tier maintenance.
+    pub fn run_pending_tasks(&self) {
+        for slot in self.inner.read().slots.iter() {
+            if let Some(store) = slot.store.get() {
+                store.run_pending_tasks();
+            }
+        }
+    }
+
+    /// Removes expired and damaged files of region `name`'s disk level;
+    /// `None` without one.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::Disk`].
+    pub fn cleanup(&self, name: &str) -> Result<Option<CleanupReport>, CacheError> {
+        match self.store(name)? {
+            Some(store) => store.cleanup(),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits until every queued disk write is on disk.
+    ///
+    /// # Errors
+    ///
+    /// The first region whose acknowledged writes failed.
+    pub fn flush(&self) -> Result<(), CacheError> {
+        let slots: Vec<Arc<Slot>> = self.inner.read().slots.clone();
+        for slot in slots {
+            if let Some(store) = slot.store.get() {
+                store.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes disk writes and saves the statistics (when a statistics
+    /// file is set): call before exiting. Dropping the last clone of the
+    /// manager does the same, without reporting errors.
+    ///
+    /// # Errors
+    ///
+    /// A failed disk flush; a failed final statistics save
+    /// ([`CacheError::StatsSave`]).
+    pub fn shutdown(&self) -> Result<(), CacheError> {
+        self.flush()?;
+        let worker = self
+            .inner
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(worker) = worker {
+            worker.shutdown().map_err(|source| CacheError::StatsSave {
+                path: self.inner.stats_file.clone().unwrap_or_default(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CacheManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheManager")
+            .field("regions", &self.inner.read().slots.len())
+            .field("disk_root", &self.inner.disk_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn new_slot(&self, descriptor: RegionDescriptor, kit: Option<RegionKit>) -> Arc<Slot> {
+        let name: Arc<str> = Arc::from(descriptor.name());
+        Arc::new(Slot {
+            stats: Arc::new(RegionStats::with_settings(
+                name.to_string(),
+                &self.stats_settings,
+            )),
+            name,
+            descriptor,
+            kit,
+            store: OnceLock::new(),
+            opening: Mutex::new(()),
+        })
+    }
+
+    /// Points the statistics worker at the current region list (after a
+    /// region was added): the old one saves once more and stops.
+    fn restart_worker(&self) {
+        let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        if worker.is_none() {
+            return;
+        }
+        if let Some(old) = worker.take() {
+            let _ = old.shutdown();
+        }
+        *worker = self.spawn_worker();
+    }
+
+    fn spawn_worker(&self) -> Option<StatsWorker> {
+        let stats = Arc::clone(&self.read().stats);
+        let mut builder = StatsWorker::builder(stats);
+        if let Some(path) = &self.stats_file {
+            builder = builder.save_to(path).save_every(self.stats_save_every);
+        }
+        builder.spawn().ok()
+    }
+}
+
+impl Table {
+    fn push(&mut self, slot: Arc<Slot>, settings: &Settings) {
+        let index = self.slots.len();
+        self.by_name.entry(Arc::clone(&slot.name)).or_insert(index);
+        self.slots.push(slot);
+        self.rebuild_stats(settings);
+    }
+
+    fn rebuild_stats(&mut self, settings: &Settings) {
+        let stats = self
+            .slots
+            .iter()
+            .map(|slot| Arc::clone(&slot.stats))
+            .collect();
+        self.stats = Arc::new(StatsRegistry::from_shared(
+            stats,
+            Arc::clone(&settings.clock),
+        ));
+    }
+}
+
+/// Builds a [`CacheManager`]; see [`CacheManager::builder`].
+#[must_use]
+pub struct CacheManagerBuilder {
+    linked: bool,
+    regions: Vec<(RegionDescriptor, Option<RegionKit>)>,
+    disk_root: Option<PathBuf>,
+    write_behind: usize,
+    event_capacity: usize,
+    sample_every: u32,
+    clock: Arc<dyn Clock>,
+    stats_file: Option<PathBuf>,
+    stats_retention: Duration,
+    stats_save_every: Duration,
+    background: bool,
+}
+
+impl Default for CacheManagerBuilder {
+    fn default() -> CacheManagerBuilder {
+        CacheManagerBuilder {
+            linked: true,
+            regions: Vec::new(),
+            disk_root: None,
+            write_behind: 1024,
+            event_capacity: 1024,
+            sample_every: DEFAULT_SAMPLE_EVERY,
+            clock: Arc::new(SystemClock),
+            stats_file: None,
+            stats_retention: Duration::from_secs(7 * 24 * 3600),
+            stats_save_every: Duration::from_secs(60),
+            background: true,
+        }
+    }
+}
+
+impl fmt::Debug for CacheManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheManagerBuilder")
+            .field("linked", &self.linked)
+            .field("regions", &self.regions.len())
+            .field("disk_root", &self.disk_root)
+            .field("write_behind", &self.write_behind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CacheManagerBuilder {
+    /// Leaves out the regions the linker collected: only those registered
+    /// with [`region`](Self::region) (and added later) are managed.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().without_linked_regions().build()?;
+    /// assert!(manager.region_names().is_empty());
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn without_linked_regions(mut self) -> CacheManagerBuilder {
+        self.linked = false;
+        self
+    }
+
+    /// Registers a region by hand; its key and value types are fixed by the
+    /// first [`CacheManager::region_named`] call.
+    ///
+    /// ```
+    /// # use cache_runtime::{CacheManager, RegionDescriptor};
+    /// let sessions = RegionDescriptor::builder("doc-sessions").max_entries(100).build()?;
+    /// let manager = CacheManager::builder().region(sessions).build()?;
+    /// let handle = manager.region_named::<u64, String>("doc-sessions")?;
+    /// handle.insert_blocking(1, "s1".into());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn region(mut self, descriptor: RegionDescriptor) -> CacheManagerBuilder {
+        self.regions.push((descriptor, None));
+        self
+    }
+
+    /// Registers a region by hand with its codecs (serde for tools and the
+    /// disk tier).
+    ///
+    /// ```
+    /// # use cache_runtime::{CacheManager, RegionCodecs, RegionDescriptor};
+    /// let users = RegionDescriptor::builder("doc-users").build()?;
+    /// let manager = CacheManager::builder()
+    ///     .region_with(users, RegionCodecs::<u64, String>::serde())
+    ///     .build()?;
+    /// manager.region_named::<u64, String>("doc-users")?.insert_blocking(7, "Ada".into());
+    /// assert_eq!(manager.get_json("doc-users", &7.into())?, Some("Ada".into()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn region_with<K, V>(
+        mut self,
+        descriptor: RegionDescriptor,
+        codecs: RegionCodecs<K, V>,
+    ) -> CacheManagerBuilder
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.regions
+            .push((descriptor, Some(RegionKit::new(codecs))));
+        self
+    }
+
+    /// The folder under which disk and hybrid regions keep one folder each
+    /// (default: `$XDG_CACHE_HOME/cache-runtime/regions/<program>`, or
+    /// under `~/.cache`, or the temporary folder).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder()
+    ///     .disk_root(std::env::temp_dir().join("my-service-cache"))
+    ///     .build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn disk_root(mut self, folder: impl Into<PathBuf>) -> CacheManagerBuilder {
+        self.disk_root = Some(folder.into());
+        self
+    }
+
+    /// The capacity of each disk region's write-behind queue (default
+    /// 1,024): writes return once queued, a full queue makes writers wait,
+    /// reads see queued writes, and [`CacheManager::shutdown`] (or drop)
+    /// writes out everything acknowledged. `0` writes on the caller's
+    /// thread.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().write_behind(0).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn write_behind(mut self, capacity: usize) -> CacheManagerBuilder {
+        self.write_behind = capacity;
+        self
+    }
+
+    /// How many events a [`subscribe`](CacheManager::subscribe)r may fall
+    /// behind before losing the oldest (default 1,024).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().event_capacity(16).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn event_capacity(mut self, capacity: usize) -> CacheManagerBuilder {
+        self.event_capacity = capacity;
+        self
+    }
+
+    /// Times one get in `every` for the latency histograms (default 16; see
+    /// [`StatsRegistryBuilder::latency_sample_every`](crate::StatsRegistryBuilder::latency_sample_every)).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().latency_sample_every(1).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn latency_sample_every(mut self, every: u32) -> CacheManagerBuilder {
+        self.sample_every = every;
+        self
+    }
+
+    /// The clock that dates statistics windows and saved statistics.
+    ///
+    /// ```
+    /// # use cache_runtime::{CacheManager, ManualClock};
+    /// let manager = CacheManager::builder().stats_clock(ManualClock::new(0)).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn stats_clock(mut self, clock: impl Clock) -> CacheManagerBuilder {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Restores the statistics saved in `path` when built (if younger than
+    /// the retention), saves them there every
+    /// [`stats_save_every`](Self::stats_save_every) and on shutdown.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// # let path = std::env::temp_dir().join(format!("doc-stats-{}.json", std::process::id()));
+    /// let manager = CacheManager::builder().stats_file(&path).build()?;
+    /// manager.shutdown()?; // saved
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn stats_file(mut self, path: impl Into<PathBuf>) -> CacheManagerBuilder {
+        self.stats_file = Some(path.into());
+        self
+    }
+
+    /// How old saved statistics may be to be restored (default 7 days).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().stats_retention(Duration::from_secs(3600)).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn stats_retention(mut self, retention: Duration) -> CacheManagerBuilder {
+        self.stats_retention = retention;
+        self
+    }
+
+    /// How often statistics are saved to the [`stats_file`](Self::stats_file)
+    /// (default a minute).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().stats_save_every(Duration::from_secs(10)).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn stats_save_every(mut self, every: Duration) -> CacheManagerBuilder {
+        self.stats_save_every = every;
+        self
+    }
+
+    /// Whether to run the statistics thread (ticking windows every second,
+    /// saving to the statistics file). Default on; off, windows advance
+    /// only when snapshots are taken and nothing is saved but by
+    /// [`StatsRegistry::save`].
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().background_stats(false).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn background_stats(mut self, on: bool) -> CacheManagerBuilder {
+        self.background = on;
+        self
+    }
+
+    /// Builds the manager. Regions' tiers open on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Register`] when the link-time registry has duplicate
+    /// names or a hand-registered region's name is taken.
+    pub fn build(self) -> Result<CacheManager, CacheError> {
+        let linked = if self.linked {
+            Some(crate::try_registry().map_err(|error| CacheError::Register {
+                region: String::from("(linked regions)"),
+                reason: error.to_string(),
+            })?)
+        } else {
+            None
+        };
+        let disk_root = self.disk_root.unwrap_or_else(default_disk_root);
+        let inner = Inner {
+            table: RwLock::new(Table {
+                slots: Vec::new(),
+                by_name: HashMap::new(),
+                stats: Arc::new(StatsRegistry::new(Vec::<String>::new())),
+            }),
+            linked,
+            events: Events::new(self.event_capacity),
+            disk_root,
+            write_behind: self.write_behind,
+            stats_settings: Settings::new(self.sample_every, Arc::clone(&self.clock)),
+            stats_file: self.stats_file,
+            stats_save_every: self.stats_save_every,
+            worker: Mutex::new(None),
+        };
+        {
+            let mut table = inner.write();
+            if let Some(registry) = linked {
+                for id in registry.ids() {
+                    let slot = inner.new_slot(registry.descriptor(id).clone(), None);
+                    let index = table.slots.len();
+                    table.by_name.insert(Arc::clone(&slot.name), index);
+                    table.slots.push(slot);
+                }
+            }
+            for (descriptor, kit) in self.regions {
+                if table.by_name.contains_key(descriptor.name()) {
+                    return Err(CacheError::Register {
+                        region: descriptor.name().to_owned(),
+                        reason: String::from(
+                            "a region of that name is already registered (declared or by hand)",
+                        ),
+                    });
+                }
+                let slot = inner.new_slot(descriptor, kit);
+                let index = table.slots.len();
+                table.by_name.insert(Arc::clone(&slot.name), index);
+                table.slots.push(slot);
+            }
+            table.rebuild_stats(&inner.stats_settings);
+        }
+        if let Some(path) = &inner.stats_file {
+            let outcome: RestoreOutcome = inner.read().stats.restore(path, self.stats_retention);
+            let _ = outcome;
+        }
+        if self.background {
+            let worker = inner.spawn_worker();
+            *inner.worker.lock().unwrap_or_else(PoisonError::into_inner) = worker;
+        }
+        Ok(CacheManager {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+/// `$XDG_CACHE_HOME/cache-runtime/regions/<program>`, else under
+/// `~/.cache`, else the temporary folder.
+fn default_disk_root() -> PathBuf {
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| String::from("program"));
+    let base = crate::discovery_cache::cache_root(|name| std::env::var_os(name))
+        .unwrap_or_else(|| std::env::temp_dir().join("cache-runtime"));
+    base.join("regions").join(program)
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync(path: &Path) {
+    fn is<T: Send + Sync>() {}
+    is::<CacheManager>();
+    is::<RegionHandle<String, String>>();
+    let _ = path;
+}

@@ -1,0 +1,218 @@
+//! The disk level of a `disk` or `hybrid` region: typed keys and values over
+//! a [`DiskStore`], through the region's serde functions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::disk::{
+    CleanupReport, DiskCursor, DiskEntryPage, DiskError, DiskLookup, DiskStore, Glob, WriteBehind,
+};
+use crate::envelope::{MissCause, unix_ms};
+use crate::stats::{ErrorCause, EvictionCause, RegionStats};
+
+use super::kit::SerdeFns;
+
+/// Writes either straight to the files or through a bounded write-behind
+/// queue (off the caller's path; read-your-writes; flushed on shutdown).
+enum Writer {
+    Direct(DiskStore),
+    Behind(WriteBehind),
+}
+
+impl Writer {
+    fn store(&self) -> &DiskStore {
+        match self {
+            Writer::Direct(store) => store,
+            Writer::Behind(behind) => behind.store(),
+        }
+    }
+}
+
+/// A region's disk level.
+pub(crate) struct DiskLevel<K, V> {
+    writer: Writer,
+    key_text: fn(&K) -> String,
+    value: SerdeFns<V>,
+    /// The region's TTL: how long entries live on disk.
+    ttl: Option<Duration>,
+    stats: Arc<RegionStats>,
+}
+
+/// A value read from disk, with the time it has left.
+pub(crate) struct DiskHit<V> {
+    pub(crate) value: V,
+    pub(crate) remaining: Option<Duration>,
+}
+
+impl<K, V> DiskLevel<K, V> {
+    /// `write_behind` is the queue's capacity; 0 writes synchronously.
+    pub(crate) fn new(
+        store: DiskStore,
+        write_behind: usize,
+        key_text: fn(&K) -> String,
+        value: SerdeFns<V>,
+        ttl: Option<Duration>,
+        stats: Arc<RegionStats>,
+    ) -> Result<DiskLevel<K, V>, DiskError> {
+        let writer = if write_behind == 0 {
+            Writer::Direct(store)
+        } else {
+            Writer::Behind(WriteBehind::new(store, write_behind)?)
+        };
+        Ok(DiskLevel {
+            writer,
+            key_text,
+            value,
+            ttl,
+            stats,
+        })
+    }
+
+    pub(crate) fn key_text(&self, key: &K) -> String {
+        (self.key_text)(key)
+    }
+
+    /// Reads `key`; any unusable file is a counted miss (and is removed).
+    pub(crate) fn read(&self, key: &K) -> Option<DiskHit<V>> {
+        let text = self.key_text(key);
+        let lookup = match &self.writer {
+            Writer::Direct(store) => store.lookup(text.as_bytes()),
+            Writer::Behind(behind) => behind.lookup(text.as_bytes()),
+        };
+        match lookup {
+            Ok(DiskLookup::Hit(decoded)) => match (self.value.from_bytes)(&decoded.value) {
+                Ok(value) => Some(DiskHit {
+                    value,
+                    remaining: decoded.expires_at_ms.map(|at| {
+                        Duration::from_millis(
+                            at.saturating_sub(unix_ms(std::time::SystemTime::now())),
+                        )
+                    }),
+                }),
+                Err(_) => {
+                    // Intact envelope, but the bytes no longer deserialize
+                    // into the value type: stale, drop it.
+                    self.stats.error(ErrorCause::Corrupt);
+                    let _ = self.remove_text(&text);
+                    None
+                }
+            },
+            Ok(DiskLookup::Rejected(rejection)) => {
+                match rejection.cause() {
+                    MissCause::Expired => self.stats.evict(EvictionCause::Expired),
+                    MissCause::Stale | MissCause::Corrupt => self.stats.error(ErrorCause::Corrupt),
+                }
+                None
+            }
+            Ok(DiskLookup::Missing) => None,
+            Err(_) => {
+                self.stats.error(ErrorCause::Io);
+                None
+            }
+        }
+    }
+
+    /// Stores `value` for `key`, living `ttl` (or the region's TTL).
+    pub(crate) fn write(&self, key: &K, value: &V, ttl: Option<Duration>) {
+        let bytes = match (self.value.to_bytes)(value) {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                self.stats.error(ErrorCause::Corrupt);
+                return;
+            }
+        };
+        let ttl = match (ttl, self.ttl) {
+            (Some(own), Some(region)) => Some(own.min(region)),
+            (own, region) => own.or(region),
+        };
+        let text = self.key_text(key);
+        let written = match &self.writer {
+            Writer::Direct(store) => store.put(text.as_bytes(), &bytes, ttl),
+            Writer::Behind(behind) => behind.put(text.as_bytes(), &bytes, ttl),
+        };
+        if written.is_err() {
+            self.stats.error(ErrorCause::Io);
+        }
+    }
+
+    /// Removes `key`'s file; whether one was there (queued removals report
+    /// `true`).
+    pub(crate) fn remove(&self, key: &K) -> bool {
+        let text = self.key_text(key);
+        self.remove_text(&text).unwrap_or_else(|_| {
+            self.stats.error(ErrorCause::Io);
+            false
+        })
+    }
+
+    fn remove_text(&self, text: &str) -> Result<bool, DiskError> {
+        match &self.writer {
+            Writer::Direct(store) => store.remove(text.as_bytes()),
+            Writer::Behind(behind) => {
+                let existed = behind.lookup(text.as_bytes())?.is_hit();
+                behind.remove(text.as_bytes())?;
+                Ok(existed)
+            }
+        }
+    }
+
+    pub(crate) fn clear(&self) -> Result<u64, DiskError> {
+        match &self.writer {
+            Writer::Direct(store) => store.clear(),
+            Writer::Behind(behind) => behind.clear(),
+        }
+    }
+
+    pub(crate) fn clear_matching(&self, pattern: &Glob) -> Result<u64, DiskError> {
+        match &self.writer {
+            Writer::Direct(store) => store.clear_matching(pattern),
+            Writer::Behind(behind) => behind.clear_matching(pattern),
+        }
+    }
+
+    pub(crate) fn entries(
+        &self,
+        cursor: Option<&DiskCursor>,
+        limit: usize,
+    ) -> Result<DiskEntryPage, DiskError> {
+        match &self.writer {
+            Writer::Direct(store) => store.entries(cursor, limit),
+            Writer::Behind(behind) => behind.entries(cursor, limit),
+        }
+    }
+
+    /// The stored bytes of the value under `text` (a key's text form).
+    pub(crate) fn raw(&self, text: &str) -> Option<Vec<u8>> {
+        let found = match &self.writer {
+            Writer::Direct(store) => store.get(text.as_bytes()),
+            Writer::Behind(behind) => behind.get(text.as_bytes()),
+        };
+        found.ok().flatten()
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        match &self.writer {
+            Writer::Direct(store) => store.len(),
+            Writer::Behind(behind) => behind.len(),
+        }
+        .unwrap_or(0)
+    }
+
+    pub(crate) fn flush(&self) -> Result<(), DiskError> {
+        match &self.writer {
+            Writer::Direct(_) => Ok(()),
+            Writer::Behind(behind) => behind.flush(),
+        }
+    }
+
+    pub(crate) fn cleanup(&self) -> Result<CleanupReport, DiskError> {
+        match &self.writer {
+            Writer::Direct(store) => store.cleanup(),
+            Writer::Behind(behind) => behind.cleanup(),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &DiskStore {
+        self.writer.store()
+    }
+}

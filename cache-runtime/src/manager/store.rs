@@ -1,0 +1,788 @@
+//! [`RegionStore`]: one region's typed entries over its tiers, with
+//! single-flight loads, statistics and events.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hash::Hash;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use cache_spec::{RegionSettings, Tier};
+use moka::sync::Cache;
+
+use super::entries::{EntryPage, EntryQuery, EntryView};
+use super::error::CacheError;
+use super::event::{EventKind, Events};
+use super::flight::Flights;
+use super::kit::RegionCodecs;
+use super::memory::{self, Entry, Listener};
+use super::persisted::DiskLevel;
+use super::policy_slot::PolicySlot;
+use crate::descriptor::RegionDescriptor;
+use crate::disk::{DiskCursor, DiskStore, Glob};
+use crate::envelope::{Schema, ValueFormat};
+use crate::policy::CachePolicy;
+use crate::provider::BoxError;
+use crate::stats::RegionStats;
+
+/// A boxed, sendable future: what loaders and erased operations return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A region's registered loader: what `refresh` and `get_or_load` run.
+pub(crate) type Loader<K, V> =
+    Arc<dyn Fn(K) -> BoxFuture<'static, Result<V, BoxError>> + Send + Sync>;
+
+/// Everything a store needs from its manager when it opens.
+pub(crate) struct StoreContext {
+    pub(crate) descriptor: RegionDescriptor,
+    pub(crate) settings: RegionSettings,
+    pub(crate) name: Arc<str>,
+    pub(crate) stats: Arc<RegionStats>,
+    pub(crate) events: Events,
+    pub(crate) disk_root: PathBuf,
+    pub(crate) write_behind: usize,
+}
+
+/// What a `refresh` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RefreshReport {
+    /// Keys whose loader ran and whose new value was stored.
+    pub reloaded: u64,
+    /// Keys whose loader failed (their old value stays).
+    pub failed: u64,
+    /// Keys removed because the region has no loader, or because its
+    /// policy refused the reloaded value.
+    pub invalidated: u64,
+}
+
+fn elapsed_ns(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// moka refuses durations over 1,000 years; nobody means more than 100.
+fn clamp(ttl: Option<Duration>) -> Option<Duration> {
+    const LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    ttl.map(|ttl| ttl.min(LIMIT))
+}
+
+/// One region's entries: a moka cache (memory and hybrid tiers) and a disk
+/// level (disk and hybrid tiers), keyed and valued by the region's types.
+pub(crate) struct RegionStore<K, V> {
+    pub(crate) name: Arc<str>,
+    pub(crate) descriptor: RegionDescriptor,
+    pub(crate) settings: RegionSettings,
+    pub(crate) memory: Option<Cache<K, Entry<V>>>,
+    pub(crate) disk: Option<DiskLevel<K, V>>,
+    pub(crate) stats: Arc<RegionStats>,
+    pub(crate) events: Events,
+    pub(crate) codecs: RegionCodecs<K, V>,
+    pub(crate) flights: Flights<K, V>,
+    policy: Arc<PolicySlot<K, V>>,
+    loader: RwLock<Option<Loader<K, V>>>,
+}
+
+impl<K, V> RegionStore<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    pub(crate) fn open(
+        context: &StoreContext,
+        codecs: RegionCodecs<K, V>,
+    ) -> Result<RegionStore<K, V>, CacheError> {
+        let settings = context.settings;
+        let name = Arc::clone(&context.name);
+        let region = || name.to_string();
+        let declared_policy = context
+            .descriptor
+            .policy()
+            .and_then(|info| info.instantiate::<K, V>());
+        let policy = Arc::new(PolicySlot::new(declared_policy));
+        let sensitive = settings.sensitive;
+
+        let (memory_ttl, wants_memory, wants_disk) = match settings.tier {
+            Tier::Memory => (settings.ttl, true, false),
+            Tier::Disk => (None, false, true),
+            Tier::Hybrid => (settings.effective_memory_ttl(), true, true),
+            Tier::Redis => {
+                return Err(CacheError::TierUnavailable {
+                    region: region(),
+                    tier: "redis",
+                    reason: "needs a Redis connection, which this manager does not have; use tier = \"memory\", \"disk\" or \"hybrid\"",
+                });
+            }
+        };
+        if wants_disk && sensitive {
+            return Err(CacheError::Sensitive {
+                region: region(),
+                action: "persisted (a sensitive region stays in memory)",
+            });
+        }
+        let memory = wants_memory.then(|| {
+            memory::build(
+                &settings,
+                clamp(memory_ttl),
+                codecs.weigh,
+                Arc::clone(&policy),
+                Listener {
+                    region: Arc::clone(&name),
+                    stats: Arc::clone(&context.stats),
+                    events: context.events.clone(),
+                    key_text: if sensitive { None } else { codecs.key_text },
+                    ttl: memory_ttl,
+                    tti: settings.tti,
+                },
+            )
+        });
+        let disk = if wants_disk {
+            let (Some(key_text), Some(key_serde_ok)) = (codecs.key_text, codecs.key_serde) else {
+                return Err(CacheError::NotSerializable {
+                    region: region(),
+                    what: "key type",
+                    type_name: context.descriptor.key_type().unwrap_or("?").to_owned(),
+                    needs: "Serialize and Deserialize",
+                    action: "the disk tier",
+                });
+            };
+            let _ = key_serde_ok;
+            let Some(value_serde) = codecs.value_serde else {
+                return Err(CacheError::NotSerializable {
+                    region: region(),
+                    what: "value type",
+                    type_name: context.descriptor.value_type().unwrap_or("?").to_owned(),
+                    needs: "Serialize and Deserialize",
+                    action: "the disk tier",
+                });
+            };
+            let dir = context.disk_root.join(&*name);
+            let store = DiskStore::builder(&dir)
+                .schema(Schema::for_region(&context.descriptor).with_format(ValueFormat::Json))
+                .compression(settings.compression)
+                .build()
+                .and_then(|store| {
+                    DiskLevel::new(
+                        store,
+                        context.write_behind,
+                        key_text,
+                        value_serde,
+                        settings.ttl,
+                        Arc::clone(&context.stats),
+                    )
+                })
+                .map_err(|source| CacheError::Disk {
+                    region: region(),
+                    source,
+                })?;
+            Some(store)
+        } else {
+            None
+        };
+        Ok(RegionStore {
+            name,
+            descriptor: context.descriptor.clone(),
+            settings,
+            memory,
+            disk,
+            stats: Arc::clone(&context.stats),
+            events: context.events.clone(),
+            codecs,
+            flights: Flights::new(),
+            policy,
+            loader: RwLock::new(None),
+        })
+    }
+
+    /// The key's text for events (none for sensitive regions).
+    fn event_key(&self, key: &K) -> Option<String> {
+        if self.settings.sensitive {
+            return None;
+        }
+        self.codecs.key_text.map(|text| text(key))
+    }
+
+    /// A counted, timed get: memory, then disk (promoting into memory).
+    #[inline]
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
+        let timer = self.stats.time_get();
+        if let Some(memory) = &self.memory
+            && let Some(entry) = memory.get(key)
+        {
+            timer.hit();
+            return Some(entry.value);
+        }
+        match self.read_disk(key) {
+            Some(value) => {
+                timer.hit();
+                Some(value)
+            }
+            None => {
+                timer.miss();
+                None
+            }
+        }
+    }
+
+    /// The disk level's value, promoted into memory for the time it has
+    /// left (capped by the memory TTL, which moka applies).
+    fn read_disk(&self, key: &K) -> Option<V> {
+        let disk = self.disk.as_ref()?;
+        let hit = disk.read(key)?;
+        if let Some(memory) = &self.memory {
+            memory.insert(key.clone(), Entry::new(hit.value.clone(), hit.remaining));
+        }
+        Some(hit.value)
+    }
+
+    /// A get that is not counted: what a single-flight checks before it
+    /// starts a load.
+    fn peek(&self, key: &K) -> Option<V> {
+        if let Some(memory) = &self.memory {
+            if let Some(entry) = memory.get(key) {
+                return Some(entry.value);
+            }
+            if self.disk.is_some() {
+                // A hybrid region's loads store into memory too.
+                return None;
+            }
+        }
+        self.read_disk(key)
+    }
+
+    /// Stores `value` unless the policy refuses it; whether it was stored.
+    pub(crate) fn store(&self, key: K, value: V, ttl: Option<Duration>) -> bool {
+        if !self.policy.admit(&key, &value) {
+            return false;
+        }
+        let ttl = clamp(ttl.or_else(|| self.policy.expire_after(&key, &value)));
+        let event_key = if self.events.wanted() {
+            self.event_key(&key)
+        } else {
+            None
+        };
+        if let Some(disk) = &self.disk {
+            disk.write(&key, &value, ttl);
+        }
+        if let Some(memory) = &self.memory {
+            memory.insert(key, Entry::new(value, ttl));
+        }
+        self.stats.insert();
+        self.events.send(&self.name, EventKind::Insert, event_key);
+        true
+    }
+
+    pub(crate) fn remove(&self, key: &K) -> bool {
+        let mut existed = false;
+        if let Some(memory) = &self.memory {
+            existed |= memory.remove(key).is_some();
+        }
+        if let Some(disk) = &self.disk {
+            let on_disk = disk.remove(key);
+            if on_disk && !existed {
+                // The memory level's listener counts its own removals; an
+                // entry only on disk (a hybrid region's, not promoted) is
+                // counted here.
+                self.stats.remove();
+            }
+            existed |= on_disk;
+        }
+        if existed {
+            self.events
+                .send(&self.name, EventKind::Remove, self.event_key(key));
+        }
+        existed
+    }
+
+    pub(crate) async fn get_or_insert_with<F, Fut>(&self, key: &K, init: F) -> V
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V>,
+    {
+        if let Some(value) = self.get(key) {
+            return value;
+        }
+        let outcome = self
+            .flights
+            .run::<Infallible, _>(
+                key,
+                || self.peek(key),
+                || async {
+                    let start = Instant::now();
+                    let value = init().await;
+                    self.stats.load_ok(elapsed_ns(start));
+                    Ok(value)
+                },
+                |value| {
+                    self.store(key.clone(), value.clone(), None);
+                },
+            )
+            .await;
+        match outcome {
+            Ok(outcome) => outcome.into_value(),
+            Err(never) => match *never {},
+        }
+    }
+
+    pub(crate) async fn try_get_or_insert_with<F, Fut, E>(
+        &self,
+        key: &K,
+        init: F,
+    ) -> Result<V, Arc<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        E: Send + Sync + 'static,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        self.flights
+            .run::<E, _>(
+                key,
+                || self.peek(key),
+                || async {
+                    let start = Instant::now();
+                    let loaded = init().await;
+                    match &loaded {
+                        Ok(_) => self.stats.load_ok(elapsed_ns(start)),
+                        Err(_) => self.stats.load_err(elapsed_ns(start)),
+                    }
+                    loaded
+                },
+                |value| {
+                    self.store(key.clone(), value.clone(), None);
+                },
+            )
+            .await
+            .map(|outcome| outcome.into_value())
+    }
+
+    pub(crate) fn get_or_insert_with_blocking(&self, key: &K, init: impl FnOnce() -> V) -> V {
+        if let Some(value) = self.get(key) {
+            return value;
+        }
+        let outcome = self.flights.run_blocking::<Infallible>(
+            key,
+            || self.peek(key),
+            || {
+                let start = Instant::now();
+                let value = init();
+                self.stats.load_ok(elapsed_ns(start));
+                Ok(value)
+            },
+            |value| {
+                self.store(key.clone(), value.clone(), None);
+            },
+        );
+        match outcome {
+            Ok(outcome) => outcome.into_value(),
+            Err(never) => match *never {},
+        }
+    }
+
+    pub(crate) fn try_get_or_insert_with_blocking<E>(
+        &self,
+        key: &K,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        self.flights
+            .run_blocking::<E>(
+                key,
+                || self.peek(key),
+                || {
+                    let start = Instant::now();
+                    let loaded = init();
+                    match &loaded {
+                        Ok(_) => self.stats.load_ok(elapsed_ns(start)),
+                        Err(_) => self.stats.load_err(elapsed_ns(start)),
+                    }
+                    loaded
+                },
+                |value| {
+                    self.store(key.clone(), value.clone(), None);
+                },
+            )
+            .map(|outcome| outcome.into_value())
+    }
+
+    pub(crate) fn set_loader(&self, loader: Option<Loader<K, V>>) {
+        *self.loader.write().unwrap_or_else(PoisonError::into_inner) = loader;
+    }
+
+    pub(crate) fn loader(&self) -> Option<Loader<K, V>> {
+        self.loader
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_policy(&self, policy: Option<Arc<dyn CachePolicy<K, V>>>) {
+        self.policy.set(policy);
+    }
+
+    /// Reloads `keys` (every key held, when `None`) with the registered
+    /// loader, or removes them without one.
+    pub(crate) async fn refresh(&self, keys: Option<Vec<K>>) -> RefreshReport {
+        let keys = keys.unwrap_or_else(|| self.keys());
+        let mut report = RefreshReport::default();
+        let Some(loader) = self.loader() else {
+            for key in &keys {
+                if self.remove(key) {
+                    report.invalidated += 1;
+                }
+            }
+            self.events.send(
+                &self.name,
+                EventKind::Refresh {
+                    keys: report.invalidated,
+                },
+                None,
+            );
+            return report;
+        };
+        for key in keys {
+            let start = Instant::now();
+            // A refresh replaces the value even when one is cached, so it
+            // does not join get_or_insert_with's flights.
+            match loader(key.clone()).await {
+                Ok(value) => {
+                    self.stats.load_ok(elapsed_ns(start));
+                    if self.store(key.clone(), value, None) {
+                        report.reloaded += 1;
+                    } else if self.remove(&key) {
+                        // The policy refused the new value: the old one is
+                        // stale, so it goes.
+                        report.invalidated += 1;
+                    }
+                }
+                Err(_) => {
+                    self.stats.load_err(elapsed_ns(start));
+                    report.failed += 1;
+                }
+            }
+        }
+        self.events.send(
+            &self.name,
+            EventKind::Refresh {
+                keys: report.reloaded,
+            },
+            None,
+        );
+        report
+    }
+
+    /// Every key held in memory, or on disk for a disk-only region (keys
+    /// read back through their serde).
+    pub(crate) fn keys(&self) -> Vec<K> {
+        if let Some(memory) = &self.memory {
+            return memory.iter().map(|(key, _)| K::clone(&key)).collect();
+        }
+        let (Some(disk), Some(key_serde)) = (&self.disk, self.codecs.key_serde) else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        let mut cursor: Option<DiskCursor> = None;
+        while let Ok(page) = disk.entries(cursor.as_ref(), 512) {
+            for entry in &page.entries {
+                let Ok(text) = std::str::from_utf8(&entry.key) else {
+                    continue;
+                };
+                if let Some(key) = key_from_text(key_serde.from_json, text) {
+                    keys.push(key);
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        keys
+    }
+
+    pub(crate) fn clear(&self) -> Result<u64, CacheError> {
+        let mut removed = 0;
+        if let Some(memory) = &self.memory {
+            memory.run_pending_tasks();
+            removed = memory.entry_count();
+            memory.invalidate_all();
+            memory.run_pending_tasks();
+        }
+        if let Some(disk) = &self.disk {
+            let on_disk = disk.clear().map_err(|source| CacheError::Disk {
+                region: self.name.to_string(),
+                source,
+            })?;
+            // The memory level's listener counts the entries it held
+            // (`removed` so far); those only on disk are counted here.
+            for _ in 0..on_disk.saturating_sub(removed) {
+                self.stats.remove();
+            }
+            removed = removed.max(on_disk);
+        }
+        self.events
+            .send(&self.name, EventKind::Clear { removed }, None);
+        Ok(removed)
+    }
+
+    pub(crate) fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        let glob = self.glob(pattern)?;
+        let Some(key_text) = self.codecs.key_text else {
+            return Err(self.no_key_text("clear_matching"));
+        };
+        let mut removed = 0;
+        if let Some(memory) = &self.memory {
+            let doomed: Vec<Arc<K>> = memory
+                .iter()
+                .filter(|(key, _)| glob.matches(&key_text(key)))
+                .map(|(key, _)| key)
+                .collect();
+            for key in doomed {
+                if memory.remove(&*key).is_some() {
+                    removed += 1;
+                }
+            }
+            memory.run_pending_tasks();
+        }
+        if let Some(disk) = &self.disk {
+            let on_disk = disk
+                .clear_matching(&glob)
+                .map_err(|source| CacheError::Disk {
+                    region: self.name.to_string(),
+                    source,
+                })?;
+            // The memory level's listener counts the entries it held
+            // (`removed` so far); those only on disk are counted here.
+            for _ in 0..on_disk.saturating_sub(removed) {
+                self.stats.remove();
+            }
+            removed = removed.max(on_disk);
+        }
+        self.events
+            .send(&self.name, EventKind::Clear { removed }, None);
+        Ok(removed)
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Glob, CacheError> {
+        Glob::key(pattern).map_err(|source| CacheError::BadPattern {
+            region: self.name.to_string(),
+            source,
+        })
+    }
+
+    fn no_key_text(&self, action: &'static str) -> CacheError {
+        CacheError::NotSerializable {
+            region: self.name.to_string(),
+            what: "key type",
+            type_name: self.descriptor.key_type().unwrap_or("?").to_owned(),
+            needs: "Serialize (or Display)",
+            action,
+        }
+    }
+
+    /// One page of entries in key-text order (memory) or file order (disk).
+    pub(crate) fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        if self.settings.sensitive {
+            return Err(CacheError::Sensitive {
+                region: self.name.to_string(),
+                action: "listed",
+            });
+        }
+        let Some(key_text) = self.codecs.key_text else {
+            return Err(self.no_key_text("entries"));
+        };
+        let Some(value_serde) = self.codecs.value_serde else {
+            return Err(CacheError::NotSerializable {
+                region: self.name.to_string(),
+                what: "value type",
+                type_name: self.descriptor.value_type().unwrap_or("?").to_owned(),
+                needs: "Serialize",
+                action: "entries",
+            });
+        };
+        let pattern = query.pattern.as_deref().map(|p| self.glob(p)).transpose()?;
+        let limit = query.limit.clamp(1, 10_000);
+        if let Some(disk) = &self.disk {
+            return self.disk_entries(disk, pattern.as_ref(), query.cursor.as_deref(), limit);
+        }
+        let Some(memory) = &self.memory else {
+            return Ok(EntryPage::default());
+        };
+        let mut matching: Vec<(String, Entry<V>)> = memory
+            .iter()
+            .filter_map(|(key, entry)| {
+                let text = key_text(&key);
+                let wanted = pattern.as_ref().is_none_or(|glob| glob.matches(&text))
+                    && query
+                        .cursor
+                        .as_deref()
+                        .is_none_or(|cursor| text.as_str() > cursor);
+                wanted.then_some((text, entry))
+            })
+            .collect();
+        matching.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let next = (matching.len() > limit).then(|| matching[limit - 1].0.clone());
+        matching.truncate(limit);
+        let entries = matching
+            .into_iter()
+            .map(|(key, entry)| {
+                let age = entry.stored_at.elapsed();
+                EntryView {
+                    value: (value_serde.to_json)(&entry.value).unwrap_or(serde_json::Value::Null),
+                    key,
+                    age_ms: Some(duration_ms(age)),
+                    // moka caps an entry's own TTL at the region's.
+                    expires_in_ms: match (entry.ttl, self.memory_ttl()) {
+                        (Some(own), Some(region)) => Some(own.min(region)),
+                        (own, region) => own.or(region),
+                    }
+                    .map(|ttl| duration_ms(ttl.saturating_sub(age))),
+                }
+            })
+            .collect();
+        Ok(EntryPage { entries, next })
+    }
+
+    fn memory_ttl(&self) -> Option<Duration> {
+        match self.settings.tier {
+            Tier::Hybrid => self.settings.effective_memory_ttl(),
+            _ => self.settings.ttl,
+        }
+    }
+
+    fn disk_entries(
+        &self,
+        disk: &DiskLevel<K, V>,
+        pattern: Option<&Glob>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EntryPage, CacheError> {
+        let mut cursor = match cursor {
+            Some(text) => Some(
+                DiskCursor::parse(text).ok_or_else(|| CacheError::BadCursor {
+                    region: self.name.to_string(),
+                    cursor: text.to_owned(),
+                })?,
+            ),
+            None => None,
+        };
+        let now_ms = crate::envelope::unix_ms(std::time::SystemTime::now());
+        let mut page = EntryPage::default();
+        loop {
+            // Only as many as the page has room for: every listed entry may
+            // match, and a page holds at most `limit`.
+            let listed = disk
+                .entries(cursor.as_ref(), limit - page.entries.len())
+                .map_err(|source| CacheError::Disk {
+                    region: self.name.to_string(),
+                    source,
+                })?;
+            for entry in listed.entries {
+                let Ok(text) = String::from_utf8(entry.key) else {
+                    continue;
+                };
+                if pattern.is_some_and(|glob| !glob.matches(&text)) {
+                    continue;
+                }
+                let Some(raw) = disk.raw(&text) else {
+                    continue;
+                };
+                let value = serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null);
+                page.entries.push(EntryView {
+                    key: text,
+                    value,
+                    age_ms: Some(now_ms.saturating_sub(entry.written_at_ms)),
+                    expires_in_ms: entry.expires_at_ms.map(|at| at.saturating_sub(now_ms)),
+                });
+            }
+            match listed.next {
+                Some(next) if page.entries.len() < limit => cursor = Some(next),
+                Some(next) => {
+                    page.next = Some(next.to_string());
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(page)
+    }
+
+    /// Entries held (memory, or disk files for a disk-only region).
+    pub(crate) fn len(&self) -> u64 {
+        match (&self.memory, &self.disk) {
+            (Some(memory), _) => memory.entry_count(),
+            (None, Some(disk)) => disk.len(),
+            (None, None) => 0,
+        }
+    }
+
+    /// The memory level's size in bytes: the weighed size of a byte-limited
+    /// region, an estimate from a sample of 64 entries otherwise.
+    pub(crate) fn bytes(&self) -> u64 {
+        let Some(memory) = &self.memory else {
+            return 0;
+        };
+        if self.settings.max_bytes.is_some() {
+            return memory.weighted_size();
+        }
+        let count = memory.entry_count();
+        let (sampled, total) =
+            memory
+                .iter()
+                .take(64)
+                .fold((0u64, 0u64), |(n, sum), (key, entry)| {
+                    (
+                        n + 1,
+                        sum + u64::from((self.codecs.weigh)(&key, &entry.value)),
+                    )
+                });
+        (total * count).checked_div(sampled).unwrap_or(0)
+    }
+
+    /// Applies moka's pending maintenance (evictions, listener calls).
+    pub(crate) fn run_pending_tasks(&self) {
+        if let Some(memory) = &self.memory {
+            memory.run_pending_tasks();
+        }
+    }
+
+    /// Waits until queued disk writes are on disk.
+    pub(crate) fn flush(&self) -> Result<(), CacheError> {
+        match &self.disk {
+            Some(disk) => disk.flush().map_err(|source| CacheError::Disk {
+                region: self.name.to_string(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn disk(&self) -> Option<&DiskLevel<K, V>> {
+        self.disk.as_ref()
+    }
+}
+
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A key from its text form, through its JSON: a string key is its text;
+/// other keys were written as their JSON.
+pub(crate) fn key_from_text<K>(
+    from_json: fn(serde_json::Value) -> Result<K, serde_json::Error>,
+    text: &str,
+) -> Option<K> {
+    if let Ok(key) = from_json(serde_json::Value::String(text.to_owned())) {
+        return Some(key);
+    }
+    serde_json::from_str(text)
+        .ok()
+        .and_then(|json| from_json(json).ok())
+}

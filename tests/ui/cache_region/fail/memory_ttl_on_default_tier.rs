@@ -1,0 +1,6 @@
+use cache_runtime::cache_region;
+
+#[cache_region(name = "sessions", key = String, value = String, ttl = "1h", memory_ttl = "5m")]
+pub struct Marker;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cache_runtime::cache_region;
+
+#[cache_region(name = "model-metadata", key = String, value = String, tier = "hybrid", memory_ttl = "0s")]
+pub struct Marker;
+
+fn main() {}
