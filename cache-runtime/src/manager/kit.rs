@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::erased::ErasedStore;
 use super::error::CacheError;
 use super::store::{RegionStore, StoreContext};
+use crate::envelope::ValueFormat;
 
 /// A value that knows how many bytes it weighs, for regions limited by
 /// `max_bytes`. Without it, a region's weigher counts a value's serde_json
@@ -48,8 +49,11 @@ pub trait CacheWeight {
 pub struct SerdeFns<T> {
     pub(crate) to_json: fn(&T) -> Result<Value, serde_json::Error>,
     pub(crate) from_json: fn(Value) -> Result<T, serde_json::Error>,
-    pub(crate) to_bytes: fn(&T) -> Result<Vec<u8>, serde_json::Error>,
-    pub(crate) from_bytes: fn(&[u8]) -> Result<T, serde_json::Error>,
+    /// The value persisted in a format (`None` when serde fails, or for a
+    /// format this build leaves out).
+    pub(crate) encode: fn(&T, ValueFormat) -> Option<Vec<u8>>,
+    /// A persisted value read back (`None` when it does not deserialize).
+    pub(crate) decode: fn(&[u8], ValueFormat) -> Option<T>,
 }
 
 impl<T> Clone for SerdeFns<T> {
@@ -65,9 +69,27 @@ impl<T: Serialize + DeserializeOwned> SerdeFns<T> {
         SerdeFns {
             to_json: |value| serde_json::to_value(value),
             from_json: |json| serde_json::from_value(json),
-            to_bytes: |value| serde_json::to_vec(value),
-            from_bytes: |bytes| serde_json::from_slice(bytes),
+            encode: encode::<T>,
+            decode: decode::<T>,
         }
+    }
+}
+
+fn encode<T: Serialize>(value: &T, format: ValueFormat) -> Option<Vec<u8>> {
+    match format {
+        ValueFormat::Json => serde_json::to_vec(value).ok(),
+        #[cfg(feature = "binary")]
+        ValueFormat::Binary => postcard::to_allocvec(value).ok(),
+        _ => None,
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], format: ValueFormat) -> Option<T> {
+    match format {
+        ValueFormat::Json => serde_json::from_slice(bytes).ok(),
+        #[cfg(feature = "binary")]
+        ValueFormat::Binary => postcard::from_bytes(bytes).ok(),
+        _ => None,
     }
 }
 

@@ -35,7 +35,7 @@ use tokio::sync::broadcast;
 
 use crate::descriptor::RegionDescriptor;
 use crate::disk::CleanupReport;
-use crate::envelope::{Clock, SystemClock};
+use crate::envelope::{Clock, SystemClock, ValueFormat};
 use crate::region::CacheRegion;
 use crate::registry::Registry;
 use crate::stats::{
@@ -93,16 +93,26 @@ struct Inner {
     events: Events,
     disk_root: PathBuf,
     write_behind: usize,
+    temp_grace: Option<Duration>,
+    value_format: ValueFormat,
     stats_settings: Settings,
     stats_file: Option<PathBuf>,
     stats_save_every: Duration,
     worker: Mutex<Option<StatsWorker>>,
+    restored: Option<RestoreOutcome>,
 }
 
 struct Table {
     slots: Vec<Arc<Slot>>,
     by_name: HashMap<Arc<str>, usize>,
+    /// The regions' statistics, for exports.
     stats: Arc<StatsRegistry>,
+    /// Statistics restored from the file for regions not (yet) in the
+    /// manager: a region of that name added later takes them over, and
+    /// until then they are saved again rather than dropped.
+    pending: HashMap<Arc<str>, Arc<RegionStats>>,
+    /// `stats` plus `pending`: what the statistics thread saves.
+    saved: Arc<StatsRegistry>,
 }
 
 /// One region of the manager.
@@ -133,6 +143,8 @@ impl Slot {
             events: inner.events.clone(),
             disk_root: inner.disk_root.clone(),
             write_behind: inner.write_behind,
+            temp_grace: inner.temp_grace,
+            value_format: inner.value_format,
         }
     }
 
@@ -314,7 +326,11 @@ impl CacheManager {
                     reason: String::from("a region of that name is already in the manager"),
                 });
             }
-            let slot = self.inner.new_slot(descriptor, kit);
+            let stats = table
+                .pending
+                .remove(name.as_str())
+                .unwrap_or_else(|| self.inner.new_stats(&name));
+            let slot = Inner::new_slot(descriptor, kit, stats);
             table.push(Arc::clone(&slot), &self.inner.stats_settings);
             slot
         };
@@ -467,6 +483,13 @@ impl CacheManager {
         self.inner.read().stats.prometheus()
     }
 
+    /// What restoring the [`stats_file`](CacheManagerBuilder::stats_file)
+    /// found when the manager was built (`None` without a statistics file):
+    /// worth a log line at start-up.
+    pub fn stats_restore(&self) -> Option<&RestoreOutcome> {
+        self.inner.restored.as_ref()
+    }
+
     /// The statistics of every region, for exports and persistence.
     pub fn stats_registry(&self) -> Arc<StatsRegistry> {
         Arc::clone(&self.inner.read().stats)
@@ -570,13 +593,21 @@ impl Inner {
         self.table.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn new_slot(&self, descriptor: RegionDescriptor, kit: Option<RegionKit>) -> Arc<Slot> {
+    fn new_stats(&self, name: &str) -> Arc<RegionStats> {
+        Arc::new(RegionStats::with_settings(
+            name.to_owned(),
+            &self.stats_settings,
+        ))
+    }
+
+    fn new_slot(
+        descriptor: RegionDescriptor,
+        kit: Option<RegionKit>,
+        stats: Arc<RegionStats>,
+    ) -> Arc<Slot> {
         let name: Arc<str> = Arc::from(descriptor.name());
         Arc::new(Slot {
-            stats: Arc::new(RegionStats::with_settings(
-                name.to_string(),
-                &self.stats_settings,
-            )),
+            stats,
             name,
             descriptor,
             kit,
@@ -599,7 +630,7 @@ impl Inner {
     }
 
     fn spawn_worker(&self) -> Option<StatsWorker> {
-        let stats = Arc::clone(&self.read().stats);
+        let stats = Arc::clone(&self.read().saved);
         let mut builder = StatsWorker::builder(stats);
         if let Some(path) = &self.stats_file {
             builder = builder.save_to(path).save_every(self.stats_save_every);
@@ -626,6 +657,16 @@ impl Table {
             stats,
             Arc::clone(&settings.clock),
         ));
+        let saved = self
+            .slots
+            .iter()
+            .map(|slot| Arc::clone(&slot.stats))
+            .chain(self.pending.values().cloned())
+            .collect();
+        self.saved = Arc::new(StatsRegistry::from_shared(
+            saved,
+            Arc::clone(&settings.clock),
+        ));
     }
 }
 
@@ -636,6 +677,8 @@ pub struct CacheManagerBuilder {
     regions: Vec<(RegionDescriptor, Option<RegionKit>)>,
     disk_root: Option<PathBuf>,
     write_behind: usize,
+    temp_grace: Option<Duration>,
+    value_format: ValueFormat,
     event_capacity: usize,
     sample_every: u32,
     clock: Arc<dyn Clock>,
@@ -652,6 +695,8 @@ impl Default for CacheManagerBuilder {
             regions: Vec::new(),
             disk_root: None,
             write_behind: 1024,
+            temp_grace: None,
+            value_format: ValueFormat::Json,
             event_capacity: 1024,
             sample_every: DEFAULT_SAMPLE_EVERY,
             clock: Arc::new(SystemClock),
@@ -761,6 +806,38 @@ impl CacheManagerBuilder {
     /// ```
     pub fn write_behind(mut self, capacity: usize) -> CacheManagerBuilder {
         self.write_behind = capacity;
+        self
+    }
+
+    /// Persists values with postcard, a compact serde binary format, rather
+    /// than serde_json (feature `binary`). Entries written in the other
+    /// format read as stale misses.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().compact_binary_values().build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    #[cfg(feature = "binary")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "binary")))]
+    pub fn compact_binary_values(mut self) -> CacheManagerBuilder {
+        self.value_format = ValueFormat::Binary;
+        self
+    }
+
+    /// How old an orphaned temporary file (left by a process killed while
+    /// writing) must be before [`CacheManager::cleanup`] removes it, so that
+    /// another process's write in progress is never taken for one (default:
+    /// the disk store's, 10 minutes).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().disk_temp_grace(Duration::from_secs(60)).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn disk_temp_grace(mut self, grace: Duration) -> CacheManagerBuilder {
+        self.temp_grace = Some(grace);
         self
     }
 
@@ -882,21 +959,29 @@ impl CacheManagerBuilder {
                 slots: Vec::new(),
                 by_name: HashMap::new(),
                 stats: Arc::new(StatsRegistry::new(Vec::<String>::new())),
+                pending: HashMap::new(),
+                saved: Arc::new(StatsRegistry::new(Vec::<String>::new())),
             }),
             linked,
             events: Events::new(self.event_capacity),
             disk_root,
             write_behind: self.write_behind,
+            temp_grace: self.temp_grace,
+            value_format: self.value_format,
             stats_settings: Settings::new(self.sample_every, Arc::clone(&self.clock)),
             stats_file: self.stats_file,
             stats_save_every: self.stats_save_every,
             worker: Mutex::new(None),
+            restored: None,
         };
+        let mut inner = inner;
         {
             let mut table = inner.write();
             if let Some(registry) = linked {
                 for id in registry.ids() {
-                    let slot = inner.new_slot(registry.descriptor(id).clone(), None);
+                    let descriptor = registry.descriptor(id).clone();
+                    let stats = inner.new_stats(descriptor.name());
+                    let slot = Inner::new_slot(descriptor, None, stats);
                     let index = table.slots.len();
                     table.by_name.insert(Arc::clone(&slot.name), index);
                     table.slots.push(slot);
@@ -911,16 +996,34 @@ impl CacheManagerBuilder {
                         ),
                     });
                 }
-                let slot = inner.new_slot(descriptor, kit);
+                let stats = inner.new_stats(descriptor.name());
+                let slot = Inner::new_slot(descriptor, kit, stats);
                 let index = table.slots.len();
                 table.by_name.insert(Arc::clone(&slot.name), index);
                 table.slots.push(slot);
             }
             table.rebuild_stats(&inner.stats_settings);
         }
-        if let Some(path) = &inner.stats_file {
-            let outcome: RestoreOutcome = inner.read().stats.restore(path, self.stats_retention);
-            let _ = outcome;
+        if let Some(path) = inner.stats_file.clone() {
+            let outcome = inner.read().stats.restore(&path, self.stats_retention);
+            if let RestoreOutcome::Restored { unknown, .. } = &outcome
+                && !unknown.is_empty()
+            {
+                // Keep what the file says about regions added later.
+                let pending: Vec<Arc<RegionStats>> =
+                    unknown.iter().map(|name| inner.new_stats(name)).collect();
+                StatsRegistry::from_shared(
+                    pending.clone(),
+                    Arc::clone(&inner.stats_settings.clock),
+                )
+                .restore(&path, self.stats_retention);
+                let mut table = inner.write();
+                for stats in pending {
+                    table.pending.insert(Arc::from(stats.name()), stats);
+                }
+                table.rebuild_stats(&inner.stats_settings);
+            }
+            inner.restored = Some(outcome);
         }
         if self.background {
             let worker = inner.spawn_worker();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::disk::{
     CleanupReport, DiskCursor, DiskEntryPage, DiskError, DiskLookup, DiskStore, Glob, WriteBehind,
 };
-use crate::envelope::{MissCause, unix_ms};
+use crate::envelope::{MissCause, ValueFormat, unix_ms};
 use crate::stats::{ErrorCause, EvictionCause, RegionStats};
 
 use super::kit::SerdeFns;
@@ -33,6 +33,8 @@ pub(crate) struct DiskLevel<K, V> {
     writer: Writer,
     key_text: fn(&K) -> String,
     value: SerdeFns<V>,
+    /// How values are serialized in the files.
+    format: ValueFormat,
     /// The region's TTL: how long entries live on disk.
     ttl: Option<Duration>,
     stats: Arc<RegionStats>,
@@ -54,6 +56,7 @@ impl<K, V> DiskLevel<K, V> {
         ttl: Option<Duration>,
         stats: Arc<RegionStats>,
     ) -> Result<DiskLevel<K, V>, DiskError> {
+        let format = store.schema().format();
         let writer = if write_behind == 0 {
             Writer::Direct(store)
         } else {
@@ -63,6 +66,7 @@ impl<K, V> DiskLevel<K, V> {
             writer,
             key_text,
             value,
+            format,
             ttl,
             stats,
         })
@@ -80,23 +84,25 @@ impl<K, V> DiskLevel<K, V> {
             Writer::Behind(behind) => behind.lookup(text.as_bytes()),
         };
         match lookup {
-            Ok(DiskLookup::Hit(decoded)) => match (self.value.from_bytes)(&decoded.value) {
-                Ok(value) => Some(DiskHit {
-                    value,
-                    remaining: decoded.expires_at_ms.map(|at| {
-                        Duration::from_millis(
-                            at.saturating_sub(unix_ms(std::time::SystemTime::now())),
-                        )
+            Ok(DiskLookup::Hit(decoded)) => {
+                match (self.value.decode)(&decoded.value, self.format) {
+                    Some(value) => Some(DiskHit {
+                        value,
+                        remaining: decoded.expires_at_ms.map(|at| {
+                            Duration::from_millis(
+                                at.saturating_sub(unix_ms(std::time::SystemTime::now())),
+                            )
+                        }),
                     }),
-                }),
-                Err(_) => {
-                    // Intact envelope, but the bytes no longer deserialize
-                    // into the value type: stale, drop it.
-                    self.stats.error(ErrorCause::Corrupt);
-                    let _ = self.remove_text(&text);
-                    None
+                    None => {
+                        // Intact envelope, but the bytes no longer deserialize
+                        // into the value type: stale, drop it.
+                        self.stats.error(ErrorCause::Corrupt);
+                        let _ = self.remove_text(&text);
+                        None
+                    }
                 }
-            },
+            }
             Ok(DiskLookup::Rejected(rejection)) => {
                 match rejection.cause() {
                     MissCause::Expired => self.stats.evict(EvictionCause::Expired),
@@ -114,9 +120,9 @@ impl<K, V> DiskLevel<K, V> {
 
     /// Stores `value` for `key`, living `ttl` (or the region's TTL).
     pub(crate) fn write(&self, key: &K, value: &V, ttl: Option<Duration>) {
-        let bytes = match (self.value.to_bytes)(value) {
-            Ok(bytes) => bytes,
-            Err(_) => {
+        let bytes = match (self.value.encode)(value, self.format) {
+            Some(bytes) => bytes,
+            None => {
                 self.stats.error(ErrorCause::Corrupt);
                 return;
             }
@@ -181,13 +187,19 @@ impl<K, V> DiskLevel<K, V> {
         }
     }
 
-    /// The stored bytes of the value under `text` (a key's text form).
-    pub(crate) fn raw(&self, text: &str) -> Option<Vec<u8>> {
+    /// The value stored under `text` (a key's text form), as JSON, for
+    /// browsing.
+    pub(crate) fn json(&self, text: &str) -> Option<serde_json::Value> {
         let found = match &self.writer {
             Writer::Direct(store) => store.get(text.as_bytes()),
             Writer::Behind(behind) => behind.get(text.as_bytes()),
         };
-        found.ok().flatten()
+        let bytes = found.ok().flatten()?;
+        match self.format {
+            ValueFormat::Json => serde_json::from_slice(&bytes).ok(),
+            _ => (self.value.decode)(&bytes, self.format)
+                .and_then(|value| (self.value.to_json)(&value).ok()),
+        }
     }
 
     pub(crate) fn len(&self) -> u64 {

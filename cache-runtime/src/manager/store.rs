@@ -43,6 +43,8 @@ pub(crate) struct StoreContext {
     pub(crate) events: Events,
     pub(crate) disk_root: PathBuf,
     pub(crate) write_behind: usize,
+    pub(crate) temp_grace: Option<Duration>,
+    pub(crate) value_format: ValueFormat,
 }
 
 /// What a `refresh` did.
@@ -158,9 +160,13 @@ where
                 });
             };
             let dir = context.disk_root.join(&*name);
-            let store = DiskStore::builder(&dir)
-                .schema(Schema::for_region(&context.descriptor).with_format(ValueFormat::Json))
-                .compression(settings.compression)
+            let mut builder = DiskStore::builder(&dir)
+                .schema(Schema::for_region(&context.descriptor).with_format(context.value_format))
+                .compression(settings.compression);
+            if let Some(grace) = context.temp_grace {
+                builder = builder.temp_grace(grace);
+            }
+            let store = builder
                 .build()
                 .and_then(|store| {
                     DiskLevel::new(
@@ -691,10 +697,9 @@ where
                 if pattern.is_some_and(|glob| !glob.matches(&text)) {
                     continue;
                 }
-                let Some(raw) = disk.raw(&text) else {
+                let Some(value) = disk.json(&text) else {
                     continue;
                 };
-                let value = serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null);
                 page.entries.push(EntryView {
                     key: text,
                     value,
