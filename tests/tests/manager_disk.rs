@@ -1112,7 +1112,10 @@ fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
         .build()
         .expect("manager");
     assert_eq!(
-        reread.region::<BinaryProfiles>().expect("region").get_blocking(&"ada".into()),
+        reread
+            .region::<BinaryProfiles>()
+            .expect("region")
+            .get_blocking(&"ada".into()),
         Some(ada.clone())
     );
     drop(reread);
@@ -1124,5 +1127,8 @@ fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
     assert!(!file.exists(), "the stale entry is removed");
     assert!(handle.insert_blocking("ada".into(), ada));
     let json_len = fs::metadata(&file).expect("entry file").len();
-    assert!(binary_len < json_len, "binary {binary_len} bytes, JSON {json_len}");
+    assert!(
+        binary_len < json_len,
+        "binary {binary_len} bytes, JSON {json_len}"
+    );
 }

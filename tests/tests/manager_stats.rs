@@ -80,7 +80,9 @@ fn counters(s: &StatsSnapshot) -> (u64, u64, u64, u64, u64, u64, u64) {
         s.updates,
         s.removals,
         s.errors.corrupt,
-        s.evictions.total(),
+        // Evictions on their own (replacements and removals are counted
+        // under their causes too, and already above).
+        s.evictions.expired + s.evictions.idle + s.evictions.size,
     )
 }
 

@@ -17,8 +17,10 @@ use crate::stats::{EvictionCause, RegionStats};
 #[derive(Clone)]
 pub(crate) struct Entry<V> {
     pub(crate) value: V,
-    /// This entry's own time to live (`insert_with_ttl`, a policy's
-    /// `expire_after`, the time left on a promoted persisted entry).
+    /// How long this entry lives in memory: the region's (memory level's)
+    /// TTL, or the entry's own (`insert_with_ttl`, a policy's
+    /// `expire_after`, the time left on a promoted persisted entry). The
+    /// expiry reads it, so a policy can lengthen the region's TTL too.
     pub(crate) ttl: Option<Duration>,
     /// When it was stored, to tell an expiry by age from one by idleness.
     pub(crate) stored_at: Instant,
@@ -34,8 +36,8 @@ impl<V> Entry<V> {
     }
 }
 
-/// Per-entry expiry: an entry's own TTL, on top of the region's TTL and TTI
-/// that moka applies itself.
+/// Expiry by age: each entry's TTL, decided when it is stored (moka applies
+/// the region's TTI itself).
 struct EntryExpiry;
 
 impl<K, V> moka::Expiry<K, Entry<V>> for EntryExpiry {
@@ -62,21 +64,23 @@ pub(crate) struct Listener<K> {
     /// The key's text for events; `None` for sensitive regions or keys
     /// without a text form.
     pub(crate) key_text: Option<fn(&K) -> String>,
-    pub(crate) ttl: Option<Duration>,
     pub(crate) tti: Option<Duration>,
 }
 
 impl<K> Listener<K> {
     fn on_removal<V>(&self, key: &K, entry: &Entry<V>, cause: RemovalCause) {
         let kind = match cause {
+            // Counted under their cause too, so the causes add up to every
+            // value that left; announced by the operation that made them
+            // (one event for a whole clear), not here.
             RemovalCause::Replaced => {
                 self.stats.update();
+                self.stats.evict(EvictionCause::Replaced);
                 return;
             }
             RemovalCause::Explicit => {
                 self.stats.remove();
-                // Removals are announced by the operation that made them
-                // (one event for a whole clear).
+                self.stats.evict(EvictionCause::Explicit);
                 return;
             }
             RemovalCause::Size => EvictionCause::Size,
@@ -91,29 +95,23 @@ impl<K> Listener<K> {
     }
 
     /// moka says `Expired` for both age and idleness: an entry that expired
-    /// before its TTL (the region's or its own) was idle.
+    /// before its TTL was idle.
     fn expiry_cause<V>(&self, entry: &Entry<V>) -> EvictionCause {
-        let Some(_) = self.tti else {
+        if self.tti.is_none() {
             return EvictionCause::Expired;
-        };
-        let age = entry.stored_at.elapsed();
-        let ttl = match (self.ttl, entry.ttl) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        match ttl {
-            Some(ttl) if age >= ttl => EvictionCause::Expired,
+        }
+        match entry.ttl {
+            Some(ttl) if entry.stored_at.elapsed() >= ttl => EvictionCause::Expired,
             _ => EvictionCause::Idle,
         }
     }
 }
 
 /// The moka cache of a region: size limit by count or by weight, TinyLFU or
-/// LRU, TTL and TTI from `settings` (with `ttl` the memory level's), an
-/// expiry for per-entry TTLs, and a listener feeding statistics and events.
+/// LRU, TTI from `settings`, an expiry reading each entry's TTL, and a
+/// listener feeding statistics and events.
 pub(crate) fn build<K, V>(
     settings: &RegionSettings,
-    ttl: Option<Duration>,
     weigh: fn(&K, &V) -> u32,
     policy: Arc<PolicySlot<K, V>>,
     listener: Listener<K>,
@@ -138,9 +136,6 @@ where
             });
     } else if let Some(max_entries) = settings.max_entries {
         builder = builder.max_capacity(max_entries);
-    }
-    if let Some(ttl) = ttl {
-        builder = builder.time_to_live(ttl);
     }
     if let Some(tti) = settings.tti {
         builder = builder.time_to_idle(tti);

@@ -118,7 +118,8 @@ impl<K, V> DiskLevel<K, V> {
         }
     }
 
-    /// Stores `value` for `key`, living `ttl` (or the region's TTL).
+    /// Stores `value` for `key`, living `ttl` (its own, already combined
+    /// with the region's) or else the region's TTL.
     pub(crate) fn write(&self, key: &K, value: &V, ttl: Option<Duration>) {
         let bytes = match (self.value.encode)(value, self.format) {
             Some(bytes) => bytes,
@@ -127,10 +128,8 @@ impl<K, V> DiskLevel<K, V> {
                 return;
             }
         };
-        let ttl = match (ttl, self.ttl) {
-            (Some(own), Some(region)) => Some(own.min(region)),
-            (own, region) => own.or(region),
-        };
+        // The store has combined an entry's own TTL with the region's.
+        let ttl = ttl.or(self.ttl);
         let text = self.key_text(key);
         let written = match &self.writer {
             Writer::Direct(store) => store.put(text.as_bytes(), &bytes, ttl),

@@ -105,10 +105,10 @@ where
         let policy = Arc::new(PolicySlot::new(declared_policy));
         let sensitive = settings.sensitive;
 
-        let (memory_ttl, wants_memory, wants_disk) = match settings.tier {
-            Tier::Memory => (settings.ttl, true, false),
-            Tier::Disk => (None, false, true),
-            Tier::Hybrid => (settings.effective_memory_ttl(), true, true),
+        let (wants_memory, wants_disk) = match settings.tier {
+            Tier::Memory => (true, false),
+            Tier::Disk => (false, true),
+            Tier::Hybrid => (true, true),
             Tier::Redis => {
                 return Err(CacheError::TierUnavailable {
                     region: region(),
@@ -126,7 +126,6 @@ where
         let memory = wants_memory.then(|| {
             memory::build(
                 &settings,
-                clamp(memory_ttl),
                 codecs.weigh,
                 Arc::clone(&policy),
                 Listener {
@@ -134,7 +133,6 @@ where
                     stats: Arc::clone(&context.stats),
                     events: context.events.clone(),
                     key_text: if sensitive { None } else { codecs.key_text },
-                    ttl: memory_ttl,
                     tti: settings.tti,
                 },
             )
@@ -201,6 +199,13 @@ where
         })
     }
 
+    /// Counts an entry removed on request from the disk level (the memory
+    /// level's listener counts its own), as the listener would.
+    fn count_removal(&self) {
+        self.stats.remove();
+        self.stats.evict(crate::stats::EvictionCause::Explicit);
+    }
+
     /// The key's text for events (none for sensitive regions).
     fn event_key(&self, key: &K) -> Option<String> {
         if self.settings.sensitive {
@@ -237,7 +242,8 @@ where
         let disk = self.disk.as_ref()?;
         let hit = disk.read(key)?;
         if let Some(memory) = &self.memory {
-            memory.insert(key.clone(), Entry::new(hit.value.clone(), hit.remaining));
+            let ttl = self.memory_entry_ttl(hit.remaining);
+            memory.insert(key.clone(), Entry::new(hit.value.clone(), ttl));
         }
         Some(hit.value)
     }
@@ -262,7 +268,14 @@ where
         if !self.policy.admit(&key, &value) {
             return false;
         }
-        let ttl = clamp(ttl.or_else(|| self.policy.expire_after(&key, &value)));
+        // An explicit TTL shortens the region's; a policy's replaces it.
+        let ttl = clamp(match ttl {
+            Some(ttl) => Some(match self.settings.ttl {
+                Some(region) => ttl.min(region),
+                None => ttl,
+            }),
+            None => self.policy.expire_after(&key, &value),
+        });
         let event_key = if self.events.wanted() {
             self.event_key(&key)
         } else {
@@ -272,7 +285,7 @@ where
             disk.write(&key, &value, ttl);
         }
         if let Some(memory) = &self.memory {
-            memory.insert(key, Entry::new(value, ttl));
+            memory.insert(key, Entry::new(value, self.memory_entry_ttl(ttl)));
         }
         self.stats.insert();
         self.events.send(&self.name, EventKind::Insert, event_key);
@@ -290,7 +303,7 @@ where
                 // The memory level's listener counts its own removals; an
                 // entry only on disk (a hybrid region's, not promoted) is
                 // counted here.
-                self.stats.remove();
+                self.count_removal();
             }
             existed |= on_disk;
         }
@@ -529,7 +542,7 @@ where
             // The memory level's listener counts the entries it held
             // (`removed` so far); those only on disk are counted here.
             for _ in 0..on_disk.saturating_sub(removed) {
-                self.stats.remove();
+                self.count_removal();
             }
             removed = removed.max(on_disk);
         }
@@ -567,7 +580,7 @@ where
             // The memory level's listener counts the entries it held
             // (`removed` so far); those only on disk are counted here.
             for _ in 0..on_disk.saturating_sub(removed) {
-                self.stats.remove();
+                self.count_removal();
             }
             removed = removed.max(on_disk);
         }
@@ -644,23 +657,26 @@ where
                     value: (value_serde.to_json)(&entry.value).unwrap_or(serde_json::Value::Null),
                     key,
                     age_ms: Some(duration_ms(age)),
-                    // moka caps an entry's own TTL at the region's.
-                    expires_in_ms: match (entry.ttl, self.memory_ttl()) {
-                        (Some(own), Some(region)) => Some(own.min(region)),
-                        (own, region) => own.or(region),
-                    }
-                    .map(|ttl| duration_ms(ttl.saturating_sub(age))),
+                    expires_in_ms: entry.ttl.map(|ttl| duration_ms(ttl.saturating_sub(age))),
                 }
             })
             .collect();
         Ok(EntryPage { entries, next })
     }
 
-    fn memory_ttl(&self) -> Option<Duration> {
-        match self.settings.tier {
+    /// The time an entry lives in memory, given its own TTL (an explicit
+    /// or a policy's, already combined with the region's): that TTL, capped
+    /// by a hybrid region's `memory_ttl`; without one, the memory level's.
+    fn memory_entry_ttl(&self, own: Option<Duration>) -> Option<Duration> {
+        let level = match self.settings.tier {
             Tier::Hybrid => self.settings.effective_memory_ttl(),
             _ => self.settings.ttl,
-        }
+        };
+        clamp(match (own, self.settings.tier) {
+            (Some(own), Tier::Hybrid) => Some(level.map_or(own, |level| own.min(level))),
+            (Some(own), _) => Some(own),
+            (None, _) => level,
+        })
     }
 
     fn disk_entries(
