@@ -467,6 +467,8 @@ macro_rules! __cache_runtime_region_kit {
 }
 
 #[cfg(test)]
+// The borrows select the impl (autoref specialization); clippy cannot see it.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
