@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Benchmarks the CacheManager against raw moka (divan bench `manager` of
+# cache-runtime, see cache-runtime/benches/manager.rs) and prints the ratios
+# computed from divan's medians:
+#
+#   1. hit path, 100,000 entries, random keys, statistics on:
+#      (a) raw moka, max_capacity only; (b) raw moka of the manager's shape
+#      (entry struct, Expiry, eviction listener); (c) RegionHandle::get_blocking;
+#      (d) RegionHandle::get polled with a no-op waker. Target: (c)/(a) <= 1.05.
+#      Also over 1,024 entries (CPU-cache resident: the instructions' cost).
+#   2. get_or_insert_with / try_get_or_insert_with on new keys vs moka's
+#      get_with on a cache of the manager's shape;
+#   3. insert cost with and without an eviction listener (raw moka, the
+#      manager's shape, the manager);
+#   4. disk tier: read hit, synchronous write, write-behind enqueue; hybrid
+#      memory hit.
+#
+# The bench runs RUNS times (default 3), each a new process: one process's
+# heap layout and hash seeds move a hit by several per cent either way, as
+# much as the 5 % under test. Each ratio is computed per run from that run's
+# medians, then the median over the runs is shown, with the runs' values;
+# in brackets, the same from each run's fastest samples (the least disturbed
+# by other load: on a shared machine, the more reproducible of the two).
+# Times are the median over the runs of each run's median, and in brackets
+# the fastest sample of all runs.
+#
+# After divan's table the bench measures the hit variants again in
+# interleaved rounds (every variant in every round, paired ratios): on a
+# shared machine that is the steadier comparison; see section 1c.
+#
+# Usage: scripts/bench-manager.sh [--skip-bench]
+#   --skip-bench  recompute the summary from the last runs' divan output
+# Environment: CARGO_TARGET_DIR (honoured), RUNS (bench processes, default
+# 3), BENCH_ARGS (extra divan arguments), CACHE_BENCH_ROUNDS (interleaved
+# rounds per run, default 40; 0 skips them). Nothing here asserts a timing: it
+# only reports. Results go to $CARGO_TARGET_DIR/bench-manager/ (divan.N.txt
+# per run, summary.txt).
+
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+run_bench=1
+for arg in "$@"; do
+    case "$arg" in
+        --skip-bench) run_bench=0 ;;
+        -h | --help)
+            sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "error: unknown argument '$arg' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+command -v cargo > /dev/null || die "cargo not found on PATH"
+command -v python3 > /dev/null || die "python3 not found on PATH"
+
+target=${CARGO_TARGET_DIR:-$root/target}
+out=$target/bench-manager
+mkdir -p "$out"
+summary=$out/summary.txt
+runs=${RUNS:-3}
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$runs'"
+
+if ((run_bench)); then
+    echo "building the bench..." >&2
+    cargo bench -p cache-runtime --bench manager --no-run
+    rm -f "$out"/divan.*.txt "$out"/stderr.*.txt
+    {
+        echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, rustc: $(rustc --version)"
+        echo "command: cargo bench -p cache-runtime --bench manager -- ${BENCH_ARGS:-} ($runs runs)"
+    } > "$out/run.txt"
+    for run in $(seq "$runs"); do
+        echo "run $run of $runs..." >&2
+        load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+        started=$(date +%s)
+        # shellcheck disable=SC2086 # BENCH_ARGS is split on purpose
+        cargo bench -p cache-runtime --bench manager -- ${BENCH_ARGS:-} > "$out/divan.$run.txt" 2> "$out/stderr.$run.txt" ||
+            die "the bench failed; its output is in $out/divan.$run.txt and $out/stderr.$run.txt"
+        echo "run $run: load average before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg); $(($(date +%s) - started)) s; $(grep -m1 '^set-up' "$out/stderr.$run.txt" || true)" >> "$out/run.txt"
+        cat "$out/divan.$run.txt"
+    done
+fi
+shopt -s nullglob
+outputs=("$out"/divan.*.txt)
+((${#outputs[@]})) || die "no divan output in $out (run without --skip-bench)"
+
+python3 - "$out/run.txt" "${outputs[@]}" > "$summary" << 'EOF' || die "could not summarize the divan output in $out"
+import re
+import statistics
+import sys
+
+run_txt, outputs = sys.argv[1], sorted(sys.argv[2:])
+UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+def ns(cell):
+    value, unit = cell.split()
+    return float(value) * UNITS[unit]
+
+def parse(path):
+    """divan's tree: "├─ name   fastest │ slowest │ median │ mean │ samples │
+    iters", three characters of indentation per level."""
+    results, names = {}, []
+    for line in open(path, encoding="utf-8"):
+        match = re.match(r"^((?:[│ ]  )*)[├╰]─ (\S+)(.*)$", line.rstrip("\n"))
+        if not match:
+            continue
+        depth = len(match.group(1)) // 3
+        names[depth:] = [match.group(2)]
+        cells = [cell.strip() for cell in match.group(3).split("│")]
+        if len(cells) >= 6 and cells[0]:
+            results["/".join(names)] = {"fastest": ns(cells[0]), "median": ns(cells[2])}
+    if not results:
+        sys.exit(f"no results in {path}")
+    return results
+
+def parse_interleaved(path):
+    """The bench's own lines after divan's table:
+    "interleaved hit/moka_plain median_ns 1234.5 min_ns 1000.0 paired_moka_plain 1.0000"."""
+    found = {}
+    for line in open(path, encoding="utf-8"):
+        fields = line.split()
+        if len(fields) == 8 and fields[0] == "interleaved":
+            found[fields[1]] = {"median": float(fields[3]), "min": float(fields[5]), "paired": float(fields[7])}
+    return found
+
+runs = [parse(path) for path in outputs]
+mixed = [found for found in (parse_interleaved(path) for path in outputs) if found]
+
+def per_run(name, stat="median"):
+    values = [run[name][stat] for run in runs if name in run]
+    if not values:
+        sys.exit(f"no result for {name} in divan's output")
+    return values
+
+def time(name):
+    return statistics.median(per_run(name))
+
+def fastest(name):
+    return min(per_run(name, "fastest"))
+
+def ratios(a, b, stat="median"):
+    return [run[a][stat] / run[b][stat] for run in runs if a in run and b in run]
+
+def ratio(a, b):
+    return statistics.median(ratios(a, b))
+
+def fmt(value):
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} ms"
+    if value >= 1e3:
+        return f"{value / 1e3:.2f} µs"
+    return f"{value:.1f} ns"
+
+lines = []
+say = lines.append
+
+def show_ratio(label, a, b):
+    values, quickest = ratios(a, b), ratios(a, b, "fastest")
+    each = ", ".join(f"{v:.3f}" for v in values)
+    each_fastest = ", ".join(f"{v:.3f}" for v in quickest)
+    say(f"{label:<50} {statistics.median(values):6.3f} (runs: {each})"
+        f"  [fastest: {statistics.median(quickest):.3f} ({each_fastest})]")
+
+def row(name, label=None):
+    label = label or name.split("/", 1)[1]
+    say(f"  {label:<40} {fmt(time(name)):>11}  [{fmt(fastest(name))}]")
+
+say(f"bench-manager: {len(runs)} run(s); divan medians (median over runs) [fastest sample of all runs], per operation")
+try:
+    say(open(run_txt, encoding="utf-8").read().rstrip())
+except FileNotFoundError:
+    pass
+say("")
+say("== 1. hit path: 100,000 entries, random keys, statistics on (1 get in 16 timed)")
+for name in ["hit/moka_plain", "hit/moka_entry_only", "hit/moka_expiry_only", "hit/moka_shaped",
+             "hit/manager_get_blocking", "hit/manager_get_polled"]:
+    row(name)
+show_ratio("(c)/(a) get_blocking / raw moka plain", "hit/manager_get_blocking", "hit/moka_plain")
+show_ratio("(c)/(b) get_blocking / raw moka, manager's shape", "hit/manager_get_blocking", "hit/moka_shaped")
+show_ratio("(d)/(a) get polled / raw moka plain", "hit/manager_get_polled", "hit/moka_plain")
+show_ratio("(d)/(c) get polled / get_blocking", "hit/manager_get_polled", "hit/manager_get_blocking")
+show_ratio("(b)/(a) shaped / plain", "hit/moka_shaped", "hit/moka_plain")
+show_ratio("    entry struct only / plain", "hit/moka_entry_only", "hit/moka_plain")
+show_ratio("    entry struct + Expiry / plain", "hit/moka_expiry_only", "hit/moka_plain")
+target = ratio("hit/manager_get_blocking", "hit/moka_plain")
+target_fastest = statistics.median(ratios("hit/manager_get_blocking", "hit/moka_plain", "fastest"))
+say(f"target (c) within 5 % of (a): {'met' if target <= 1.05 else 'MISSED'} on medians ({(target - 1) * 100:+.1f} %), "
+    f"{'met' if target_fastest <= 1.05 else 'MISSED'} on fastest samples ({(target_fastest - 1) * 100:+.1f} %)")
+say("")
+say("== 1b. hit path over 1,024 entries (in the CPU caches: instructions, not memory stalls)")
+for name in ["hit_1k/moka_plain", "hit_1k/moka_shaped", "hit_1k/manager_get_blocking"]:
+    row(name)
+show_ratio("get_blocking / raw moka plain", "hit_1k/manager_get_blocking", "hit_1k/moka_plain")
+show_ratio("get_blocking / raw moka, manager's shape", "hit_1k/manager_get_blocking", "hit_1k/moka_shaped")
+show_ratio("shaped / plain", "hit_1k/moka_shaped", "hit_1k/moka_plain")
+say("")
+if mixed:
+    rounds_note = "rounds per run: CACHE_BENCH_ROUNDS (default 40)"
+    say(f"== 1c. the same hits measured in interleaved rounds (paired ratios, median over rounds; {rounds_note})")
+    for name in ["hit/moka_plain", "hit/moka_entry_only", "hit/moka_expiry_only", "hit/moka_shaped",
+                 "hit/manager_get_blocking", "hit/manager_get_polled",
+                 "hit_1k/moka_plain", "hit_1k/moka_shaped", "hit_1k/manager_get_blocking"]:
+        medians = [found[name]["median"] for found in mixed if name in found]
+        paired = [found[name]["paired"] for found in mixed if name in found]
+        if medians:
+            each = ", ".join(f"{v:.3f}" for v in paired)
+            say(f"  {name:<40} {fmt(statistics.median(medians)):>11}   / moka_plain of its group: "
+                f"{statistics.median(paired):.3f} (runs: {each})")
+
+    def paired_ratio(label, a, b):
+        values = [found[a]["paired"] / found[b]["paired"] for found in mixed if a in found and b in found]
+        if values:
+            each = ", ".join(f"{v:.3f}" for v in values)
+            say(f"{label:<50} {statistics.median(values):6.3f} (runs: {each})")
+        return statistics.median(values) if values else None
+
+    mixed_target = paired_ratio("(c)/(a) get_blocking / raw moka plain", "hit/manager_get_blocking", "hit/moka_plain")
+    paired_ratio("(c)/(b) get_blocking / raw moka, manager's shape", "hit/manager_get_blocking", "hit/moka_shaped")
+    paired_ratio("(d)/(a) get polled / raw moka plain", "hit/manager_get_polled", "hit/moka_plain")
+    paired_ratio("(d)/(c) get polled / get_blocking", "hit/manager_get_polled", "hit/manager_get_blocking")
+    paired_ratio("1k: get_blocking / raw moka plain", "hit_1k/manager_get_blocking", "hit_1k/moka_plain")
+    paired_ratio("1k: get_blocking / raw moka, manager's shape", "hit_1k/manager_get_blocking", "hit_1k/moka_shaped")
+    if mixed_target is not None:
+        say(f"target (c) within 5 % of (a), interleaved: {'met' if mixed_target <= 1.05 else 'MISSED'} "
+            f"({(mixed_target - 1) * 100:+.1f} %)")
+    say("")
+say("== 2. miss path: a new key per call, trivial loader")
+for name in ["miss/moka_get_with", "miss/manager_get_or_insert_with", "miss/manager_try_get_or_insert_with",
+             "miss/manager_get_or_insert_with_blocking"]:
+    row(name)
+show_ratio("get_or_insert_with / moka get_with", "miss/manager_get_or_insert_with", "miss/moka_get_with")
+show_ratio("try_get_or_insert_with / moka get_with", "miss/manager_try_get_or_insert_with", "miss/moka_get_with")
+show_ratio("get_or_insert_with_blocking / moka get_with", "miss/manager_get_or_insert_with_blocking", "miss/moka_get_with")
+say("")
+say("== 3. inserts: update = random existing key of 100,000; new = a key never seen")
+for kind in ["update", "new"]:
+    for name in ["moka_plain", "moka_listener", "moka_shaped_no_listener", "moka_shaped", "manager"]:
+        row(f"insert/{kind}_{name}")
+for kind in ["update", "new"]:
+    show_ratio(f"{kind}: raw moka, no-op listener / none", f"insert/{kind}_moka_listener", f"insert/{kind}_moka_plain")
+    show_ratio(f"{kind}: manager's shape, listener / none", f"insert/{kind}_moka_shaped", f"insert/{kind}_moka_shaped_no_listener")
+    show_ratio(f"{kind}: manager / raw moka of its shape", f"insert/{kind}_manager", f"insert/{kind}_moka_shaped")
+    show_ratio(f"{kind}: manager / raw moka plain", f"insert/{kind}_manager", f"insert/{kind}_moka_plain")
+say("")
+say("== 4. disk and hybrid tiers")
+row("disk/read_hit", "disk read hit (file only)")
+row("disk/write_sync", "disk write, write_behind(0) (fsync)")
+row("disk/write_behind_enqueue", "disk write, default write-behind")
+row("disk/hybrid_memory_hit_1k", "hybrid memory hit (1,024 entries)")
+row("disk/memory_hit_1k", "memory-tier hit (1,024 entries)")
+show_ratio("hybrid memory hit / memory-tier hit", "disk/hybrid_memory_hit_1k", "disk/memory_hit_1k")
+show_ratio("disk read hit / memory hit (100,000 entries)", "disk/read_hit", "hit/manager_get_blocking")
+print("\n".join(lines))
+EOF
+
+echo
+cat "$summary"
+echo
+echo "summary written to $summary"
