@@ -17,31 +17,8 @@ use cache_runtime::{
     Schema, ValueFormat, WriteBehind,
 };
 
-/// A folder of its own, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let path =
-            std::env::temp_dir().join(format!("cache-tests-disk-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        Scratch(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+mod support;
+use support::Scratch;
 
 /// A clock the test moves by hand.
 fn manual_clock(start: u64) -> (Arc<AtomicU64>, impl Clock) {
@@ -87,7 +64,7 @@ fn codecs() -> Vec<Codec> {
 
 #[test]
 fn round_trip_overwrite_and_remove() {
-    let scratch = Scratch::new("round-trip");
+    let scratch = Scratch::unmade("disk", "round-trip");
     let store = store(&scratch);
     assert_eq!(store.get(b"user:1").expect("get"), None);
     store.put(b"user:1", b"{\"v\":1}", None).expect("put");
@@ -128,7 +105,7 @@ fn compressed_values_round_trip_with_every_available_codec() {
         .take(64 * 1024)
         .collect();
     for codec in codecs() {
-        let scratch = Scratch::new(&format!("compressed-{codec}"));
+        let scratch = Scratch::unmade("disk", &format!("compressed-{codec}"));
         let store = DiskStore::builder(scratch.path())
             .compression(Compression {
                 codec,
@@ -158,7 +135,7 @@ fn compressed_values_round_trip_with_every_available_codec() {
 
 #[test]
 fn ttl_expiry_by_the_injected_clock() {
-    let scratch = Scratch::new("ttl");
+    let scratch = Scratch::unmade("disk", "ttl");
     let (now, clock) = manual_clock(1_700_000_000_000);
     let store = DiskStore::builder(scratch.path())
         .clock(clock)
@@ -226,7 +203,7 @@ fn sample_files(scratch: &Scratch) -> Vec<(DiskStore, Vec<u8>)> {
 
 #[test]
 fn every_truncation_of_an_entry_file_is_a_miss_and_removes_it() {
-    let scratch = Scratch::new("truncation");
+    let scratch = Scratch::unmade("disk", "truncation");
     for (store, bytes) in sample_files(&scratch) {
         for len in 0..bytes.len() {
             let error = assert_rejected(&store, b"key", &bytes[..len], &format!("{len} bytes"));
@@ -243,7 +220,7 @@ fn every_truncation_of_an_entry_file_is_a_miss_and_removes_it() {
 
 #[test]
 fn every_bit_flip_of_an_entry_file_is_a_miss_and_removes_it() {
-    let scratch = Scratch::new("bit-flips");
+    let scratch = Scratch::unmade("disk", "bit-flips");
     for (store, bytes) in sample_files(&scratch) {
         let mut flipped = bytes.clone();
         for bit in 0..bytes.len() * 8 {
@@ -258,7 +235,7 @@ fn every_bit_flip_of_an_entry_file_is_a_miss_and_removes_it() {
 
 #[test]
 fn garbage_under_an_entry_name_is_a_miss() {
-    let scratch = Scratch::new("garbage");
+    let scratch = Scratch::unmade("disk", "garbage");
     let store = store(&scratch);
     let mut noise = vec![0u8; 10_000];
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -281,7 +258,7 @@ fn garbage_under_an_entry_name_is_a_miss() {
 
 #[test]
 fn a_file_renamed_to_another_keys_name_is_a_wrong_key_miss() {
-    let scratch = Scratch::new("wrong-key");
+    let scratch = Scratch::unmade("disk", "wrong-key");
     let store = store(&scratch);
     store.put(b"alice", b"alice's secret", None).expect("put");
     store.put(b"bob", b"bob's value", None).expect("put");
@@ -302,7 +279,7 @@ fn a_file_renamed_to_another_keys_name_is_a_wrong_key_miss() {
 
 #[test]
 fn a_schema_change_makes_old_entries_misses() {
-    let scratch = Scratch::new("schema");
+    let scratch = Scratch::unmade("disk", "schema");
     let v1 = DiskStore::builder(scratch.path())
         .schema(Schema::new(1).with_fingerprint("aaaa"))
         .build()
@@ -336,7 +313,7 @@ fn a_schema_change_makes_old_entries_misses() {
 
 #[test]
 fn cleanup_removes_expired_corrupt_stale_and_orphaned_files_and_counts_them() {
-    let scratch = Scratch::new("cleanup");
+    let scratch = Scratch::unmade("disk", "cleanup");
     let (now, clock) = manual_clock(1_700_000_000_000);
     let store = DiskStore::builder(scratch.path())
         .schema(schema())
@@ -406,7 +383,7 @@ fn cleanup_removes_expired_corrupt_stale_and_orphaned_files_and_counts_them() {
 
 #[test]
 fn clear_removes_every_entry() {
-    let scratch = Scratch::new("clear");
+    let scratch = Scratch::unmade("disk", "clear");
     let store = store(&scratch);
     for i in 0..20u32 {
         store.put(&i.to_le_bytes(), b"v", None).expect("put");
@@ -448,7 +425,7 @@ fn clear_matching_agrees_with_the_glob_on_every_key() {
         "*",
         "nothing",
     ];
-    let scratch = Scratch::new("clear-matching");
+    let scratch = Scratch::unmade("disk", "clear-matching");
     let store = store(&scratch);
     for pattern in patterns {
         let glob = Glob::key(pattern).expect("pattern");
@@ -489,7 +466,7 @@ fn clear_matching_agrees_with_the_glob_on_every_key() {
 
 #[test]
 fn entries_page_through_live_entries_only() {
-    let scratch = Scratch::new("entries");
+    let scratch = Scratch::unmade("disk", "entries");
     let (now, clock) = manual_clock(1_000_000);
     let store = DiskStore::builder(scratch.path())
         .schema(schema())
@@ -530,7 +507,7 @@ fn entries_page_through_live_entries_only() {
 
 #[test]
 fn write_behind_reads_its_own_writes_and_flushes() {
-    let scratch = Scratch::new("write-behind");
+    let scratch = Scratch::unmade("disk", "write-behind");
     let disk = WriteBehind::new(store(&scratch), 8).expect("start");
     for i in 0..100u32 {
         disk.put(&i.to_le_bytes(), &i.to_be_bytes(), None)
@@ -563,7 +540,7 @@ fn write_behind_reads_its_own_writes_and_flushes() {
 
 #[test]
 fn write_behind_drop_writes_everything_acknowledged() {
-    let scratch = Scratch::new("write-behind-drop");
+    let scratch = Scratch::unmade("disk", "write-behind-drop");
     let values: Vec<Vec<u8>> = (0..64u32)
         .map(|i| vec![i as u8; 1024 + i as usize])
         .collect();
@@ -661,7 +638,7 @@ fn sigkill_child_writer() {
 fn sigkill_while_writing_leaves_no_torn_entry() {
     use std::process::{Command, Stdio};
 
-    let scratch = Scratch::new("sigkill");
+    let scratch = Scratch::unmade("disk", "sigkill");
     fs::create_dir_all(scratch.path()).expect("folder");
     let exe = std::env::current_exe().expect("test binary");
     let mut seed = std::time::SystemTime::now()

@@ -20,6 +20,9 @@ use cache_runtime::{
 };
 use serde::{Deserialize, Serialize};
 
+mod support;
+use support::Scratch;
+
 /// The prefix of the disk store's temporary files
 /// (`cache_spec::persist::TEMP_PREFIX`, which the facade does not re-export).
 const TEMP_PREFIX: &str = ".tmp-";
@@ -27,29 +30,6 @@ const TEMP_PREFIX: &str = ".tmp-";
 /// How long a poll for an expiry may take before the test gives up: a
 /// "did not hang" guard, far above the TTLs used.
 const DEADLINE: Duration = Duration::from_secs(10);
-
-/// A folder of its own, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let path =
-            std::env::temp_dir().join(format!("cache-tests-mdisk-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("scratch folder");
-        Scratch(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A serde value with some structure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,10 +154,13 @@ fn age_file(path: &Path, age: Duration) {
 async fn disk_values_survive_a_restart_with_sync_and_write_behind_writes() {
     for write_behind in [Some(0), None, Some(2)] {
         let what = format!("write_behind {write_behind:?}");
-        let scratch = Scratch::new(&format!(
-            "restart-{}",
-            write_behind.map_or(String::from("default"), |n| n.to_string())
-        ));
+        let scratch = Scratch::new(
+            "mdisk",
+            &format!(
+                "restart-{}",
+                write_behind.map_or(String::from("default"), |n| n.to_string())
+            ),
+        );
         let build = || {
             let mut builder = CacheManager::builder()
                 .disk_root(scratch.path())
@@ -276,7 +259,7 @@ where
 
 #[test]
 fn disk_entries_expire_by_the_region_ttl_and_their_own() {
-    let scratch = Scratch::new("ttl");
+    let scratch = Scratch::new("mdisk", "ttl");
     let manager = sync_manager(scratch.path());
 
     let short = manager.region::<ShortLived>().expect("region");
@@ -350,7 +333,7 @@ fn offsets(len: usize) -> Vec<usize> {
 
 #[test]
 fn every_truncation_and_bit_flip_of_an_entry_file_is_a_counted_miss() {
-    let scratch = Scratch::new("damage");
+    let scratch = Scratch::new("mdisk", "damage");
     let manager = sync_manager(scratch.path());
     let region = manager.region::<Damage>().expect("region");
     let key = String::from("victim");
@@ -429,7 +412,7 @@ fn every_truncation_and_bit_flip_of_an_entry_file_is_a_counted_miss() {
 
 #[test]
 fn damaged_files_of_a_hybrid_region_read_through_fresh_managers_are_misses() {
-    let scratch = Scratch::new("damage-hybrid");
+    let scratch = Scratch::new("mdisk", "damage-hybrid");
     let key = String::from("victim");
     let value = profile(5, "Victim");
     let (path, bytes) = {
@@ -488,7 +471,7 @@ struct Version2 {
 
 #[test]
 fn values_that_no_longer_deserialize_are_counted_misses() {
-    let scratch = Scratch::new("retyped");
+    let scratch = Scratch::new("mdisk", "retyped");
     let descriptor = || {
         RegionDescriptor::builder("mdisk-retyped-by-hand")
             .tier(Tier::Disk)
@@ -640,7 +623,7 @@ fn sigkill_child_writer() {
 fn sigkill_while_writing_through_the_manager_leaves_no_torn_entry() {
     use std::process::{Command, Stdio};
 
-    let scratch = Scratch::new("sigkill");
+    let scratch = Scratch::new("mdisk", "sigkill");
     let exe = std::env::current_exe().expect("test binary");
     let mut seed = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -736,7 +719,7 @@ fn sigkill_while_writing_through_the_manager_leaves_no_torn_entry() {
 
 #[test]
 fn cleanup_counts_expired_corrupt_stale_and_orphaned_files() {
-    let scratch = Scratch::new("cleanup");
+    let scratch = Scratch::new("mdisk", "cleanup");
     let manager = sync_manager(scratch.path());
     let region = manager.region::<CleanupRegion>().expect("region");
     let dir = region.disk_dir().expect("dir").to_path_buf();
@@ -814,7 +797,7 @@ fn cleanup_counts_expired_corrupt_stale_and_orphaned_files() {
 
 #[test]
 fn hybrid_memory_hits_do_not_touch_the_disk() {
-    let scratch = Scratch::new("hybrid-memory");
+    let scratch = Scratch::new("mdisk", "hybrid-memory");
     let manager = sync_manager(scratch.path());
     let hybrid = manager.region::<Hybrid>().expect("region");
     assert!(hybrid.insert_blocking("ada".into(), profile(7, "Ada")));
@@ -845,7 +828,7 @@ fn hybrid_memory_hits_do_not_touch_the_disk() {
 
 #[test]
 fn hybrid_memory_misses_read_the_disk_and_promote() {
-    let scratch = Scratch::new("hybrid-promote");
+    let scratch = Scratch::new("mdisk", "hybrid-promote");
     {
         let manager = CacheManager::builder()
             .disk_root(scratch.path())
@@ -890,7 +873,7 @@ fn hybrid_memory_misses_read_the_disk_and_promote() {
 
 #[test]
 fn hybrid_memory_ttl_falls_back_to_disk_until_the_disk_ttl() {
-    let scratch = Scratch::new("hybrid-ttl");
+    let scratch = Scratch::new("mdisk", "hybrid-ttl");
     let key = String::from("k");
     let reader_manager = sync_manager(scratch.path());
     let reader = reader_manager.region::<HybridTtl>().expect("region");
@@ -966,7 +949,7 @@ fn hybrid_memory_ttl_falls_back_to_disk_until_the_disk_ttl() {
 fn write_behind_loses_nothing_acknowledged() {
     // The default queue, and a small one that makes the writer wait.
     for (capacity, count) in [(None, 1_000u32), (Some(4), 200)] {
-        let scratch = Scratch::new(&format!("write-behind-{}", capacity.unwrap_or(0)));
+        let scratch = Scratch::new("mdisk", &format!("write-behind-{}", capacity.unwrap_or(0)));
         {
             let mut builder = CacheManager::builder()
                 .disk_root(scratch.path())
@@ -997,7 +980,7 @@ fn write_behind_loses_nothing_acknowledged() {
 
 #[test]
 fn compressed_regions_round_trip_and_compress_when_the_codec_is_built_in() {
-    let scratch = Scratch::new("lz4");
+    let scratch = Scratch::new("mdisk", "lz4");
     let big: String = "model gpt context 128000 tokens; "
         .repeat(2_000)
         .chars()
@@ -1037,7 +1020,7 @@ fn compressed_regions_round_trip_and_compress_when_the_codec_is_built_in() {
 
 #[test]
 fn hybrid_removals_count_entries_held_only_on_disk() {
-    let scratch = Scratch::new("hybrid-removals");
+    let scratch = Scratch::new("mdisk", "hybrid-removals");
     {
         let manager = sync_manager(scratch.path());
         let hybrid = manager.region::<Hybrid>().expect("region");
@@ -1083,7 +1066,7 @@ struct BinaryProfiles;
 #[cfg(feature = "binary")]
 #[test]
 fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
-    let scratch = Scratch::new("binary");
+    let scratch = Scratch::new("mdisk", "binary");
     let binary = CacheManager::builder()
         .disk_root(scratch.path())
         .write_behind(0)

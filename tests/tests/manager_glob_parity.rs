@@ -8,33 +8,11 @@
 //! process id in its name), removed at the end.
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::path::{Path, PathBuf};
 
 use cache_runtime::{CacheManager, EntryQuery, Glob, RegionHandle, cache_region};
 
-/// A folder of its own, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let path =
-            std::env::temp_dir().join(format!("cache-tests-mglob-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("scratch folder");
-        Scratch(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+mod support;
+use support::Scratch;
 
 #[cache_region(name = "mglob-memory", key = String, value = String)]
 struct MemoryKeys;
@@ -244,7 +222,7 @@ fn the_glob_reads_as_redis_scan_match() {
 
 #[test]
 fn clear_matching_and_entries_agree_on_every_tier_with_sync_writes() {
-    let scratch = Scratch::new("sync");
+    let scratch = Scratch::new("mglob", "sync");
     let manager = CacheManager::builder()
         .disk_root(scratch.path())
         .write_behind(0)
@@ -256,7 +234,7 @@ fn clear_matching_and_entries_agree_on_every_tier_with_sync_writes() {
 
 #[test]
 fn clear_matching_and_entries_agree_on_every_tier_with_write_behind() {
-    let scratch = Scratch::new("write-behind");
+    let scratch = Scratch::new("mglob", "write-behind");
     let manager = CacheManager::builder()
         .disk_root(scratch.path())
         .background_stats(false)
@@ -267,7 +245,7 @@ fn clear_matching_and_entries_agree_on_every_tier_with_write_behind() {
 
 #[test]
 fn a_bad_pattern_is_an_error_on_every_tier_and_removes_nothing() {
-    let scratch = Scratch::new("bad-pattern");
+    let scratch = Scratch::new("mglob", "bad-pattern");
     let manager = CacheManager::builder()
         .disk_root(scratch.path())
         .write_behind(0)
@@ -298,7 +276,7 @@ fn a_bad_pattern_is_an_error_on_every_tier_and_removes_nothing() {
 
 #[test]
 fn number_keys_match_by_their_text_on_every_tier() {
-    let scratch = Scratch::new("ids");
+    let scratch = Scratch::new("mglob", "ids");
     let manager = CacheManager::builder()
         .disk_root(scratch.path())
         .write_behind(0)

@@ -9,7 +9,7 @@
 //! removed at the end.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use cache_runtime::{
@@ -17,36 +17,12 @@ use cache_runtime::{
     cache_region,
 };
 
+mod support;
+use support::Scratch;
+
 /// 2026-01-01T00:00:00Z, in Unix milliseconds.
 const T0: u64 = 1_767_225_600_000;
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// A folder of its own, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let path =
-            std::env::temp_dir().join(format!("cache-tests-mstats-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("scratch folder");
-        Scratch(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 #[cache_region(name = "mstats-users", key = String, value = u64)]
 struct Users;
@@ -120,7 +96,7 @@ fn known_operations(manager: &CacheManager) {
 
 #[test]
 fn counters_saved_on_shutdown_are_restored_once() {
-    let scratch = Scratch::new("restore");
+    let scratch = Scratch::new("mstats", "restore");
     let file = scratch.join("stats.json");
     let clock = ManualClock::new(T0);
 
@@ -215,7 +191,7 @@ fn counters_saved_on_shutdown_are_restored_once() {
 
 #[test]
 fn a_missing_or_damaged_statistics_file_starts_from_zero() {
-    let scratch = Scratch::new("damaged-file");
+    let scratch = Scratch::new("mstats", "damaged-file");
     let clock = ManualClock::new(T0);
     let missing = scratch.join("never-written.json");
     let manager = builder(&scratch, &missing, &clock)
@@ -265,7 +241,7 @@ fn sample(text: &str, name_and_labels: &str) -> Option<String> {
 
 #[test]
 fn prometheus_shows_each_region_under_its_label() {
-    let scratch = Scratch::new("prometheus");
+    let scratch = Scratch::new("mstats", "prometheus");
     let clock = ManualClock::new(T0);
     let manager = CacheManager::builder()
         .disk_root(scratch.path())
@@ -347,7 +323,7 @@ fn prometheus_shows_each_region_under_its_label() {
 /// save writes the file without them, so they are lost for good.
 #[test]
 fn counters_of_a_region_added_after_build_are_restored() {
-    let scratch = Scratch::new("added-later");
+    let scratch = Scratch::new("mstats", "added-later");
     let file = scratch.join("stats.json");
     let clock = ManualClock::new(T0);
     let build = || {

@@ -5,7 +5,6 @@
 //! Nothing here sleeps or times anything: the clock is a `ManualClock`.
 
 use std::fs;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -14,32 +13,12 @@ use cache_runtime::{
     StatsRegistry, StatsSnapshot,
 };
 
+mod support;
+use support::Scratch;
+
 /// 2026-01-01T00:00:00Z, in Unix milliseconds.
 const T0: u64 = 1_767_225_600_000;
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// A folder of its own, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let path =
-            std::env::temp_dir().join(format!("cache-tests-stats-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("scratch folder");
-        Scratch(path)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("stats.json")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn stats_at(clock: &ManualClock, names: &[&str]) -> StatsRegistry {
     StatsRegistry::builder()
@@ -258,7 +237,7 @@ fn a_clock_moving_back_keeps_counts() {
 
 #[test]
 fn saved_counters_come_back_within_the_retention() {
-    let scratch = Scratch::new("save-restore");
+    let scratch = Scratch::new("stats", "save-restore");
     let clock = ManualClock::new(T0);
     let before = stats_at(&clock, &["users", "sessions", "retired"]);
     let users = before.get(0).expect("users");
@@ -272,12 +251,12 @@ fn saved_counters_come_back_within_the_retention() {
     users.error(ErrorCause::Corrupt);
     users.set_entries(1);
     before.get(2).expect("retired").hit();
-    before.save(&scratch.file()).expect("save");
+    before.save(&scratch.join("stats.json")).expect("save");
 
     // The next run: "retired" is gone, "orders" is new.
     clock.advance(Duration::from_secs(90));
     let after = stats_at(&clock, &["orders", "sessions", "users"]);
-    let outcome = after.restore(&scratch.file(), HOUR);
+    let outcome = after.restore(&scratch.join("stats.json"), HOUR);
     assert_eq!(
         outcome,
         RestoreOutcome::Restored {
@@ -309,39 +288,47 @@ fn saved_counters_come_back_within_the_retention() {
     users.hit();
     assert_eq!(users.snapshot().hits, 8);
     assert_eq!(users.snapshot().last_1m.hits, 1);
-    after.save(&scratch.file()).expect("save again");
+    after.save(&scratch.join("stats.json")).expect("save again");
     let third = stats_at(&clock, &["users"]);
-    assert!(third.restore(&scratch.file(), HOUR).is_restored());
+    assert!(
+        third
+            .restore(&scratch.join("stats.json"), HOUR)
+            .is_restored()
+    );
     assert_eq!(only(&third).hits, 8);
 }
 
 #[test]
 fn files_older_than_the_retention_are_ignored() {
-    let scratch = Scratch::new("retention");
+    let scratch = Scratch::new("stats", "retention");
     let clock = ManualClock::new(T0);
     let before = stats_at(&clock, &["users"]);
     before.get(0).expect("users").hit();
-    before.save(&scratch.file()).expect("save");
+    before.save(&scratch.join("stats.json")).expect("save");
 
     clock.advance(HOUR + Duration::from_secs(1));
     let after = stats_at(&clock, &["users"]);
     assert_eq!(
-        after.restore(&scratch.file(), HOUR),
+        after.restore(&scratch.join("stats.json"), HOUR),
         RestoreOutcome::Expired {
             age: HOUR + Duration::from_secs(1)
         }
     );
     assert_eq!(only(&after).hits, 0);
-    assert!(after.restore(&scratch.file(), 2 * HOUR).is_restored());
+    assert!(
+        after
+            .restore(&scratch.join("stats.json"), 2 * HOUR)
+            .is_restored()
+    );
     assert_eq!(only(&after).hits, 1);
 }
 
 #[test]
 fn bad_files_are_reported_never_restored() {
-    let scratch = Scratch::new("bad-files");
+    let scratch = Scratch::new("stats", "bad-files");
     let clock = ManualClock::new(T0);
     let stats = stats_at(&clock, &["users"]);
-    let path = scratch.file();
+    let path = scratch.join("stats.json");
 
     assert_eq!(stats.restore(&path, HOUR), RestoreOutcome::Missing);
 
@@ -379,7 +366,7 @@ fn bad_files_are_reported_never_restored() {
         RestoreOutcome::FormatChanged { found: 0 }
     );
 
-    let folder = scratch.0.join("a-folder");
+    let folder = scratch.join("a-folder");
     fs::create_dir_all(&folder).expect("folder");
     assert!(matches!(
         stats.restore(&folder, HOUR),

@@ -232,6 +232,8 @@ type OpenFn = fn(&StoreContext, &dyn std::any::Any) -> Result<Arc<dyn ErasedStor
 pub struct RegionKit {
     pub(crate) key_type: TypeId,
     pub(crate) value_type: TypeId,
+    key_name: &'static str,
+    value_name: &'static str,
     pub(crate) open: OpenFn,
     pub(crate) codecs: Box<dyn std::any::Any + Send + Sync>,
     copy: fn(&dyn std::any::Any) -> Box<dyn std::any::Any + Send + Sync>,
@@ -256,6 +258,8 @@ impl RegionKit {
         RegionKit {
             key_type: TypeId::of::<K>(),
             value_type: TypeId::of::<V>(),
+            key_name: std::any::type_name::<K>(),
+            value_name: std::any::type_name::<V>(),
             open: open_erased::<K, V>,
             codecs: Box::new(codecs),
             copy: copy_codecs::<K, V>,
@@ -271,11 +275,18 @@ impl RegionKit {
         self.key_type == TypeId::of::<K>() && self.value_type == TypeId::of::<V>()
     }
 
+    /// The key and value types' names, as `std::any::type_name` spells them.
+    pub(crate) fn type_names(&self) -> (&'static str, &'static str) {
+        (self.key_name, self.value_name)
+    }
+
     /// A copy (the codecs are function pointers).
     pub(crate) fn clone_kit(&self) -> RegionKit {
         RegionKit {
             key_type: self.key_type,
             value_type: self.value_type,
+            key_name: self.key_name,
+            value_name: self.value_name,
             open: self.open,
             codecs: (self.copy)(&*self.codecs),
             copy: self.copy,

@@ -181,8 +181,8 @@ impl Slot {
                         let context = self.context(inner);
                         let store: Arc<dyn ErasedStore> = match self.kit() {
                             Some(kit) if kit.is_for::<K, V>() => kit.open(&context)?,
-                            Some(_) => {
-                                return Err(self.mismatch::<K, V>(None));
+                            Some(kit) => {
+                                return Err(self.mismatch::<K, V>(Some(kit.type_names())));
                             }
                             None => Arc::new(RegionStore::<K, V>::open(
                                 &context,
@@ -276,11 +276,12 @@ impl CacheManager {
             Some(index) => Ok(Arc::clone(&table.slots[*index])),
             None => Err(CacheError::UnknownRegion {
                 name: name.to_owned(),
-                suggestion: cache_spec::suggest::closest(
-                    name,
-                    table.by_name.keys().map(|name| &**name),
-                )
-                .map(str::to_owned),
+                suggestion: {
+                    // Sorted, so that a tie always suggests the same name.
+                    let mut names: Vec<&str> = table.by_name.keys().map(|name| &**name).collect();
+                    names.sort_unstable();
+                    cache_spec::suggest::closest(name, names.into_iter()).map(str::to_owned)
+                },
             }),
         }
     }

@@ -534,21 +534,7 @@ where
             memory.invalidate_all();
             memory.run_pending_tasks();
         }
-        if let Some(disk) = &self.disk {
-            let on_disk = disk.clear().map_err(|source| CacheError::Disk {
-                region: self.name.to_string(),
-                source,
-            })?;
-            // The memory level's listener counts the entries it held
-            // (`removed` so far); those only on disk are counted here.
-            for _ in 0..on_disk.saturating_sub(removed) {
-                self.count_removal();
-            }
-            removed = removed.max(on_disk);
-        }
-        self.events
-            .send(&self.name, EventKind::Clear { removed }, None);
-        Ok(removed)
+        self.finish_clear(removed, |disk| disk.clear())
     }
 
     pub(crate) fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
@@ -570,13 +556,22 @@ where
             }
             memory.run_pending_tasks();
         }
+        self.finish_clear(removed, |disk| disk.clear_matching(&glob))
+    }
+
+    /// Clears the disk level with `clear` after the memory level removed
+    /// `removed` entries; counts the entries only the disk held and
+    /// announces the clear.
+    fn finish_clear(
+        &self,
+        mut removed: u64,
+        clear: impl FnOnce(&DiskLevel<K, V>) -> Result<u64, crate::disk::DiskError>,
+    ) -> Result<u64, CacheError> {
         if let Some(disk) = &self.disk {
-            let on_disk = disk
-                .clear_matching(&glob)
-                .map_err(|source| CacheError::Disk {
-                    region: self.name.to_string(),
-                    source,
-                })?;
+            let on_disk = clear(disk).map_err(|source| CacheError::Disk {
+                region: self.name.to_string(),
+                source,
+            })?;
             // The memory level's listener counts the entries it held
             // (`removed` so far); those only on disk are counted here.
             for _ in 0..on_disk.saturating_sub(removed) {

@@ -1,0 +1,43 @@
+//! What several test files share (each includes it with `mod support;`).
+
+#![allow(dead_code)] // each test file uses only part of it
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A folder of its own under the system temp folder, named after the test
+/// suite, the test and the process, removed on drop.
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    /// A fresh, existing, empty folder.
+    pub(crate) fn new(suite: &str, test: &str) -> Scratch {
+        let scratch = Scratch::unmade(suite, test);
+        fs::create_dir_all(&scratch.0).expect("scratch folder");
+        scratch
+    }
+
+    /// A path where nothing exists yet (for code that creates its folder).
+    pub(crate) fn unmade(suite: &str, test: &str) -> Scratch {
+        let path =
+            std::env::temp_dir().join(format!("cache-tests-{suite}-{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        Scratch(path)
+    }
+
+    /// The folder.
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside the folder.
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
