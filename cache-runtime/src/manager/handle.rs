@@ -277,8 +277,11 @@ where
         &self.store.stats
     }
 
-    /// A snapshot of the statistics, with the entry count and size updated.
+    /// A snapshot of the statistics, with the entry count and size updated
+    /// (after the memory tier's pending maintenance, which also delivers
+    /// pending eviction counts).
     pub fn snapshot(&self) -> StatsSnapshot {
+        self.store.run_pending_tasks();
         self.store.stats.set_entries(self.store.len());
         self.store.stats.set_bytes(self.store.bytes());
         self.store.stats.snapshot()

@@ -201,6 +201,16 @@ impl Slot {
             .map_err(|_| self.mismatch::<K, V>(Some(names)))
     }
 
+    /// Sets the entry count and size gauges from the store, after moka's
+    /// pending maintenance (so they count what a get would find).
+    fn update_gauges(&self) {
+        if let Some(store) = self.store.get() {
+            store.run_pending_tasks();
+            self.stats.set_entries(store.len());
+            self.stats.set_bytes(store.bytes());
+        }
+    }
+
     fn mismatch<K, V>(&self, opened: Option<(&'static str, &'static str)>) -> CacheError {
         let (key, value) = match opened {
             Some(names) => names,
@@ -465,10 +475,7 @@ impl CacheManager {
     /// [`CacheError::UnknownRegion`].
     pub fn stats(&self, name: &str) -> Result<StatsSnapshot, CacheError> {
         let slot = self.slot(name)?;
-        if let Some(store) = slot.store.get() {
-            slot.stats.set_entries(store.len());
-            slot.stats.set_bytes(store.bytes());
-        }
+        slot.update_gauges();
         Ok(slot.stats.snapshot())
     }
 
@@ -498,10 +505,7 @@ impl CacheManager {
 
     fn refresh_gauges(&self) {
         for slot in self.inner.read().slots.iter() {
-            if let Some(store) = slot.store.get() {
-                slot.stats.set_entries(store.len());
-                slot.stats.set_bytes(store.bytes());
-            }
+            slot.update_gauges();
         }
     }
 
