@@ -125,6 +125,18 @@ pub enum CacheError {
         #[source]
         source: Arc<BoxError>,
     },
+    /// The region names a storage backend (`#[custom_cache_region(backend =
+    /// "...")]`), which this manager cannot provide: backends registered by
+    /// name are not supported yet.
+    #[error(
+        "region {region:?} is declared with backend {backend:?}, and this manager has no storage backend of that name (backends registered by name are not supported yet); declare it with a tier instead"
+    )]
+    BackendUnavailable {
+        /// The region.
+        region: String,
+        /// The backend's name.
+        backend: String,
+    },
     /// The final statistics save failed.
     #[error("cannot save cache statistics to {}: {source}", path.display())]
     StatsSave {

@@ -105,6 +105,12 @@ where
         let policy = Arc::new(PolicySlot::new(declared_policy));
         let sensitive = settings.sensitive;
 
+        if let Some(backend) = context.descriptor.backend() {
+            return Err(CacheError::BackendUnavailable {
+                region: region(),
+                backend: backend.to_owned(),
+            });
+        }
         let (wants_memory, wants_disk) = match settings.tier {
             Tier::Memory => (true, false),
             Tier::Disk => (false, true),
