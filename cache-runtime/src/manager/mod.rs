@@ -26,7 +26,7 @@ mod store;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ use crate::descriptor::RegionDescriptor;
 use crate::disk::CleanupReport;
 use crate::envelope::{Clock, SystemClock, ValueFormat};
 use crate::region::CacheRegion;
-use crate::registry::Registry;
+use crate::registry::{RegionId, Registry};
 use crate::stats::{
     DEFAULT_SAMPLE_EVERY, RegionStats, RestoreOutcome, Settings, StatsRegistry, StatsSnapshot,
     StatsWorker,
@@ -983,8 +983,10 @@ impl CacheManagerBuilder {
         {
             let mut table = inner.write();
             if let Some(registry) = linked {
-                for id in registry.ids() {
-                    let descriptor = registry.descriptor(id).clone();
+                // In index order: slot `i` is the registry's region `i`, so
+                // a marker type's slot is found by address arithmetic.
+                for index in 0..registry.len() {
+                    let descriptor = registry.descriptor(RegionId::from_index(index)).clone();
                     let stats = inner.new_stats(descriptor.name());
                     let slot = Inner::new_slot(descriptor, None, stats);
                     let index = table.slots.len();
@@ -1055,10 +1057,45 @@ fn default_disk_root() -> PathBuf {
     base.join("regions").join(program)
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync(path: &Path) {
-    fn is<T: Send + Sync>() {}
-    is::<CacheManager>();
-    is::<RegionHandle<String, String>>();
-    let _ = path;
+#[cfg(test)]
+// The attribute's linker statics carry `link_section`, which the crate's
+// `unsafe_code = deny` rejects; users' crates allow it.
+#[allow(unsafe_code)]
+mod tests {
+    use super::*;
+    use crate::cache_region;
+
+    #[cache_region(name = "manager-unit-first", key = u64, value = String)]
+    struct First;
+
+    #[cache_region(name = "manager-unit-second", key = String, value = u32)]
+    struct Second;
+
+    #[test]
+    fn manager_and_handles_are_send_and_sync() {
+        fn is<T: Send + Sync>() {}
+        is::<CacheManager>();
+        is::<RegionHandle<String, String>>();
+    }
+
+    #[test]
+    fn linked_regions_are_found_by_address_not_by_name() {
+        let manager = CacheManager::builder()
+            .background_stats(false)
+            .build()
+            .expect("manager");
+        let first = manager.linked_slot::<First>().expect("slot of First");
+        let second = manager.linked_slot::<Second>().expect("slot of Second");
+        assert_eq!(&*first.name, "manager-unit-first");
+        assert_eq!(&*second.name, "manager-unit-second");
+        let handle = manager.region::<Second>().expect("handle");
+        handle.insert_blocking("a".into(), 1);
+        assert_eq!(
+            manager
+                .get_json("manager-unit-second", &"a".into())
+                .ok()
+                .flatten(),
+            Some(1.into())
+        );
+    }
 }

@@ -28,6 +28,12 @@ impl RegionId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The id at `index` (`0..registry.len()`), for code that walks a
+    /// registry in index order.
+    pub(crate) fn from_index(index: usize) -> RegionId {
+        RegionId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
 }
 
 /// Every region and config provider of a program: the ones the linker
