@@ -24,6 +24,9 @@
 //! - [`custom_cache_region`]: a region with its own [`CachePolicy`] or a
 //!   storage backend registered by name at run time.
 //! - [`cache_config_provider`]: a function contributing a [`ConfigLayer`].
+//! - [`CacheManager`]: every region's entries at run time, over memory
+//!   (moka), disk or hybrid tiers, with typed [`RegionHandle`]s,
+//!   single-flight loads, policies, statistics and events.
 //!
 //! See the repository README for the option reference and the one pitfall of
 //! link-time collection (a library nothing references is dropped).
