@@ -42,3 +42,9 @@ impl Drop for Scratch {
         let _ = fs::remove_dir_all(&self.0);
     }
 }
+
+/// An ephemeral `redis-server` per test (also included by the workspace's
+/// integration tests).
+#[cfg(feature = "redis")]
+#[allow(dead_code)] // each test uses part of it
+pub(crate) mod redis;

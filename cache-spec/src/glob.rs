@@ -118,6 +118,86 @@ impl Glob {
         self.tokens.iter().all(|t| matches!(t, Token::Literal(_)))
     }
 
+    /// `text` with every character that is special in a pattern (`*`, `?`,
+    /// `[`, `]`, `\\`) escaped, so the result matches exactly `text`, both
+    /// here and as a Redis `MATCH` pattern.
+    pub fn escape(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// The one text a literal pattern ([`Glob::is_literal`]) matches, its
+    /// escapes undone; `None` for a pattern with a wildcard.
+    pub fn literal(&self) -> Option<String> {
+        self.tokens
+            .iter()
+            .map(|token| match token {
+                Token::Literal(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A Redis `SCAN MATCH` pattern that matches at least every key this
+    /// pattern matches, for a server to filter with before the caller
+    /// checks each key with [`Glob::matches`].
+    ///
+    /// Redis compares bytes and knows neither `[!..]` nor our `[]..]`, so
+    /// the translation is exact only where the two agree: literals are
+    /// escaped, `*` (and `**`) stay `*`, classes of ASCII characters stay
+    /// classes (written out so Redis reads them alike); `?` (one character,
+    /// up to 4 bytes) becomes `?*`, and so do negated classes and classes
+    /// with non-ASCII characters. A pattern with very many `*` (which Redis
+    /// stops matching past a nesting limit) becomes `*`.
+    pub fn redis_match(&self) -> String {
+        const MAX_STARS: usize = 64;
+        let mut out = String::with_capacity(self.pattern.len() + 8);
+        let mut stars = 0;
+        let mut after_star = false;
+        for token in &self.tokens {
+            let star = matches!(token, Token::AnyRun | Token::AnyPath);
+            match token {
+                Token::Literal(c) => out.push_str(&Glob::escape(c.encode_utf8(&mut [0; 4]))),
+                // Consecutive stars are one.
+                Token::AnyRun | Token::AnyPath if after_star => {}
+                Token::AnyRun | Token::AnyPath => {
+                    out.push('*');
+                    stars += 1;
+                }
+                Token::Class { negated, ranges }
+                    if !negated && ranges.iter().all(|(_, hi)| hi.is_ascii()) =>
+                {
+                    out.push('[');
+                    for (lo, hi) in ranges {
+                        if lo != hi && lo.is_ascii_alphanumeric() && hi.is_ascii_alphanumeric() {
+                            out.push(*lo);
+                            out.push('-');
+                            out.push(*hi);
+                        } else {
+                            for c in *lo..=*hi {
+                                out.push('\\');
+                                out.push(c);
+                            }
+                        }
+                    }
+                    out.push(']');
+                }
+                Token::AnyChar | Token::Class { .. } => {
+                    out.push_str("?*");
+                    stars += 1;
+                }
+            }
+            after_star = star;
+        }
+        if stars > MAX_STARS { "*".into() } else { out }
+    }
+
     /// Whether `text` matches the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
@@ -261,6 +341,28 @@ mod tests {
         assert!(key("[]]").matches("]"));
         assert!(key("exact").is_literal());
         assert!(!key("ex*ct").is_literal());
+    }
+
+    #[test]
+    fn escape_literal_and_redis_match() {
+        let tricky = "a*b?c[d]e\\f";
+        assert_eq!(Glob::escape(tricky), "a\\*b\\?c\\[d\\]e\\\\f");
+        assert!(key(&Glob::escape(tricky)).matches(tricky));
+        assert_eq!(
+            key(&Glob::escape(tricky)).literal().as_deref(),
+            Some(tricky)
+        );
+        assert_eq!(key("a*").literal(), None);
+        assert_eq!(key("user:*").redis_match(), "user:*");
+        assert_eq!(key("u?").redis_match(), "u?*");
+        assert_eq!(key("[a-c]x").redis_match(), "[a-c]x");
+        assert_eq!(key("[!a]x").redis_match(), "?*x");
+        assert_eq!(key("[^a]").redis_match(), "?*");
+        assert_eq!(key("[]^-]").redis_match(), "[\\]\\^\\-]");
+        assert_eq!(key("[é]").redis_match(), "?*");
+        assert_eq!(key("a\\*").redis_match(), "a\\*");
+        assert_eq!(key("a\\**").redis_match(), "a\\**");
+        assert_eq!(key(&"*a".repeat(100)).redis_match(), "*");
     }
 
     #[test]

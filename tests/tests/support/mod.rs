@@ -41,3 +41,9 @@ impl Drop for Scratch {
         let _ = fs::remove_dir_all(&self.0);
     }
 }
+
+/// An ephemeral `redis-server` per test, on a free loopback port, killed on
+/// drop. One file for the whole workspace: cache-runtime's unit tests use it
+/// too.
+#[path = "../../../cache-runtime/src/test_support/redis.rs"]
+pub(crate) mod redis;

@@ -1,0 +1,242 @@
+//! An ephemeral `redis-server` for tests: one process per [`RedisServer`],
+//! on a free loopback port, with persistence off and a folder of its own
+//! under the system temp folder, killed and reaped on drop.
+//!
+//! Std only (no redis crate), so the same file serves cache-runtime's unit
+//! tests (`test_support::redis`) and the workspace's integration tests
+//! (`tests/tests/support/mod.rs` includes it by path).
+//!
+//! Nothing outlives the test process in the ordinary cases: `Drop` kills
+//! the server (also while a panicking test unwinds, since tests build with
+//! `panic = "unwind"`). A test process that is itself SIGKILLed (or aborts)
+//! leaves its server running; such a server is easy to spot and safe to
+//! kill: `ps -ef | grep 'redis-server 127.0.0.1'` shows its port, and its
+//! folder is `$TMPDIR/cache-redis-<test pid>-<n>` (`--dir`).
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to answer `PING` after it is spawned.
+const START_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many free ports to try when another process takes the one we picked.
+const PORT_ATTEMPTS: u32 = 5;
+
+/// Numbers this process's servers, for their folders' names.
+static NEXT_SERVER: AtomicU32 = AtomicU32::new(0);
+
+/// A `redis-server` child process this test started.
+pub(crate) struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts a server on a free loopback port and waits (at most 5 s)
+    /// until it answers `PING`.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` is not installed (the message says how to
+    /// install it), or when no server answers in time.
+    pub(crate) fn start() -> RedisServer {
+        let dir = std::env::temp_dir().join(format!(
+            "cache-redis-{}-{}",
+            std::process::id(),
+            NEXT_SERVER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("redis test folder");
+        let mut failures = Vec::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port();
+            match spawn_and_wait(port, &dir) {
+                Ok(child) => {
+                    return RedisServer {
+                        child: Some(child),
+                        port,
+                        dir,
+                    };
+                }
+                // Most likely the port was taken between our probe and the
+                // server's bind: try another.
+                Err(failure) => failures.push(format!("port {port}: {failure}")),
+            }
+        }
+        let _ = fs::remove_dir_all(&dir);
+        panic!(
+            "could not start redis-server after {PORT_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    /// The server's URL, `redis://127.0.0.1:<port>/`.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The server's port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server (SIGSTOP): connections stay open but nothing is
+    /// answered until [`RedisServer::resume`].
+    pub(crate) fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub(crate) fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    /// Kills the server (SIGKILL) and reaps it; [`RedisServer::restart`]
+    /// starts it again on the same port. Its data is lost (persistence is
+    /// off).
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server if it runs, then starts a new one on the same port
+    /// and waits until it answers `PING`.
+    ///
+    /// # Panics
+    ///
+    /// When the new server does not answer within 5 s (for instance another
+    /// process took the port meanwhile).
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match spawn_and_wait(self.port, &self.dir) {
+                Ok(child) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(failure) if Instant::now() >= deadline => {
+                    panic!(
+                        "could not restart redis-server on port {}: {failure}",
+                        self.port
+                    )
+                }
+                // The old socket may linger for a moment.
+                Err(_) => thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Whether the server answers `PING` within `timeout`.
+    pub(crate) fn answers(&self, timeout: Duration) -> bool {
+        ping(self.port, timeout).is_ok()
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the server was killed");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {} failed", child.id());
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port nothing listens on right now (the OS picks it; the listener is
+/// closed again before the server binds it, hence the retries).
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+/// Spawns `redis-server` on `port` with `dir` as its folder and waits until
+/// it answers `PING`; on failure the child is killed and reaped and the
+/// error says why (with the end of the server's log).
+fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
+    let log = dir.join(format!("redis-{port}.log"));
+    let mut child = match Command::new("redis-server")
+        // redis-server titles itself `redis-server 127.0.0.1:<port>`, so a
+        // leftover server is easy to spot in `ps`.
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => panic!(
+            "redis-server is not installed: run scripts/test.sh (which installs it) \
+             or `apt-get install redis-server`"
+        ),
+        Err(error) => panic!("cannot run redis-server: {error}"),
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    let failure = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break format!("redis-server exited with {status}"),
+            Ok(None) => {}
+            Err(error) => break format!("cannot watch redis-server: {error}"),
+        }
+        match ping(port, Duration::from_millis(250)) {
+            Ok(()) => return Ok(child),
+            Err(error) if Instant::now() >= deadline => {
+                break format!("no answer to PING within {START_TIMEOUT:?}: {error}");
+            }
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let log_tail = fs::read_to_string(&log).unwrap_or_default();
+    let log_tail: Vec<&str> = log_tail.lines().rev().take(5).collect();
+    Err(format!("{failure}; log: {}", log_tail.join(" | ")))
+}
+
+/// Sends `PING` over a fresh connection (RESP written by hand) and expects
+/// `+PONG`.
+fn ping(port: u16, timeout: Duration) -> io::Result<()> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+    let mut reply = Vec::new();
+    let mut byte = [0u8; 1];
+    while !reply.ends_with(b"\r\n") && reply.len() < 256 {
+        if stream.read(&mut byte)? == 0 {
+            break;
+        }
+        reply.push(byte[0]);
+    }
+    if reply == b"+PONG\r\n" {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "PING answered {:?}",
+            String::from_utf8_lossy(&reply)
+        )))
+    }
+}
