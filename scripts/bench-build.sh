@@ -21,38 +21,21 @@
 
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
 run_bench=1
 for arg in "$@"; do
     case "$arg" in
         --skip-bench) run_bench=0 ;;
-        -h | --help)
-            sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "error: unknown argument '$arg' (try --help)" >&2
-            exit 2
-            ;;
+        -h | --help) usage ;;
+        *) unknown_argument "$arg" ;;
     esac
 done
 
-die() {
-    echo "error: $*" >&2
-    exit 1
-}
 
-command -v cargo > /dev/null || die "cargo not found on PATH"
+bench_output bench-build
 
-target=${CARGO_TARGET_DIR:-$root/target}
-out=$target/bench-build
-mkdir -p "$out"
-summary=$out/summary.txt
-
-say() { printf '%s\n' "$*" | tee -a "$summary"; }
-section() { printf '\n== %s\n' "$*" | tee -a "$summary"; }
 
 # A divan time ("84.98 µs") in nanoseconds.
 to_ns() {

@@ -38,36 +38,21 @@
 
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
 run_bench=1
 for arg in "$@"; do
     case "$arg" in
         --skip-bench) run_bench=0 ;;
-        -h | --help)
-            sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "error: unknown argument '$arg' (try --help)" >&2
-            exit 2
-            ;;
+        -h | --help) usage ;;
+        *) unknown_argument "$arg" ;;
     esac
 done
 
-die() {
-    echo "error: $*" >&2
-    exit 1
-}
-
-command -v cargo > /dev/null || die "cargo not found on PATH"
 command -v python3 > /dev/null || die "python3 not found on PATH"
 
-target=${CARGO_TARGET_DIR:-$root/target}
-out=$target/bench-manager
-mkdir -p "$out"
-summary=$out/summary.txt
+bench_output bench-manager
 runs=${RUNS:-3}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$runs'"
 

@@ -22,8 +22,8 @@
 
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
 run_bench=1
 run_startup=1
@@ -33,28 +33,13 @@ for arg in "$@"; do
         --skip-bench) run_bench=0 ;;
         --skip-startup) run_startup=0 ;;
         --skip-compile) run_compile=0 ;;
-        -h | --help)
-            sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "error: unknown argument '$arg' (try --help)" >&2
-            exit 2
-            ;;
+        -h | --help) usage ;;
+        *) unknown_argument "$arg" ;;
     esac
 done
 
-die() {
-    echo "error: $*" >&2
-    exit 1
-}
 
-command -v cargo > /dev/null || die "cargo not found on PATH"
-
-target=${CARGO_TARGET_DIR:-$root/target}
-out=$target/bench-registry
-mkdir -p "$out"
-summary=$out/summary.txt
+bench_output bench-registry
 : > "$summary"
 runs=${STARTUP_RUNS:-200}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "STARTUP_RUNS must be a positive number, got '$runs'"
@@ -64,8 +49,6 @@ default_regions=10000
 # themselves and the default run must not inherit one from the caller.
 unset CACHE_BENCH_REGIONS CACHE_BENCH_INDEX
 
-say() { printf '%s\n' "$*" | tee -a "$summary"; }
-section() { printf '\n== %s\n' "$*" | tee -a "$summary"; }
 
 # A divan time ("84.98 µs") in nanoseconds.
 to_ns() {

@@ -1,0 +1,35 @@
+# Sourced by scripts/bench-*.sh: what they share. The sourcing script sets
+# `set -euo pipefail` and calls `bench_output <name>` after its arguments.
+
+# The repository root, whatever the caller's working folder.
+root=$(cd "$(dirname "${BASH_SOURCE[1]}")/.." && pwd)
+cd "$root"
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+# Prints the sourcing script's header comment (its --help) and exits.
+usage() {
+    sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+}
+
+unknown_argument() {
+    echo "error: unknown argument '$1' (try --help)" >&2
+    exit 2
+}
+
+command -v cargo > /dev/null || die "cargo not found on PATH"
+
+# Sets `target`, `out` ($target/<name>, created) and `summary`.
+bench_output() {
+    target=${CARGO_TARGET_DIR:-$root/target}
+    out=$target/$1
+    mkdir -p "$out"
+    summary=$out/summary.txt
+}
+
+say() { printf '%s\n' "$*" | tee -a "$summary"; }
+section() { printf '\n== %s\n' "$*" | tee -a "$summary"; }
