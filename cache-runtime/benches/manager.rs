@@ -189,6 +189,14 @@ fn warm<O>(op: impl Fn() -> O) {
     }
 }
 
+/// Benches `op` over the keys of `KEYS` in order, after [`warm`]ing it.
+fn warm_and_bench<O>(bencher: Bencher, op: impl Fn(u64) -> O) {
+    let at = Cell::new(0);
+    let op = || op(next_key(&at));
+    warm(op);
+    bencher.bench_local(op);
+}
+
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir()
         .join(format!(
@@ -453,50 +461,48 @@ mod hit {
 
     #[divan::bench]
     fn moka_plain(bencher: Bencher) {
-        let (cache, at) = (&HIT.plain, Cell::new(0));
-        let op = || cache.get(&black_box(next_key(&at))).expect("hit");
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &HIT.plain;
+        warm_and_bench(bencher, |key| cache.get(&black_box(key)).expect("hit"));
     }
 
     #[divan::bench]
     fn moka_entry_only(bencher: Bencher) {
-        let (cache, at) = (&HIT.entry_only, Cell::new(0));
-        let op = || cache.get(&black_box(next_key(&at))).expect("hit").value;
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &HIT.entry_only;
+        warm_and_bench(bencher, |key| {
+            cache.get(&black_box(key)).expect("hit").value
+        });
     }
 
     #[divan::bench]
     fn moka_expiry_only(bencher: Bencher) {
-        let (cache, at) = (&HIT.expiry_only, Cell::new(0));
-        let op = || cache.get(&black_box(next_key(&at))).expect("hit").value;
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &HIT.expiry_only;
+        warm_and_bench(bencher, |key| {
+            cache.get(&black_box(key)).expect("hit").value
+        });
     }
 
     #[divan::bench]
     fn moka_shaped(bencher: Bencher) {
-        let (cache, at) = (&HIT.shaped, Cell::new(0));
-        let op = || cache.get(&black_box(next_key(&at))).expect("hit").value;
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &HIT.shaped;
+        warm_and_bench(bencher, |key| {
+            cache.get(&black_box(key)).expect("hit").value
+        });
     }
 
     #[divan::bench]
     fn manager_get_blocking(bencher: Bencher) {
-        let (handle, at) = (&HIT.handle, Cell::new(0));
-        let op = || handle.get_blocking(&black_box(next_key(&at))).expect("hit");
-        warm(op);
-        bencher.bench_local(op);
+        let handle = &HIT.handle;
+        warm_and_bench(bencher, |key| {
+            handle.get_blocking(&black_box(key)).expect("hit")
+        });
     }
 
     #[divan::bench]
     fn manager_get_polled(bencher: Bencher) {
-        let (handle, at) = (&HIT.handle, Cell::new(0));
-        let op = || ready(handle.get(&black_box(next_key(&at)))).expect("hit");
-        warm(op);
-        bencher.bench_local(op);
+        let handle = &HIT.handle;
+        warm_and_bench(bencher, |key| {
+            ready(handle.get(&black_box(key))).expect("hit")
+        });
     }
 }
 
@@ -508,35 +514,26 @@ mod hit_1k {
 
     #[divan::bench]
     fn moka_plain(bencher: Bencher) {
-        let (cache, at) = (&HIT.plain_1k, Cell::new(0));
-        let op = || cache.get(&black_box(next_key(&at) % SMALL)).expect("hit");
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &HIT.plain_1k;
+        warm_and_bench(bencher, |key| {
+            cache.get(&black_box(key % SMALL)).expect("hit")
+        });
     }
 
     #[divan::bench]
     fn moka_shaped(bencher: Bencher) {
-        let (cache, at) = (&HIT.shaped_1k, Cell::new(0));
-        let op = || {
-            cache
-                .get(&black_box(next_key(&at) % SMALL))
-                .expect("hit")
-                .value
-        };
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &HIT.shaped_1k;
+        warm_and_bench(bencher, |key| {
+            cache.get(&black_box(key % SMALL)).expect("hit").value
+        });
     }
 
     #[divan::bench]
     fn manager_get_blocking(bencher: Bencher) {
-        let (handle, at) = (&HIT.handle_1k, Cell::new(0));
-        let op = || {
-            handle
-                .get_blocking(&black_box(next_key(&at) % SMALL))
-                .expect("hit")
-        };
-        warm(op);
-        bencher.bench_local(op);
+        let handle = &HIT.handle_1k;
+        warm_and_bench(bencher, |key| {
+            handle.get_blocking(&black_box(key % SMALL)).expect("hit")
+        });
     }
 }
 
@@ -728,52 +725,42 @@ mod insert {
 
     #[divan::bench]
     fn update_moka_plain(bencher: Bencher) {
-        let (cache, at) = (&UPDATE.plain, Cell::new(0));
-        let op = || cache.insert(black_box(next_key(&at)), Arc::clone(&SHARED));
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &UPDATE.plain;
+        warm_and_bench(bencher, |key| {
+            cache.insert(black_box(key), Arc::clone(&SHARED))
+        });
     }
 
     #[divan::bench]
     fn update_moka_listener(bencher: Bencher) {
-        let (cache, at) = (&UPDATE.listener, Cell::new(0));
-        let op = || cache.insert(black_box(next_key(&at)), Arc::clone(&SHARED));
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &UPDATE.listener;
+        warm_and_bench(bencher, |key| {
+            cache.insert(black_box(key), Arc::clone(&SHARED))
+        });
     }
 
     #[divan::bench]
     fn update_moka_shaped_no_listener(bencher: Bencher) {
-        let (cache, at) = (&UPDATE.shaped_no_listener, Cell::new(0));
-        let op = || {
-            cache.insert(
-                black_box(next_key(&at)),
-                Entry::new(Arc::clone(&SHARED), None),
-            )
-        };
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &UPDATE.shaped_no_listener;
+        warm_and_bench(bencher, |key| {
+            cache.insert(black_box(key), Entry::new(Arc::clone(&SHARED), None))
+        });
     }
 
     #[divan::bench]
     fn update_moka_shaped(bencher: Bencher) {
-        let (cache, at) = (&UPDATE.shaped, Cell::new(0));
-        let op = || {
-            cache.insert(
-                black_box(next_key(&at)),
-                Entry::new(Arc::clone(&SHARED), None),
-            )
-        };
-        warm(op);
-        bencher.bench_local(op);
+        let cache = &UPDATE.shaped;
+        warm_and_bench(bencher, |key| {
+            cache.insert(black_box(key), Entry::new(Arc::clone(&SHARED), None))
+        });
     }
 
     #[divan::bench]
     fn update_manager(bencher: Bencher) {
-        let (handle, at) = (&UPDATE.handle, Cell::new(0));
-        let op = || handle.insert_blocking(black_box(next_key(&at)), Arc::clone(&SHARED));
-        warm(op);
-        bencher.bench_local(op);
+        let handle = &UPDATE.handle;
+        warm_and_bench(bencher, |key| {
+            handle.insert_blocking(black_box(key), Arc::clone(&SHARED))
+        });
     }
 
     #[divan::bench]
