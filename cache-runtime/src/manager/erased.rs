@@ -148,13 +148,7 @@ where
     }
 
     fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError> {
-        match self.disk() {
-            Some(disk) => disk.cleanup().map(Some).map_err(|source| CacheError::Disk {
-                region: self.name.to_string(),
-                source,
-            }),
-            None => Ok(None),
-        }
+        RegionStore::cleanup(self)
     }
 
     fn type_names(&self) -> (&'static str, &'static str) {

@@ -325,13 +325,7 @@ where
     ///
     /// [`CacheError::Disk`] when the folder cannot be listed.
     pub fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError> {
-        match self.store.disk() {
-            Some(disk) => disk.cleanup().map(Some).map_err(|source| CacheError::Disk {
-                region: self.name().to_owned(),
-                source,
-            }),
-            None => Ok(None),
-        }
+        RegionStore::cleanup(&self.store)
     }
 
     /// The folder of the region's disk level, if it has one.

@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use crate::policy::CachePolicy;
 
@@ -29,7 +28,8 @@ impl<K: 'static, V: 'static> PolicySlot<K, V> {
         *slot = policy;
     }
 
-    fn current(&self) -> Option<Arc<dyn CachePolicy<K, V>>> {
+    /// The policy now (one atomic load when there is none).
+    pub(crate) fn current(&self) -> Option<Arc<dyn CachePolicy<K, V>>> {
         if !self.present.load(Ordering::Acquire) {
             return None;
         }
@@ -37,17 +37,6 @@ impl<K: 'static, V: 'static> PolicySlot<K, V> {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// Whether `value` may be cached.
-    pub(crate) fn admit(&self, key: &K, value: &V) -> bool {
-        self.current().is_none_or(|policy| policy.admit(key, value))
-    }
-
-    /// The policy's time to live for this entry.
-    pub(crate) fn expire_after(&self, key: &K, value: &V) -> Option<Duration> {
-        self.current()
-            .and_then(|policy| policy.expire_after(key, value))
     }
 
     /// The policy's weight for this entry.

@@ -271,7 +271,11 @@ where
 
     /// Stores `value` unless the policy refuses it; whether it was stored.
     pub(crate) fn store(&self, key: K, value: V, ttl: Option<Duration>) -> bool {
-        if !self.policy.admit(&key, &value) {
+        // One read of the policy slot for the whole store.
+        let policy = self.policy.current();
+        if let Some(policy) = &policy
+            && !policy.admit(&key, &value)
+        {
             return false;
         }
         // An explicit TTL shortens the region's; a policy's replaces it.
@@ -280,7 +284,7 @@ where
                 Some(region) => ttl.min(region),
                 None => ttl,
             }),
-            None => self.policy.expire_after(&key, &value),
+            None => policy.and_then(|policy| policy.expire_after(&key, &value)),
         });
         let event_key = if self.events.wanted() {
             self.event_key(&key)
@@ -574,10 +578,7 @@ where
         clear: impl FnOnce(&DiskLevel<K, V>) -> Result<u64, crate::disk::DiskError>,
     ) -> Result<u64, CacheError> {
         if let Some(disk) = &self.disk {
-            let on_disk = clear(disk).map_err(|source| CacheError::Disk {
-                region: self.name.to_string(),
-                source,
-            })?;
+            let on_disk = clear(disk).map_err(|source| self.disk_error(source))?;
             // The memory level's listener counts the entries it held
             // (`removed` so far); those only on disk are counted here.
             for _ in 0..on_disk.saturating_sub(removed) {
@@ -703,10 +704,7 @@ where
             // match, and a page holds at most `limit`.
             let listed = disk
                 .entries(cursor.as_ref(), limit - page.entries.len())
-                .map_err(|source| CacheError::Disk {
-                    region: self.name.to_string(),
-                    source,
-                })?;
+                .map_err(|source| self.disk_error(source))?;
             for entry in listed.entries {
                 let Ok(text) = String::from_utf8(entry.key) else {
                     continue;
@@ -775,13 +773,29 @@ where
         }
     }
 
+    fn disk_error(&self, source: crate::disk::DiskError) -> CacheError {
+        CacheError::Disk {
+            region: self.name.to_string(),
+            source,
+        }
+    }
+
+    /// Removes expired and damaged entry files and orphaned temporary
+    /// files; `None` without a disk level.
+    pub(crate) fn cleanup(&self) -> Result<Option<crate::disk::CleanupReport>, CacheError> {
+        match &self.disk {
+            Some(disk) => disk
+                .cleanup()
+                .map(Some)
+                .map_err(|source| self.disk_error(source)),
+            None => Ok(None),
+        }
+    }
+
     /// Waits until queued disk writes are on disk.
     pub(crate) fn flush(&self) -> Result<(), CacheError> {
         match &self.disk {
-            Some(disk) => disk.flush().map_err(|source| CacheError::Disk {
-                region: self.name.to_string(),
-                source,
-            }),
+            Some(disk) => disk.flush().map_err(|source| self.disk_error(source)),
             None => Ok(()),
         }
     }
