@@ -47,11 +47,8 @@ mod link_check;
 mod manager;
 mod policy;
 mod provider;
-// The Redis level of a region. The manager wires it in (issue 5); until
-// then only its tests use it.
 #[cfg(feature = "redis")]
-#[allow(dead_code)]
-mod redis_level;
+mod redis_tier;
 mod region;
 mod registry;
 mod site;

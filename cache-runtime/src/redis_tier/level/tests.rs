@@ -7,30 +7,28 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::redis_tier::mask_password;
 use crate::test_support::redis::RedisServer;
 
-fn options() -> RedisOptions {
-    RedisOptions {
-        prefix: "test".into(),
-        ..RedisOptions::default()
-    }
+fn config(server: &RedisServer) -> RedisConfig {
+    RedisConfig::new(server.url()).prefix("test")
 }
 
-async fn connect(server: &RedisServer, options: RedisOptions) -> RedisConnection {
-    RedisConnection::open(&server.url(), options).await.unwrap()
+async fn connect(config: RedisConfig) -> Arc<RedisLink> {
+    Arc::new(RedisLink::open(config).unwrap())
 }
 
-fn level(connection: &RedisConnection, region: &str) -> RedisLevel {
-    RedisLevel::new(connection, region, Schema::new(1), Compression::NONE)
+fn level(link: &Arc<RedisLink>, region: &str) -> RedisLevel {
+    RedisLevel::new(link, region, Schema::new(1), Compression::NONE)
 }
 
 /// A raw command on the level's connection, for what the level never does.
-async fn raw<T: redis::FromRedisValue>(connection: &RedisConnection, command: &redis::Cmd) -> T {
-    let mut connection = connection.connection.clone();
+async fn raw<T: redis::FromRedisValue>(link: &RedisLink, command: &redis::Cmd) -> T {
+    let mut connection = link.connection().await.unwrap();
     command.query_async(&mut connection).await.unwrap()
 }
 
-async fn key_count(connection: &RedisConnection) -> u64 {
+async fn key_count(connection: &RedisLink) -> u64 {
     raw(connection, &redis::cmd("DBSIZE")).await
 }
 
@@ -71,9 +69,7 @@ fn long_keys_are_cut_in_messages() {
 
 #[tokio::test]
 async fn a_bad_url_is_a_typed_error() {
-    let error = RedisConnection::open("http://app:pw@host/", RedisOptions::default())
-        .await
-        .unwrap_err();
+    let error = RedisLink::open(RedisConfig::new("http://app:pw@host/")).unwrap_err();
     assert!(matches!(error, RedisError::Url { .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains("http://app:***@host/"), "{message}");
@@ -89,9 +85,8 @@ async fn nothing_listening_is_a_connection_error_not_a_hang() {
         .unwrap()
         .port();
     let started = Instant::now();
-    let error = RedisConnection::open(&format!("redis://127.0.0.1:{port}/"), options())
-        .await
-        .unwrap_err();
+    let link = RedisLink::open(RedisConfig::new(format!("redis://127.0.0.1:{port}/"))).unwrap();
+    let error = link.connection().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(
         matches!(
@@ -108,7 +103,7 @@ async fn nothing_listening_is_a_connection_error_not_a_hang() {
 #[tokio::test]
 async fn keys_are_prefix_region_and_key_text() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     assert_eq!(users.redis_key("42"), "test:users:42");
     assert_eq!(users.redis_key("a:b*"), "test:users:a:b*");
@@ -116,14 +111,7 @@ async fn keys_are_prefix_region_and_key_text() {
     let exists: u64 = raw(&connection, redis::cmd("EXISTS").arg("test:users:a:b*")).await;
     assert_eq!(exists, 1);
 
-    let tagged = connect(
-        &server,
-        RedisOptions {
-            hash_tag: true,
-            ..options()
-        },
-    )
-    .await;
+    let tagged = connect(config(&server).hash_tag(true)).await;
     let tagged_users = level(&tagged, "users");
     assert_eq!(tagged_users.redis_key("42"), "test:{users}:42");
     tagged_users.put("42", b"t", None).await.unwrap();
@@ -140,30 +128,9 @@ async fn keys_are_prefix_region_and_key_text() {
 #[tokio::test]
 async fn a_prefix_with_pattern_characters_clears_only_its_keys() {
     let server = RedisServer::start();
-    let weird = connect(
-        &server,
-        RedisOptions {
-            prefix: "w?*[x]\\".into(),
-            ..options()
-        },
-    )
-    .await;
-    let plain = connect(
-        &server,
-        RedisOptions {
-            prefix: "wAB[x]\\".into(),
-            ..options()
-        },
-    )
-    .await;
-    let plain_x = connect(
-        &server,
-        RedisOptions {
-            prefix: "wAx\\".into(),
-            ..options()
-        },
-    )
-    .await;
+    let weird = connect(config(&server).prefix("w?*[x]\\")).await;
+    let plain = connect(config(&server).prefix("wAB[x]\\")).await;
+    let plain_x = connect(config(&server).prefix("wAx\\")).await;
     for connection in [&weird, &plain, &plain_x] {
         level(connection, "users")
             .put("k1", b"v", None)
@@ -187,7 +154,7 @@ async fn a_prefix_with_pattern_characters_clears_only_its_keys() {
 #[tokio::test]
 async fn values_round_trip_and_are_removed() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     assert_eq!(users.get("ada").await.unwrap(), RedisLookup::Missing);
     users.put("ada", b"{\"id\":1}", None).await.unwrap();
@@ -217,7 +184,7 @@ async fn values_round_trip_and_are_removed() {
 #[tokio::test]
 async fn ttls_are_native_and_values_expire() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     users
         .put("short", b"v", Some(Duration::from_millis(300)))
@@ -254,7 +221,7 @@ async fn ttls_are_native_and_values_expire() {
 #[tokio::test]
 async fn corrupt_foreign_and_other_schema_values_are_rejected() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
 
     let _: () = raw(
@@ -342,7 +309,7 @@ async fn corrupt_foreign_and_other_schema_values_are_rejected() {
 #[tokio::test]
 async fn a_value_under_another_key_is_rejected() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     let admins = level(&connection, "admins");
     users.put("ada", b"ada's", None).await.unwrap();
@@ -375,7 +342,7 @@ async fn a_value_under_another_key_is_rejected() {
 #[tokio::test]
 async fn a_batch_of_a_thousand_is_pipelined_in_chunks() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     let keys: Vec<String> = (0..1_000).map(|i| format!("user:{i}")).collect();
     let values: Vec<Vec<u8>> = (0..1_000)
@@ -406,7 +373,7 @@ async fn a_batch_of_a_thousand_is_pipelined_in_chunks() {
 #[tokio::test]
 async fn clear_matching_agrees_with_glob_key() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     let others = level(&connection, "users-archive");
     let keys = [
@@ -478,7 +445,7 @@ async fn clear_matching_agrees_with_glob_key() {
 #[tokio::test]
 async fn clear_removes_ten_thousand_keys_and_only_them() {
     let server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     let others = level(&connection, "orders");
     let keys: Vec<String> = (0..10_000).map(|i| format!("{i}")).collect();
@@ -502,14 +469,7 @@ async fn clear_removes_ten_thousand_keys_and_only_them() {
 async fn a_paused_server_is_a_timeout_within_the_response_timeout() {
     let server = RedisServer::start();
     let timeout = Duration::from_millis(300);
-    let connection = connect(
-        &server,
-        RedisOptions {
-            response_timeout: timeout,
-            ..options()
-        },
-    )
-    .await;
+    let connection = connect(config(&server).response_timeout(timeout)).await;
     let users = level(&connection, "users");
     users.put("ada", b"v", None).await.unwrap();
 
@@ -539,7 +499,10 @@ async fn a_paused_server_is_a_timeout_within_the_response_timeout() {
     let value = loop {
         match users.get("ada").await {
             Ok(lookup) => break lookup.into_value(),
-            Err(error) if error.is_timeout() && Instant::now() < deadline => {}
+            // Timeouts, then the open breaker, until a probe succeeds.
+            Err(error) if error.is_unreachable() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             Err(error) => panic!("{error}"),
         }
     };
@@ -549,7 +512,7 @@ async fn a_paused_server_is_a_timeout_within_the_response_timeout() {
 #[tokio::test]
 async fn a_killed_server_is_a_connection_error() {
     let mut server = RedisServer::start();
-    let connection = connect(&server, options()).await;
+    let connection = connect(config(&server)).await;
     let users = level(&connection, "users");
     users.put("ada", b"v", None).await.unwrap();
     server.kill();
@@ -563,9 +526,20 @@ async fn a_killed_server_is_a_connection_error() {
         ),
         "{error:?}"
     );
-    // A restarted server needs a new connection (issue 5: reconnect), and
-    // it starts empty (no persistence).
+    // The broken connection is dropped; once the server is back the same
+    // level connects again (after the breaker lets a probe through), and
+    // finds it empty (no persistence).
     server.restart();
-    let fresh = level(&connect(&server, options()).await, "users");
-    assert_eq!(fresh.get("ada").await.unwrap(), RedisLookup::Missing);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lookup = loop {
+        match users.get("ada").await {
+            Ok(lookup) => break lookup,
+            Err(error) if error.is_unreachable() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(error) => panic!("{error}"),
+        }
+    };
+    assert_eq!(lookup, RedisLookup::Missing);
+    assert!(connection.health().connections >= 2);
 }

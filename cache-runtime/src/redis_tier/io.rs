@@ -1,0 +1,179 @@
+//! [`Io`]: the Redis tier's own thread, a current-thread tokio runtime that
+//! drives the connections, their timers and the backplane.
+//!
+//! A `redis` connection spawns a driver task on the runtime that opens it,
+//! and its response timeouts are tokio timers. Owning the runtime makes the
+//! tier independent of the caller's: async callers on any executor, and
+//! blocking callers on plain threads, reach Redis the same way. Each
+//! operation is polled on the caller's task inside [`Io::enter`] (the I/O
+//! thread's context is entered for the length of each poll), so a get costs
+//! what a raw `redis` get costs: no task is spawned per operation.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, JoinHandle, Thread};
+
+use tokio::runtime::{Builder, Handle};
+use tokio::sync::oneshot;
+
+/// The I/O thread and a handle on its runtime. Dropping it stops the
+/// runtime (its connections close) and joins the thread.
+pub(crate) struct Io {
+    handle: Handle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Io {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Io").finish_non_exhaustive()
+    }
+}
+
+impl Io {
+    /// Starts the thread (`cache-redis-io`).
+    ///
+    /// # Errors
+    ///
+    /// The operating system's, when the runtime or the thread cannot be made.
+    pub(crate) fn start() -> std::io::Result<Io> {
+        let runtime = Builder::new_current_thread().enable_all().build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = thread::Builder::new()
+            .name("cache-redis-io".into())
+            .spawn(move || {
+                // Runs spawned tasks (connection drivers, the backplane)
+                // and the timers until the `Io` is dropped.
+                let _ = runtime.block_on(stopped);
+                runtime.shutdown_background();
+            })?;
+        Ok(Io {
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Spawns a long-running task (the backplane) on the I/O thread.
+    pub(crate) fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(task)
+    }
+
+    /// `future`, polled with the I/O runtime's context entered: what every
+    /// Redis operation runs in, wherever it is awaited.
+    pub(crate) fn enter<F: Future>(&self, future: F) -> InIo<F> {
+        InIo {
+            handle: self.handle.clone(),
+            future: Box::pin(future),
+        }
+    }
+
+    /// Runs `future` to completion on this thread (which must not be the
+    /// I/O thread), parking between polls: what the `_blocking` forms use.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on(self.enter(future))
+    }
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A future polled inside the I/O runtime's context (see [`Io::enter`]).
+pub(crate) struct InIo<F> {
+    handle: Handle,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for InIo<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _entered = this.handle.enter();
+        this.future.as_mut().poll(cx)
+    }
+}
+
+/// Wakes a parked thread.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A minimal executor: polls `future` on this thread, parking until woken.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn timers_run_for_blocking_callers() {
+        let io = Io::start().expect("runtime");
+        let start = Instant::now();
+        let slept = io.block_on(async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            7
+        });
+        assert_eq!(slept, 7);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn timeouts_run_for_callers_on_another_runtime() {
+        let io = Io::start().expect("runtime");
+        // A runtime without a time driver: only the I/O thread's can fire.
+        let other = Builder::new_current_thread().build().expect("runtime");
+        let outcome = other.block_on(io.enter(async {
+            tokio::time::timeout(Duration::from_millis(10), std::future::pending::<()>()).await
+        }));
+        assert!(outcome.is_err(), "the timeout fired");
+    }
+
+    #[test]
+    fn spawned_tasks_run_and_stop_with_the_io() {
+        let io = Io::start().expect("runtime");
+        let (tx, rx) = std::sync::mpsc::channel();
+        io.spawn(async move {
+            let _ = tx.send(thread::current().name().map(str::to_owned));
+        });
+        let name = rx.recv_timeout(Duration::from_secs(5)).expect("task ran");
+        assert_eq!(name.as_deref(), Some("cache-redis-io"));
+        drop(io);
+    }
+}

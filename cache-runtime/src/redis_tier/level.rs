@@ -1,0 +1,530 @@
+//! The Redis level of a region: values in Redis, in the same versioned
+//! [`Envelope`] as the disk tier, over one multiplexed async connection.
+//!
+//! # Keys
+//!
+//! A region's entry for the key text `k` (a string key is itself, other
+//! keys their JSON, as everywhere else) is stored under the Redis key
+//! `{prefix}:{region}:{k}`: the configured prefix, the region's name (kebab
+//! case, so never a `:`), then the key text's UTF-8 bytes as they are,
+//! unescaped. The level strips exactly `{prefix}:{region}:` to get the key
+//! text back, so a `:` (or anything else) in the key text is not ambiguous.
+//! With [`RedisConfig::hash_tag`] the region is a Redis Cluster hash tag,
+//! `{prefix}:{{region}}:{k}`, so all of a region's keys live on one slot
+//! (and one node); without it, a `{..}` inside a key text picks that key's
+//! slot, which only changes where the key lives.
+//!
+//! # Values
+//!
+//! Each value is an [`Envelope`] whose embedded key is the whole Redis key
+//! (so a value copied to another key, region or prefix is rejected), under
+//! the region's [`Schema`]. Every read decodes and checks it: a value that
+//! is not an envelope, damaged, written for another key, under another
+//! schema or format, expired, or not even a Redis string is a
+//! [`RedisLookup::Rejected`] miss, never a panic and never a wrong value.
+//! Rejected values are left in place: during a rolling deploy another
+//! version may be using them, and the next write (or their TTL) replaces
+//! them.
+//!
+//! # Time limits
+//!
+//! The connection is opened with an explicit connect timeout (which covers
+//! the TCP connection and the handshake) and response timeout (which covers
+//! queueing a request and waiting for its reply). The `redis` crate 1.x
+//! defaults to 1 s and 500 ms; we set both from [`RedisOptions`]. The
+//! response timeout applies to a whole pipeline, so batches are cut in
+//! chunks of [`RedisConfig::batch`] commands. A reply that arrives after
+//! its request timed out is dropped by the connection, and the embedded
+//! key check would reject it anyway.
+//!
+//! # Clearing
+//!
+//! Never `KEYS`: `SCAN` with `MATCH` and `COUNT` [`SCAN_COUNT`], each page's
+//! keys removed with `UNLINK` (the memory is freed off Redis' main thread).
+//! A pattern means what [`Glob::key`] means on every other tier: the
+//! server filters with [`Glob::redis_match`] (which matches at least those
+//! keys) and each key text is checked again with [`Glob::matches`].
+//!
+//! Every operation takes its connection from the region's [`RedisLink`]
+//! (which reconnects and runs the circuit breaker) and reports back how it
+//! went. Redis Cluster: `SCAN` reaches one node, and a multi-key `UNLINK`
+//! needs one slot, which [`RedisConfig::hash_tag`] gives a region.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cache_spec::Compression;
+
+use super::error::RedisError;
+use super::link::RedisLink;
+use super::{RedisConfig, SCAN_COUNT};
+use crate::disk::Glob;
+use crate::envelope::{Clock, Decoded, Envelope, EnvelopeError, Schema, SystemClock};
+
+/// The longest TTL sent as `PX`: 100 years (Redis refuses a `PX` that
+/// overflows its clock).
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3_600 * 1_000;
+
+/// What [`RedisLevel::get`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RedisLookup {
+    /// The value, with its timestamps.
+    Hit(Decoded),
+    /// No value under the key.
+    Missing,
+    /// A value that is not this key's under this schema (see
+    /// [`EnvelopeError::cause`] to count it); left in place.
+    Rejected(EnvelopeError),
+}
+
+impl RedisLookup {
+    /// The value of a hit.
+    pub(crate) fn into_value(self) -> Option<Vec<u8>> {
+        match self {
+            RedisLookup::Hit(decoded) => Some(decoded.value),
+            RedisLookup::Missing | RedisLookup::Rejected(_) => None,
+        }
+    }
+}
+
+/// One region's entries in Redis.
+#[derive(Clone)]
+pub(crate) struct RedisLevel {
+    link: Arc<RedisLink>,
+    region: Arc<str>,
+    /// `{prefix}:{region}:` (or with the hash tag), before every key text.
+    key_prefix: Arc<str>,
+    schema: Arc<Schema>,
+    compression: Compression,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for RedisLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLevel")
+            .field("region", &self.region)
+            .field("key_prefix", &self.key_prefix)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLevel {
+    /// `region`'s level on `link`, reading and writing values under
+    /// `schema`, compressed as `compression` says.
+    pub(crate) fn new(
+        link: &Arc<RedisLink>,
+        region: &str,
+        schema: Schema,
+        compression: Compression,
+    ) -> RedisLevel {
+        let options = link.config();
+        let key_prefix = if options.hash_tag {
+            format!("{}:{{{region}}}:", options.prefix)
+        } else {
+            format!("{}:{region}:", options.prefix)
+        };
+        RedisLevel {
+            link: Arc::clone(link),
+            region: region.into(),
+            key_prefix: key_prefix.into(),
+            schema: Arc::new(schema),
+            compression,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// With another clock for the envelopes' timestamps and expiry checks
+    /// (Redis' own TTLs still run on the server's clock).
+    #[must_use]
+    pub(crate) fn with_clock(mut self, clock: impl Clock) -> RedisLevel {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The Redis key of `key_text`.
+    pub(crate) fn redis_key(&self, key_text: &str) -> String {
+        let mut key = String::with_capacity(self.key_prefix.len() + key_text.len());
+        key.push_str(&self.key_prefix);
+        key.push_str(key_text);
+        key
+    }
+
+    /// `key_text`'s value, or why there is none.
+    ///
+    /// # Errors
+    ///
+    /// A [`RedisError`] when Redis cannot be asked (timeout, connection).
+    pub(crate) async fn get(&self, key_text: &str) -> Result<RedisLookup, RedisError> {
+        self.settled(async {
+            let key = self.redis_key(key_text);
+            let mut connection = self.link.connection().await?;
+            let reply: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await;
+            match reply {
+                Ok(bytes) => Ok(self.decode(&key, bytes)),
+                Err(error) if is_wrong_type(&error) => Ok(not_a_string()),
+                Err(error) => Err(self.fail("GET", key_target(&key), error)),
+            }
+        })
+        .await
+    }
+
+    /// The values of `key_texts`, in order, read with pipelined `GET`s in
+    /// chunks of [`RedisConfig::batch`].
+    ///
+    /// # Errors
+    ///
+    /// A [`RedisError`] when a chunk fails (the values read so far are
+    /// dropped).
+    pub(crate) async fn get_many(
+        &self,
+        key_texts: &[&str],
+    ) -> Result<Vec<RedisLookup>, RedisError> {
+        self.settled(async {
+            let mut found = Vec::with_capacity(key_texts.len());
+            for chunk in key_texts.chunks(self.batch()) {
+                let keys: Vec<String> = chunk.iter().map(|k| self.redis_key(k)).collect();
+                let mut pipe = redis::pipe();
+                pipe.ignore_errors();
+                for key in &keys {
+                    pipe.cmd("GET").arg(key);
+                }
+                let mut connection = self.link.connection().await?;
+                let replies: Vec<redis::RedisResult<Option<Vec<u8>>>> = pipe
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|error| self.fail("GET (pipelined)", self.batch_target(&keys), error))?;
+                if replies.len() != keys.len() {
+                    return Err(RedisError::Command {
+                        operation: "GET (pipelined)",
+                        target: self.batch_target(&keys),
+                        source: redis::RedisError::from((
+                            redis::ErrorKind::Parse,
+                            "wrong number of replies",
+                            format!("{} for {} commands", replies.len(), keys.len()),
+                        )),
+                    });
+                }
+                for (key, reply) in keys.iter().zip(replies) {
+                    found.push(match reply {
+                        Ok(bytes) => self.decode(key, bytes),
+                        Err(error) if is_wrong_type(&error) => not_a_string(),
+                        Err(error) => return Err(self.fail("GET (pipelined)", key_target(key), error)),
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Stores `value` for `key_text`, expiring after `ttl` (Redis' own
+    /// `SET .. PX`; a TTL under 1 ms is 1 ms), or never with `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`RedisError::Encode`] for a key or value too large, else Redis'
+    /// failure.
+    pub(crate) async fn put(
+        &self,
+        key_text: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), RedisError> {
+        self.settled(async {
+            let key = self.redis_key(key_text);
+            let mut connection = self.link.connection().await?;
+            self.set_command(&key, value, ttl)?
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(|error| self.fail("SET", key_target(&key), error))
+        })
+        .await
+    }
+
+    /// Stores each `(key text, value, ttl)` as [`RedisLevel::put`] does, with
+    /// pipelined `SET`s in chunks of [`RedisConfig::batch`].
+    ///
+    /// # Errors
+    ///
+    /// The first failure; the chunks before it are written.
+    pub(crate) async fn put_many(
+        &self,
+        entries: &[(&str, &[u8], Option<Duration>)],
+    ) -> Result<(), RedisError> {
+        self.settled(async {
+            for chunk in entries.chunks(self.batch()) {
+                let mut pipe = redis::pipe();
+                let mut keys = Vec::with_capacity(chunk.len());
+                for (key_text, value, ttl) in chunk {
+                    let key = self.redis_key(key_text);
+                    pipe.add_command(self.set_command(&key, value, *ttl)?)
+                        .ignore();
+                    keys.push(key);
+                }
+                let mut connection = self.link.connection().await?;
+                pipe.query_async::<()>(&mut connection)
+                    .await
+                    .map_err(|error| self.fail("SET (pipelined)", self.batch_target(&keys), error))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes `key_text`'s value; whether there was one.
+    ///
+    /// # Errors
+    ///
+    /// Redis' failure.
+    pub(crate) async fn remove(&self, key_text: &str) -> Result<bool, RedisError> {
+        self.settled(async {
+            let key = self.redis_key(key_text);
+            let mut connection = self.link.connection().await?;
+            let removed: u64 = redis::cmd("UNLINK")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .map_err(|error| self.fail("UNLINK", key_target(&key), error))?;
+            Ok(removed > 0)
+        })
+        .await
+    }
+
+    /// Removes every value of the region; how many there were.
+    ///
+    /// # Errors
+    ///
+    /// The first failure; what was removed before it stays removed.
+    pub(crate) async fn clear(&self) -> Result<u64, RedisError> {
+        let pattern = format!("{}*", Glob::escape(&self.key_prefix));
+        self.scan_and_unlink(&pattern, None).await
+    }
+
+    /// Removes the values whose key text matches `pattern` (a
+    /// [`Glob::key`]); how many there were.
+    ///
+    /// # Errors
+    ///
+    /// The first failure; what was removed before it stays removed.
+    pub(crate) async fn clear_matching(&self, pattern: &Glob) -> Result<u64, RedisError> {
+        if let Some(key_text) = pattern.literal() {
+            return self.remove(&key_text).await.map(u64::from);
+        }
+        let server_pattern = format!(
+            "{}{}",
+            Glob::escape(&self.key_prefix),
+            pattern.redis_match()
+        );
+        self.scan_and_unlink(&server_pattern, Some(pattern)).await
+    }
+
+    /// One or more `SCAN` steps over the region's keys whose text matches
+    /// `pattern` (all without one), from `cursor` (0 to start), until at
+    /// least `want` are found or the scan ends: the key texts and the
+    /// cursor to go on from (0 when the scan is complete). As with `SCAN`, a
+    /// key may be listed twice, and keys added meanwhile may be missed.
+    pub(crate) async fn scan_keys(
+        &self,
+        mut cursor: u64,
+        pattern: Option<&Glob>,
+        want: usize,
+    ) -> Result<(u64, Vec<String>), RedisError> {
+        self.settled(async {
+            let server_pattern = match pattern {
+                Some(glob) => format!("{}{}", Glob::escape(&self.key_prefix), glob.redis_match()),
+                None => format!("{}*", Glob::escape(&self.key_prefix)),
+            };
+            let mut connection = self.link.connection().await?;
+            let mut found = Vec::new();
+            loop {
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&server_pattern)
+                    .arg("COUNT")
+                    .arg(want.clamp(10, SCAN_COUNT))
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|error| self.fail("SCAN", self.region_target(), error))?;
+                for key in keys {
+                    if self.belongs(&key, pattern)
+                        && let Some(text) = key.strip_prefix(self.key_prefix.as_bytes())
+                        && let Ok(text) = String::from_utf8(text.to_vec())
+                    {
+                        found.push(text);
+                    }
+                }
+                cursor = next;
+                if cursor == 0 || found.len() >= want {
+                    return Ok((cursor, found));
+                }
+            }
+        })
+        .await
+    }
+
+    /// `SCAN`s the keys matching `server_pattern` and `UNLINK`s those under
+    /// this region whose key text also matches `check` (all of them without
+    /// one), page by page.
+    async fn scan_and_unlink(
+        &self,
+        server_pattern: &str,
+        check: Option<&Glob>,
+    ) -> Result<u64, RedisError> {
+        self.settled(async {
+            let mut connection = self.link.connection().await?;
+            let mut cursor: u64 = 0;
+            let mut removed = 0;
+            loop {
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(server_pattern)
+                    .arg("COUNT")
+                    .arg(SCAN_COUNT)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|error| self.fail("SCAN", self.region_target(), error))?;
+                let doomed: Vec<Vec<u8>> = keys
+                    .into_iter()
+                    .filter(|key| self.belongs(key, check))
+                    .collect();
+                for chunk in doomed.chunks(self.batch()) {
+                    let count: u64 = redis::cmd("UNLINK")
+                        .arg(chunk)
+                        .query_async(&mut connection)
+                        .await
+                        .map_err(|error| self.fail("UNLINK", self.region_target(), error))?;
+                    removed += count;
+                }
+                cursor = next;
+                if cursor == 0 {
+                    return Ok(removed);
+                }
+            }
+        })
+        .await
+    }
+
+    /// Whether the Redis key `key` is this region's and its key text matches
+    /// `check` (a key text that is not UTF-8 matches no pattern).
+    fn belongs(&self, key: &[u8], check: Option<&Glob>) -> bool {
+        let Some(key_text) = key.strip_prefix(self.key_prefix.as_bytes()) else {
+            return false;
+        };
+        match check {
+            None => true,
+            Some(glob) => std::str::from_utf8(key_text).is_ok_and(|text| glob.matches(text)),
+        }
+    }
+
+    /// The `SET` command storing `value`'s envelope under `key`.
+    fn set_command(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<redis::Cmd, RedisError> {
+        let now = self.clock.now_ms();
+        let ttl_ms = ttl.map(ttl_ms);
+        let bytes = Envelope::new(key.as_bytes(), value)
+            .written_at_ms(now)
+            .expires_at_ms(ttl_ms.map(|ms| now.saturating_add(ms)))
+            .encode(&self.schema, self.compression)
+            .map_err(|source| RedisError::Encode {
+                operation: "SET",
+                target: key_target(key),
+                source,
+            })?;
+        let mut command = redis::cmd("SET");
+        command.arg(key).arg(bytes);
+        if let Some(ms) = ttl_ms {
+            command.arg("PX").arg(ms);
+        }
+        Ok(command)
+    }
+
+    /// What the bytes read under `key` are.
+    fn decode(&self, key: &str, bytes: Option<Vec<u8>>) -> RedisLookup {
+        let Some(bytes) = bytes else {
+            return RedisLookup::Missing;
+        };
+        match Envelope::decode(&bytes, key.as_bytes(), &self.schema, self.clock.now_ms()) {
+            Ok(decoded) => RedisLookup::Hit(decoded),
+            Err(error) => RedisLookup::Rejected(error),
+        }
+    }
+
+    /// `operation`'s outcome, reported to the link (breaker, reconnection).
+    async fn settled<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, RedisError> {
+        let outcome = operation.await;
+        self.link.settle(&outcome);
+        outcome
+    }
+
+    fn fail(
+        &self,
+        operation: &'static str,
+        target: String,
+        error: redis::RedisError,
+    ) -> RedisError {
+        RedisError::classify(operation, target, self.link.config().response_timeout, error)
+    }
+
+    fn batch(&self) -> usize {
+        self.link.config().batch.max(1)
+    }
+
+    fn region_target(&self) -> String {
+        format!("in region `{}` (keys `{}*`)", self.region, self.key_prefix)
+    }
+
+    fn batch_target(&self, keys: &[String]) -> String {
+        match keys {
+            [first, ..] => format!(
+                "of {} keys in region `{}`, from {}",
+                keys.len(),
+                self.region,
+                key_target(first)
+            ),
+            [] => self.region_target(),
+        }
+    }
+}
+
+/// `PX` milliseconds for `ttl`: at least 1, at most [`MAX_TTL_MS`].
+fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).map_or(MAX_TTL_MS, |ms| ms.clamp(1, MAX_TTL_MS))
+}
+
+/// `key` for a message, cut to 200 characters.
+fn key_target(key: &str) -> String {
+    const SHOWN: usize = 200;
+    match key.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("key `{}`…", &key[..cut]),
+        None => format!("key `{key}`"),
+    }
+}
+
+/// Whether Redis refused a command because the key holds another type.
+fn is_wrong_type(error: &redis::RedisError) -> bool {
+    error.code() == Some("WRONGTYPE")
+}
+
+/// The miss for a key holding a list, set, hash...: not ours.
+fn not_a_string() -> RedisLookup {
+    RedisLookup::Rejected(EnvelopeError::Malformed {
+        what: "Redis value type (not a string)",
+    })
+}
+
+#[cfg(test)]
+mod tests;

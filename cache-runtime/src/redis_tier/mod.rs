@@ -1,0 +1,194 @@
+//! The Redis tier (feature `redis`): how the manager reaches Redis and lays
+//! out regions in it.
+//!
+//! - `io.rs`: the tier's own I/O thread (connections, timers, backplane);
+//! - `breaker.rs`: the circuit breaker;
+//! - `link.rs`: [`RedisLink`], the connection opened on first use and
+//!   reopened after it breaks;
+//! - `level.rs`: [`RedisLevel`], one region's values (keys, envelopes,
+//!   batches, clearing with `SCAN` + `UNLINK`);
+//! - `backplane.rs`: pub/sub invalidation of other instances' memory levels;
+//! - `error.rs`: [`RedisError`].
+
+mod backplane;
+mod breaker;
+mod error;
+mod io;
+mod level;
+mod link;
+
+use std::time::Duration;
+
+pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
+pub use self::backplane::BackplaneStats;
+pub(crate) use self::breaker::BreakerSettings;
+pub use self::error::RedisError;
+pub(crate) use self::level::{RedisLevel, RedisLookup};
+pub use self::link::RedisHealth;
+pub(crate) use self::link::RedisLink;
+
+/// How many keys each `SCAN` call asks Redis to look at.
+pub(crate) const SCAN_COUNT: usize = 500;
+
+/// How a manager reaches Redis: the server's URL, the key prefix, time
+/// limits, pipelining, the backplane and the circuit breaker.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_runtime::RedisConfig;
+///
+/// let redis = RedisConfig::new("redis://app:secret@127.0.0.1:6379/0")
+///     .prefix("shop")
+///     .response_timeout(Duration::from_millis(250));
+/// assert_eq!(redis.url_masked(), "redis://app:***@127.0.0.1:6379/0");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    pub(crate) url: String,
+    pub(crate) prefix: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    pub(crate) hash_tag: bool,
+    pub(crate) batch: usize,
+    pub(crate) backplane: bool,
+    pub(crate) ping_every: Duration,
+    pub(crate) breaker: BreakerSettings,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.url_masked())
+            .field("prefix", &self.prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("hash_tag", &self.hash_tag)
+            .field("batch", &self.batch)
+            .field("backplane", &self.backplane)
+            .field("ping_every", &self.ping_every)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisConfig {
+    /// The server at `url`: `redis://[user[:password]@]host[:port][/db]`
+    /// (`rediss://` needs the `redis-tls` feature). Defaults: prefix
+    /// `cache`, 1 s to connect, 500 ms per reply, pipelines of 256
+    /// commands, the backplane on (checked every second), the breaker
+    /// opening after 3 failures in a row for 500 ms (up to 10 s).
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig {
+            url: url.into(),
+            prefix: "cache".into(),
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_millis(500),
+            hash_tag: false,
+            batch: 256,
+            backplane: true,
+            ping_every: Duration::from_secs(1),
+            breaker: BreakerSettings::default(),
+        }
+    }
+
+    /// The first part of every key: `{prefix}:{region}:{key}`, and of the
+    /// backplane's channel `{prefix}:backplane`. Instances share entries
+    /// when they share the prefix.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> RedisConfig {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest wait for a connection (TCP and handshake).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> RedisConfig {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest wait for one reply (or one pipelined chunk's replies):
+    /// no call on a Redis region waits longer for Redis.
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> RedisConfig {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Makes each region a Redis Cluster hash tag — `{prefix}:{{region}}:{key}`
+    /// — so a region's keys live on one slot and multi-key commands work
+    /// on them in a cluster.
+    #[must_use]
+    pub fn hash_tag(mut self, on: bool) -> RedisConfig {
+        self.hash_tag = on;
+        self
+    }
+
+    /// The most commands in one pipeline: batches are sent in chunks this
+    /// big, each within the response timeout.
+    #[must_use]
+    pub fn batch(mut self, commands: usize) -> RedisConfig {
+        self.batch = commands.max(1);
+        self
+    }
+
+    /// Whether hybrid regions keep their memory levels coherent across
+    /// instances through pub/sub (on by default).
+    #[must_use]
+    pub fn backplane(mut self, on: bool) -> RedisConfig {
+        self.backplane = on;
+        self
+    }
+
+    /// How often the backplane checks its subscription with a `PING` (a
+    /// stalled server is noticed within this plus the response timeout).
+    #[must_use]
+    pub fn backplane_ping_every(mut self, every: Duration) -> RedisConfig {
+        self.ping_every = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The circuit breaker: open after `failures` timeouts or broken
+    /// connections in a row, refusing operations at once for `open_for`
+    /// (doubling after each failed probe, up to `max_open`).
+    #[must_use]
+    pub fn circuit_breaker(
+        mut self,
+        failures: u32,
+        open_for: Duration,
+        max_open: Duration,
+    ) -> RedisConfig {
+        self.breaker = BreakerSettings {
+            threshold: failures.max(1),
+            open_for,
+            max_open,
+        };
+        self
+    }
+
+    /// The URL with its password masked.
+    pub fn url_masked(&self) -> String {
+        mask_password(&self.url)
+    }
+
+    /// The backplane's channel.
+    pub(crate) fn channel(&self) -> String {
+        format!("{}:backplane", self.prefix)
+    }
+}
+
+/// `url` with the password (between `:` and `@` after the scheme) masked.
+pub(crate) fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.into();
+    };
+    let masked = match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        // A lone part before `@` may still be a secret.
+        None => "***".into(),
+    };
+    format!("{scheme}://{masked}{}", &rest[at..])
+}
