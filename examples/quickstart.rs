@@ -201,7 +201,9 @@ async fn serve() -> Result<(), CacheError> {
     println!("tenant-quotas: 500 cached: {kept}, 0 refused by QuotaPolicy: {refused}");
 
     // What an admin tool sees, by name.
-    let page = manager.entries("rate-limits", &EntryQuery::first(10).matching("tenant-*"))?;
+    let page = manager
+        .entries("rate-limits", &EntryQuery::first(10).matching("tenant-*"))
+        .await?;
     let shown: Vec<String> = page
         .entries
         .iter()
@@ -220,12 +222,12 @@ async fn serve() -> Result<(), CacheError> {
         },
     )
     .await;
-    if let Err(refusal) = manager.entries("virtual-keys", &EntryQuery::first(10)) {
+    if let Err(refusal) = manager.entries("virtual-keys", &EntryQuery::first(10)).await {
         println!("entries(\"virtual-keys\") -> {refusal}");
     }
     println!(
         "clear_matching(\"rate-limits\", \"admin-*\") -> {} removed",
-        manager.clear_matching("rate-limits", "admin-*")?
+        manager.clear_matching("rate-limits", "admin-*").await?
     );
 
     let stats = manager.stats("rate-limits")?;

@@ -37,6 +37,7 @@
 // names `::cache_runtime`.
 extern crate self as cache_runtime;
 
+mod block_on;
 mod builder;
 mod config;
 mod descriptor;
@@ -48,6 +49,9 @@ mod manager;
 mod policy;
 mod provider;
 #[cfg(feature = "redis")]
+mod redis_tier;
+#[cfg(not(feature = "redis"))]
+#[path = "redis_tier_off.rs"]
 mod redis_tier;
 mod region;
 mod registry;
@@ -99,8 +103,11 @@ pub use site::DeclarationSite;
 pub use stats::{
     ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, GetTimer, LatencySummary, ManualClock,
     RegionStats, RestoreOutcome, STATS_FORMAT, StatsRegistry, StatsRegistryBuilder, StatsSnapshot,
-    StatsWorker, StatsWorkerBuilder, WindowStats,
+    StatsWorker, StatsWorkerBuilder, TierSnapshot, WindowStats,
 };
+pub use redis_tier::RedisError;
+#[cfg(feature = "redis")]
+pub use redis_tier::{BackplaneStats, RedisConfig, RedisHealth};
 
 /// The fingerprint of the calling package's sources, computed by
 /// `cache-build` in its build script: `Some(hex)`, or `None` without one.

@@ -215,7 +215,7 @@ async fn disk_values_survive_a_restart_with_sync_and_write_behind_writes() {
         assert_eq!(profiles.get(&"nobody".into()).await, None, "{what}");
         assert_eq!(
             manager
-                .get_json("mdisk-profiles", &"grace".into())
+                .get_json_blocking("mdisk-profiles", &"grace".into())
                 .expect("get_json"),
             Some(serde_json::to_value(profile(1, "Grace")).expect("json")),
             "{what}"
@@ -515,7 +515,7 @@ fn values_that_no_longer_deserialize_are_counted_misses() {
     assert!(!path.exists(), "the undecodable entry is removed");
     assert_eq!(
         manager
-            .get_json("mdisk-retyped-by-hand", &"k1".into())
+            .get_json_blocking("mdisk-retyped-by-hand", &"k1".into())
             .expect("get_json"),
         None
     );
@@ -916,7 +916,7 @@ fn hybrid_memory_ttl_falls_back_to_disk_until_the_disk_ttl() {
     let observer = observer_manager.region::<HybridTtl>().expect("region");
     let on_disk = || {
         !observer
-            .entries(&cache_runtime::EntryQuery::first(10))
+            .entries_blocking(&cache_runtime::EntryQuery::first(10))
             .expect("entries")
             .entries
             .is_empty()
@@ -1046,10 +1046,10 @@ fn hybrid_removals_count_entries_held_only_on_disk() {
     assert!(!hybrid.remove_blocking(&"p1".into()));
     assert_eq!(removals(), 2);
     assert!(hybrid.get_blocking(&"p2".into()).is_some());
-    assert_eq!(hybrid.clear_matching("p[23]").expect("clear_matching"), 2);
+    assert_eq!(hybrid.clear_matching_blocking("p[23]").expect("clear_matching"), 2);
     assert_eq!(removals(), 4, "one promoted, one only on disk");
     assert!(hybrid.get_blocking(&"p4".into()).is_some());
-    assert_eq!(hybrid.clear().expect("clear"), 2);
+    assert_eq!(hybrid.clear_blocking().expect("clear"), 2);
     assert_eq!(removals(), 6, "one promoted, one only on disk");
     assert!(entry_files(hybrid.disk_dir().expect("dir")).is_empty());
     for i in 0..6 {
@@ -1080,7 +1080,7 @@ fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
     let file = entry_path(&handle, "ada");
     let binary_len = fs::metadata(&file).expect("entry file").len();
     let page = binary
-        .entries("mdisk-binary", &cache_runtime::EntryQuery::first(10))
+        .entries_blocking("mdisk-binary", &cache_runtime::EntryQuery::first(10))
         .expect("entries");
     assert_eq!(page.entries.len(), 1);
     assert_eq!(page.entries[0].value["name"], "Ada");

@@ -79,7 +79,7 @@ fn handles(manager: &CacheManager) -> [RegionHandle<String, String>; 3] {
 
 /// Empties `handle`'s region and stores every key (the value names it).
 fn refill(handle: &RegionHandle<String, String>) {
-    handle.clear().expect("clear");
+    handle.clear_blocking().expect("clear");
     top_up(handle, &BTreeSet::new());
 }
 
@@ -119,7 +119,7 @@ fn listed(manager: &CacheManager, name: &str, pattern: Option<&str>) -> BTreeSet
         if let Some(cursor) = &cursor {
             query = query.after(cursor.clone());
         }
-        let page = manager.entries(name, &query).expect("entries");
+        let page = manager.entries_blocking(name, &query).expect("entries");
         assert!(
             page.entries.len() <= 3,
             "{name}: a page of {} entries for a limit of 3",
@@ -175,9 +175,9 @@ fn check_parity(manager: &CacheManager, by_name: bool) {
                 "{name}: entries matching {pattern:?}"
             );
             let removed = if by_name {
-                manager.clear_matching(name, pattern)
+                manager.clear_matching_blocking(name, pattern)
             } else {
-                handle.clear_matching(pattern)
+                handle.clear_matching_blocking(pattern)
             }
             .expect("clear_matching");
             assert_eq!(
@@ -257,7 +257,7 @@ fn a_bad_pattern_is_an_error_on_every_tier_and_removes_nothing() {
         refill(handle);
         for pattern in ["user:[12", "trailing\\"] {
             let error = manager
-                .clear_matching(name, pattern)
+                .clear_matching_blocking(name, pattern)
                 .expect_err("a bad pattern");
             assert!(
                 matches!(error, cache_runtime::CacheError::BadPattern { .. }),
@@ -265,7 +265,7 @@ fn a_bad_pattern_is_an_error_on_every_tier_and_removes_nothing() {
             );
             assert!(
                 manager
-                    .entries(name, &EntryQuery::first(10).matching(pattern))
+                    .entries_blocking(name, &EntryQuery::first(10).matching(pattern))
                     .is_err(),
                 "{name}: entries with {pattern:?}"
             );
@@ -298,13 +298,13 @@ fn number_keys_match_by_their_text_on_every_tier() {
             .collect();
         for handle in &handles {
             let name = handle.name().to_owned();
-            handle.clear().expect("clear");
+            handle.clear_blocking().expect("clear");
             for id in ids {
                 assert!(handle.insert_blocking(id, id * 10));
             }
             assert_eq!(handle.key_text(&12).as_deref(), Some("12"));
             let listed: BTreeSet<u64> = manager
-                .entries(&name, &EntryQuery::first(100).matching(pattern))
+                .entries_blocking(&name, &EntryQuery::first(100).matching(pattern))
                 .expect("entries")
                 .entries
                 .iter()
@@ -312,7 +312,7 @@ fn number_keys_match_by_their_text_on_every_tier() {
                 .collect();
             assert_eq!(listed, expected, "{name}: entries matching {pattern:?}");
             assert_eq!(
-                handle.clear_matching(pattern).expect("clear_matching"),
+                handle.clear_matching_blocking(pattern).expect("clear_matching"),
                 expected.len() as u64,
                 "{name}: {pattern:?}"
             );

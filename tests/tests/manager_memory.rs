@@ -153,7 +153,7 @@ fn kinds(events: &[CacheEvent], region: &str) -> Vec<(EventKind, Option<String>)
 /// The keys a region's entries show, in order.
 fn keys_of<V: Clone + Send + Sync + 'static>(handle: &RegionHandle<String, V>) -> Vec<String> {
     let page = handle
-        .entries(&EntryQuery::first(10_000))
+        .entries_blocking(&EntryQuery::first(10_000))
         .expect("browsable");
     assert!(page.next.is_none());
     page.entries.into_iter().map(|entry| entry.key).collect()
@@ -170,7 +170,7 @@ fn entries_expire_after_the_region_ttl() {
     // A per-entry TTL longer than the region's is capped by it.
     handle.insert_with_ttl_blocking(s("capped"), s("2"), Duration::from_secs(3600));
     let early = handle.get_blocking(&s("a"));
-    let page = handle.entries(&EntryQuery::first(10)).expect("browsable");
+    let page = handle.entries_blocking(&EntryQuery::first(10)).expect("browsable");
     if stored.elapsed() < TTL {
         assert_eq!(early.as_deref(), Some("1"));
         assert_eq!(page.entries.len(), 2);
@@ -321,7 +321,7 @@ fn a_per_entry_ttl_shorter_than_the_regions_applies() {
     let stored = Instant::now();
     assert!(handle.insert_with_ttl_blocking(s("short"), s("s"), SHORT_TTL));
     assert!(handle.insert_blocking(s("long"), s("l")));
-    let page = handle.entries(&EntryQuery::first(10)).expect("browsable");
+    let page = handle.entries_blocking(&EntryQuery::first(10)).expect("browsable");
     let left = |key: &str| {
         page.entries
             .iter()
@@ -598,10 +598,10 @@ fn events_announce_inserts_removals_and_clears() {
     assert!(handle.remove_blocking(&s("a")));
     assert!(!handle.remove_blocking(&s("missing")));
     handle.insert_blocking(s("c"), s("4"));
-    assert_eq!(handle.clear().expect("clears"), 2);
+    assert_eq!(handle.clear_blocking().expect("clears"), 2);
     handle.insert_blocking(s("user:1"), s("5"));
     handle.insert_blocking(s("user:2"), s("6"));
-    assert_eq!(handle.clear_matching("user:*").expect("clears"), 2);
+    assert_eq!(handle.clear_matching_blocking("user:*").expect("clears"), 2);
     handle.run_pending_tasks();
     let got = drain(&mut events);
     assert!(got.iter().all(|event| &*event.region == "mm-events"));
@@ -698,11 +698,11 @@ fn tools_read_remove_and_page_through_entries_by_name() {
         handle.insert_blocking(format!("k{i:02}"), i);
     }
     assert_eq!(
-        manager.get_json(NAME, &json!("k03")).expect("readable"),
+        manager.get_json_blocking(NAME, &json!("k03")).expect("readable"),
         Some(json!(3))
     );
     assert_eq!(
-        manager.get_json(NAME, &json!("nope")).expect("readable"),
+        manager.get_json_blocking(NAME, &json!("nope")).expect("readable"),
         None
     );
 
@@ -713,7 +713,7 @@ fn tools_read_remove_and_page_through_entries_by_name() {
         let mut pages = 0;
         let mut query = EntryQuery::first(limit);
         loop {
-            let page = manager.entries(NAME, &query).expect("browsable");
+            let page = manager.entries_blocking(NAME, &query).expect("browsable");
             pages += 1;
             assert!(page.entries.len() <= limit);
             for entry in &page.entries {
@@ -734,7 +734,7 @@ fn tools_read_remove_and_page_through_entries_by_name() {
 
     // A pattern filters, and pages.
     let page = manager
-        .entries(NAME, &EntryQuery::first(100).matching("k1?"))
+        .entries_blocking(NAME, &EntryQuery::first(100).matching("k1?"))
         .expect("browsable");
     let keys: Vec<&str> = page
         .entries
@@ -748,7 +748,7 @@ fn tools_read_remove_and_page_through_entries_by_name() {
         ]
     );
     let first = manager
-        .entries(NAME, &EntryQuery::first(4).matching("k2*"))
+        .entries_blocking(NAME, &EntryQuery::first(4).matching("k2*"))
         .expect("browsable");
     let keys: Vec<&str> = first
         .entries
@@ -758,7 +758,7 @@ fn tools_read_remove_and_page_through_entries_by_name() {
     assert_eq!(keys, ["k20", "k21", "k22", "k23"]);
     let next = first.next.expect("one more page");
     let second = manager
-        .entries(NAME, &EntryQuery::first(4).matching("k2*").after(next))
+        .entries_blocking(NAME, &EntryQuery::first(4).matching("k2*").after(next))
         .expect("browsable");
     let keys: Vec<&str> = second
         .entries
@@ -768,13 +768,13 @@ fn tools_read_remove_and_page_through_entries_by_name() {
     assert_eq!(keys, ["k24"]);
     assert_eq!(second.next, None);
 
-    assert!(manager.remove(NAME, &json!("k00")).expect("removable"));
-    assert!(!manager.remove(NAME, &json!("k00")).expect("removable"));
+    assert!(manager.remove_blocking(NAME, &json!("k00")).expect("removable"));
+    assert!(!manager.remove_blocking(NAME, &json!("k00")).expect("removable"));
     assert_eq!(handle.get_blocking(&s("k00")), None);
-    assert_eq!(manager.clear_region(NAME).expect("clears"), 24);
+    assert_eq!(manager.clear_region_blocking(NAME).expect("clears"), 24);
     assert!(
         manager
-            .entries(NAME, &EntryQuery::first(10))
+            .entries_blocking(NAME, &EntryQuery::first(10))
             .expect("browsable")
             .entries
             .is_empty()
@@ -793,16 +793,16 @@ fn json_keys_are_checked_against_the_key_type() {
     let handle = manager.region::<Ids>().expect("region");
     handle.insert_blocking(7, s("seven"));
     assert_eq!(
-        manager.get_json("mm-ids", &json!(7)).expect("a u64"),
+        manager.get_json_blocking("mm-ids", &json!(7)).expect("a u64"),
         Some(json!("seven"))
     );
     // A key's text form in a JSON string works too.
     assert_eq!(
-        manager.get_json("mm-ids", &json!("7")).expect("a u64"),
+        manager.get_json_blocking("mm-ids", &json!("7")).expect("a u64"),
         Some(json!("seven"))
     );
     for bad in [json!("seven"), json!(-1), json!({"id": 7}), json!(1.5)] {
-        match manager.get_json("mm-ids", &bad) {
+        match manager.get_json_blocking("mm-ids", &bad) {
             Err(CacheError::BadKey {
                 region,
                 key,
@@ -815,11 +815,11 @@ fn json_keys_are_checked_against_the_key_type() {
             }
             other => panic!("{bad}: expected BadKey, got {other:?}"),
         }
-        let error = manager.remove("mm-ids", &bad).expect_err("bad key");
+        let error = manager.remove_blocking("mm-ids", &bad).expect_err("bad key");
         assert!(error.to_string().contains("mm-ids"), "{error}");
     }
     let page = manager
-        .entries("mm-ids", &EntryQuery::first(10))
+        .entries_blocking("mm-ids", &EntryQuery::first(10))
         .expect("browsable");
     assert_eq!(page.entries.len(), 1);
     assert_eq!(
@@ -843,23 +843,23 @@ fn clear_matching_follows_glob_rules() {
     let remaining =
         |handle: &RegionHandle<String, u32>| keys_of(handle).into_iter().collect::<BTreeSet<_>>();
     // `?` is exactly one character.
-    assert_eq!(manager.clear_matching(NAME, "user:?").expect("clears"), 2);
+    assert_eq!(manager.clear_matching_blocking(NAME, "user:?").expect("clears"), 2);
     assert!(remaining(&handle).contains("user:10"));
     // A class, then `*`.
-    assert_eq!(manager.clear_matching(NAME, "[a-c]*").expect("clears"), 3);
+    assert_eq!(manager.clear_matching_blocking(NAME, "[a-c]*").expect("clears"), 3);
     assert!(remaining(&handle).contains("d-team"));
     // An escaped `*` is a literal star.
     assert_eq!(
-        manager.clear_matching(NAME, "lit\\*star").expect("clears"),
+        manager.clear_matching_blocking(NAME, "lit\\*star").expect("clears"),
         1
     );
     assert!(remaining(&handle).contains("litXstar"));
     // An escaped `?` too.
-    assert_eq!(handle.clear_matching("q\\?").expect("clears"), 1);
+    assert_eq!(handle.clear_matching_blocking("q\\?").expect("clears"), 1);
     assert!(remaining(&handle).contains("qq"));
     // Nothing matches: nothing removed.
-    assert_eq!(manager.clear_matching(NAME, "zzz*").expect("clears"), 0);
-    assert_eq!(manager.clear_matching(NAME, "*").expect("clears"), 4);
+    assert_eq!(manager.clear_matching_blocking(NAME, "zzz*").expect("clears"), 0);
+    assert_eq!(manager.clear_matching_blocking(NAME, "*").expect("clears"), 4);
     assert!(remaining(&handle).is_empty());
     handle.run_pending_tasks();
     assert_eq!(
@@ -870,12 +870,12 @@ fn clear_matching_follows_glob_rules() {
     // A pattern that does not parse.
     for error in [
         manager
-            .clear_matching(NAME, "[a-")
+            .clear_matching_blocking(NAME, "[a-")
             .expect_err("unclosed class"),
         manager
-            .entries(NAME, &EntryQuery::first(1).matching("[a-"))
+            .entries_blocking(NAME, &EntryQuery::first(1).matching("[a-"))
             .expect_err("unclosed class"),
-        handle.clear_matching("[a-").expect_err("unclosed class"),
+        handle.clear_matching_blocking("[a-").expect_err("unclosed class"),
     ] {
         assert!(
             matches!(&error, CacheError::BadPattern { region, .. } if region == NAME),
@@ -891,10 +891,12 @@ fn tools_are_refused_what_they_may_not_see() {
     secrets.insert_blocking(s("token"), s("secret"));
     let refused = [
         manager
-            .entries("mm-secrets", &EntryQuery::first(10))
+            .entries_blocking("mm-secrets", &EntryQuery::first(10))
             .map(drop),
-        manager.get_json("mm-secrets", &json!("token")).map(drop),
-        secrets.entries(&EntryQuery::first(10)).map(drop),
+        manager
+            .get_json_blocking("mm-secrets", &json!("token"))
+            .map(drop),
+        secrets.entries_blocking(&EntryQuery::first(10)).map(drop),
     ];
     for result in refused {
         let error = result.expect_err("sensitive");
@@ -907,13 +909,13 @@ fn tools_are_refused_what_they_may_not_see() {
     assert_eq!(secrets.get_blocking(&s("token")).as_deref(), Some("secret"));
     assert!(
         manager
-            .remove("mm-secrets", &json!("token"))
+            .remove_blocking("mm-secrets", &json!("token"))
             .expect("removable")
     );
 
     // A typo gets a suggestion; nonsense does not.
     let error = manager
-        .get_json("mm-browse-tols", &json!("k"))
+        .get_json_blocking("mm-browse-tols", &json!("k"))
         .expect_err("a typo");
     assert!(
         matches!(&error, CacheError::UnknownRegion { name, suggestion }
@@ -926,7 +928,7 @@ fn tools_are_refused_what_they_may_not_see() {
             .contains("did you mean \"mm-browse-tools\""),
         "{error}"
     );
-    match manager.entries("qwertyuiop-asdfgh", &EntryQuery::first(1)) {
+    match manager.entries_blocking("qwertyuiop-asdfgh", &EntryQuery::first(1)) {
         Err(CacheError::UnknownRegion { suggestion, .. }) => assert_eq!(suggestion, None),
         other => panic!("expected UnknownRegion, got {other:?}"),
     }
@@ -1100,7 +1102,7 @@ fn regions_added_at_run_time_are_reachable_by_name_and_type() {
         .expect("its types");
     assert!(handle.insert_blocking(s("x"), 1));
     assert_eq!(
-        manager.get_json("mm-added", &json!("x")).expect("serde"),
+        manager.get_json_blocking("mm-added", &json!("x")).expect("serde"),
         Some(json!(1))
     );
     assert!(
@@ -1155,7 +1157,7 @@ fn regions_added_at_run_time_are_reachable_by_name_and_type() {
         .expect("same types");
     assert_eq!(again.get_blocking(&1).as_deref(), Some("one"));
     assert!(matches!(
-        manager.get_json("mm-added-plain", &json!(1)),
+        manager.get_json_blocking("mm-added-plain", &json!(1)),
         Err(CacheError::NotSerializable { .. })
     ));
 
@@ -1194,7 +1196,7 @@ fn the_temporary_preset_has_its_documented_settings() {
     let snapshot = handle.snapshot();
     assert_eq!(snapshot.entries, 1_000);
     assert_eq!(snapshot.evictions.size, 100);
-    let page = handle.entries(&EntryQuery::first(1)).expect("browsable");
+    let page = handle.entries_blocking(&EntryQuery::first(1)).expect("browsable");
     let left = page.entries[0].expires_in_ms.expect("a TTL");
     assert!(left <= 300_000 && left > 200_000, "{left}");
 }
@@ -1276,7 +1278,7 @@ fn a_policy_can_lengthen_the_regions_ttl() {
     assert_eq!(handle.get_blocking(&s("asked")), None);
     assert_eq!(handle.get_blocking(&s("kept")).as_deref(), Some("keep me"));
     let page = handle
-        .entries(&cache_runtime::EntryQuery::first(10))
+        .entries_blocking(&cache_runtime::EntryQuery::first(10))
         .expect("entries");
     assert_eq!(page.entries.len(), 1);
     assert!(page.entries[0].expires_in_ms.expect("expires") > 3_000_000);

@@ -15,11 +15,11 @@ use crate::disk::CleanupReport;
 /// A region's store with its types erased.
 pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
-    fn get_json(&self, key: &Value) -> Result<Option<Value>, CacheError>;
-    fn remove_json(&self, key: &Value) -> Result<bool, CacheError>;
-    fn clear(&self) -> Result<u64, CacheError>;
-    fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError>;
-    fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError>;
+    fn get_json<'a>(&'a self, key: &'a Value) -> BoxFuture<'a, Result<Option<Value>, CacheError>>;
+    fn remove_json<'a>(&'a self, key: &'a Value) -> BoxFuture<'a, Result<bool, CacheError>>;
+    fn clear(&self) -> BoxFuture<'_, Result<u64, CacheError>>;
+    fn clear_matching<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, Result<u64, CacheError>>;
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> BoxFuture<'a, Result<EntryPage, CacheError>>;
     fn refresh(&self, keys: Option<Vec<Value>>)
     -> BoxFuture<'_, Result<RefreshReport, CacheError>>;
     fn len(&self) -> u64;
@@ -75,43 +75,48 @@ where
         self
     }
 
-    fn get_json(&self, key: &Value) -> Result<Option<Value>, CacheError> {
-        if self.settings.sensitive {
-            return Err(CacheError::Sensitive {
-                region: self.name.to_string(),
-                action: "read by tools",
-            });
-        }
-        let Some(serde) = self.codecs.value_serde else {
-            return Err(CacheError::NotSerializable {
-                region: self.name.to_string(),
-                what: "value type",
-                type_name: self.descriptor.value_type().unwrap_or("?").to_owned(),
-                needs: "Serialize",
-                action: "reading values as JSON",
-            });
-        };
-        let key = self.key_of(key)?;
-        Ok(self
-            .get(&key)
-            .and_then(|value| (serde.to_json)(&value).ok()))
+    fn get_json<'a>(&'a self, key: &'a Value) -> BoxFuture<'a, Result<Option<Value>, CacheError>> {
+        Box::pin(async move {
+            if self.settings.sensitive {
+                return Err(CacheError::Sensitive {
+                    region: self.name.to_string(),
+                    action: "read by tools",
+                });
+            }
+            let Some(serde) = self.codecs.value_serde else {
+                return Err(CacheError::NotSerializable {
+                    region: self.name.to_string(),
+                    what: "value type",
+                    type_name: self.descriptor.value_type().unwrap_or("?").to_owned(),
+                    needs: "Serialize",
+                    action: "reading values as JSON",
+                });
+            };
+            let key = self.key_of(key)?;
+            Ok(self
+                .try_get(&key)
+                .await?
+                .and_then(|value| (serde.to_json)(&value).ok()))
+        })
     }
 
-    fn remove_json(&self, key: &Value) -> Result<bool, CacheError> {
-        let key = self.key_of(key)?;
-        Ok(self.remove(&key))
+    fn remove_json<'a>(&'a self, key: &'a Value) -> BoxFuture<'a, Result<bool, CacheError>> {
+        Box::pin(async move {
+            let key = self.key_of(key)?;
+            self.try_remove(&key).await
+        })
     }
 
-    fn clear(&self) -> Result<u64, CacheError> {
-        RegionStore::clear(self)
+    fn clear(&self) -> BoxFuture<'_, Result<u64, CacheError>> {
+        Box::pin(self.try_clear())
     }
 
-    fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
-        RegionStore::clear_matching(self, pattern)
+    fn clear_matching<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, Result<u64, CacheError>> {
+        Box::pin(self.try_clear_matching(pattern))
     }
 
-    fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
-        RegionStore::entries(self, query)
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> BoxFuture<'a, Result<EntryPage, CacheError>> {
+        Box::pin(self.try_entries(query))
     }
 
     fn refresh(

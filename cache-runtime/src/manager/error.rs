@@ -137,6 +137,24 @@ pub enum CacheError {
         /// The backend's name.
         backend: String,
     },
+    /// Redis could not be reached or refused an operation (a timeout, a
+    /// broken connection, the circuit breaker open). Hybrid regions serve
+    /// from memory instead; Redis-only regions report it.
+    #[error("region {region:?}: {source}")]
+    Redis {
+        /// The region.
+        region: String,
+        /// What Redis did.
+        #[source]
+        source: crate::redis_tier::RedisError,
+    },
+    /// The manager's Redis connection could not be set up.
+    #[error("cannot set up the Redis connection: {source}")]
+    RedisSetup {
+        /// Why.
+        #[source]
+        source: crate::redis_tier::RedisError,
+    },
     /// The final statistics save failed.
     #[error("cannot save cache statistics to {}: {source}", path.display())]
     StatsSave {

@@ -76,23 +76,72 @@ where
         &self.store.descriptor
     }
 
-    /// The value for `key`, if cached (memory first, then disk, promoting).
-    /// Counted as a hit or a miss.
+    /// The value for `key`, if cached (memory first, then disk or Redis,
+    /// promoting). Counted as a hit or a miss. When Redis fails this is a
+    /// miss (or, with fail-safe, the expired memory value); see
+    /// [`try_get`](Self::try_get).
     pub async fn get(&self, key: &K) -> Option<V> {
-        self.store.get(key)
+        self.store.try_get(key).await.ok().flatten()
+    }
+
+    /// [`get`](Self::get), saying when Redis could not answer.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Redis`] when Redis failed (timeout, connection, open
+    /// circuit breaker) and no memory value could stand in.
+    pub async fn try_get(&self, key: &K) -> Result<Option<V>, CacheError> {
+        self.store.try_get(key).await
     }
 
     /// [`get`](Self::get) without a future: the memory and disk tiers never
-    /// wait on anything but a local file.
+    /// wait on anything but a local file; a Redis read blocks this thread
+    /// (at most the response timeout).
     #[inline]
     pub fn get_blocking(&self, key: &K) -> Option<V> {
         self.store.get(key)
     }
 
+    /// The values of `keys`, in order: from memory, the rest from Redis
+    /// with pipelined `GET`s in chunks (from memory or disk one by one in
+    /// regions without Redis).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Redis`] when Redis failed.
+    pub async fn get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, CacheError> {
+        self.store.try_get_many(keys).await
+    }
+
+    /// Stores `entries` with the region's TTL, sent to Redis with pipelined
+    /// `SET`s in chunks; how many were stored (not refused by the policy).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Redis`] when a Redis-only region's batch failed (a
+    /// hybrid region keeps the values in memory).
+    pub async fn insert_many(&self, entries: Vec<(K, V)>) -> Result<u64, CacheError> {
+        self.store.try_store_many(entries).await
+    }
+
     /// Stores `value` for `key` with the region's TTL; `false` when the
-    /// region's policy refused it (conditional caching).
+    /// region's policy refused it (conditional caching), or when a
+    /// Redis-only region could not reach Redis.
     pub async fn insert(&self, key: K, value: V) -> bool {
-        self.store.store(key, value, None)
+        self.store
+            .try_store(key, value, None)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// [`insert`](Self::insert), saying when Redis could not take it.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Redis`] for a Redis-only region when Redis failed (a
+    /// hybrid region keeps the value in memory and counts a skipped write).
+    pub async fn try_insert(&self, key: K, value: V) -> Result<bool, CacheError> {
+        self.store.try_store(key, value, None).await
     }
 
     /// [`insert`](Self::insert), blocking.
@@ -103,7 +152,10 @@ where
     /// Stores `value` for `key`, living at most `ttl` (and no longer than
     /// the region's TTL).
     pub async fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) -> bool {
-        self.store.store(key, value, Some(ttl))
+        self.store
+            .try_store(key, value, Some(ttl))
+            .await
+            .unwrap_or(false)
     }
 
     /// [`insert_with_ttl`](Self::insert_with_ttl), blocking.
@@ -196,9 +248,19 @@ where
             })
     }
 
-    /// Removes `key`; whether it was cached.
+    /// Removes `key` (from every level, and from other instances' memory
+    /// through the backplane); whether it was cached.
     pub async fn remove(&self, key: &K) -> bool {
-        self.store.remove(key)
+        self.store.try_remove(key).await.unwrap_or(false)
+    }
+
+    /// [`remove`](Self::remove), saying when Redis could not answer.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Redis`]; the memory level has dropped the key anyway.
+    pub async fn try_remove(&self, key: &K) -> Result<bool, CacheError> {
+        self.store.try_remove(key).await
     }
 
     /// [`remove`](Self::remove), blocking.
@@ -206,12 +268,23 @@ where
         self.store.remove(key)
     }
 
-    /// Removes every entry; how many there were.
+    /// Removes every entry; how many there were. In Redis with `SCAN` and
+    /// batched `UNLINK`s (never `KEYS`), so other clients are not stalled.
     ///
     /// # Errors
     ///
-    /// [`CacheError::Disk`] when the disk folder cannot be cleared.
-    pub fn clear(&self) -> Result<u64, CacheError> {
+    /// [`CacheError::Disk`] when the disk folder cannot be cleared,
+    /// [`CacheError::Redis`] when Redis fails part-way.
+    pub async fn clear(&self) -> Result<u64, CacheError> {
+        self.store.try_clear().await
+    }
+
+    /// [`clear`](Self::clear), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`clear`](Self::clear).
+    pub fn clear_blocking(&self) -> Result<u64, CacheError> {
         self.store.clear()
     }
 
@@ -222,7 +295,16 @@ where
     ///
     /// [`CacheError::BadPattern`], [`CacheError::NotSerializable`] for keys
     /// without a text form, [`CacheError::Disk`].
-    pub fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+    pub async fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        self.store.try_clear_matching(pattern).await
+    }
+
+    /// [`clear_matching`](Self::clear_matching), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`clear_matching`](Self::clear_matching).
+    pub fn clear_matching_blocking(&self, pattern: &str) -> Result<u64, CacheError> {
         self.store.clear_matching(pattern)
     }
 
@@ -232,7 +314,16 @@ where
     ///
     /// [`CacheError::Sensitive`] for sensitive regions; see
     /// [`CacheManager::entries`](super::CacheManager::entries).
-    pub fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+    pub async fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        self.store.try_entries(query).await
+    }
+
+    /// [`entries`](Self::entries), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`entries`](Self::entries).
+    pub fn entries_blocking(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         self.store.entries(query)
     }
 

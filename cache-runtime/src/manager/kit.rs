@@ -306,7 +306,7 @@ where
         .downcast_ref::<RegionCodecs<K, V>>()
         .copied()
         .unwrap_or_else(RegionCodecs::plain);
-    let store: Arc<dyn ErasedStore> = Arc::new(RegionStore::<K, V>::open(context, codecs)?);
+    let store: Arc<dyn ErasedStore> = RegionStore::<K, V>::open_shared(context, codecs)?;
     Ok(store)
 }
 

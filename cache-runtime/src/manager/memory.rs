@@ -34,15 +34,33 @@ impl<V> Entry<V> {
             stored_at: Instant::now(),
         }
     }
+
+    /// Whether its TTL has not run out yet. Without fail-safe, moka drops
+    /// an entry when it does; with it, the entry stays for the grace period,
+    /// stale.
+    #[inline]
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.ttl.is_none_or(|ttl| self.stored_at.elapsed() < ttl)
+    }
 }
 
 /// Expiry by age: each entry's TTL, decided when it is stored (moka applies
-/// the region's TTI itself).
-struct EntryExpiry;
+/// the region's TTI itself), plus the fail-safe grace during which an
+/// expired entry is kept to be served when its source fails.
+struct EntryExpiry {
+    grace: Duration,
+}
+
+impl EntryExpiry {
+    #[inline]
+    fn lifetime(&self, ttl: Option<Duration>) -> Option<Duration> {
+        ttl.map(|ttl| ttl.saturating_add(self.grace))
+    }
+}
 
 impl<K, V> moka::Expiry<K, Entry<V>> for EntryExpiry {
     fn expire_after_create(&self, _: &K, entry: &Entry<V>, _: Instant) -> Option<Duration> {
-        entry.ttl
+        self.lifetime(entry.ttl)
     }
 
     fn expire_after_update(
@@ -52,7 +70,7 @@ impl<K, V> moka::Expiry<K, Entry<V>> for EntryExpiry {
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        entry.ttl
+        self.lifetime(entry.ttl)
     }
 }
 
@@ -115,6 +133,7 @@ pub(crate) fn build<K, V>(
     weigh: fn(&K, &V) -> u32,
     policy: Arc<PolicySlot<K, V>>,
     listener: Listener<K>,
+    fail_safe: Option<Duration>,
 ) -> Cache<K, Entry<V>>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -125,7 +144,9 @@ where
             Eviction::TinyLfu => EvictionPolicy::tiny_lfu(),
             Eviction::Lru => EvictionPolicy::lru(),
         })
-        .expire_after(EntryExpiry);
+        .expire_after(EntryExpiry {
+            grace: fail_safe.unwrap_or(Duration::ZERO),
+        });
     if let Some(max_bytes) = settings.max_bytes {
         builder = builder
             .max_capacity(max_bytes)

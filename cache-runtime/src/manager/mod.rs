@@ -21,6 +21,11 @@ pub(crate) mod kit;
 mod memory;
 mod persisted;
 mod policy_slot;
+#[cfg(feature = "redis")]
+mod remote;
+#[cfg(not(feature = "redis"))]
+#[path = "remote_off.rs"]
+mod remote;
 mod store;
 
 use std::collections::HashMap;
@@ -52,6 +57,7 @@ pub use self::store::{BoxFuture, RefreshReport};
 
 use self::erased::ErasedStore;
 use self::event::Events;
+use self::remote::RedisShared;
 use self::store::{RegionStore, StoreContext};
 
 /// The cache manager: every region of the program (those the linker
@@ -73,11 +79,11 @@ use self::store::{RegionStore, StoreContext};
 /// models.insert_blocking("openai".into(), vec!["gpt-5".into()]);
 ///
 /// // What an admin tool does, by name:
-/// let value = manager.get_json("doc-manager-models", &"openai".into())?;
+/// let value = manager.get_json_blocking("doc-manager-models", &"openai".into())?;
 /// assert_eq!(value, Some(serde_json::json!(["gpt-5"])));
-/// let page = manager.entries("doc-manager-models", &EntryQuery::first(10))?;
+/// let page = manager.entries_blocking("doc-manager-models", &EntryQuery::first(10))?;
 /// assert_eq!(page.entries[0].key, "openai");
-/// assert_eq!(manager.clear_matching("doc-manager-models", "open*")?, 1);
+/// assert_eq!(manager.clear_matching_blocking("doc-manager-models", "open*")?, 1);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -100,6 +106,10 @@ struct Inner {
     stats_save_every: Duration,
     worker: Mutex<Option<StatsWorker>>,
     restored: Option<RestoreOutcome>,
+    /// The Redis connection and backplane, when built with one.
+    redis: Option<RedisShared>,
+    /// Fail-safe grace per region name.
+    fail_safe: HashMap<String, Duration>,
 }
 
 struct Table {
@@ -145,6 +155,8 @@ impl Slot {
             write_behind: inner.write_behind,
             temp_grace: inner.temp_grace,
             value_format: inner.value_format,
+            redis: inner.redis.clone(),
+            fail_safe: inner.fail_safe.get(&*self.name).copied(),
         }
     }
 
@@ -184,10 +196,10 @@ impl Slot {
                             Some(kit) => {
                                 return Err(self.mismatch::<K, V>(Some(kit.type_names())));
                             }
-                            None => Arc::new(RegionStore::<K, V>::open(
+                            None => RegionStore::<K, V>::open_shared(
                                 &context,
                                 RegionCodecs::plain(),
-                            )?),
+                            )?,
                         };
                         Arc::clone(self.store.get_or_init(|| store))
                     }
@@ -384,11 +396,28 @@ impl CacheManager {
     ///
     /// [`CacheError::UnknownRegion`], [`CacheError::Sensitive`],
     /// [`CacheError::BadKey`], [`CacheError::NotSerializable`].
-    pub fn get_json(&self, name: &str, key: &Value) -> Result<Option<Value>, CacheError> {
+    pub async fn get_json(&self, name: &str, key: &Value) -> Result<Option<Value>, CacheError> {
         match self.store(name)? {
-            Some(store) => store.get_json(key),
+            Some(store) => store.get_json(key).await,
             None => Ok(None),
         }
+    }
+
+    /// The state of the Redis connection; `None` without one.
+    #[cfg(feature = "redis")]
+    pub fn redis_health(&self) -> Option<crate::redis_tier::RedisHealth> {
+        self.inner.redis.as_ref().map(|redis| redis.link.health())
+    }
+
+    /// The backplane's counters; `None` without Redis or with the backplane
+    /// off.
+    #[cfg(feature = "redis")]
+    pub fn backplane_stats(&self) -> Option<crate::redis_tier::BackplaneStats> {
+        self.inner
+            .redis
+            .as_ref()
+            .and_then(|redis| redis.backplane.as_ref())
+            .map(|backplane| backplane.stats())
     }
 
     /// Removes `key` from region `name`; whether it was cached.
@@ -396,9 +425,9 @@ impl CacheManager {
     /// # Errors
     ///
     /// As [`get_json`](Self::get_json), sensitivity aside.
-    pub fn remove(&self, name: &str, key: &Value) -> Result<bool, CacheError> {
+    pub async fn remove(&self, name: &str, key: &Value) -> Result<bool, CacheError> {
         match self.store(name)? {
-            Some(store) => store.remove_json(key),
+            Some(store) => store.remove_json(key).await,
             None => Ok(false),
         }
     }
@@ -408,9 +437,9 @@ impl CacheManager {
     /// # Errors
     ///
     /// [`CacheError::UnknownRegion`], [`CacheError::Disk`].
-    pub fn clear_region(&self, name: &str) -> Result<u64, CacheError> {
+    pub async fn clear_region(&self, name: &str) -> Result<u64, CacheError> {
         match self.store(name)? {
-            Some(store) => store.clear(),
+            Some(store) => store.clear().await,
             None => Ok(0),
         }
     }
@@ -423,9 +452,9 @@ impl CacheManager {
     ///
     /// [`CacheError::UnknownRegion`], [`CacheError::BadPattern`],
     /// [`CacheError::NotSerializable`], [`CacheError::Disk`].
-    pub fn clear_matching(&self, name: &str, pattern: &str) -> Result<u64, CacheError> {
+    pub async fn clear_matching(&self, name: &str, pattern: &str) -> Result<u64, CacheError> {
         match self.store(name)? {
-            Some(store) => store.clear_matching(pattern),
+            Some(store) => store.clear_matching(pattern).await,
             None => Ok(0),
         }
     }
@@ -437,7 +466,7 @@ impl CacheManager {
     /// [`CacheError::Sensitive`] (sensitive regions refuse),
     /// [`CacheError::UnknownRegion`], [`CacheError::BadPattern`],
     /// [`CacheError::BadCursor`], [`CacheError::NotSerializable`].
-    pub fn entries(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+    pub async fn entries(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         let slot = self.slot(name)?;
         if slot.descriptor.is_sensitive() {
             return Err(CacheError::Sensitive {
@@ -446,9 +475,54 @@ impl CacheManager {
             });
         }
         match slot.erased(&self.inner)? {
-            Some(store) => store.entries(query),
+            Some(store) => store.entries(query).await,
             None => Ok(EntryPage::default()),
         }
+    }
+
+    /// [`get_json`](Self::get_json), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_json`](Self::get_json).
+    pub fn get_json_blocking(&self, name: &str, key: &Value) -> Result<Option<Value>, CacheError> {
+        crate::block_on::block_on(self.get_json(name, key))
+    }
+
+    /// [`remove`](Self::remove), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`remove`](Self::remove).
+    pub fn remove_blocking(&self, name: &str, key: &Value) -> Result<bool, CacheError> {
+        crate::block_on::block_on(self.remove(name, key))
+    }
+
+    /// [`clear_region`](Self::clear_region), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`clear_region`](Self::clear_region).
+    pub fn clear_region_blocking(&self, name: &str) -> Result<u64, CacheError> {
+        crate::block_on::block_on(self.clear_region(name))
+    }
+
+    /// [`clear_matching`](Self::clear_matching), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`clear_matching`](Self::clear_matching).
+    pub fn clear_matching_blocking(&self, name: &str, pattern: &str) -> Result<u64, CacheError> {
+        crate::block_on::block_on(self.clear_matching(name, pattern))
+    }
+
+    /// [`entries`](Self::entries), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`entries`](Self::entries).
+    pub fn entries_blocking(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        crate::block_on::block_on(self.entries(name, query))
     }
 
     /// Re-runs region `name`'s registered loader for `keys` (every cached
@@ -691,6 +765,9 @@ pub struct CacheManagerBuilder {
     stats_retention: Duration,
     stats_save_every: Duration,
     background: bool,
+    #[cfg(feature = "redis")]
+    redis: Option<crate::redis_tier::RedisConfig>,
+    fail_safe: HashMap<String, Duration>,
 }
 
 impl Default for CacheManagerBuilder {
@@ -709,6 +786,9 @@ impl Default for CacheManagerBuilder {
             stats_retention: Duration::from_secs(7 * 24 * 3600),
             stats_save_every: Duration::from_secs(60),
             background: true,
+            #[cfg(feature = "redis")]
+            redis: None,
+            fail_safe: HashMap::new(),
         }
     }
 }
@@ -765,7 +845,7 @@ impl CacheManagerBuilder {
     ///     .region_with(users, RegionCodecs::<u64, String>::serde())
     ///     .build()?;
     /// manager.region_named::<u64, String>("doc-users")?.insert_blocking(7, "Ada".into());
-    /// assert_eq!(manager.get_json("doc-users", &7.into())?, Some("Ada".into()));
+    /// assert_eq!(manager.get_json_blocking("doc-users", &7.into())?, Some("Ada".into()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn region_with<K, V>(
@@ -943,6 +1023,35 @@ impl CacheManagerBuilder {
         self
     }
 
+    /// Connects the manager to Redis (feature `redis`): `redis` regions
+    /// store there, and `hybrid` regions become memory over Redis (instead
+    /// of memory over disk), kept coherent across instances by the
+    /// backplane. Nothing is opened until first use: a manager builds and
+    /// serves its memory regions while Redis is down.
+    ///
+    /// ```no_run
+    /// use cache_runtime::{CacheManager, RedisConfig};
+    ///
+    /// let manager = CacheManager::builder()
+    ///     .redis(RedisConfig::new("redis://127.0.0.1:6379").prefix("shop"))
+    ///     .build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, config: crate::redis_tier::RedisConfig) -> CacheManagerBuilder {
+        self.redis = Some(config);
+        self
+    }
+
+    /// Fail-safe for the region `name`: an entry whose TTL ran out stays in
+    /// memory for `grace` more, and is served (counted as `stale_served`)
+    /// when Redis fails or the loader fails, instead of an error or a
+    /// miss. Fresh reads still go to Redis and the loader first.
+    pub fn fail_safe(mut self, name: impl Into<String>, grace: Duration) -> CacheManagerBuilder {
+        self.fail_safe.insert(name.into(), grace);
+        self
+    }
+
     /// Builds the manager. Regions' tiers open on first use.
     ///
     /// # Errors
@@ -958,6 +1067,7 @@ impl CacheManagerBuilder {
         } else {
             None
         };
+        let redis = redis_shared(&self)?;
         let disk_root = self.disk_root.unwrap_or_else(default_disk_root);
         let inner = Inner {
             table: RwLock::new(Table {
@@ -978,6 +1088,8 @@ impl CacheManagerBuilder {
             stats_save_every: self.stats_save_every,
             worker: Mutex::new(None),
             restored: None,
+            redis,
+            fail_safe: self.fail_safe,
         };
         let mut inner = inner;
         {
@@ -1042,6 +1154,27 @@ impl CacheManagerBuilder {
     }
 }
 
+/// The Redis link (and backplane) the builder asks for.
+#[cfg(feature = "redis")]
+fn redis_shared(builder: &CacheManagerBuilder) -> Result<Option<RedisShared>, CacheError> {
+    let Some(config) = &builder.redis else {
+        return Ok(None);
+    };
+    let link = Arc::new(
+        crate::redis_tier::RedisLink::open(config.clone())
+            .map_err(|source| CacheError::RedisSetup { source })?,
+    );
+    let backplane = config
+        .backplane
+        .then(|| crate::redis_tier::Backplane::start(&link));
+    Ok(Some(RedisShared { link, backplane }))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_shared(_: &CacheManagerBuilder) -> Result<Option<RedisShared>, CacheError> {
+    Ok(None)
+}
+
 /// `$XDG_CACHE_HOME/cache-runtime/regions/<program>`, else under
 /// `~/.cache`, else the temporary folder.
 fn default_disk_root() -> PathBuf {
@@ -1078,8 +1211,8 @@ mod tests {
         is::<RegionHandle<String, String>>();
     }
 
-    #[test]
-    fn linked_regions_are_found_by_address_not_by_name() {
+    #[tokio::test]
+    async fn linked_regions_are_found_by_address_not_by_name() {
         let manager = CacheManager::builder()
             .background_stats(false)
             .build()
@@ -1093,6 +1226,7 @@ mod tests {
         assert_eq!(
             manager
                 .get_json("manager-unit-second", &"a".into())
+                .await
                 .ok()
                 .flatten(),
             Some(1.into())

@@ -20,12 +20,14 @@ use super::kit::RegionCodecs;
 use super::memory::{self, Entry, Listener};
 use super::persisted::DiskLevel;
 use super::policy_slot::PolicySlot;
+use super::remote::{RedisShared, RemoteHit, RemoteLevel, RemoteWrite};
 use crate::descriptor::RegionDescriptor;
 use crate::disk::{DiskCursor, DiskStore, Glob};
 use crate::envelope::{Schema, ValueFormat};
 use crate::policy::CachePolicy;
 use crate::provider::BoxError;
-use crate::stats::RegionStats;
+use crate::redis_tier::RedisError;
+use crate::stats::{GetTimer, RegionStats, TierEvent};
 
 /// A boxed, sendable future: what loaders and erased operations return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -45,6 +47,55 @@ pub(crate) struct StoreContext {
     pub(crate) write_behind: usize,
     pub(crate) temp_grace: Option<Duration>,
     pub(crate) value_format: ValueFormat,
+    /// The manager's Redis connection, if it has one.
+    pub(crate) redis: Option<RedisShared>,
+    /// How long expired memory entries are kept to be served when their
+    /// source fails (fail-safe); `None` when off.
+    pub(crate) fail_safe: Option<Duration>,
+}
+
+/// What the memory level holds for a key.
+enum Lookup<V> {
+    Fresh(V),
+    /// Expired, kept by the fail-safe grace.
+    Stale(V),
+    Absent,
+}
+
+/// The Redis write a single-flight's leader owes once its value is stored
+/// locally (the flight's store step cannot wait).
+struct PendingWrite(std::sync::Mutex<Option<RemoteWrite>>);
+
+impl Default for PendingWrite {
+    fn default() -> PendingWrite {
+        PendingWrite(std::sync::Mutex::new(None))
+    }
+}
+
+impl PendingWrite {
+    fn store<K, V>(&self, store: &RegionStore<K, V>, key: &K, value: &V)
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        if let Stored::Remote(write) = store.store_local(key.clone(), value.clone(), None) {
+            *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(write);
+        }
+    }
+
+    fn take(self) -> Option<RemoteWrite> {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What storing a value did.
+pub(crate) enum Stored {
+    /// The policy refused it.
+    Refused,
+    /// Stored in the local levels (memory, disk).
+    Local,
+    /// Stored locally; this still has to reach Redis.
+    Remote(RemoteWrite),
 }
 
 /// What a `refresh` did.
@@ -70,14 +121,19 @@ fn clamp(ttl: Option<Duration>) -> Option<Duration> {
     ttl.map(|ttl| ttl.min(LIMIT))
 }
 
-/// One region's entries: a moka cache (memory and hybrid tiers) and a disk
-/// level (disk and hybrid tiers), keyed and valued by the region's types.
+/// One region's entries: a moka cache (memory and hybrid tiers), a disk
+/// level (disk tier, hybrid without Redis) and a Redis level (redis tier,
+/// hybrid with Redis), keyed and valued by the region's types.
 pub(crate) struct RegionStore<K, V> {
     pub(crate) name: Arc<str>,
     pub(crate) descriptor: RegionDescriptor,
     pub(crate) settings: RegionSettings,
     pub(crate) memory: Option<Cache<K, Entry<V>>>,
     pub(crate) disk: Option<DiskLevel<K, V>>,
+    pub(crate) remote: Option<RemoteLevel<K, V>>,
+    /// The fail-safe grace (expired memory entries kept to be served when
+    /// Redis or the loader fails).
+    fail_safe: Option<Duration>,
     pub(crate) stats: Arc<RegionStats>,
     pub(crate) events: Events,
     pub(crate) codecs: RegionCodecs<K, V>,
@@ -111,19 +167,26 @@ where
                 backend: backend.to_owned(),
             });
         }
-        let (wants_memory, wants_disk) = match settings.tier {
-            Tier::Memory => (true, false),
-            Tier::Disk => (false, true),
-            Tier::Hybrid => (true, true),
+        // A hybrid region's second level is Redis when the manager has a
+        // connection, the disk otherwise.
+        let (wants_memory, wants_disk, wants_redis) = match settings.tier {
+            Tier::Memory => (true, false, false),
+            Tier::Disk => (false, true, false),
+            Tier::Hybrid => (true, context.redis.is_none(), context.redis.is_some()),
+            Tier::Redis if context.redis.is_some() => (false, false, true),
             Tier::Redis => {
                 return Err(CacheError::TierUnavailable {
                     region: region(),
                     tier: "redis",
-                    reason: "needs a Redis connection, which this manager does not have; use tier = \"memory\", \"disk\" or \"hybrid\"",
+                    reason: if cfg!(feature = "redis") {
+                        "needs a Redis connection, which this manager does not have: build it with CacheManagerBuilder::redis(RedisConfig::new(url)), or use tier = \"memory\", \"disk\" or \"hybrid\""
+                    } else {
+                        "needs the `redis` feature of cache-runtime, which this build lacks; or use tier = \"memory\", \"disk\" or \"hybrid\""
+                    },
                 });
             }
         };
-        if wants_disk && sensitive {
+        if (wants_disk || wants_redis) && sensitive {
             return Err(CacheError::Sensitive {
                 region: region(),
                 action: "persisted (a sensitive region stays in memory)",
@@ -141,31 +204,53 @@ where
                     key_text: if sensitive { None } else { codecs.key_text },
                     tti: settings.tti,
                 },
+                context.fail_safe,
             )
         });
-        let disk = if wants_disk {
-            let (Some(key_text), Some(key_serde_ok)) = (codecs.key_text, codecs.key_serde) else {
+        // What a persistent level needs: the key's text and the value's serde.
+        let persistable = |action: &'static str| {
+            let (Some(key_text), Some(_)) = (codecs.key_text, codecs.key_serde) else {
                 return Err(CacheError::NotSerializable {
                     region: region(),
                     what: "key type",
                     type_name: context.descriptor.key_type().unwrap_or("?").to_owned(),
                     needs: "Serialize and Deserialize",
-                    action: "the disk tier",
+                    action,
                 });
             };
-            let _ = key_serde_ok;
             let Some(value_serde) = codecs.value_serde else {
                 return Err(CacheError::NotSerializable {
                     region: region(),
                     what: "value type",
                     type_name: context.descriptor.value_type().unwrap_or("?").to_owned(),
                     needs: "Serialize and Deserialize",
-                    action: "the disk tier",
+                    action,
                 });
             };
+            Ok((key_text, value_serde))
+        };
+        let schema = Schema::for_region(&context.descriptor).with_format(context.value_format);
+        let remote = match (&context.redis, wants_redis) {
+            (Some(shared), true) => {
+                let (key_text, value_serde) = persistable("the Redis tier")?;
+                Some(RemoteLevel::new(
+                    shared,
+                    &name,
+                    schema.clone(),
+                    settings.compression,
+                    key_text,
+                    value_serde,
+                    settings.ttl,
+                    &context.stats,
+                ))
+            }
+            _ => None,
+        };
+        let disk = if wants_disk {
+            let (key_text, value_serde) = persistable("the disk tier")?;
             let dir = context.disk_root.join(&*name);
             let mut builder = DiskStore::builder(&dir)
-                .schema(Schema::for_region(&context.descriptor).with_format(context.value_format))
+                .schema(schema)
                 .compression(settings.compression);
             if let Some(grace) = context.temp_grace {
                 builder = builder.temp_grace(grace);
@@ -196,6 +281,8 @@ where
             settings,
             memory,
             disk,
+            remote,
+            fail_safe: context.fail_safe,
             stats: Arc::clone(&context.stats),
             events: context.events.clone(),
             codecs,
@@ -203,6 +290,17 @@ where
             policy,
             loader: RwLock::new(None),
         })
+    }
+
+    /// [`RegionStore::open`], shared, and attached to the backplane when it
+    /// is a hybrid region over Redis.
+    pub(crate) fn open_shared(
+        context: &StoreContext,
+        codecs: RegionCodecs<K, V>,
+    ) -> Result<Arc<RegionStore<K, V>>, CacheError> {
+        let store = Arc::new(RegionStore::open(context, codecs)?);
+        super::remote::attach_backplane(&store);
+        Ok(store)
     }
 
     /// Counts an entry removed on request from the disk level (the memory
@@ -220,15 +318,25 @@ where
         self.codecs.key_text.map(|text| text(key))
     }
 
-    /// A counted, timed get: memory, then disk (promoting into memory).
+    /// A counted, timed get: memory, then disk or Redis (promoting into
+    /// memory). Blocks on Redis; a Redis failure is a miss (see
+    /// [`RegionStore::try_get`]).
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<V> {
         let timer = self.stats.time_get();
-        if let Some(memory) = &self.memory
-            && let Some(entry) = memory.get(key)
-        {
-            timer.hit();
-            return Some(entry.value);
+        let stale = match self.memory_lookup(key) {
+            Lookup::Fresh(value) => {
+                timer.hit();
+                return Some(value);
+            }
+            Lookup::Stale(value) => Some(value),
+            Lookup::Absent => None,
+        };
+        if let Some(remote) = &self.remote {
+            return remote
+                .block_on(self.read_remote(remote, key, timer, stale))
+                .ok()
+                .flatten();
         }
         match self.read_disk(key) {
             Some(value) => {
@@ -240,6 +348,90 @@ where
                 None
             }
         }
+    }
+
+    /// [`RegionStore::get`] awaiting Redis, and saying when it failed.
+    pub(crate) async fn try_get(&self, key: &K) -> Result<Option<V>, CacheError> {
+        let Some(remote) = &self.remote else {
+            return Ok(self.get(key));
+        };
+        let timer = self.stats.time_get();
+        let stale = match self.memory_lookup(key) {
+            Lookup::Fresh(value) => {
+                timer.hit();
+                return Ok(Some(value));
+            }
+            Lookup::Stale(value) => Some(value),
+            Lookup::Absent => None,
+        };
+        self.read_remote(remote, key, timer, stale).await
+    }
+
+    /// The memory level's entry for `key`: fresh, or (fail-safe only)
+    /// expired but kept.
+    #[inline]
+    fn memory_lookup(&self, key: &K) -> Lookup<V> {
+        let Some(memory) = &self.memory else {
+            return Lookup::Absent;
+        };
+        match memory.get(key) {
+            Some(entry) if self.fail_safe.is_none() || entry.is_fresh() => {
+                Lookup::Fresh(entry.value)
+            }
+            Some(entry) => Lookup::Stale(entry.value),
+            None => Lookup::Absent,
+        }
+    }
+
+    /// The Redis level's value, promoted into memory; when Redis fails, the
+    /// stale memory value if fail-safe kept one.
+    async fn read_remote(
+        &self,
+        remote: &RemoteLevel<K, V>,
+        key: &K,
+        timer: GetTimer<'_>,
+        stale: Option<V>,
+    ) -> Result<Option<V>, CacheError> {
+        match remote.read(key).await {
+            Ok(Some(RemoteHit { value, remaining })) => {
+                if let Some(memory) = &self.memory {
+                    let ttl = self.memory_entry_ttl(remaining);
+                    memory.insert(key.clone(), Entry::new(value.clone(), ttl));
+                }
+                timer.hit();
+                Ok(Some(value))
+            }
+            Ok(None) => {
+                timer.miss();
+                Ok(None)
+            }
+            Err(error) => match stale {
+                Some(value) => {
+                    self.stats.tiers().count(TierEvent::StaleServed);
+                    timer.hit();
+                    Ok(Some(value))
+                }
+                None => {
+                    timer.miss();
+                    Err(self.redis_error(error))
+                }
+            },
+        }
+    }
+
+    fn redis_error(&self, source: RedisError) -> CacheError {
+        CacheError::Redis {
+            region: self.name.to_string(),
+            source,
+        }
+    }
+
+    /// A fail-safe value for `key`: its expired memory entry, if kept.
+    fn stale(&self, key: &K) -> Option<V> {
+        self.fail_safe?;
+        let entry = self.memory.as_ref()?.get(key)?;
+        self.stats.tiers().count(TierEvent::StaleServed);
+        Some(entry.value)
     }
 
     /// The disk level's value, promoted into memory for the time it has
@@ -257,26 +449,153 @@ where
     /// A get that is not counted: what a single-flight checks before it
     /// starts a load.
     fn peek(&self, key: &K) -> Option<V> {
-        if let Some(memory) = &self.memory {
-            if let Some(entry) = memory.get(key) {
-                return Some(entry.value);
+        if self.memory.is_some() {
+            if let Lookup::Fresh(value) = self.memory_lookup(key) {
+                return Some(value);
             }
-            if self.disk.is_some() {
+            if self.disk.is_some() || self.remote.is_some() {
                 // A hybrid region's loads store into memory too.
                 return None;
             }
         }
+        // A Redis-only region cannot be read here without waiting; a caller
+        // that raced a finished load may load again.
         self.read_disk(key)
     }
 
     /// Stores `value` unless the policy refuses it; whether it was stored.
+    /// Blocks on Redis; a value Redis could not take is stored only in
+    /// memory (hybrid) or not at all (Redis only).
     pub(crate) fn store(&self, key: K, value: V, ttl: Option<Duration>) -> bool {
+        match self.store_local(key, value, ttl) {
+            Stored::Refused => false,
+            Stored::Local => true,
+            Stored::Remote(write) => self.finish_blocking(write).is_ok(),
+        }
+    }
+
+    /// [`RegionStore::store`] awaiting Redis, and saying when it failed.
+    pub(crate) async fn try_store(
+        &self,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> Result<bool, CacheError> {
+        match self.store_local(key, value, ttl) {
+            Stored::Refused => Ok(false),
+            Stored::Local => Ok(true),
+            Stored::Remote(write) => self.finish(write).await.map(|()| true),
+        }
+    }
+
+    /// Sends a stored value to Redis. A hybrid region keeps it in memory
+    /// when Redis fails (counted as a skipped write); a Redis-only region
+    /// reports the failure.
+    pub(crate) async fn finish(&self, write: RemoteWrite) -> Result<(), CacheError> {
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
+        match remote.write(write).await {
+            Ok(()) => Ok(()),
+            Err(_) if self.memory.is_some() => Ok(()),
+            Err(error) => Err(self.redis_error(error)),
+        }
+    }
+
+    /// [`RegionStore::finish`] on this thread.
+    fn finish_blocking(&self, write: RemoteWrite) -> Result<(), CacheError> {
+        match &self.remote {
+            Some(remote) => remote.block_on(self.finish(write)),
+            None => Ok(()),
+        }
+    }
+
+    /// The values of `keys`, in order: from memory, the rest from Redis
+    /// with pipelined `GET`s (promoted into memory); from memory or disk
+    /// one by one for a region without Redis. Each key is counted as a hit
+    /// or a miss.
+    pub(crate) async fn try_get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, CacheError> {
+        let Some(remote) = &self.remote else {
+            return Ok(keys.iter().map(|key| self.get(key)).collect());
+        };
+        let mut found = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            match self.memory_lookup(key) {
+                Lookup::Fresh(value) => {
+                    self.stats.hit();
+                    found.push(Some(value));
+                }
+                Lookup::Stale(_) | Lookup::Absent => {
+                    found.push(None);
+                    missing.push(index);
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let asked: Vec<&K> = missing.iter().map(|&index| &keys[index]).collect();
+        let hits = match remote.read_many(&asked).await {
+            Ok(hits) => hits,
+            Err(error) => {
+                for _ in &missing {
+                    self.stats.miss();
+                }
+                return Err(self.redis_error(error));
+            }
+        };
+        for (index, hit) in missing.into_iter().zip(hits) {
+            match hit {
+                Some(RemoteHit { value, remaining }) => {
+                    if let Some(memory) = &self.memory {
+                        let ttl = self.memory_entry_ttl(remaining);
+                        memory.insert(keys[index].clone(), Entry::new(value.clone(), ttl));
+                    }
+                    self.stats.hit();
+                    found[index] = Some(value);
+                }
+                None => self.stats.miss(),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores `entries` (each as [`RegionStore::store`] would), sending
+    /// them to Redis with pipelined `SET`s; how many were stored (not
+    /// refused by the policy).
+    pub(crate) async fn try_store_many(&self, entries: Vec<(K, V)>) -> Result<u64, CacheError> {
+        let mut stored = 0;
+        let mut writes = Vec::new();
+        for (key, value) in entries {
+            match self.store_local(key, value, None) {
+                Stored::Refused => {}
+                Stored::Local => stored += 1,
+                Stored::Remote(write) => {
+                    stored += 1;
+                    writes.push(write);
+                }
+            }
+        }
+        if let Some(remote) = &self.remote
+            && !writes.is_empty()
+            && let Err(error) = remote.write_many(writes).await
+            && self.memory.is_none()
+        {
+            return Err(self.redis_error(error));
+        }
+        Ok(stored)
+    }
+
+    /// Stores `value` in the local levels unless the policy refuses it;
+    /// what is left to send to Redis.
+    pub(crate) fn store_local(&self, key: K, value: V, ttl: Option<Duration>) -> Stored {
         // One read of the policy slot for the whole store.
         let policy = self.policy.current();
         if let Some(policy) = &policy
             && !policy.admit(&key, &value)
         {
-            return false;
+            return Stored::Refused;
         }
         // An explicit TTL shortens the region's; a policy's replaces it.
         let ttl = clamp(match ttl {
@@ -294,15 +613,56 @@ where
         if let Some(disk) = &self.disk {
             disk.write(&key, &value, ttl);
         }
+        let write = self
+            .remote
+            .as_ref()
+            .and_then(|remote| remote.prepare(&key, &value, ttl));
         if let Some(memory) = &self.memory {
             memory.insert(key, Entry::new(value, self.memory_entry_ttl(ttl)));
         }
         self.stats.insert();
         self.events.send(&self.name, EventKind::Insert, event_key);
-        true
+        match write {
+            Some(write) => Stored::Remote(write),
+            None => Stored::Local,
+        }
     }
 
+    /// Removes `key` from every level; whether it was held. Blocks on
+    /// Redis; a Redis failure counts as "not held there".
     pub(crate) fn remove(&self, key: &K) -> bool {
+        match &self.remote {
+            Some(remote) => remote.block_on(self.try_remove(key)).unwrap_or(false),
+            None => self.remove_local(key),
+        }
+    }
+
+    /// [`RegionStore::remove`] awaiting Redis, and saying when it failed
+    /// (the memory level has dropped the key by then).
+    pub(crate) async fn try_remove(&self, key: &K) -> Result<bool, CacheError> {
+        let Some(remote) = &self.remote else {
+            return Ok(self.remove_local(key));
+        };
+        let in_memory = self
+            .memory
+            .as_ref()
+            .is_some_and(|memory| memory.remove(key).is_some());
+        let in_redis = remote
+            .remove(remote.key_text(key))
+            .await
+            .map_err(|error| self.redis_error(error));
+        let existed = in_memory || *in_redis.as_ref().unwrap_or(&false);
+        if *in_redis.as_ref().unwrap_or(&false) && !in_memory {
+            self.count_removal();
+        }
+        if existed {
+            self.events
+                .send(&self.name, EventKind::Remove, self.event_key(key));
+        }
+        in_redis.map(|_| existed)
+    }
+
+    fn remove_local(&self, key: &K) -> bool {
         let mut existed = false;
         if let Some(memory) = &self.memory {
             existed |= memory.remove(key).is_some();
@@ -329,9 +689,10 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
     {
-        if let Some(value) = self.get(key) {
+        if let Ok(Some(value)) = self.try_get(key).await {
             return value;
         }
+        let pending = PendingWrite::default();
         let outcome = self
             .flights
             .run::<Infallible, _>(
@@ -343,11 +704,13 @@ where
                     self.stats.load_ok(elapsed_ns(start));
                     Ok(value)
                 },
-                |value| {
-                    self.store(key.clone(), value.clone(), None);
-                },
+                |value| pending.store(self, key, value),
             )
             .await;
+        if let Some(write) = pending.take() {
+            // Counted when it fails; the value is the caller's either way.
+            let _ = self.finish(write).await;
+        }
         match outcome {
             Ok(outcome) => outcome.into_value(),
             Err(never) => match *never {},
@@ -364,10 +727,12 @@ where
         Fut: Future<Output = Result<V, E>>,
         E: Send + Sync + 'static,
     {
-        if let Some(value) = self.get(key) {
+        if let Ok(Some(value)) = self.try_get(key).await {
             return Ok(value);
         }
-        self.flights
+        let pending = PendingWrite::default();
+        let outcome = self
+            .flights
             .run::<E, _>(
                 key,
                 || self.peek(key),
@@ -380,18 +745,24 @@ where
                     }
                     loaded
                 },
-                |value| {
-                    self.store(key.clone(), value.clone(), None);
-                },
+                |value| pending.store(self, key, value),
             )
-            .await
-            .map(|outcome| outcome.into_value())
+            .await;
+        if let Some(write) = pending.take() {
+            let _ = self.finish(write).await;
+        }
+        match outcome {
+            Ok(outcome) => Ok(outcome.into_value()),
+            // Fail-safe: the expired value rather than the error.
+            Err(error) => self.stale(key).ok_or(error),
+        }
     }
 
     pub(crate) fn get_or_insert_with_blocking(&self, key: &K, init: impl FnOnce() -> V) -> V {
         if let Some(value) = self.get(key) {
             return value;
         }
+        let pending = PendingWrite::default();
         let outcome = self.flights.run_blocking::<Infallible>(
             key,
             || self.peek(key),
@@ -401,10 +772,11 @@ where
                 self.stats.load_ok(elapsed_ns(start));
                 Ok(value)
             },
-            |value| {
-                self.store(key.clone(), value.clone(), None);
-            },
+            |value| pending.store(self, key, value),
         );
+        if let Some(write) = pending.take() {
+            let _ = self.finish_blocking(write);
+        }
         match outcome {
             Ok(outcome) => outcome.into_value(),
             Err(never) => match *never {},
@@ -422,24 +794,28 @@ where
         if let Some(value) = self.get(key) {
             return Ok(value);
         }
-        self.flights
-            .run_blocking::<E>(
-                key,
-                || self.peek(key),
-                || {
-                    let start = Instant::now();
-                    let loaded = init();
-                    match &loaded {
-                        Ok(_) => self.stats.load_ok(elapsed_ns(start)),
-                        Err(_) => self.stats.load_err(elapsed_ns(start)),
-                    }
-                    loaded
-                },
-                |value| {
-                    self.store(key.clone(), value.clone(), None);
-                },
-            )
-            .map(|outcome| outcome.into_value())
+        let pending = PendingWrite::default();
+        let outcome = self.flights.run_blocking::<E>(
+            key,
+            || self.peek(key),
+            || {
+                let start = Instant::now();
+                let loaded = init();
+                match &loaded {
+                    Ok(_) => self.stats.load_ok(elapsed_ns(start)),
+                    Err(_) => self.stats.load_err(elapsed_ns(start)),
+                }
+                loaded
+            },
+            |value| pending.store(self, key, value),
+        );
+        if let Some(write) = pending.take() {
+            let _ = self.finish_blocking(write);
+        }
+        match outcome {
+            Ok(outcome) => Ok(outcome.into_value()),
+            Err(error) => self.stale(key).ok_or(error),
+        }
     }
 
     pub(crate) fn set_loader(&self, loader: Option<Loader<K, V>>) {
@@ -460,11 +836,14 @@ where
     /// Reloads `keys` (every key held, when `None`) with the registered
     /// loader, or removes them without one.
     pub(crate) async fn refresh(&self, keys: Option<Vec<K>>) -> RefreshReport {
-        let keys = keys.unwrap_or_else(|| self.keys());
+        let keys = match keys {
+            Some(keys) => keys,
+            None => self.all_keys().await,
+        };
         let mut report = RefreshReport::default();
         let Some(loader) = self.loader() else {
             for key in &keys {
-                if self.remove(key) {
+                if self.try_remove(key).await.unwrap_or(false) {
                     report.invalidated += 1;
                 }
             }
@@ -484,12 +863,16 @@ where
             match loader(key.clone()).await {
                 Ok(value) => {
                     self.stats.load_ok(elapsed_ns(start));
-                    if self.store(key.clone(), value, None) {
-                        report.reloaded += 1;
-                    } else if self.remove(&key) {
+                    match self.try_store(key.clone(), value, None).await {
+                        Ok(true) => report.reloaded += 1,
                         // The policy refused the new value: the old one is
                         // stale, so it goes.
-                        report.invalidated += 1;
+                        Ok(false) => {
+                            if self.try_remove(&key).await.unwrap_or(false) {
+                                report.invalidated += 1;
+                            }
+                        }
+                        Err(_) => report.failed += 1,
                     }
                 }
                 Err(_) => {
@@ -506,6 +889,22 @@ where
             None,
         );
         report
+    }
+
+    /// Every key held: in Redis for a region with a Redis level (read back
+    /// through the key's serde; none when Redis fails), else
+    /// [`RegionStore::keys`].
+    async fn all_keys(&self) -> Vec<K> {
+        let (Some(remote), Some(key_serde)) = (&self.remote, self.codecs.key_serde) else {
+            return self.keys();
+        };
+        match remote.key_texts().await {
+            Ok(texts) => texts
+                .iter()
+                .filter_map(|text| key_from_text(key_serde.from_json, text))
+                .collect(),
+            Err(_) => self.keys(),
+        }
     }
 
     /// Every key held in memory, or on disk for a disk-only region (keys
@@ -536,59 +935,120 @@ where
         keys
     }
 
+    /// Removes every entry; how many. Blocks on Redis.
     pub(crate) fn clear(&self) -> Result<u64, CacheError> {
-        let mut removed = 0;
-        if let Some(memory) = &self.memory {
-            memory.run_pending_tasks();
-            removed = memory.entry_count();
-            memory.invalidate_all();
-            memory.run_pending_tasks();
+        match &self.remote {
+            Some(remote) => remote.block_on(self.try_clear()),
+            None => {
+                let removed = self.clear_memory();
+                let on_disk = self.disk_clear(|disk| disk.clear())?;
+                Ok(self.settle_clear(removed, on_disk))
+            }
         }
-        self.finish_clear(removed, |disk| disk.clear())
     }
 
+    /// [`RegionStore::clear`], awaiting Redis.
+    pub(crate) async fn try_clear(&self) -> Result<u64, CacheError> {
+        let Some(remote) = &self.remote else {
+            return self.clear();
+        };
+        let removed = self.clear_memory();
+        let in_redis = remote
+            .clear()
+            .await
+            .map_err(|error| self.redis_error(error))?;
+        Ok(self.settle_clear(removed, Some(in_redis)))
+    }
+
+    /// Removes the entries whose key text matches `pattern`; how many.
+    /// Blocks on Redis.
     pub(crate) fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        if let Some(remote) = &self.remote {
+            return remote.block_on(self.try_clear_matching(pattern));
+        }
         let glob = self.glob(pattern)?;
+        let removed = self.clear_memory_matching(&glob)?;
+        let on_disk = self.disk_clear(|disk| disk.clear_matching(&glob))?;
+        Ok(self.settle_clear(removed, on_disk))
+    }
+
+    /// [`RegionStore::clear_matching`], awaiting Redis.
+    pub(crate) async fn try_clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        let Some(remote) = &self.remote else {
+            return self.clear_matching(pattern);
+        };
+        let glob = self.glob(pattern)?;
+        let removed = self.clear_memory_matching(&glob)?;
+        let in_redis = remote
+            .clear_matching(&glob, pattern)
+            .await
+            .map_err(|error| self.redis_error(error))?;
+        Ok(self.settle_clear(removed, Some(in_redis)))
+    }
+
+    /// Empties the memory level; how many entries it held (its listener
+    /// counts them).
+    fn clear_memory(&self) -> u64 {
+        let Some(memory) = &self.memory else {
+            return 0;
+        };
+        memory.run_pending_tasks();
+        let removed = memory.entry_count();
+        memory.invalidate_all();
+        memory.run_pending_tasks();
+        removed
+    }
+
+    /// Removes the memory level's entries whose key text matches `glob`.
+    pub(crate) fn clear_memory_matching(&self, glob: &Glob) -> Result<u64, CacheError> {
         let Some(key_text) = self.codecs.key_text else {
             return Err(self.no_key_text("clear_matching"));
         };
+        let Some(memory) = &self.memory else {
+            return Ok(0);
+        };
+        let doomed: Vec<Arc<K>> = memory
+            .iter()
+            .filter(|(key, _)| glob.matches(&key_text(key)))
+            .map(|(key, _)| key)
+            .collect();
         let mut removed = 0;
-        if let Some(memory) = &self.memory {
-            let doomed: Vec<Arc<K>> = memory
-                .iter()
-                .filter(|(key, _)| glob.matches(&key_text(key)))
-                .map(|(key, _)| key)
-                .collect();
-            for key in doomed {
-                if memory.remove(&*key).is_some() {
-                    removed += 1;
-                }
+        for key in doomed {
+            if memory.remove(&*key).is_some() {
+                removed += 1;
             }
-            memory.run_pending_tasks();
         }
-        self.finish_clear(removed, |disk| disk.clear_matching(&glob))
+        memory.run_pending_tasks();
+        Ok(removed)
     }
 
-    /// Clears the disk level with `clear` after the memory level removed
-    /// `removed` entries; counts the entries only the disk held and
-    /// announces the clear.
-    fn finish_clear(
+    /// Clears the disk level with `clear`, if there is one: how many files
+    /// went.
+    fn disk_clear(
         &self,
-        mut removed: u64,
         clear: impl FnOnce(&DiskLevel<K, V>) -> Result<u64, crate::disk::DiskError>,
-    ) -> Result<u64, CacheError> {
-        if let Some(disk) = &self.disk {
-            let on_disk = clear(disk).map_err(|source| self.disk_error(source))?;
-            // The memory level's listener counts the entries it held
-            // (`removed` so far); those only on disk are counted here.
-            for _ in 0..on_disk.saturating_sub(removed) {
+    ) -> Result<Option<u64>, CacheError> {
+        match &self.disk {
+            Some(disk) => clear(disk)
+                .map(Some)
+                .map_err(|source| self.disk_error(source)),
+            None => Ok(None),
+        }
+    }
+
+    /// Counts the entries only the second level held (the memory level's
+    /// listener counts the `removed` it held), announces the clear and
+    /// says how many entries went.
+    fn settle_clear(&self, mut removed: u64, second_level: Option<u64>) -> u64 {
+        if let Some(second) = second_level {
+            for _ in 0..second.saturating_sub(removed) {
                 self.count_removal();
             }
-            removed = removed.max(on_disk);
+            removed = removed.max(second);
         }
         self.events
             .send(&self.name, EventKind::Clear { removed }, None);
-        Ok(removed)
+        removed
     }
 
     fn glob(&self, pattern: &str) -> Result<Glob, CacheError> {
@@ -608,8 +1068,56 @@ where
         }
     }
 
-    /// One page of entries in key-text order (memory) or file order (disk).
+    /// One page of entries in key-text order (memory), file order (disk)
+    /// or `SCAN` order (Redis). Blocks on Redis.
     pub(crate) fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        match &self.remote {
+            Some(remote) => remote.block_on(self.try_entries(query)),
+            None => self.local_entries(query),
+        }
+    }
+
+    /// [`RegionStore::entries`], awaiting Redis.
+    pub(crate) async fn try_entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        let Some(remote) = &self.remote else {
+            return self.local_entries(query);
+        };
+        let (_, value_serde) = self.browsable()?;
+        let pattern = query.pattern.as_deref().map(|p| self.glob(p)).transpose()?;
+        let cursor = match query.cursor.as_deref() {
+            Some(text) => text.parse::<u64>().map_err(|_| CacheError::BadCursor {
+                region: self.name.to_string(),
+                cursor: text.to_owned(),
+            })?,
+            None => 0,
+        };
+        let limit = query.limit.clamp(1, 10_000);
+        let page = remote
+            .page(pattern.as_ref(), cursor, limit)
+            .await
+            .map_err(|error| self.redis_error(error))?;
+        let now_ms = crate::envelope::unix_ms(std::time::SystemTime::now());
+        let entries = page
+            .entries
+            .into_iter()
+            .filter_map(|(key, decoded)| {
+                let value = remote.json(&decoded.value, value_serde.to_json)?;
+                Some(EntryView {
+                    key,
+                    value,
+                    age_ms: Some(now_ms.saturating_sub(decoded.written_at_ms)),
+                    expires_in_ms: decoded.expires_at_ms.map(|at| at.saturating_sub(now_ms)),
+                })
+            })
+            .collect();
+        Ok(EntryPage {
+            entries,
+            next: (page.next != 0).then(|| page.next.to_string()),
+        })
+    }
+
+    /// The codecs browsing needs, or why the region cannot be browsed.
+    fn browsable(&self) -> Result<(fn(&K) -> String, super::kit::SerdeFns<V>), CacheError> {
         if self.settings.sensitive {
             return Err(CacheError::Sensitive {
                 region: self.name.to_string(),
@@ -628,6 +1136,11 @@ where
                 action: "entries",
             });
         };
+        Ok((key_text, value_serde))
+    }
+
+    fn local_entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+        let (key_text, value_serde) = self.browsable()?;
         let pattern = query.pattern.as_deref().map(|p| self.glob(p)).transpose()?;
         let limit = query.limit.clamp(1, 10_000);
         if let Some(disk) = &self.disk {

@@ -47,6 +47,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 pub(crate) enum Invalidation {
     /// One key, by its text form.
     Key(String),
+    /// Several keys (a batch write).
+    Keys(Vec<String>),
     /// The keys whose text matches a glob.
     Matching(String),
     /// The whole region.
@@ -146,11 +148,6 @@ impl Backplane {
         });
         link.spawn(subscribe(Arc::downgrade(&backplane)));
         backplane
-    }
-
-    /// This instance's id in messages.
-    pub(crate) fn instance(&self) -> &str {
-        &self.instance
     }
 
     /// Delivers messages for `region` to `level` from now on.

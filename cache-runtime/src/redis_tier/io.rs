@@ -11,9 +11,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread};
+use std::task::{Context, Poll};
+use std::thread::{self, JoinHandle};
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
@@ -78,7 +77,7 @@ impl Io {
     /// Runs `future` to completion on this thread (which must not be the
     /// I/O thread), parking between polls: what the `_blocking` forms use.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        block_on(self.enter(future))
+        crate::block_on::block_on(self.enter(future))
     }
 }
 
@@ -108,32 +107,6 @@ impl<F: Future> Future for InIo<F> {
         let this = &mut *self;
         let _entered = this.handle.enter();
         this.future.as_mut().poll(cx)
-    }
-}
-
-/// Wakes a parked thread.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// A minimal executor: polls `future` on this thread, parking until woken.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
     }
 }
 

@@ -58,7 +58,9 @@ use cache_spec::Compression;
 
 use super::error::RedisError;
 use super::link::RedisLink;
-use super::{RedisConfig, SCAN_COUNT};
+use super::SCAN_COUNT;
+#[cfg(doc)]
+use super::RedisConfig;
 use crate::disk::Glob;
 use crate::envelope::{Clock, Decoded, Envelope, EnvelopeError, Schema, SystemClock};
 
@@ -80,6 +82,7 @@ pub(crate) enum RedisLookup {
 
 impl RedisLookup {
     /// The value of a hit.
+    #[cfg(test)]
     pub(crate) fn into_value(self) -> Option<Vec<u8>> {
         match self {
             RedisLookup::Hit(decoded) => Some(decoded.value),
@@ -133,14 +136,6 @@ impl RedisLevel {
             compression,
             clock: Arc::new(SystemClock),
         }
-    }
-
-    /// With another clock for the envelopes' timestamps and expiry checks
-    /// (Redis' own TTLs still run on the server's clock).
-    #[must_use]
-    pub(crate) fn with_clock(mut self, clock: impl Clock) -> RedisLevel {
-        self.clock = Arc::new(clock);
-        self
     }
 
     /// The Redis key of `key_text`.

@@ -68,11 +68,6 @@ impl RedisLink {
         &self.config
     }
 
-    /// The server, password masked.
-    pub(crate) fn server(&self) -> &str {
-        &self.server
-    }
-
     /// The client, for the backplane's own subscriber connection.
     pub(crate) fn client(&self) -> &Client {
         &self.client
@@ -167,11 +162,6 @@ impl RedisLink {
     /// Forgets the current connection.
     pub(crate) fn drop_connection(&self) {
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
-    }
-
-    /// Whether the breaker refuses operations now.
-    pub(crate) fn is_open(&self) -> bool {
-        self.breaker.is_open()
     }
 
     /// How the link is doing, for health checks and statistics.

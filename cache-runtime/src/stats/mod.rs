@@ -56,6 +56,7 @@ mod prometheus;
 mod registry;
 mod shard;
 mod snapshot;
+mod tiers;
 mod window;
 mod worker;
 
@@ -72,6 +73,10 @@ pub use self::snapshot::{
     ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, LatencySummary, StatsSnapshot,
     WindowStats,
 };
+pub use self::tiers::TierSnapshot;
+#[cfg(feature = "redis")]
+pub(crate) use self::tiers::L2Outcome;
+pub(crate) use self::tiers::{TierEvent, TierStats};
 pub use self::worker::{StatsWorker, StatsWorkerBuilder};
 
 use self::histogram::{Histogram, HistogramReading};
@@ -142,6 +147,7 @@ pub struct RegionStats {
     sample_threshold: u64,
     clock: Arc<dyn Clock>,
     windows: Mutex<Windows>,
+    tiers: TierStats,
 }
 
 /// Entry count and bytes, on their own cache lines: the manager may set them
@@ -184,7 +190,13 @@ impl RegionStats {
             sample_threshold: settings.sample_threshold,
             windows: Mutex::new(Windows::new(settings.clock.now_ms())),
             clock: Arc::clone(&settings.clock),
+            tiers: TierStats::default(),
         }
+    }
+
+    /// The per-level counters (regions with a Redis level).
+    pub(crate) fn tiers(&self) -> &TierStats {
+        &self.tiers
     }
 
     /// The region's name.
@@ -289,7 +301,9 @@ impl RegionStats {
     /// region's window lock (shared only with ticks) and reads every shard:
     /// microseconds, not for the recording path.
     pub fn snapshot(&self) -> StatsSnapshot {
-        self.read().into_snapshot(&self.name)
+        let mut snapshot = self.read().into_snapshot(&self.name);
+        snapshot.tiers = self.tiers.snapshot(snapshot.hits);
+        snapshot
     }
 
     /// Folds the counts since the last tick into the current second's window

@@ -351,6 +351,9 @@ pub struct StatsSnapshot {
     /// The last hour.
     #[serde(default)]
     pub last_1h: WindowStats,
+    /// Per-level counts, for a region with a Redis level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<super::TierSnapshot>,
 }
 
 impl StatsSnapshot {
@@ -403,6 +406,7 @@ impl From<Parts<'_>> for StatsSnapshot {
             last_1m,
             last_5m,
             last_1h,
+            tiers: None,
         }
     }
 }

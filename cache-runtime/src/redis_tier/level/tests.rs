@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::redis_tier::mask_password;
+use crate::redis_tier::{RedisConfig, mask_password};
 use crate::test_support::redis::RedisServer;
 
 fn config(server: &RedisServer) -> RedisConfig {
