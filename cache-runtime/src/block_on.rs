@@ -33,4 +33,3 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
         thread::park();
     }
 }
-

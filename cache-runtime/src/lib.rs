@@ -95,6 +95,9 @@ pub use manager::{
 };
 pub use policy::{CachePolicy, PolicyInfo};
 pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
+pub use redis_tier::RedisError;
+#[cfg(feature = "redis")]
+pub use redis_tier::{BackplaneStats, RedisConfig, RedisHealth};
 pub use region::CacheRegion;
 pub use registry::{
     RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,
@@ -105,9 +108,6 @@ pub use stats::{
     RegionStats, RestoreOutcome, STATS_FORMAT, StatsRegistry, StatsRegistryBuilder, StatsSnapshot,
     StatsWorker, StatsWorkerBuilder, TierSnapshot, WindowStats,
 };
-pub use redis_tier::RedisError;
-#[cfg(feature = "redis")]
-pub use redis_tier::{BackplaneStats, RedisConfig, RedisHealth};
 
 /// The fingerprint of the calling package's sources, computed by
 /// `cache-build` in its build script: `Some(hex)`, or `None` without one.

@@ -1046,7 +1046,12 @@ fn hybrid_removals_count_entries_held_only_on_disk() {
     assert!(!hybrid.remove_blocking(&"p1".into()));
     assert_eq!(removals(), 2);
     assert!(hybrid.get_blocking(&"p2".into()).is_some());
-    assert_eq!(hybrid.clear_matching_blocking("p[23]").expect("clear_matching"), 2);
+    assert_eq!(
+        hybrid
+            .clear_matching_blocking("p[23]")
+            .expect("clear_matching"),
+        2
+    );
     assert_eq!(removals(), 4, "one promoted, one only on disk");
     assert!(hybrid.get_blocking(&"p4".into()).is_some());
     assert_eq!(hybrid.clear_blocking().expect("clear"), 2);

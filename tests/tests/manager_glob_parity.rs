@@ -312,7 +312,9 @@ fn number_keys_match_by_their_text_on_every_tier() {
                 .collect();
             assert_eq!(listed, expected, "{name}: entries matching {pattern:?}");
             assert_eq!(
-                handle.clear_matching_blocking(pattern).expect("clear_matching"),
+                handle
+                    .clear_matching_blocking(pattern)
+                    .expect("clear_matching"),
                 expected.len() as u64,
                 "{name}: {pattern:?}"
             );

@@ -170,7 +170,9 @@ fn entries_expire_after_the_region_ttl() {
     // A per-entry TTL longer than the region's is capped by it.
     handle.insert_with_ttl_blocking(s("capped"), s("2"), Duration::from_secs(3600));
     let early = handle.get_blocking(&s("a"));
-    let page = handle.entries_blocking(&EntryQuery::first(10)).expect("browsable");
+    let page = handle
+        .entries_blocking(&EntryQuery::first(10))
+        .expect("browsable");
     if stored.elapsed() < TTL {
         assert_eq!(early.as_deref(), Some("1"));
         assert_eq!(page.entries.len(), 2);
@@ -321,7 +323,9 @@ fn a_per_entry_ttl_shorter_than_the_regions_applies() {
     let stored = Instant::now();
     assert!(handle.insert_with_ttl_blocking(s("short"), s("s"), SHORT_TTL));
     assert!(handle.insert_blocking(s("long"), s("l")));
-    let page = handle.entries_blocking(&EntryQuery::first(10)).expect("browsable");
+    let page = handle
+        .entries_blocking(&EntryQuery::first(10))
+        .expect("browsable");
     let left = |key: &str| {
         page.entries
             .iter()
@@ -698,11 +702,15 @@ fn tools_read_remove_and_page_through_entries_by_name() {
         handle.insert_blocking(format!("k{i:02}"), i);
     }
     assert_eq!(
-        manager.get_json_blocking(NAME, &json!("k03")).expect("readable"),
+        manager
+            .get_json_blocking(NAME, &json!("k03"))
+            .expect("readable"),
         Some(json!(3))
     );
     assert_eq!(
-        manager.get_json_blocking(NAME, &json!("nope")).expect("readable"),
+        manager
+            .get_json_blocking(NAME, &json!("nope"))
+            .expect("readable"),
         None
     );
 
@@ -768,8 +776,16 @@ fn tools_read_remove_and_page_through_entries_by_name() {
     assert_eq!(keys, ["k24"]);
     assert_eq!(second.next, None);
 
-    assert!(manager.remove_blocking(NAME, &json!("k00")).expect("removable"));
-    assert!(!manager.remove_blocking(NAME, &json!("k00")).expect("removable"));
+    assert!(
+        manager
+            .remove_blocking(NAME, &json!("k00"))
+            .expect("removable")
+    );
+    assert!(
+        !manager
+            .remove_blocking(NAME, &json!("k00"))
+            .expect("removable")
+    );
     assert_eq!(handle.get_blocking(&s("k00")), None);
     assert_eq!(manager.clear_region_blocking(NAME).expect("clears"), 24);
     assert!(
@@ -793,12 +809,16 @@ fn json_keys_are_checked_against_the_key_type() {
     let handle = manager.region::<Ids>().expect("region");
     handle.insert_blocking(7, s("seven"));
     assert_eq!(
-        manager.get_json_blocking("mm-ids", &json!(7)).expect("a u64"),
+        manager
+            .get_json_blocking("mm-ids", &json!(7))
+            .expect("a u64"),
         Some(json!("seven"))
     );
     // A key's text form in a JSON string works too.
     assert_eq!(
-        manager.get_json_blocking("mm-ids", &json!("7")).expect("a u64"),
+        manager
+            .get_json_blocking("mm-ids", &json!("7"))
+            .expect("a u64"),
         Some(json!("seven"))
     );
     for bad in [json!("seven"), json!(-1), json!({"id": 7}), json!(1.5)] {
@@ -815,7 +835,9 @@ fn json_keys_are_checked_against_the_key_type() {
             }
             other => panic!("{bad}: expected BadKey, got {other:?}"),
         }
-        let error = manager.remove_blocking("mm-ids", &bad).expect_err("bad key");
+        let error = manager
+            .remove_blocking("mm-ids", &bad)
+            .expect_err("bad key");
         assert!(error.to_string().contains("mm-ids"), "{error}");
     }
     let page = manager
@@ -843,14 +865,26 @@ fn clear_matching_follows_glob_rules() {
     let remaining =
         |handle: &RegionHandle<String, u32>| keys_of(handle).into_iter().collect::<BTreeSet<_>>();
     // `?` is exactly one character.
-    assert_eq!(manager.clear_matching_blocking(NAME, "user:?").expect("clears"), 2);
+    assert_eq!(
+        manager
+            .clear_matching_blocking(NAME, "user:?")
+            .expect("clears"),
+        2
+    );
     assert!(remaining(&handle).contains("user:10"));
     // A class, then `*`.
-    assert_eq!(manager.clear_matching_blocking(NAME, "[a-c]*").expect("clears"), 3);
+    assert_eq!(
+        manager
+            .clear_matching_blocking(NAME, "[a-c]*")
+            .expect("clears"),
+        3
+    );
     assert!(remaining(&handle).contains("d-team"));
     // An escaped `*` is a literal star.
     assert_eq!(
-        manager.clear_matching_blocking(NAME, "lit\\*star").expect("clears"),
+        manager
+            .clear_matching_blocking(NAME, "lit\\*star")
+            .expect("clears"),
         1
     );
     assert!(remaining(&handle).contains("litXstar"));
@@ -858,8 +892,16 @@ fn clear_matching_follows_glob_rules() {
     assert_eq!(handle.clear_matching_blocking("q\\?").expect("clears"), 1);
     assert!(remaining(&handle).contains("qq"));
     // Nothing matches: nothing removed.
-    assert_eq!(manager.clear_matching_blocking(NAME, "zzz*").expect("clears"), 0);
-    assert_eq!(manager.clear_matching_blocking(NAME, "*").expect("clears"), 4);
+    assert_eq!(
+        manager
+            .clear_matching_blocking(NAME, "zzz*")
+            .expect("clears"),
+        0
+    );
+    assert_eq!(
+        manager.clear_matching_blocking(NAME, "*").expect("clears"),
+        4
+    );
     assert!(remaining(&handle).is_empty());
     handle.run_pending_tasks();
     assert_eq!(
@@ -875,7 +917,9 @@ fn clear_matching_follows_glob_rules() {
         manager
             .entries_blocking(NAME, &EntryQuery::first(1).matching("[a-"))
             .expect_err("unclosed class"),
-        handle.clear_matching_blocking("[a-").expect_err("unclosed class"),
+        handle
+            .clear_matching_blocking("[a-")
+            .expect_err("unclosed class"),
     ] {
         assert!(
             matches!(&error, CacheError::BadPattern { region, .. } if region == NAME),
@@ -1102,7 +1146,9 @@ fn regions_added_at_run_time_are_reachable_by_name_and_type() {
         .expect("its types");
     assert!(handle.insert_blocking(s("x"), 1));
     assert_eq!(
-        manager.get_json_blocking("mm-added", &json!("x")).expect("serde"),
+        manager
+            .get_json_blocking("mm-added", &json!("x"))
+            .expect("serde"),
         Some(json!(1))
     );
     assert!(
@@ -1196,7 +1242,9 @@ fn the_temporary_preset_has_its_documented_settings() {
     let snapshot = handle.snapshot();
     assert_eq!(snapshot.entries, 1_000);
     assert_eq!(snapshot.evictions.size, 100);
-    let page = handle.entries_blocking(&EntryQuery::first(1)).expect("browsable");
+    let page = handle
+        .entries_blocking(&EntryQuery::first(1))
+        .expect("browsable");
     let left = page.entries[0].expires_in_ms.expect("a TTL");
     assert!(left <= 300_000 && left > 200_000, "{left}");
 }

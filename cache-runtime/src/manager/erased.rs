@@ -19,7 +19,8 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn remove_json<'a>(&'a self, key: &'a Value) -> BoxFuture<'a, Result<bool, CacheError>>;
     fn clear(&self) -> BoxFuture<'_, Result<u64, CacheError>>;
     fn clear_matching<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, Result<u64, CacheError>>;
-    fn entries<'a>(&'a self, query: &'a EntryQuery) -> BoxFuture<'a, Result<EntryPage, CacheError>>;
+    fn entries<'a>(&'a self, query: &'a EntryQuery)
+    -> BoxFuture<'a, Result<EntryPage, CacheError>>;
     fn refresh(&self, keys: Option<Vec<Value>>)
     -> BoxFuture<'_, Result<RefreshReport, CacheError>>;
     fn len(&self) -> u64;
@@ -115,7 +116,10 @@ where
         Box::pin(self.try_clear_matching(pattern))
     }
 
-    fn entries<'a>(&'a self, query: &'a EntryQuery) -> BoxFuture<'a, Result<EntryPage, CacheError>> {
+    fn entries<'a>(
+        &'a self,
+        query: &'a EntryQuery,
+    ) -> BoxFuture<'a, Result<EntryPage, CacheError>> {
         Box::pin(self.try_entries(query))
     }
 

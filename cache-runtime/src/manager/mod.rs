@@ -196,10 +196,9 @@ impl Slot {
                             Some(kit) => {
                                 return Err(self.mismatch::<K, V>(Some(kit.type_names())));
                             }
-                            None => RegionStore::<K, V>::open_shared(
-                                &context,
-                                RegionCodecs::plain(),
-                            )?,
+                            None => {
+                                RegionStore::<K, V>::open_shared(&context, RegionCodecs::plain())?
+                            }
                         };
                         Arc::clone(self.store.get_or_init(|| store))
                     }
@@ -521,7 +520,11 @@ impl CacheManager {
     /// # Errors
     ///
     /// As [`entries`](Self::entries).
-    pub fn entries_blocking(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
+    pub fn entries_blocking(
+        &self,
+        name: &str,
+        query: &EntryQuery,
+    ) -> Result<EntryPage, CacheError> {
         crate::block_on::block_on(self.entries(name, query))
     }
 

@@ -145,7 +145,10 @@ impl<K, V> RemoteLevel<K, V> {
     /// # Errors
     ///
     /// Redis could not answer.
-    pub(crate) async fn read_many(&self, keys: &[&K]) -> Result<Vec<Option<RemoteHit<V>>>, RedisError> {
+    pub(crate) async fn read_many(
+        &self,
+        keys: &[&K],
+    ) -> Result<Vec<Option<RemoteHit<V>>>, RedisError> {
         let texts: Vec<String> = keys.iter().map(|key| self.key_text(key)).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let start = Instant::now();
@@ -160,7 +163,8 @@ impl<K, V> RemoteLevel<K, V> {
         Ok(lookups
             .into_iter()
             .map(|lookup| match lookup {
-                RedisLookup::Hit(decoded) => match (self.value.decode)(&decoded.value, self.format) {
+                RedisLookup::Hit(decoded) => match (self.value.decode)(&decoded.value, self.format)
+                {
                     Some(value) => {
                         tiers.lookup(L2Outcome::Hit, per_key);
                         Some(RemoteHit {
@@ -291,7 +295,11 @@ impl<K, V> RemoteLevel<K, V> {
     /// # Errors
     ///
     /// Redis failed; what was removed before stays removed.
-    pub(crate) async fn clear_matching(&self, glob: &Glob, pattern: &str) -> Result<u64, RedisError> {
+    pub(crate) async fn clear_matching(
+        &self,
+        glob: &Glob,
+        pattern: &str,
+    ) -> Result<u64, RedisError> {
         let removed = self
             .shared
             .link
@@ -362,7 +370,11 @@ impl<K, V> RemoteLevel<K, V> {
     }
 
     /// A stored value as JSON (entries browsing).
-    pub(crate) fn json(&self, bytes: &[u8], to_json: fn(&V) -> Result<serde_json::Value, serde_json::Error>) -> Option<serde_json::Value> {
+    pub(crate) fn json(
+        &self,
+        bytes: &[u8],
+        to_json: fn(&V) -> Result<serde_json::Value, serde_json::Error>,
+    ) -> Option<serde_json::Value> {
         (self.value.decode)(bytes, self.format).and_then(|value| to_json(&value).ok())
     }
 
@@ -393,9 +405,8 @@ impl<K, V> RemoteLevel<K, V> {
 }
 
 fn remaining(expires_at_ms: Option<u64>) -> Option<Duration> {
-    expires_at_ms.map(|at| {
-        Duration::from_millis(at.saturating_sub(unix_ms(std::time::SystemTime::now())))
-    })
+    expires_at_ms
+        .map(|at| Duration::from_millis(at.saturating_sub(unix_ms(std::time::SystemTime::now()))))
 }
 
 fn elapsed_ns(start: Instant) -> u64 {
@@ -423,11 +434,13 @@ where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn invalidate_local(&self, what: &Invalidation) {
+    fn invalidate_local(&self, what: &Invalidation, received: bool) {
         let Some(memory) = &self.memory else {
             return;
         };
-        self.stats.tiers().count(TierEvent::BackplaneReceived);
+        if received {
+            self.stats.tiers().count(TierEvent::BackplaneReceived);
+        }
         match what {
             Invalidation::Key(text) => self.invalidate_local_key(memory, text),
             Invalidation::Keys(texts) => {

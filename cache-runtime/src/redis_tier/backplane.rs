@@ -69,8 +69,9 @@ struct Message {
 /// A region's memory level, as the backplane reaches it.
 pub(crate) trait LocalLevel: Send + Sync {
     /// Drops what `what` names from the memory level only (nothing is
-    /// written to Redis, nothing is published).
-    fn invalidate_local(&self, what: &Invalidation);
+    /// written to Redis, nothing is published); `received` when another
+    /// instance's message asked for it (not a resync).
+    fn invalidate_local(&self, what: &Invalidation, received: bool);
 }
 
 /// The backplane's counters for a manager (all regions).
@@ -271,12 +272,12 @@ impl Backplane {
         match &message.region {
             Some(region) => {
                 if let Some(level) = regions.get(region).and_then(Weak::upgrade) {
-                    level.invalidate_local(&message.what);
+                    level.invalidate_local(&message.what, true);
                 }
             }
             None => {
                 for level in regions.values().filter_map(Weak::upgrade) {
-                    level.invalidate_local(&Invalidation::Region);
+                    level.invalidate_local(&Invalidation::Region, true);
                 }
             }
         }
@@ -294,7 +295,7 @@ impl Backplane {
             .filter_map(Weak::upgrade)
             .collect();
         for level in levels {
-            level.invalidate_local(&Invalidation::Region);
+            level.invalidate_local(&Invalidation::Region, false);
         }
     }
 
@@ -339,7 +340,10 @@ async fn subscribe(backplane: Weak<Backplane>) {
                     return;
                 };
                 strong.subscribed.store(true, Ordering::Relaxed);
-                strong.counters.subscriptions.fetch_add(1, Ordering::Relaxed);
+                strong
+                    .counters
+                    .subscriptions
+                    .fetch_add(1, Ordering::Relaxed);
                 strong.resync();
                 strong.flush_outbox().await;
                 drop(strong);
@@ -364,7 +368,7 @@ async fn subscribe(backplane: Weak<Backplane>) {
                             }
                             let pong = tokio::time::timeout(
                                 config.response_timeout,
-                                sink.ping::<String>(),
+                                sink.ping::<redis::Value>(),
                             )
                             .await;
                             if !matches!(pong, Ok(Ok(_))) {

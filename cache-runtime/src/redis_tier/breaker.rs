@@ -108,7 +108,10 @@ impl Breaker {
 
     /// Records a failure: opens the breaker after `threshold` in a row.
     pub(crate) fn failure(&self) {
-        let failures = self.failures.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let failures = self
+            .failures
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         if failures < self.settings.threshold {
             return;
         }

@@ -53,7 +53,9 @@ pub enum RedisError {
     },
     /// Redis failed repeatedly and the circuit breaker is open: the
     /// operation was not tried.
-    #[error("redis: {server} is unavailable (circuit breaker open after repeated failures; next try in {retry_in:?})")]
+    #[error(
+        "redis: {server} is unavailable (circuit breaker open after repeated failures; next try in {retry_in:?})"
+    )]
     Unavailable {
         /// The server, password masked.
         server: String,
@@ -120,7 +122,9 @@ impl RedisError {
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
-            RedisError::Timeout { .. } | RedisError::Connection { .. } | RedisError::Unavailable { .. }
+            RedisError::Timeout { .. }
+                | RedisError::Connection { .. }
+                | RedisError::Unavailable { .. }
         )
     }
 
@@ -129,4 +133,3 @@ impl RedisError {
         matches!(self, RedisError::Connection { .. })
     }
 }
-

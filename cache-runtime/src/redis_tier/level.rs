@@ -56,11 +56,11 @@ use std::time::Duration;
 
 use cache_spec::Compression;
 
-use super::error::RedisError;
-use super::link::RedisLink;
-use super::SCAN_COUNT;
 #[cfg(doc)]
 use super::RedisConfig;
+use super::SCAN_COUNT;
+use super::error::RedisError;
+use super::link::RedisLink;
 use crate::disk::Glob;
 use crate::envelope::{Clock, Decoded, Envelope, EnvelopeError, Schema, SystemClock};
 
@@ -189,10 +189,10 @@ impl RedisLevel {
                     pipe.cmd("GET").arg(key);
                 }
                 let mut connection = self.link.connection().await?;
-                let replies: Vec<redis::RedisResult<Option<Vec<u8>>>> = pipe
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(|error| self.fail("GET (pipelined)", self.batch_target(&keys), error))?;
+                let replies: Vec<redis::RedisResult<Option<Vec<u8>>>> =
+                    pipe.query_async(&mut connection).await.map_err(|error| {
+                        self.fail("GET (pipelined)", self.batch_target(&keys), error)
+                    })?;
                 if replies.len() != keys.len() {
                     return Err(RedisError::Command {
                         operation: "GET (pipelined)",
@@ -208,7 +208,9 @@ impl RedisLevel {
                     found.push(match reply {
                         Ok(bytes) => self.decode(key, bytes),
                         Err(error) if is_wrong_type(&error) => not_a_string(),
-                        Err(error) => return Err(self.fail("GET (pipelined)", key_target(key), error)),
+                        Err(error) => {
+                            return Err(self.fail("GET (pipelined)", key_target(key), error));
+                        }
                     });
                 }
             }
@@ -264,7 +266,9 @@ impl RedisLevel {
                 let mut connection = self.link.connection().await?;
                 pipe.query_async::<()>(&mut connection)
                     .await
-                    .map_err(|error| self.fail("SET (pipelined)", self.batch_target(&keys), error))?;
+                    .map_err(|error| {
+                        self.fail("SET (pipelined)", self.batch_target(&keys), error)
+                    })?;
             }
             Ok(())
         })
@@ -471,7 +475,12 @@ impl RedisLevel {
         target: String,
         error: redis::RedisError,
     ) -> RedisError {
-        RedisError::classify(operation, target, self.link.config().response_timeout, error)
+        RedisError::classify(
+            operation,
+            target,
+            self.link.config().response_timeout,
+            error,
+        )
     }
 
     fn batch(&self) -> usize {

@@ -129,9 +129,9 @@ impl RedisLink {
                 Ok(connection)
             }
             Err(source) => Err(RedisError::classify(
-                    "connect to",
-                    self.server.clone(),
-                    self.config.connect_timeout,
+                "connect to",
+                self.server.clone(),
+                self.config.connect_timeout,
                 source,
             )),
         }

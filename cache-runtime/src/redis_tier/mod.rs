@@ -19,8 +19,8 @@ mod link;
 
 use std::time::Duration;
 
-pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
 pub use self::backplane::BackplaneStats;
+pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
 pub(crate) use self::breaker::BreakerSettings;
 pub use self::error::RedisError;
 pub(crate) use self::level::{RedisLevel, RedisLookup};

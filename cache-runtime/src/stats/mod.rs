@@ -73,9 +73,9 @@ pub use self::snapshot::{
     ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, LatencySummary, StatsSnapshot,
     WindowStats,
 };
-pub use self::tiers::TierSnapshot;
 #[cfg(feature = "redis")]
 pub(crate) use self::tiers::L2Outcome;
+pub use self::tiers::TierSnapshot;
 pub(crate) use self::tiers::{TierEvent, TierStats};
 pub use self::worker::{StatsWorker, StatsWorkerBuilder};
 
