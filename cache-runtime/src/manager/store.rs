@@ -54,6 +54,9 @@ pub(crate) struct StoreContext {
     pub(crate) fail_safe: Option<Duration>,
 }
 
+/// What browsing entries needs: the key's text and the value's serde.
+type Browsable<K, V> = (fn(&K) -> String, super::kit::SerdeFns<V>);
+
 /// What the memory level holds for a key.
 enum Lookup<V> {
     Fresh(V),
@@ -1117,7 +1120,7 @@ where
     }
 
     /// The codecs browsing needs, or why the region cannot be browsed.
-    fn browsable(&self) -> Result<(fn(&K) -> String, super::kit::SerdeFns<V>), CacheError> {
+    fn browsable(&self) -> Result<Browsable<K, V>, CacheError> {
         if self.settings.sensitive {
             return Err(CacheError::Sensitive {
                 region: self.name.to_string(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::envelope::EncodeError;
 
 /// Why a Redis operation failed (an unusable value is not a failure: that
-/// is a [`RedisLookup::Rejected`] miss). Each message names the operation
+/// is a counted miss). Each message names the operation
 /// and the key or region.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
