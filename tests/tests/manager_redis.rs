@@ -665,6 +665,19 @@ async fn configuration_mistakes_are_clear_errors() {
         "{message}"
     );
 
+    let error = CacheManager::builder()
+        .background_stats(false)
+        .redis(RedisConfig::new("rediss://u:pw@cache:6380/"))
+        .build()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("TLS (rediss://) is not supported"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("pw@"), "{error}");
+
     let without = CacheManager::builder()
         .background_stats(false)
         .build()

@@ -42,9 +42,14 @@ impl RedisLink {
     ///
     /// [`RedisError::Url`] for a URL that does not parse,
     /// [`RedisError::Setup`] when the I/O thread cannot start or the URL
-    /// needs TLS, which this build lacks.
+    /// asks for TLS, which this build lacks.
     pub(crate) fn open(config: RedisConfig) -> Result<RedisLink, RedisError> {
         let server = super::mask_password(&config.url);
+        if config.url.starts_with("rediss://") {
+            return Err(RedisError::Setup(format!(
+                "{server}: TLS (rediss://) is not supported by this build; use redis:// on a trusted network, or a TLS tunnel (stunnel, a service mesh sidecar)"
+            )));
+        }
         let client = Client::open(config.url.as_str()).map_err(|source| RedisError::Url {
             url: server.clone(),
             source,

@@ -72,7 +72,8 @@ impl std::fmt::Debug for RedisConfig {
 
 impl RedisConfig {
     /// The server at `url`: `redis://[user[:password]@]host[:port][/db]`
-    /// (`rediss://` needs the `redis-tls` feature). Defaults: prefix
+    /// (`rediss://`, TLS, is not supported yet: it is refused with a
+    /// clear error when the manager is built). Defaults: prefix
     /// `cache`, 1 s to connect, 500 ms per reply, pipelines of 256
     /// commands, the backplane on (checked every second), the breaker
     /// opening after 3 failures in a row for 500 ms (up to 10 s).
