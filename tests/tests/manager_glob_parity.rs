@@ -34,30 +34,7 @@ struct HybridIds;
 
 const TIERS: [&str; 3] = ["mglob-memory", "mglob-disk", "mglob-hybrid"];
 
-const KEYS: &[&str] = &[
-    "user:1", "user:10", "user:2", "user:", "admin:1", "a*b", "a?b", "axb", "ab", "[x]", "x", "",
-    "ünï", "ü", "a\\b", "c:1",
-];
-
-const PATTERNS: &[&str] = &[
-    "*",
-    "user:*",
-    "user:?",
-    "user:[12]",
-    "user:[^1]",
-    "user:[!1]*",
-    "*:1",
-    "a\\*b",
-    "a?b",
-    "\\[x\\]",
-    "[x]",
-    "ü*",
-    "?",
-    "[a-c]*",
-    "a\\\\b",
-    "",
-    "nothing",
-];
+use support::{GLOB_KEYS as KEYS, GLOB_PATTERNS as PATTERNS};
 
 /// The keys `pattern` selects, by the glob itself.
 fn expected(pattern: &str) -> BTreeSet<String> {
@@ -216,7 +193,8 @@ fn the_glob_reads_as_redis_scan_match() {
     assert_eq!(keys(""), [""]);
     assert_eq!(keys("?"), ["x", "ü"]);
     assert_eq!(keys("ü*"), ["ü", "ünï"]);
-    assert_eq!(keys("*:1"), ["admin:1", "c:1", "user:1"]);
+    assert_eq!(keys("*:1"), ["admin:1", "c:1", "user:1", "{tag}:1"]);
+    assert_eq!(keys("{tag}*"), ["{tag}:1"]);
     assert_eq!(keys("*").len(), KEYS.len());
 }
 

@@ -325,31 +325,7 @@ async fn unusable_values_are_counted_misses_and_left_alone() {
     assert_eq!(old.get(&s("k")).await.as_deref(), Some("v1"));
 }
 
-const KEYS: &[&str] = &[
-    "user:1", "user:10", "user:2", "user:", "admin:1", "a*b", "a?b", "axb", "ab", "[x]", "x", "",
-    "ünï", "ü", "a\\b", "c:1", "{tag}:1",
-];
-
-const PATTERNS: &[&str] = &[
-    "*",
-    "user:*",
-    "user:?",
-    "user:[12]",
-    "user:[^1]",
-    "user:[!1]*",
-    "*:1",
-    "a\\*b",
-    "a?b",
-    "\\[x\\]",
-    "[x]",
-    "ü*",
-    "?",
-    "[a-c]*",
-    "a\\\\b",
-    "",
-    "{tag}*",
-    "user:1",
-];
+use support::{GLOB_KEYS as KEYS, GLOB_PATTERNS as PATTERNS};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patterns_select_the_same_keys_as_on_the_memory_tier() {

@@ -5,6 +5,36 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// Key texts that tell glob dialects apart (escapes, classes, empty,
+/// non-ASCII, braces).
+pub(crate) const GLOB_KEYS: &[&str] = &[
+    "user:1", "user:10", "user:2", "user:", "admin:1", "a*b", "a?b", "axb", "ab", "[x]", "x", "",
+    "ünï", "ü", "a\\b", "c:1", "{tag}:1",
+];
+
+/// Patterns over [`GLOB_KEYS`].
+pub(crate) const GLOB_PATTERNS: &[&str] = &[
+    "*",
+    "user:*",
+    "user:?",
+    "user:[12]",
+    "user:[^1]",
+    "user:[!1]*",
+    "*:1",
+    "a\\*b",
+    "a?b",
+    "\\[x\\]",
+    "[x]",
+    "ü*",
+    "?",
+    "[a-c]*",
+    "a\\\\b",
+    "",
+    "nothing",
+    "{tag}*",
+    "user:1",
+];
+
 /// A folder of its own under the system temp folder, named after the test
 /// suite, the test and the process, removed on drop.
 pub(crate) struct Scratch(PathBuf);
