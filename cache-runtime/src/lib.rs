@@ -97,7 +97,7 @@ pub use policy::{CachePolicy, PolicyInfo};
 pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
 pub use redis_tier::RedisError;
 #[cfg(feature = "redis")]
-pub use redis_tier::{BackplaneStats, RedisConfig, RedisHealth};
+pub use redis_tier::{BackplaneStats, FleetStats, RedisConfig, RedisHealth};
 pub use region::CacheRegion;
 pub use registry::{
     RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,

@@ -686,3 +686,43 @@ async fn configuration_mistakes_are_clear_errors() {
     let health = manager.redis_health().unwrap();
     assert!(!health.connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_statistics_add_up_every_instance() {
+    let server = RedisServer::start();
+    let fleet = |every| {
+        CacheManager::builder()
+            .background_stats(false)
+            .redis(config(&server, "fleet").fleet_stats(every))
+            .build()
+            .unwrap()
+    };
+    // One flushes on its own every 50 ms, the other only when asked.
+    let (a, b) = (
+        fleet(Duration::from_millis(50)),
+        fleet(Duration::from_secs(3600)),
+    );
+    let (ua, ub) = (a.region::<Users>().unwrap(), b.region::<Users>().unwrap());
+    ua.insert(s("k"), s("v")).await;
+    for _ in 0..3 {
+        assert!(ua.get(&s("k")).await.is_some());
+    }
+    for _ in 0..5 {
+        assert!(ub.get(&s("k")).await.is_some());
+    }
+    assert!(ub.get(&s("missing")).await.is_none());
+    b.flush_fleet_stats().await.unwrap();
+    b.flush_fleet_stats().await.unwrap(); // nothing new: nothing added twice
+    eventually("A's periodic flush", Duration::from_secs(5), || async {
+        b.fleet_stats("mredis-users").await.unwrap().hits == 8
+    })
+    .await;
+    let stats = a.fleet_stats("mredis-users").await.unwrap();
+    assert_eq!((stats.hits, stats.misses, stats.inserts), (8, 1, 1));
+    assert_eq!(stats.l2_hits, 8);
+    assert_eq!(stats.hit_rate, Some(8.0 / 9.0));
+    assert!(matches!(
+        a.fleet_stats("mredis-user").await,
+        Err(CacheError::UnknownRegion { .. })
+    ));
+}

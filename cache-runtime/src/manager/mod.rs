@@ -419,6 +419,64 @@ impl CacheManager {
             .map(|backplane| backplane.stats())
     }
 
+    /// Region `name`'s counters summed over every instance that flushes
+    /// them ([`RedisConfig::fleet_stats`](crate::RedisConfig::fleet_stats)).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`], [`CacheError::Redis`], or
+    /// [`CacheError::TierUnavailable`] without Redis.
+    #[cfg(feature = "redis")]
+    pub async fn fleet_stats(
+        &self,
+        name: &str,
+    ) -> Result<crate::redis_tier::FleetStats, CacheError> {
+        let slot = self.slot(name)?;
+        let redis = self.redis_or_refuse(name)?;
+        redis
+            .link
+            .enter(crate::redis_tier::Fleet::read(&redis.link, &slot.name))
+            .await
+            .map_err(|source| CacheError::Redis {
+                region: name.to_owned(),
+                source,
+            })
+    }
+
+    /// Adds this instance's counters to the fleet's now (also done every
+    /// [`RedisConfig::fleet_stats`](crate::RedisConfig::fleet_stats) period).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::Redis`] (the counts are sent by the next flush), or
+    /// [`CacheError::TierUnavailable`] without Redis.
+    #[cfg(feature = "redis")]
+    pub async fn flush_fleet_stats(&self) -> Result<(), CacheError> {
+        let redis = self.redis_or_refuse("(fleet statistics)")?;
+        self.refresh_gauges();
+        let snapshots = self.inner.read().stats.snapshots();
+        redis
+            .link
+            .enter(redis.fleet.flush(&redis.link, &snapshots))
+            .await
+            .map_err(|source| CacheError::Redis {
+                region: String::from("(fleet statistics)"),
+                source,
+            })
+    }
+
+    #[cfg(feature = "redis")]
+    fn redis_or_refuse(&self, region: &str) -> Result<&RedisShared, CacheError> {
+        self.inner
+            .redis
+            .as_ref()
+            .ok_or_else(|| CacheError::TierUnavailable {
+                region: region.to_owned(),
+                tier: "redis",
+                reason: "fleet statistics live in Redis: build the manager with CacheManagerBuilder::redis(RedisConfig::new(url).fleet_stats(every))",
+            })
+    }
+
     /// Removes `key` from region `name`; whether it was cached.
     ///
     /// # Errors
@@ -1151,9 +1209,10 @@ impl CacheManagerBuilder {
             let worker = inner.spawn_worker();
             *inner.worker.lock().unwrap_or_else(PoisonError::into_inner) = worker;
         }
-        Ok(CacheManager {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        #[cfg(feature = "redis")]
+        start_fleet_flusher(&inner);
+        Ok(CacheManager { inner })
     }
 }
 
@@ -1170,7 +1229,39 @@ fn redis_shared(builder: &CacheManagerBuilder) -> Result<Option<RedisShared>, Ca
     let backplane = config
         .backplane
         .then(|| crate::redis_tier::Backplane::start(&link));
-    Ok(Some(RedisShared { link, backplane }))
+    Ok(Some(RedisShared {
+        link,
+        backplane,
+        fleet: Arc::default(),
+    }))
+}
+
+/// Flushes the manager's counters to the fleet's every `every`, on the
+/// Redis I/O thread, until the manager is dropped.
+#[cfg(feature = "redis")]
+fn start_fleet_flusher(inner: &Arc<Inner>) {
+    let Some(redis) = &inner.redis else {
+        return;
+    };
+    let Some(every) = redis.link.config().fleet_every else {
+        return;
+    };
+    let weak = Arc::downgrade(inner);
+    redis.link.spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let snapshots = inner.read().stats.snapshots();
+            let Some(redis) = inner.redis.clone() else {
+                return;
+            };
+            drop(inner);
+            // A failure is retried by the next flush.
+            let _ = redis.fleet.flush(&redis.link, &snapshots).await;
+        }
+    });
 }
 
 #[cfg(not(feature = "redis"))]

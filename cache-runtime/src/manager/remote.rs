@@ -20,6 +20,7 @@ use crate::stats::{ErrorCause, EvictionCause, L2Outcome, RegionStats, TierEvent}
 pub(crate) struct RedisShared {
     pub(crate) link: Arc<RedisLink>,
     pub(crate) backplane: Option<Arc<Backplane>>,
+    pub(crate) fleet: Arc<crate::redis_tier::Fleet>,
 }
 
 /// A value read from Redis, with the time it has left.

@@ -13,6 +13,7 @@
 mod backplane;
 mod breaker;
 mod error;
+mod fleet;
 mod io;
 mod level;
 mod link;
@@ -23,6 +24,8 @@ pub use self::backplane::BackplaneStats;
 pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
 pub(crate) use self::breaker::BreakerSettings;
 pub use self::error::RedisError;
+pub(crate) use self::fleet::Fleet;
+pub use self::fleet::FleetStats;
 pub(crate) use self::level::{RedisLevel, RedisLookup};
 pub use self::link::RedisHealth;
 pub(crate) use self::link::RedisLink;
@@ -53,6 +56,7 @@ pub struct RedisConfig {
     pub(crate) backplane: bool,
     pub(crate) ping_every: Duration,
     pub(crate) breaker: BreakerSettings,
+    pub(crate) fleet_every: Option<Duration>,
 }
 
 impl std::fmt::Debug for RedisConfig {
@@ -66,6 +70,7 @@ impl std::fmt::Debug for RedisConfig {
             .field("batch", &self.batch)
             .field("backplane", &self.backplane)
             .field("ping_every", &self.ping_every)
+            .field("fleet_every", &self.fleet_every)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +93,7 @@ impl RedisConfig {
             backplane: true,
             ping_every: Duration::from_secs(1),
             breaker: BreakerSettings::default(),
+            fleet_every: None,
         }
     }
 
@@ -163,6 +169,15 @@ impl RedisConfig {
             open_for,
             max_open,
         };
+        self
+    }
+
+    /// Adds this instance's counters to fleet-wide ones in Redis every
+    /// `every` (off by default): `CacheManager::fleet_stats` then reads a
+    /// region's hits, misses and hit rate across every instance.
+    #[must_use]
+    pub fn fleet_stats(mut self, every: Duration) -> RedisConfig {
+        self.fleet_every = Some(every.max(Duration::from_millis(10)));
         self
     }
 
