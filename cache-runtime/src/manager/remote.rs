@@ -67,12 +67,18 @@ impl<K, V> RemoteLevel<K, V> {
         value: SerdeFns<V>,
         ttl: Option<Duration>,
         stats: &Arc<RegionStats>,
+        memory_level: bool,
     ) -> RemoteLevel<K, V> {
         stats.tiers().enable();
+        let mut shared = shared.clone();
+        if !memory_level {
+            // No instance holds a copy to invalidate: nothing to publish.
+            shared.backplane = None;
+        }
         RemoteLevel {
             format: schema.format(),
             level: RedisLevel::new(&shared.link, region, schema, compression),
-            shared: shared.clone(),
+            shared,
             region: Arc::clone(region),
             key_text,
             value,

@@ -38,6 +38,7 @@ impl<K, V> RemoteLevel<K, V> {
         _: super::kit::SerdeFns<V>,
         _: Option<Duration>,
         _: &std::sync::Arc<crate::stats::RegionStats>,
+        _: bool,
     ) -> RemoteLevel<K, V> {
         match shared.0 {}
     }

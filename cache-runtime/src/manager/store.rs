@@ -245,6 +245,7 @@ where
                     value_serde,
                     settings.ttl,
                     &context.stats,
+                    wants_memory,
                 ))
             }
             _ => None,

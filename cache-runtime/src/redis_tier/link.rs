@@ -54,8 +54,12 @@ impl RedisLink {
             url: server.clone(),
             source,
         })?;
-        let io = Io::start()
-            .map_err(|error| RedisError::Setup(format!("cannot start the I/O thread: {error}")))?;
+        let io = match &config.runtime {
+            Some(handle) => Io::on(handle.clone()),
+            None => Io::start().map_err(|error| {
+                RedisError::Setup(format!("cannot start the I/O thread: {error}"))
+            })?,
+        };
         Ok(RedisLink {
             client,
             server,

@@ -45,7 +45,7 @@ pub(crate) const SCAN_COUNT: usize = 500;
 ///     .response_timeout(Duration::from_millis(250));
 /// assert_eq!(redis.url_masked(), "redis://app:***@127.0.0.1:6379/0");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RedisConfig {
     pub(crate) url: String,
     pub(crate) prefix: String,
@@ -57,6 +57,7 @@ pub struct RedisConfig {
     pub(crate) ping_every: Duration,
     pub(crate) breaker: BreakerSettings,
     pub(crate) fleet_every: Option<Duration>,
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
 }
 
 impl std::fmt::Debug for RedisConfig {
@@ -71,6 +72,7 @@ impl std::fmt::Debug for RedisConfig {
             .field("backplane", &self.backplane)
             .field("ping_every", &self.ping_every)
             .field("fleet_every", &self.fleet_every)
+            .field("own_runtime", &self.runtime.is_none())
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +96,7 @@ impl RedisConfig {
             ping_every: Duration::from_secs(1),
             breaker: BreakerSettings::default(),
             fleet_every: None,
+            runtime: None,
         }
     }
 
@@ -178,6 +181,18 @@ impl RedisConfig {
     #[must_use]
     pub fn fleet_stats(mut self, every: Duration) -> RedisConfig {
         self.fleet_every = Some(every.max(Duration::from_millis(10)));
+        self
+    }
+
+    /// Drives the connection, its timers and the backplane on `runtime`
+    /// instead of the manager's own I/O thread. A get then costs what a
+    /// raw `redis` get on that runtime costs (no hop to another thread, about
+    /// 15-20 % of a loopback round trip). `runtime` must be a
+    /// multi-thread runtime that outlives the manager, and `_blocking`
+    /// forms must not be called from its worker threads.
+    #[must_use]
+    pub fn runtime(mut self, runtime: tokio::runtime::Handle) -> RedisConfig {
+        self.runtime = Some(runtime);
         self
     }
 
