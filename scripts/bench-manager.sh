@@ -79,34 +79,15 @@ shopt -s nullglob
 outputs=("$out"/divan.*.txt)
 ((${#outputs[@]})) || die "no divan output in $out (run without --skip-bench)"
 
-python3 - "$out/run.txt" "${outputs[@]}" > "$summary" << 'EOF' || die "could not summarize the divan output in $out"
+BENCH_LIB="$(dirname "${BASH_SOURCE[0]}")/lib" python3 - "$out/run.txt" "${outputs[@]}" > "$summary" << 'EOF' || die "could not summarize the divan output in $out"
+import os
 import re
 import statistics
 import sys
 
 run_txt, outputs = sys.argv[1], sorted(sys.argv[2:])
-UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-def ns(cell):
-    value, unit = cell.split()
-    return float(value) * UNITS[unit]
-
-def parse(path):
-    """divan's tree: "├─ name   fastest │ slowest │ median │ mean │ samples │
-    iters", three characters of indentation per level."""
-    results, names = {}, []
-    for line in open(path, encoding="utf-8"):
-        match = re.match(r"^((?:[│ ]  )*)[├╰]─ (\S+)(.*)$", line.rstrip("\n"))
-        if not match:
-            continue
-        depth = len(match.group(1)) // 3
-        names[depth:] = [match.group(2)]
-        cells = [cell.strip() for cell in match.group(3).split("│")]
-        if len(cells) >= 6 and cells[0]:
-            results["/".join(names)] = {"fastest": ns(cells[0]), "median": ns(cells[2])}
-    if not results:
-        sys.exit(f"no results in {path}")
-    return results
+sys.path.insert(0, os.environ["BENCH_LIB"])
+from divan_table import ns, parse  # noqa: E402
 
 def parse_interleaved(path):
     """The bench's own lines after divan's table:

@@ -105,34 +105,15 @@ shopt -s nullglob
 outputs=("$out"/divan.*.txt)
 ((${#outputs[@]})) || die "no divan output in $out (run without --skip-bench)"
 
-python3 - "$out/run.txt" "$out/stall.txt" "${outputs[@]}" > "$summary" << 'EOF' || die "could not summarize the bench output in $out"
+BENCH_LIB="$(dirname "${BASH_SOURCE[0]}")/lib" python3 - "$out/run.txt" "$out/stall.txt" "${outputs[@]}" > "$summary" << 'EOF' || die "could not summarize the bench output in $out"
+import os
 import re
 import statistics
 import sys
 
 run_txt, stall_txt, outputs = sys.argv[1], sys.argv[2], sorted(sys.argv[3:])
-UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-def ns(cell):
-    value, unit = cell.split()
-    return float(value) * UNITS[unit]
-
-def parse(path):
-    """divan's tree: "├─ name   fastest │ slowest │ median │ mean │ samples │
-    iters", three characters of indentation per level."""
-    results, names = {}, []
-    for line in open(path, encoding="utf-8"):
-        match = re.match(r"^((?:[│ ]  )*)[├╰]─ (\S+)(.*)$", line.rstrip("\n"))
-        if not match:
-            continue
-        depth = len(match.group(1)) // 3
-        names[depth:] = [match.group(2)]
-        cells = [cell.strip() for cell in match.group(3).split("│")]
-        if len(cells) >= 6 and cells[0]:
-            results["/".join(names)] = {"fastest": ns(cells[0]), "median": ns(cells[2])}
-    if not results:
-        sys.exit(f"no results in {path}")
-    return results
+sys.path.insert(0, os.environ["BENCH_LIB"])
+from divan_table import ns, parse  # noqa: E402
 
 def parse_interleaved(path):
     """The bench's lines after divan's table: "interleaved get/raw_get
@@ -238,17 +219,11 @@ if mixed:
 say("")
 say("== 2. batches of 1,000 keys against one by one (time per 1,000)")
 for name in ["batch/get_many_1000", "batch/get_1000_one_by_one", "batch/raw_pipelined_get_1000",
-             "batch/insert_many_1000", "batch/insert_1000_one_by_one",
-             "batch/insert_many_1000_no_backplane", "batch/insert_1000_one_by_one_no_backplane"]:
+             "batch/insert_many_1000", "batch/insert_1000_one_by_one"]:
     row(name)
 show_ratio("speed-up: get one by one / get_many", "batch/get_1000_one_by_one", "batch/get_many_1000")
 show_ratio("speed-up: insert one by one / insert_many", "batch/insert_1000_one_by_one", "batch/insert_many_1000")
-show_ratio("  the same, backplane off", "batch/insert_1000_one_by_one_no_backplane",
-           "batch/insert_many_1000_no_backplane")
 show_ratio("get_many / raw pipeline of 1,000 GETs", "batch/get_many_1000", "batch/raw_pipelined_get_1000")
-show_ratio("insert one by one: backplane on / off", "batch/insert_1000_one_by_one",
-           "batch/insert_1000_one_by_one_no_backplane")
-show_ratio("insert_many: backplane on / off", "batch/insert_many_1000", "batch/insert_many_1000_no_backplane")
 say("")
 say("== 3. hybrid region, L1 (memory) hit: get_blocking against raw moka get, random 16-character keys")
 for name in ["l1_1k/moka_plain", "l1_1k/hybrid_get_blocking", "l1_100k/moka_plain", "l1_100k/hybrid_get_blocking"]:

@@ -26,9 +26,9 @@
 //!     `get_blocking`.
 //! - `batch`: 1,000 keys of a Redis region: `get_many` against 1,000
 //!   sequential `get`s, `insert_many` against 1,000 sequential `insert`s
-//!   (one `block_on` per 1,000), with the backplane on (the default: every
-//!   write is also announced with a `PUBLISH`, one per `insert_many`) and
-//!   off; and one raw pipeline of 1,000 `GET`s for scale.
+//!   (one `block_on` per 1,000; a Redis-only region publishes nothing on
+//!   the backplane: no instance holds a copy to invalidate); and one raw
+//!   pipeline of 1,000 `GET`s for scale.
 //! - `l1_1k` / `l1_100k`: a `tier = "hybrid"` region of a manager with
 //!   Redis (memory over Redis, values decoded in memory), 1,024 and 100,000
 //!   entries under random 16-character keys: `get_blocking` on an L1 hit
@@ -64,8 +64,8 @@
 //! get            manager / raw 1.35 (target 1.05: missed)   get_blocking / raw 1.25
 //!                raw, driver on another thread / raw 1.18   manager / that 1.13
 //!                get_blocking / raw sync connection 1.66
-//! batch of 1,000 get_many x37 faster than 1,000 gets; insert_many x75 (x45 backplane off);
-//!                get_many / one raw pipeline 2.7; insert one by one, backplane on / off 1.9
+//! batch of 1,000 get_many x37 faster than 1,000 gets; insert_many x45;
+//!                get_many / one raw pipeline 2.7
 //! L1 hit         hybrid / moka 1.18 (1,024 entries), 0.97 (100,000)
 //! clear 1M keys  3.6-4.1 s; PING p99.9 1.5 ms (0.3 ms alone), max = the machine's
 //!                own ~5 ms; longest SCAN 1.5 ms, UNLINK 1.3 ms on the server
@@ -142,9 +142,7 @@ fn main() {
             if std::env::args().any(|arg| arg == "--bench") {
                 interleaved();
             }
-            for manager in [&BENCH.manager, &BENCH.quiet] {
-                let _ = manager.shutdown();
-            }
+            let _ = BENCH.manager.shutdown();
         }
     });
     SERVERS
@@ -231,8 +229,8 @@ fn descriptor(name: &'static str, tier: Tier) -> RegionDescriptor {
         .expect("region descriptor")
 }
 
-fn new_manager(url: &str, backplane: bool) -> CacheManager {
-    manager_with(RedisConfig::new(url).prefix(PREFIX).backplane(backplane))
+fn new_manager(url: &str) -> CacheManager {
+    manager_with(RedisConfig::new(url).prefix(PREFIX))
 }
 
 fn manager_with(config: RedisConfig) -> CacheManager {
@@ -309,8 +307,6 @@ struct Bench {
     rt: Runtime,
     /// Backplane on (the default).
     manager: CacheManager,
-    /// Backplane off.
-    quiet: CacheManager,
     /// Driven by `rt` (`RedisConfig::runtime`), not its own I/O thread.
     _on_caller: CacheManager,
     get: Region,
@@ -324,7 +320,6 @@ struct Bench {
     raw_io: MultiplexedConnection,
     raw_sync: Mutex<redis::Connection>,
     batch: Region,
-    batch_quiet: Region,
     batch_keys: Vec<String>,
     batch_entries: Vec<(String, Vec<u8>)>,
     batch_redis_keys: Vec<String>,
@@ -342,8 +337,7 @@ static BENCH: LazyLock<Bench> = LazyLock::new(|| {
         .enable_all()
         .build()
         .expect("runtime");
-    let manager = new_manager(&url, true);
-    let quiet = new_manager(&url, false);
+    let manager = new_manager(&url);
     let on_caller = manager_with(
         RedisConfig::new(url.as_str())
             .prefix(PREFIX)
@@ -372,7 +366,6 @@ static BENCH: LazyLock<Bench> = LazyLock::new(|| {
             .map(|i| redis_key(GET_REGION, &format!("key-{i:06}")))
             .collect(),
         batch: handle(&manager, BATCH_REGION),
-        batch_quiet: handle(&quiet, BATCH_REGION),
         batch_keys: (0..BATCH).map(|i| format!("batch-{i:06}")).collect(),
         batch_entries: (0..BATCH)
             .map(|i| (format!("batch-{i:06}"), value(i)))
@@ -388,7 +381,6 @@ static BENCH: LazyLock<Bench> = LazyLock::new(|| {
         big_keys: random_keys(BIG, 0xD1B5_4A32_D192_ED03),
         rt,
         manager,
-        quiet,
         _on_caller: on_caller,
     };
     bench.fill();
@@ -597,34 +589,6 @@ mod batch {
                     let mut stored = 0;
                     for (key, value) in entries {
                         stored += usize::from(b.batch.insert(key, value).await);
-                    }
-                    assert_eq!(stored, BATCH, "all stored");
-                    stored
-                })
-            });
-    }
-
-    #[divan::bench]
-    fn insert_many_1000_no_backplane(bencher: Bencher) {
-        let b = &*BENCH;
-        bencher
-            .with_inputs(|| b.batch_entries.clone())
-            .bench_local_values(|entries| {
-                b.rt.block_on(b.batch_quiet.insert_many(entries))
-                    .expect("insert_many")
-            });
-    }
-
-    #[divan::bench]
-    fn insert_1000_one_by_one_no_backplane(bencher: Bencher) {
-        let b = &*BENCH;
-        bencher
-            .with_inputs(|| b.batch_entries.clone())
-            .bench_local_values(|entries| {
-                b.rt.block_on(async {
-                    let mut stored = 0;
-                    for (key, value) in entries {
-                        stored += usize::from(b.batch_quiet.insert(key, value).await);
                     }
                     assert_eq!(stored, BATCH, "all stored");
                     stored
@@ -969,7 +933,7 @@ fn clear_stall() {
         .enable_all()
         .build()
         .expect("runtime");
-    let manager = new_manager(&url, true);
+    let manager = new_manager(&url);
     let handle = manager
         .region_named::<String, Vec<u8>>(CLEAR_REGION)
         .expect("region");
