@@ -222,7 +222,10 @@ async fn serve() -> Result<(), CacheError> {
         },
     )
     .await;
-    if let Err(refusal) = manager.entries("virtual-keys", &EntryQuery::first(10)).await {
+    if let Err(refusal) = manager
+        .entries("virtual-keys", &EntryQuery::first(10))
+        .await
+    {
         println!("entries(\"virtual-keys\") -> {refusal}");
     }
     println!(
