@@ -87,35 +87,11 @@ import sys
 
 run_txt, outputs = sys.argv[1], sorted(sys.argv[2:])
 sys.path.insert(0, os.environ["BENCH_LIB"])
-from divan_table import ns, parse  # noqa: E402
+from divan_table import Runs  # noqa: E402
 
-def parse_interleaved(path):
-    """The bench's own lines after divan's table:
-    "interleaved hit/moka_plain median_ns 1234.5 min_ns 1000.0 paired_moka_plain 1.0000"."""
-    found = {}
-    for line in open(path, encoding="utf-8"):
-        fields = line.split()
-        if len(fields) == 8 and fields[0] == "interleaved":
-            found[fields[1]] = {"median": float(fields[3]), "min": float(fields[5]), "paired": float(fields[7])}
-    return found
-
-runs = [parse(path) for path in outputs]
-mixed = [found for found in (parse_interleaved(path) for path in outputs) if found]
-
-def per_run(name, stat="median"):
-    values = [run[name][stat] for run in runs if name in run]
-    if not values:
-        sys.exit(f"no result for {name} in divan's output")
-    return values
-
-def time(name):
-    return statistics.median(per_run(name))
-
-def fastest(name):
-    return min(per_run(name, "fastest"))
-
-def ratios(a, b, stat="median"):
-    return [run[a][stat] / run[b][stat] for run in runs if a in run and b in run]
+results = Runs(outputs)
+runs, mixed = results.runs, results.mixed
+per_run, time, fastest, ratios = results.per_run, results.time, results.fastest, results.ratios
 
 def ratio(a, b):
     return statistics.median(ratios(a, b))

@@ -1,6 +1,7 @@
 """Reading divan's result table: what the bench scripts share."""
 
 import re
+import statistics
 import sys
 
 UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -25,3 +26,38 @@ def parse(path):
     if not results:
         sys.exit(f"no results in {path}")
     return results
+
+
+def parse_interleaved(path):
+    """The bench's own lines after divan's table: "interleaved
+    group/name median_ns 1234.5 min_ns 1000.0 paired_first 1.0000"."""
+    found = {}
+    for line in open(path, encoding="utf-8"):
+        fields = line.split()
+        if len(fields) == 8 and fields[0] == "interleaved":
+            found[fields[1]] = {"median": float(fields[3]), "min": float(fields[5]), "paired": float(fields[7])}
+    return found
+
+
+class Runs:
+    """The results of several bench processes: divan's tables and the
+    interleaved rounds."""
+
+    def __init__(self, outputs):
+        self.runs = [parse(path) for path in outputs]
+        self.mixed = [found for found in (parse_interleaved(path) for path in outputs) if found]
+
+    def per_run(self, name, stat="median"):
+        values = [run[name][stat] for run in self.runs if name in run]
+        if not values:
+            sys.exit(f"no result for {name} in divan's output")
+        return values
+
+    def time(self, name):
+        return statistics.median(self.per_run(name))
+
+    def fastest(self, name):
+        return min(self.per_run(name, "fastest"))
+
+    def ratios(self, a, b, stat="median"):
+        return [run[a][stat] / run[b][stat] for run in self.runs if a in run and b in run]
