@@ -68,6 +68,9 @@
 //! computes the time left on every read once an `Expiry` is set) and 1,256
 //! for the manager (statistics and the call layers +91).
 
+#[path = "common/interleave.rs"]
+mod interleave;
+
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -80,6 +83,7 @@ use std::time::{Duration, Instant};
 
 use cache_runtime::{CacheManager, RegionHandle, cache_region};
 use divan::{Bencher, black_box};
+use interleave::Block;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
@@ -541,9 +545,6 @@ mod hit_1k {
 // 1c. Hits, interleaved (outside divan)
 // ---------------------------------------------------------------------------
 
-/// One block of a variant: `n` lookups from `KEYS[start..]`, timed.
-type Block = Box<dyn Fn(usize, usize) -> Duration>;
-
 /// A timed block of `n` calls of `op`, from key `start` on.
 fn timed<O>(n: usize, start: usize, op: impl Fn(&Cell<usize>) -> O) -> Duration {
     let at = Cell::new(start & (KEYS.len() - 1));
@@ -554,22 +555,9 @@ fn timed<O>(n: usize, start: usize, op: impl Fn(&Cell<usize>) -> O) -> Duration 
     started.elapsed()
 }
 
-/// The hit variants again, interleaved: in each round every variant runs a
-/// block of lookups (~25 ms), in a rotating order, so drift in the
-/// machine's speed (other load, other tenants' memory traffic) hits every
-/// variant alike, and each round gives a paired ratio. divan measures each
-/// bench in one stretch, one after the other, which on a shared machine
-/// moves a 100,000-entry hit by more than the 5 % under test. Printed after
-/// divan's table, one line per variant:
-/// `interleaved <group>/<variant> median_ns <m> min_ns <f> paired_<base> <r>`
-/// where `r` is the median over rounds of the variant's time over the
-/// group's first variant's in the same round. `CACHE_BENCH_ROUNDS` rounds
-/// (default 40, 0 to skip).
+/// The hit variants again, in interleaved rounds (`common/interleave.rs`).
 fn interleaved() {
-    let rounds = std::env::var("CACHE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|rounds| rounds.parse().ok())
-        .unwrap_or(40usize);
+    let rounds = interleave::rounds();
     if rounds == 0 {
         return;
     }
@@ -635,37 +623,15 @@ fn interleaved() {
         ),
     ];
     // ~25 ms blocks: 20,000 lookups over 100,000 entries, 100,000 over 1,024.
-    for (group, variants, n) in [("hit", &big, 20_000), ("hit_1k", &small, 100_000)] {
-        for (_, block) in variants {
+    // Each variant its own stretch of keys: two variants over one cache
+    // (get_blocking and get polled), or over caches whose entries were
+    // allocated side by side, would otherwise find the previous one's lines
+    // still cached.
+    for (group, mut variants, n) in [("hit", big, 20_000), ("hit_1k", small, 100_000)] {
+        for (_, block) in &mut variants {
             block(KEYS.len(), 0); // warm, as the divan benches do
         }
-        let mut times = vec![Vec::with_capacity(rounds); variants.len()];
-        for round in 0..rounds {
-            for turn in 0..variants.len() {
-                let i = (turn + round) % variants.len();
-                // Each variant its own stretch of keys: two variants over
-                // one cache (get_blocking and get polled), or over caches
-                // whose entries were allocated side by side, would
-                // otherwise find the previous one's lines still cached.
-                let spent = variants[i].1(n, round * n + i * (KEYS.len() / variants.len()));
-                times[i].push(spent.as_secs_f64() * 1e9 / n as f64);
-            }
-        }
-        let median = |values: &mut Vec<f64>| {
-            values.sort_by(f64::total_cmp);
-            values[values.len() / 2]
-        };
-        let base = variants[0].0;
-        for (i, (name, _)) in variants.iter().enumerate() {
-            let mut paired: Vec<f64> = times[i].iter().zip(&times[0]).map(|(a, b)| a / b).collect();
-            let min = times[i].iter().copied().fold(f64::INFINITY, f64::min);
-            println!(
-                "interleaved {group}/{name} median_ns {:.1} min_ns {:.1} paired_{base} {:.4}",
-                median(&mut times[i].clone()),
-                min,
-                median(&mut paired)
-            );
-        }
+        interleave::run(group, &mut variants, n, rounds, KEYS.len());
     }
 }
 

@@ -79,6 +79,9 @@
 //! `Vec<u8>` value as an array of numbers (also ~35 % of `get_many`'s
 //! CPU).
 
+#[path = "common/interleave.rs"]
+mod interleave;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::io::{Read, Write};
@@ -94,6 +97,7 @@ use cache_runtime::{
     CacheManager, RedisConfig, RegionCodecs, RegionDescriptor, RegionHandle, Tier,
 };
 use divan::{Bencher, black_box};
+use interleave::Block;
 use redis::aio::MultiplexedConnection;
 use tokio::runtime::{Builder, Handle, Runtime};
 
@@ -655,9 +659,6 @@ mod l1_100k {
 // Interleaved rounds (outside divan)
 // ---------------------------------------------------------------------------
 
-/// A variant's block: `n` operations from `ORDER[start..]`, timed.
-type Block<'a> = Box<dyn FnMut(usize, usize) -> Duration + 'a>;
-
 /// A timed block of `n` calls of `op` on the indices `ORDER[start..]`
 /// below `len`.
 fn timed<O>(n: usize, start: usize, len: usize, mut op: impl FnMut(usize) -> O) -> Duration {
@@ -673,10 +674,7 @@ fn timed<O>(n: usize, start: usize, len: usize, mut op: impl FnMut(usize) -> O) 
 /// drift in the machine's speed hits every variant alike, and gives a
 /// paired ratio per round. See the crate docs for the output.
 fn interleaved() {
-    let rounds = std::env::var("CACHE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|rounds| rounds.parse().ok())
-        .unwrap_or(40usize);
+    let rounds = interleave::rounds();
     if rounds == 0 {
         return;
     }
@@ -766,30 +764,7 @@ fn interleaved() {
         for (_, block) in &mut variants {
             block(warm, 0);
         }
-        let count = variants.len();
-        let mut times = vec![Vec::with_capacity(rounds); count];
-        for round in 0..rounds {
-            for turn in 0..count {
-                let i = (turn + round) % count;
-                let spent = variants[i].1(n, round * n + i * (ORDER_LEN / count));
-                times[i].push(spent.as_secs_f64() * 1e9 / n as f64);
-            }
-        }
-        let median = |values: &mut Vec<f64>| {
-            values.sort_by(f64::total_cmp);
-            values[values.len() / 2]
-        };
-        let base = variants[0].0;
-        for (i, (name, _)) in variants.iter().enumerate() {
-            let mut paired: Vec<f64> = times[i].iter().zip(&times[0]).map(|(a, b)| a / b).collect();
-            let min = times[i].iter().copied().fold(f64::INFINITY, f64::min);
-            println!(
-                "interleaved {group}/{name} median_ns {:.1} min_ns {:.1} paired_{base} {:.4}",
-                median(&mut times[i].clone()),
-                min,
-                median(&mut paired)
-            );
-        }
+        interleave::run(group, &mut variants, n, rounds, ORDER_LEN);
     }
 }
 
