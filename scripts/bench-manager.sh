@@ -87,35 +87,16 @@ import sys
 
 run_txt, outputs = sys.argv[1], sorted(sys.argv[2:])
 sys.path.insert(0, os.environ["BENCH_LIB"])
-from divan_table import Runs  # noqa: E402
+from divan_table import Report, fmt  # noqa: E402
 
-results = Runs(outputs)
+results = Report(outputs, label_width=50)
 runs, mixed = results.runs, results.mixed
 per_run, time, fastest, ratios = results.per_run, results.time, results.fastest, results.ratios
 
 def ratio(a, b):
     return statistics.median(ratios(a, b))
 
-def fmt(value):
-    if value >= 1e6:
-        return f"{value / 1e6:.2f} ms"
-    if value >= 1e3:
-        return f"{value / 1e3:.2f} µs"
-    return f"{value:.1f} ns"
-
-lines = []
-say = lines.append
-
-def show_ratio(label, a, b):
-    values, quickest = ratios(a, b), ratios(a, b, "fastest")
-    each = ", ".join(f"{v:.3f}" for v in values)
-    each_fastest = ", ".join(f"{v:.3f}" for v in quickest)
-    say(f"{label:<50} {statistics.median(values):6.3f} (runs: {each})"
-        f"  [fastest: {statistics.median(quickest):.3f} ({each_fastest})]")
-
-def row(name, label=None):
-    label = label or name.split("/", 1)[1]
-    say(f"  {label:<40} {fmt(time(name)):>11}  [{fmt(fastest(name))}]")
+say, row, show_ratio = results.say, results.row, results.show_ratio
 
 say(f"bench-manager: {len(runs)} run(s); divan medians (median over runs) [fastest sample of all runs], per operation")
 try:
@@ -202,7 +183,7 @@ row("disk/hybrid_memory_hit_1k", "hybrid memory hit (1,024 entries)")
 row("disk/memory_hit_1k", "memory-tier hit (1,024 entries)")
 show_ratio("hybrid memory hit / memory-tier hit", "disk/hybrid_memory_hit_1k", "disk/memory_hit_1k")
 show_ratio("disk read hit / memory hit (100,000 entries)", "disk/read_hit", "hit/manager_get_blocking")
-print("\n".join(lines))
+print(results.text())
 EOF
 
 echo

@@ -113,33 +113,13 @@ import sys
 
 run_txt, stall_txt, outputs = sys.argv[1], sys.argv[2], sorted(sys.argv[3:])
 sys.path.insert(0, os.environ["BENCH_LIB"])
-from divan_table import Runs  # noqa: E402
+from divan_table import Report, fmt  # noqa: E402
 
-results = Runs(outputs)
+results = Report(outputs, label_width=52)
 runs, mixed = results.runs, results.mixed
 per_run, time, fastest, ratios = results.per_run, results.time, results.fastest, results.ratios
 
-def fmt(value):
-    if value >= 1e6:
-        return f"{value / 1e6:.2f} ms"
-    if value >= 1e3:
-        return f"{value / 1e3:.2f} µs"
-    return f"{value:.1f} ns"
-
-lines = []
-say = lines.append
-
-def show_ratio(label, a, b):
-    values, quickest = ratios(a, b), ratios(a, b, "fastest")
-    each = ", ".join(f"{v:.3f}" for v in values)
-    each_fastest = ", ".join(f"{v:.3f}" for v in quickest)
-    say(f"{label:<52} {statistics.median(values):7.3f} (runs: {each})"
-        f"  [fastest: {statistics.median(quickest):.3f} ({each_fastest})]")
-    return statistics.median(values), statistics.median(quickest)
-
-def row(name, label=None):
-    label = label or name.split("/", 1)[1]
-    say(f"  {label:<40} {fmt(time(name)):>11}  [{fmt(fastest(name))}]")
+say, row, show_ratio = results.say, results.row, results.show_ratio
 
 def paired_ratio(label, a, b):
     values = [found[a]["paired"] / found[b]["paired"] for found in mixed if a in found and b in found]
@@ -246,7 +226,7 @@ if stall:
                 f"{server.get(command + '_slow', '?')} over {over} µs, slowest {server.get(command + '_slowest_us', '?')} µs")
 else:
     say("== 4. clear stall: not measured (see --skip-stall)")
-print("\n".join(lines))
+print(results.text())
 EOF
 
 echo

@@ -61,3 +61,39 @@ class Runs:
 
     def ratios(self, a, b, stat="median"):
         return [run[a][stat] / run[b][stat] for run in self.runs if a in run and b in run]
+
+
+def fmt(value):
+    """A time in ns, in the unit that reads best."""
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} ms"
+    if value >= 1e3:
+        return f"{value / 1e3:.2f} µs"
+    return f"{value:.1f} ns"
+
+
+class Report(Runs):
+    """The summary being written: rows of times and ratios over the runs."""
+
+    def __init__(self, outputs, label_width=50):
+        super().__init__(outputs)
+        self.lines = []
+        self.say = self.lines.append
+        self.label_width = label_width
+
+    def row(self, name, label=None):
+        label = label or name.split("/", 1)[1]
+        self.say(f"  {label:<40} {fmt(self.time(name)):>11}  [{fmt(self.fastest(name))}]")
+
+    def show_ratio(self, label, a, b):
+        """Prints a/b per run and their median; returns the medians of the
+        runs' median and fastest-sample ratios."""
+        values, quickest = self.ratios(a, b), self.ratios(a, b, "fastest")
+        each = ", ".join(f"{v:.3f}" for v in values)
+        each_fastest = ", ".join(f"{v:.3f}" for v in quickest)
+        self.say(f"{label:<{self.label_width}} {statistics.median(values):7.3f} (runs: {each})"
+                 f"  [fastest: {statistics.median(quickest):.3f} ({each_fastest})]")
+        return statistics.median(values), statistics.median(quickest)
+
+    def text(self):
+        return "\n".join(self.lines)
