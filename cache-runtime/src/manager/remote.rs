@@ -107,41 +107,48 @@ impl<K, V> RemoteLevel<K, V> {
         let start = Instant::now();
         let lookup = self.shared.link.enter(self.level.get(&text)).await;
         let latency = elapsed_ns(start);
+        match lookup {
+            Ok(lookup) => Ok(self.accept(lookup, latency)),
+            Err(error) => {
+                self.stats.tiers().lookup(L2Outcome::Error, latency);
+                self.stats.error(ErrorCause::Backend);
+                Err(error)
+            }
+        }
+    }
+
+    /// What a lookup found, counted: a value, or a miss (an unusable value
+    /// is a counted miss).
+    fn accept(&self, lookup: RedisLookup, latency: u64) -> Option<RemoteHit<V>> {
         let tiers = self.stats.tiers();
         match lookup {
-            Ok(RedisLookup::Hit(decoded)) => match (self.value.decode)(&decoded.value, self.format)
-            {
+            RedisLookup::Hit(decoded) => match (self.value.decode)(&decoded.value, self.format) {
                 Some(value) => {
                     tiers.lookup(L2Outcome::Hit, latency);
-                    Ok(Some(RemoteHit {
+                    Some(RemoteHit {
                         value,
                         remaining: remaining(decoded.expires_at_ms),
-                    }))
+                    })
                 }
                 None => {
                     // An intact envelope whose bytes no longer deserialize
                     // into the value type.
                     tiers.lookup(L2Outcome::Rejected, latency);
                     self.stats.error(ErrorCause::Corrupt);
-                    Ok(None)
+                    None
                 }
             },
-            Ok(RedisLookup::Missing) => {
+            RedisLookup::Missing => {
                 tiers.lookup(L2Outcome::Miss, latency);
-                Ok(None)
+                None
             }
-            Ok(RedisLookup::Rejected(rejection)) => {
+            RedisLookup::Rejected(rejection) => {
                 tiers.lookup(L2Outcome::Rejected, latency);
                 match rejection.cause() {
                     MissCause::Expired => self.stats.evict(EvictionCause::Expired),
                     MissCause::Stale | MissCause::Corrupt => self.stats.error(ErrorCause::Corrupt),
                 }
-                Ok(None)
-            }
-            Err(error) => {
-                tiers.lookup(L2Outcome::Error, latency);
-                self.stats.error(ErrorCause::Backend);
-                Err(error)
+                None
             }
         }
     }
@@ -161,38 +168,14 @@ impl<K, V> RemoteLevel<K, V> {
         let start = Instant::now();
         let lookups = self.shared.link.enter(self.level.get_many(&refs)).await;
         let latency = elapsed_ns(start);
-        let tiers = self.stats.tiers();
         let lookups = lookups.inspect_err(|_| {
-            tiers.lookup(L2Outcome::Error, latency);
+            self.stats.tiers().lookup(L2Outcome::Error, latency);
             self.stats.error(ErrorCause::Backend);
         })?;
         let per_key = latency / (lookups.len().max(1) as u64);
         Ok(lookups
             .into_iter()
-            .map(|lookup| match lookup {
-                RedisLookup::Hit(decoded) => match (self.value.decode)(&decoded.value, self.format)
-                {
-                    Some(value) => {
-                        tiers.lookup(L2Outcome::Hit, per_key);
-                        Some(RemoteHit {
-                            value,
-                            remaining: remaining(decoded.expires_at_ms),
-                        })
-                    }
-                    None => {
-                        tiers.lookup(L2Outcome::Rejected, per_key);
-                        None
-                    }
-                },
-                RedisLookup::Missing => {
-                    tiers.lookup(L2Outcome::Miss, per_key);
-                    None
-                }
-                RedisLookup::Rejected(_) => {
-                    tiers.lookup(L2Outcome::Rejected, per_key);
-                    None
-                }
-            })
+            .map(|lookup| self.accept(lookup, per_key))
             .collect())
     }
 
@@ -334,12 +317,12 @@ impl<K, V> RemoteLevel<K, V> {
         let (next, keys) = link
             .enter(self.level.scan_keys(cursor, glob, limit))
             .await
-            .inspect_err(|_| self.stats.tiers().error())?;
+            .inspect_err(|_| self.failed())?;
         let texts: Vec<&str> = keys.iter().map(String::as_str).collect();
         let lookups = link
             .enter(self.level.get_many(&texts))
             .await
-            .inspect_err(|_| self.stats.tiers().error())?;
+            .inspect_err(|_| self.failed())?;
         let entries = keys
             .into_iter()
             .zip(lookups)
@@ -365,7 +348,7 @@ impl<K, V> RemoteLevel<K, V> {
                 .link
                 .enter(self.level.scan_keys(cursor, None, 1_000))
                 .await
-                .inspect_err(|_| self.stats.tiers().error())?;
+                .inspect_err(|_| self.failed())?;
             all.extend(keys);
             if next == 0 {
                 all.sort_unstable();
@@ -387,9 +370,14 @@ impl<K, V> RemoteLevel<K, V> {
 
     fn settle<T>(&self, outcome: &Result<T, RedisError>) {
         if outcome.is_err() {
-            self.stats.tiers().error();
-            self.stats.error(ErrorCause::Backend);
+            self.failed();
         }
+    }
+
+    /// Counts a failed Redis operation other than a lookup.
+    fn failed(&self) {
+        self.stats.tiers().error();
+        self.stats.error(ErrorCause::Backend);
     }
 
     /// Tells other instances to drop `what` from their memory levels.

@@ -184,25 +184,21 @@ impl Backplane {
     async fn send(&self, message: &Message) -> Result<(), RedisError> {
         let payload = serde_json::to_vec(message)
             .map_err(|error| RedisError::Setup(format!("backplane message: {error}")))?;
-        let outcome = async {
-            let mut connection = self.link.connection().await?;
-            redis::cmd("PUBLISH")
-                .arg(&self.channel)
-                .arg(payload)
-                .query_async::<u64>(&mut connection)
-                .await
-                .map(drop)
-                .map_err(|error| {
-                    RedisError::classify(
-                        "PUBLISH",
-                        format!("channel `{}`", self.channel),
-                        self.link.config().response_timeout,
-                        error,
-                    )
-                })
-        }
-        .await;
-        self.link.settle(&outcome);
+        let outcome = self
+            .link
+            .call(
+                "PUBLISH",
+                || format!("channel `{}`", self.channel),
+                |mut connection| async move {
+                    redis::cmd("PUBLISH")
+                        .arg(&self.channel)
+                        .arg(payload)
+                        .query_async::<u64>(&mut connection)
+                        .await
+                        .map(drop)
+                },
+            )
+            .await;
         if outcome.is_ok() {
             self.counters.sent.fetch_add(1, Ordering::Relaxed);
         }

@@ -133,21 +133,14 @@ impl Fleet {
         if !any {
             return Ok(());
         }
-        let outcome = async {
-            let mut connection = link.connection().await?;
-            pipe.query_async::<()>(&mut connection)
-                .await
-                .map_err(|error| {
-                    RedisError::classify(
-                        "HINCRBY (fleet statistics)",
-                        format!("{} regions", now.len()),
-                        link.config().response_timeout,
-                        error,
-                    )
-                })
-        }
-        .await;
-        link.settle(&outcome);
+        let regions = now.len();
+        let outcome = link
+            .call(
+                "HINCRBY (fleet statistics)",
+                || format!("{regions} regions"),
+                |mut connection| async move { pipe.query_async::<()>(&mut connection).await },
+            )
+            .await;
         if outcome.is_ok() {
             let mut flushed = self
                 .flushed
@@ -165,23 +158,19 @@ impl Fleet {
     /// Redis failed.
     pub(crate) async fn read(link: &RedisLink, region: &str) -> Result<FleetStats, RedisError> {
         let key = Fleet::key(link, region);
-        let outcome = async {
-            let mut connection = link.connection().await?;
-            redis::cmd("HGETALL")
-                .arg(&key)
-                .query_async::<HashMap<String, u64>>(&mut connection)
-                .await
-                .map_err(|error| {
-                    RedisError::classify(
-                        "HGETALL",
-                        format!("key `{key}`"),
-                        link.config().response_timeout,
-                        error,
-                    )
-                })
-        }
-        .await;
-        link.settle(&outcome);
+        let key = &key;
+        let outcome = link
+            .call(
+                "HGETALL",
+                || format!("key `{key}`"),
+                |mut connection| async move {
+                    redis::cmd("HGETALL")
+                        .arg(key.as_str())
+                        .query_async::<HashMap<String, u64>>(&mut connection)
+                        .await
+                },
+            )
+            .await;
         let fields = outcome?;
         let get = |name: &str| fields.get(name).copied().unwrap_or(0);
         let (hits, misses) = (get("hits"), get("misses"));

@@ -146,6 +146,31 @@ impl RedisLink {
         }
     }
 
+    /// Sends one command or pipeline (`send`, given a connection) and
+    /// settles the outcome: what the tier's own commands (PUBLISH, the
+    /// fleet's HINCRBY and HGETALL) go through. A failure names
+    /// `operation` and `target`.
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        target: impl FnOnce() -> String,
+        send: F,
+    ) -> Result<T, RedisError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let outcome = async {
+            let connection = self.connection().await?;
+            send(connection).await.map_err(|error| {
+                RedisError::classify(operation, target(), self.config.response_timeout, error)
+            })
+        }
+        .await;
+        self.settle(&outcome);
+        outcome
+    }
+
     fn current(&self) -> Option<MultiplexedConnection> {
         self.current
             .lock()
