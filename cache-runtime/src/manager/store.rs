@@ -327,14 +327,9 @@ where
     /// [`RegionStore::try_get`]).
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        let timer = self.stats.time_get();
-        let stale = match self.memory_lookup(key) {
-            Lookup::Fresh(value) => {
-                timer.hit();
-                return Some(value);
-            }
-            Lookup::Stale(value) => Some(value),
-            Lookup::Absent => None,
+        let (timer, stale) = match self.get_from_memory(key) {
+            Ok(value) => return Some(value),
+            Err(rest) => rest,
         };
         if let Some(remote) = &self.remote {
             return remote
@@ -359,16 +354,27 @@ where
         let Some(remote) = &self.remote else {
             return Ok(self.get(key));
         };
-        let timer = self.stats.time_get();
-        let stale = match self.memory_lookup(key) {
-            Lookup::Fresh(value) => {
-                timer.hit();
-                return Ok(Some(value));
-            }
-            Lookup::Stale(value) => Some(value),
-            Lookup::Absent => None,
+        let (timer, stale) = match self.get_from_memory(key) {
+            Ok(value) => return Ok(Some(value)),
+            Err(rest) => rest,
         };
         self.read_remote(remote, key, timer, stale).await
+    }
+
+    /// Starts a counted get at the memory level: a fresh value (a counted
+    /// hit), or the get's timer and the stale value fail-safe kept, to go
+    /// on with.
+    #[inline]
+    fn get_from_memory(&self, key: &K) -> Result<V, (GetTimer<'_>, Option<V>)> {
+        let timer = self.stats.time_get();
+        match self.memory_lookup(key) {
+            Lookup::Fresh(value) => {
+                timer.hit();
+                Ok(value)
+            }
+            Lookup::Stale(value) => Err((timer, Some(value))),
+            Lookup::Absent => Err((timer, None)),
+        }
     }
 
     /// The memory level's entry for `key`: fresh, or (fail-safe only)
@@ -655,10 +661,11 @@ where
             .remove(remote.key_text(key))
             .await
             .map_err(|error| self.redis_error(error));
-        let existed = in_memory || *in_redis.as_ref().unwrap_or(&false);
-        if *in_redis.as_ref().unwrap_or(&false) && !in_memory {
+        let only_in_redis = matches!(in_redis, Ok(true)) && !in_memory;
+        if only_in_redis {
             self.count_removal();
         }
+        let existed = in_memory || only_in_redis;
         if existed {
             self.events
                 .send(&self.name, EventKind::Remove, self.event_key(key));
