@@ -289,6 +289,8 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
             sensitive: #sensitive,
             compression: #compression,
             version: #version,
+            enabled: ::core::option::Option::None,
+            fail_safe: ::core::option::Option::None,
         }
     }
 }

@@ -74,7 +74,10 @@ pub use cache_spec::{
     RegionSettings, SizeError, Tier, format_duration, format_size, parse_duration, parse_size,
     validate_name,
 };
-pub use config::ConfigLayer;
+pub use config::{
+    AuditRecord, ChangeKind, ConfigError, ConfigLayer, ConfigPatch, FieldChange, FieldValue,
+    Problem, ValueError,
+};
 pub use descriptor::RegionDescriptor;
 pub use discovery_cache::{
     DEFAULT_MAX_AGE, DISABLE_ENV_VAR, FileNameProblem, Lookup, MAX_FILE_NAME_LEN, MissReason,

@@ -123,10 +123,17 @@ pub struct RegionOptions {
     /// Schema version of persisted values; bump it when the value type's
     /// encoding changes so old entries read as misses.
     pub version: Option<u32>,
+    /// Whether the region caches at all: a disabled region passes reads
+    /// through to the loader and stores nothing.
+    pub enabled: Option<bool>,
+    /// Fail-safe grace: how long an expired memory entry is kept, to be
+    /// served when Redis or the loader fails. [`Duration::ZERO`] turns
+    /// fail-safe off.
+    pub fail_safe: Option<Duration>,
 }
 
 /// One of [`RegionOptions`]' fields, named as in attributes and config files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     /// `ttl`
     Ttl,
@@ -148,6 +155,10 @@ pub enum Field {
     Compression,
     /// `version`
     Version,
+    /// `enabled`
+    Enabled,
+    /// `fail_safe`
+    FailSafe,
 }
 
 impl Field {
@@ -164,7 +175,46 @@ impl Field {
             Field::Sensitive => "sensitive",
             Field::Compression => "compression",
             Field::Version => "version",
+            Field::Enabled => "enabled",
+            Field::FailSafe => "fail_safe",
         }
+    }
+
+    /// Every field, in the order settings are shown.
+    pub const ALL: &'static [Field] = &[
+        Field::Enabled,
+        Field::Tier,
+        Field::Ttl,
+        Field::Tti,
+        Field::MemoryTtl,
+        Field::MaxEntries,
+        Field::MaxBytes,
+        Field::Eviction,
+        Field::Compression,
+        Field::FailSafe,
+        Field::Sensitive,
+        Field::Version,
+    ];
+
+    /// The field called `name` (as in [`Field::as_str`]).
+    pub fn parse(name: &str) -> Option<Field> {
+        Field::ALL
+            .iter()
+            .copied()
+            .find(|field| field.as_str() == name)
+    }
+
+    /// Whether a running region can take a new value of this field without
+    /// a restart (`tier`, `sensitive` and `version` decide where and how
+    /// entries are stored, so they only change at start-up).
+    pub const fn is_live(self) -> bool {
+        !matches!(self, Field::Tier | Field::Sensitive | Field::Version)
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -188,6 +238,8 @@ impl RegionOptions {
         sensitive: None,
         compression: None,
         version: None,
+        enabled: None,
+        fail_safe: None,
     };
 
     /// These options with `upper`'s set fields laid over them. The size
@@ -214,6 +266,8 @@ impl RegionOptions {
             sensitive: pick(upper.sensitive, self.sensitive),
             compression: pick(upper.compression, self.compression),
             version: pick(upper.version, self.version),
+            enabled: pick(upper.enabled, self.enabled),
+            fail_safe: pick(upper.fail_safe, self.fail_safe),
         }
     }
 
@@ -296,11 +350,18 @@ pub struct RegionSettings {
     pub compression: Compression,
     /// Schema version of persisted values.
     pub version: u32,
+    /// Whether the region caches at all (a disabled region passes reads
+    /// through to the loader and stores nothing).
+    pub enabled: bool,
+    /// Fail-safe grace: expired memory entries are kept this long, to be
+    /// served when Redis or the loader fails; `None` is off.
+    pub fail_safe: Option<Duration>,
 }
 
 impl RegionSettings {
     /// The settings of a region that sets nothing: memory, TinyLFU, at most
-    /// 10,000 entries, no expiry, not sensitive, uncompressed, version 1.
+    /// 10,000 entries, no expiry, not sensitive, uncompressed, version 1,
+    /// enabled, no fail-safe.
     pub const DEFAULT: RegionSettings = RegionSettings {
         ttl: None,
         tti: None,
@@ -312,6 +373,8 @@ impl RegionSettings {
         sensitive: false,
         compression: Compression::NONE,
         version: 1,
+        enabled: true,
+        fail_safe: None,
     };
 
     /// Defaults, then `preset`, then `explicit`.
@@ -361,6 +424,15 @@ impl RegionSettings {
                 Some(value) => value,
                 None => self.version,
             },
+            enabled: match options.enabled {
+                Some(value) => value,
+                None => self.enabled,
+            },
+            fail_safe: match options.fail_safe {
+                Some(grace) if grace.is_zero() => None,
+                Some(grace) => Some(grace),
+                None => self.fail_safe,
+            },
         }
     }
 
@@ -377,6 +449,9 @@ impl RegionSettings {
         }
         if self.memory_ttl.is_some() && self.tier != Tier::Hybrid {
             found.push(Conflict::MemoryTtlWithoutHybrid { tier: self.tier });
+        }
+        if self.fail_safe.is_some() && matches!(self.tier, Tier::Disk | Tier::Redis) {
+            found.push(Conflict::FailSafeWithoutMemory { tier: self.tier });
         }
         found
     }
@@ -436,6 +511,15 @@ pub enum Conflict {
         /// The region's tier, not `hybrid`.
         tier: Tier,
     },
+    /// A fail-safe grace on a tier without a memory level to keep expired
+    /// entries in.
+    #[error(
+        "fail_safe keeps expired entries in memory, but this region's tier is \"{tier}\", which has no memory level; use tier = \"memory\" or \"hybrid\", or drop fail_safe"
+    )]
+    FailSafeWithoutMemory {
+        /// The region's tier: `disk` or `redis`.
+        tier: Tier,
+    },
 }
 
 impl Conflict {
@@ -445,6 +529,7 @@ impl Conflict {
             Conflict::SensitiveButPersisted { .. } => [Field::Sensitive, Field::Tier],
             Conflict::IdleLongerThanLive { .. } => [Field::Tti, Field::Ttl],
             Conflict::MemoryTtlWithoutHybrid { .. } => [Field::MemoryTtl, Field::Tier],
+            Conflict::FailSafeWithoutMemory { .. } => [Field::FailSafe, Field::Tier],
         }
     }
 }

@@ -35,6 +35,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
+use cache_spec::RegionSettings;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -147,7 +148,14 @@ impl Slot {
     fn context(&self, inner: &Inner) -> StoreContext {
         StoreContext {
             descriptor: self.descriptor.clone(),
-            settings: *self.descriptor.settings(),
+            settings: RegionSettings {
+                fail_safe: inner
+                    .fail_safe
+                    .get(&*self.name)
+                    .copied()
+                    .or(self.descriptor.settings().fail_safe),
+                ..*self.descriptor.settings()
+            },
             name: Arc::clone(&self.name),
             stats: Arc::clone(&self.stats),
             events: inner.events.clone(),
@@ -156,7 +164,6 @@ impl Slot {
             temp_grace: inner.temp_grace,
             value_format: inner.value_format,
             redis: inner.redis.clone(),
-            fail_safe: inner.fail_safe.get(&*self.name).copied(),
         }
     }
 

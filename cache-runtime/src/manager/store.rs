@@ -49,9 +49,6 @@ pub(crate) struct StoreContext {
     pub(crate) value_format: ValueFormat,
     /// The manager's Redis connection, if it has one.
     pub(crate) redis: Option<RedisShared>,
-    /// How long expired memory entries are kept to be served when their
-    /// source fails (fail-safe); `None` when off.
-    pub(crate) fail_safe: Option<Duration>,
 }
 
 /// What browsing entries needs: the key's text and the value's serde.
@@ -207,7 +204,7 @@ where
                     key_text: if sensitive { None } else { codecs.key_text },
                     tti: settings.tti,
                 },
-                context.fail_safe,
+                settings.fail_safe,
             )
         });
         // What a persistent level needs: the key's text and the value's serde.
@@ -286,7 +283,7 @@ where
             memory,
             disk,
             remote,
-            fail_safe: context.fail_safe,
+            fail_safe: settings.fail_safe,
             stats: Arc::clone(&context.stats),
             events: context.events.clone(),
             codecs,

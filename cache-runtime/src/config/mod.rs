@@ -1,0 +1,23 @@
+//! Dynamic configuration: layers of region settings, their validation,
+//! versions with an audit trail, persistence and watching.
+//!
+//! - `layer.rs`: [`ConfigLayer`], what a config provider returns;
+//! - `value.rs`: [`FieldValue`], one field's value and its text form;
+//! - `patch.rs`: [`ConfigPatch`], field values by region;
+//! - `audit.rs`: [`AuditRecord`], one per applied version;
+//! - `state.rs`: where overrides and the audit trail are kept;
+//! - `error.rs`: [`ConfigError`] and its [`Problem`]s.
+
+mod audit;
+mod error;
+mod layer;
+mod patch;
+pub(crate) mod state;
+mod value;
+
+pub(crate) use self::audit::now_unix_ms;
+pub use self::audit::{AuditRecord, ChangeKind, FieldChange};
+pub use self::error::{ConfigError, Problem};
+pub use self::layer::ConfigLayer;
+pub use self::patch::ConfigPatch;
+pub use self::value::{FieldValue, ValueError};
