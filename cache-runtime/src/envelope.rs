@@ -177,6 +177,53 @@ const fn codec_from_id(id: u8) -> Option<Codec> {
     }
 }
 
+/// A [`Compression`] that can change while values are written (a region's
+/// settings changed at run time): codec and threshold in one atomic word, so
+/// a writer never sees one's new value with the other's old one. Readers
+/// need nothing: every envelope names its codec.
+pub(crate) struct LiveCompression(std::sync::atomic::AtomicU64);
+
+impl LiveCompression {
+    /// The threshold's bits; the codec's id is above them.
+    const THRESHOLD_BITS: u32 = 60;
+    const THRESHOLD_MASK: u64 = (1 << LiveCompression::THRESHOLD_BITS) - 1;
+
+    pub(crate) fn new(compression: Compression) -> LiveCompression {
+        LiveCompression(std::sync::atomic::AtomicU64::new(LiveCompression::pack(
+            compression,
+        )))
+    }
+
+    fn pack(compression: Compression) -> u64 {
+        (u64::from(codec_id(compression.codec)) << LiveCompression::THRESHOLD_BITS)
+            | compression.threshold.min(LiveCompression::THRESHOLD_MASK)
+    }
+
+    /// The compression values are written with now.
+    pub(crate) fn get(&self) -> Compression {
+        let packed = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        let id = u8::try_from(packed >> LiveCompression::THRESHOLD_BITS).unwrap_or(0);
+        Compression {
+            codec: codec_from_id(id).unwrap_or(Codec::None),
+            threshold: packed & LiveCompression::THRESHOLD_MASK,
+        }
+    }
+
+    /// Writes from now on use `compression`.
+    pub(crate) fn set(&self, compression: Compression) {
+        self.0.store(
+            LiveCompression::pack(compression),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
+
+impl fmt::Debug for LiveCompression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// What persisted values of a region must have been written with to be
 /// read back: its schema version, its schema fingerprint and the value
 /// format. Anything else is [`EnvelopeError::SchemaMismatch`] or

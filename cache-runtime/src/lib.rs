@@ -75,8 +75,8 @@ pub use cache_spec::{
     validate_name,
 };
 pub use config::{
-    AuditRecord, ChangeKind, ConfigError, ConfigLayer, ConfigPatch, FieldChange, FieldValue,
-    Problem, ValueError,
+    AuditRecord, ChangeKind, ConfigChange, ConfigError, ConfigLayer, ConfigPatch, ExplainedField,
+    Explanation, FieldChange, FieldValue, Problem, SettingSource, ValueError,
 };
 pub use descriptor::RegionDescriptor;
 pub use discovery_cache::{

@@ -17,7 +17,7 @@ pub struct Problem {
     pub field: Option<String>,
     /// The value as written; `None` when the problem is not one value.
     pub value: Option<String>,
-    /// Where the value came from: `run-time change`, `config file
+    /// Where the value came from: `run-time change by ops`, `config file
     /// /etc/app/cache.toml`, `environment variable CACHE_REGION__A__TTL`.
     pub source: String,
     /// What is wrong, and what would be accepted.
@@ -81,13 +81,15 @@ pub enum ConfigError {
         source: BoxError,
     },
     /// [`rollback`](crate::CacheManager::rollback) to a version that is
-    /// not in the history.
+    /// not in the kept history.
     #[error(
-        "there is no configuration version {version} to roll back to (versions 0 to {latest} exist; 0 is \"no run-time overrides\")"
+        "there is no configuration version {version} to roll back to: the kept history holds versions {oldest} to {latest} (0 stands for no run-time overrides while the history starts at 1)"
     )]
     UnknownVersion {
         /// The version asked for.
         version: u64,
+        /// The oldest version kept.
+        oldest: u64,
         /// The latest version.
         latest: u64,
     },

@@ -9,15 +9,25 @@
 //! - `error.rs`: [`ConfigError`] and its [`Problem`]s.
 
 mod audit;
+mod change;
+pub(crate) mod env;
 mod error;
+pub(crate) mod file;
 mod layer;
+pub(crate) mod layers;
 mod patch;
+mod source;
 pub(crate) mod state;
+pub(crate) mod state_file;
+#[cfg(feature = "redis")]
+pub(crate) mod state_redis;
 mod value;
 
 pub(crate) use self::audit::now_unix_ms;
 pub use self::audit::{AuditRecord, ChangeKind, FieldChange};
+pub use self::change::ConfigChange;
 pub use self::error::{ConfigError, Problem};
 pub use self::layer::ConfigLayer;
 pub use self::patch::ConfigPatch;
+pub use self::source::{ExplainedField, Explanation, SettingSource};
 pub use self::value::{FieldValue, ValueError};

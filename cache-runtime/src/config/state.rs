@@ -41,4 +41,12 @@ pub(crate) trait StateStore: Send + Sync {
 
     /// Where it keeps them, for messages: `file /path` or `redis key`.
     fn location(&self) -> String;
+
+    /// Calls `on_change` with the new version whenever another instance
+    /// records one, until the store is dropped. Stores only this process
+    /// writes do nothing.
+    #[cfg(feature = "redis")]
+    fn follow(&self, on_change: std::sync::Arc<dyn Fn(u64) + Send + Sync>) {
+        let _ = on_change;
+    }
 }

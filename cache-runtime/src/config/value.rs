@@ -54,7 +54,7 @@ fn none_word(text: &str) -> bool {
 }
 
 /// What each field accepts, in words (for error messages and docs).
-pub fn accepted(field: Field) -> &'static str {
+pub(crate) fn accepted(field: Field) -> &'static str {
     match field {
         Field::Ttl | Field::Tti => {
             "a duration from 1ms to 100 years such as \"90s\", \"10m\" or \"1h30m\", or \"none\" for no expiry"

@@ -28,8 +28,8 @@ use cache_spec::persist::atomic_write;
 use cache_spec::{Codec, Compression};
 
 use crate::envelope::{
-    Clock, Decoded, EncodeError, Envelope, EnvelopeError, Header, MissCause, Parsed, Schema,
-    SystemClock, unix_ms,
+    Clock, Decoded, EncodeError, Envelope, EnvelopeError, Header, LiveCompression, MissCause,
+    Parsed, Schema, SystemClock, unix_ms,
 };
 
 use self::files::Contents;
@@ -317,7 +317,7 @@ impl DiskStoreBuilder {
         Ok(DiskStore {
             dir: self.dir,
             schema: self.schema,
-            compression: self.compression,
+            compression: LiveCompression::new(self.compression),
             temp_grace_ms: u64::try_from(self.temp_grace.as_millis()).unwrap_or(u64::MAX),
             clock: self.clock,
         })
@@ -348,7 +348,8 @@ impl DiskStoreBuilder {
 pub struct DiskStore {
     dir: PathBuf,
     schema: Schema,
-    compression: Compression,
+    /// Changes when the region's settings do ([`DiskStore::set_compression`]).
+    compression: LiveCompression,
     temp_grace_ms: u64,
     clock: Arc<dyn Clock>,
 }
@@ -400,7 +401,13 @@ impl DiskStore {
 
     /// The compression values are written with.
     pub fn compression(&self) -> Compression {
-        self.compression
+        self.compression.get()
+    }
+
+    /// Writes from now on use `compression` (entries already written keep
+    /// theirs: every file names its codec).
+    pub(crate) fn set_compression(&self, compression: Compression) {
+        self.compression.set(compression);
     }
 
     /// The file that holds (or would hold) `key`'s entry.
@@ -476,7 +483,7 @@ impl DiskStore {
         let bytes = Envelope::new(key, value)
             .written_at_ms(written_at_ms)
             .expires_at_ms(expires_at_ms)
-            .encode(&self.schema, self.compression)?;
+            .encode(&self.schema, self.compression.get())?;
         let path = self.path_for(key);
         atomic_write(&path, &bytes).map_err(io_error("write", &path))
     }

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::entries::{EntryPage, EntryQuery};
 use super::error::CacheError;
-use super::store::{BoxFuture, RefreshReport, RegionStore, key_from_text};
+use super::store::{BoxFuture, Reconfigured, RefreshReport, RegionStore, key_from_text};
 use crate::disk::CleanupReport;
+use cache_spec::RegionSettings;
 
 /// A region's store with its types erased.
 pub(crate) trait ErasedStore: Send + Sync + 'static {
@@ -29,6 +30,14 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn flush(&self) -> Result<(), CacheError>;
     fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError>;
     fn type_names(&self) -> (&'static str, &'static str);
+    /// Applies new settings to the running store (see
+    /// [`RegionStore::reconfigure`]).
+    fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured;
+    /// The settings in force (what [`ErasedStore::reconfigure`] last
+    /// applied).
+    // For the configuration layer, which keeps its own copy so far.
+    #[allow(dead_code)]
+    fn settings(&self) -> RegionSettings;
 }
 
 impl<K, V> RegionStore<K, V>
@@ -78,7 +87,7 @@ where
 
     fn get_json<'a>(&'a self, key: &'a Value) -> BoxFuture<'a, Result<Option<Value>, CacheError>> {
         Box::pin(async move {
-            if self.settings.sensitive {
+            if self.is_sensitive() {
                 return Err(CacheError::Sensitive {
                     region: self.name.to_string(),
                     action: "read by tools",
@@ -162,5 +171,13 @@ where
 
     fn type_names(&self) -> (&'static str, &'static str) {
         (std::any::type_name::<K>(), std::any::type_name::<V>())
+    }
+
+    fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured {
+        RegionStore::reconfigure(self, settings)
+    }
+
+    fn settings(&self) -> RegionSettings {
+        RegionStore::settings(self)
     }
 }

@@ -109,6 +109,10 @@ pub enum CacheError {
         /// Why.
         reason: String,
     },
+    /// The configuration (providers, config file, environment, saved
+    /// run-time overrides) is invalid or could not be read.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// [`RegionHandle::get_or_load`](super::RegionHandle::get_or_load) on a
     /// region without a loader.
     #[error("region {region:?} has no loader: register one with RegionHandle::set_loader")]

@@ -25,6 +25,10 @@ pub struct CacheEvent {
     ///
     /// [`RegionHandle::key_text`]: super::RegionHandle::key_text
     pub key: Option<String>,
+    /// What changed or went wrong, in words: the fields a configuration
+    /// change set (`ttl: 1h -> 10m`), why a config file was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 fn serialize_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -57,8 +61,16 @@ pub enum EventKind {
         /// How many keys were refreshed.
         keys: u64,
     },
-    /// The region's configuration changed.
-    ConfigChange,
+    /// The region's configuration changed (details in
+    /// [`CacheEvent::detail`]).
+    ConfigChange {
+        /// The configuration version that changed it.
+        version: u64,
+    },
+    /// A configuration (the watched config file, a change from another
+    /// instance) was rejected; the running one stays. The region is
+    /// `(config)`; the reason is in [`CacheEvent::detail`].
+    ConfigRejected,
     /// A region was added to the manager at run time.
     RegionAdded,
 }
@@ -89,6 +101,19 @@ impl Events {
                 region: Arc::clone(region),
                 kind,
                 key,
+                detail: None,
+            });
+        }
+    }
+
+    /// Sends an event with a detail (configuration events).
+    pub(crate) fn send_detail(&self, region: &Arc<str>, kind: EventKind, detail: String) {
+        if self.wanted() {
+            let _ = self.sender.send(CacheEvent {
+                region: Arc::clone(region),
+                kind,
+                key: None,
+                detail: Some(detail),
             });
         }
     }

@@ -11,6 +11,7 @@
 //! - `erased.rs`: operations by name, values as JSON;
 //! - `policy_slot.rs`, `event.rs`, `entries.rs`, `error.rs`.
 
+mod configure;
 mod entries;
 mod erased;
 mod error;
@@ -26,6 +27,7 @@ mod remote;
 #[cfg(not(feature = "redis"))]
 #[path = "remote_off.rs"]
 mod remote;
+mod startup;
 mod store;
 
 use std::collections::HashMap;
@@ -39,6 +41,7 @@ use cache_spec::RegionSettings;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::config;
 use crate::descriptor::RegionDescriptor;
 use crate::disk::CleanupReport;
 use crate::envelope::{Clock, SystemClock, ValueFormat};
@@ -109,8 +112,8 @@ struct Inner {
     restored: Option<RestoreOutcome>,
     /// The Redis connection and backplane, when built with one.
     redis: Option<RedisShared>,
-    /// Fail-safe grace per region name.
-    fail_safe: HashMap<String, Duration>,
+    /// Layers, version, overrides and audit trail of the configuration.
+    config: configure::ConfigRuntime,
 }
 
 struct Table {
@@ -130,6 +133,9 @@ struct Table {
 struct Slot {
     name: Arc<str>,
     descriptor: RegionDescriptor,
+    /// The effective settings: the declaration with every configuration
+    /// layer over it.
+    settings: RwLock<RegionSettings>,
     stats: Arc<RegionStats>,
     /// Codecs given at registration, for a region registered by hand.
     kit: Option<RegionKit>,
@@ -145,17 +151,14 @@ impl Slot {
         }
     }
 
+    fn settings(&self) -> RegionSettings {
+        *self.settings.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn context(&self, inner: &Inner) -> StoreContext {
         StoreContext {
             descriptor: self.descriptor.clone(),
-            settings: RegionSettings {
-                fail_safe: inner
-                    .fail_safe
-                    .get(&*self.name)
-                    .copied()
-                    .or(self.descriptor.settings().fail_safe),
-                ..*self.descriptor.settings()
-            },
+            settings: self.settings(),
             name: Arc::clone(&self.name),
             stats: Arc::clone(&self.stats),
             events: inner.events.clone(),
@@ -359,7 +362,8 @@ impl CacheManager {
                 .pending
                 .remove(name.as_str())
                 .unwrap_or_else(|| self.inner.new_stats(&name));
-            let slot = Inner::new_slot(descriptor, kit, stats);
+            let settings = self.inner.effective(&descriptor)?;
+            let slot = Inner::new_slot(descriptor, kit, stats, settings);
             table.push(Arc::clone(&slot), &self.inner.stats_settings);
             slot
         };
@@ -532,7 +536,7 @@ impl CacheManager {
     /// [`CacheError::BadCursor`], [`CacheError::NotSerializable`].
     pub async fn entries(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         let slot = self.slot(name)?;
-        if slot.descriptor.is_sensitive() {
+        if slot.settings().sensitive {
             return Err(CacheError::Sensitive {
                 region: name.to_owned(),
                 action: "listed",
@@ -740,6 +744,36 @@ impl Inner {
         self.table.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A region's effective settings under the configuration in force,
+    /// checked (a region added at run time takes the overrides kept for
+    /// its name).
+    fn effective(&self, descriptor: &RegionDescriptor) -> Result<RegionSettings, CacheError> {
+        let resolved = self
+            .config
+            .layers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .resolve(descriptor);
+        let mut problems = Vec::new();
+        config::layers::check(
+            descriptor.name(),
+            None,
+            &resolved,
+            config::layers::CheckContext {
+                running: false,
+                redis: self.redis.is_some(),
+            },
+            &mut problems,
+        );
+        if problems.is_empty() {
+            Ok(resolved.settings)
+        } else {
+            Err(CacheError::Config(config::ConfigError::Invalid {
+                problems,
+            }))
+        }
+    }
+
     fn new_stats(&self, name: &str) -> Arc<RegionStats> {
         Arc::new(RegionStats::with_settings(
             name.to_owned(),
@@ -751,12 +785,14 @@ impl Inner {
         descriptor: RegionDescriptor,
         kit: Option<RegionKit>,
         stats: Arc<RegionStats>,
+        settings: RegionSettings,
     ) -> Arc<Slot> {
         let name: Arc<str> = Arc::from(descriptor.name());
         Arc::new(Slot {
             stats,
             name,
             descriptor,
+            settings: RwLock::new(settings),
             kit,
             store: OnceLock::new(),
             opening: Mutex::new(()),
@@ -836,6 +872,12 @@ pub struct CacheManagerBuilder {
     #[cfg(feature = "redis")]
     redis: Option<crate::redis_tier::RedisConfig>,
     fail_safe: HashMap<String, Duration>,
+    config_file: Option<PathBuf>,
+    config_poll: Option<Duration>,
+    env_prefix: Option<String>,
+    env_vars: Option<Vec<(String, String)>>,
+    config_state: Option<PathBuf>,
+    config_history: usize,
 }
 
 impl Default for CacheManagerBuilder {
@@ -857,6 +899,12 @@ impl Default for CacheManagerBuilder {
             #[cfg(feature = "redis")]
             redis: None,
             fail_safe: HashMap::new(),
+            config_file: None,
+            config_poll: Some(Duration::from_secs(1)),
+            env_prefix: Some(String::from(config::env::DEFAULT_PREFIX)),
+            env_vars: None,
+            config_state: None,
+            config_history: 1_000,
         }
     }
 }
@@ -1120,12 +1168,123 @@ impl CacheManagerBuilder {
         self
     }
 
+    /// Reads region settings from a TOML file (a `[regions.<name>]` table
+    /// per region; see the README), above config providers and below the
+    /// environment. The file is watched: an edit is checked and applied as
+    /// a new configuration version; a bad edit is rejected (an
+    /// [`EventKind::ConfigRejected`] event, [`CacheManager::config_warnings`])
+    /// and the running configuration stays.
+    ///
+    /// ```
+    /// # use cache_runtime::{CacheManager, RegionDescriptor};
+    /// # let dir = std::env::temp_dir().join(format!("doc-config-file-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("cache.toml");
+    /// std::fs::write(&path, "[regions.doc-file-models]\nttl = \"10m\"\n")?;
+    /// let manager = CacheManager::builder()
+    ///     .without_linked_regions()
+    ///     .region(RegionDescriptor::builder("doc-file-models").build()?)
+    ///     .config_file(&path)
+    ///     .config_state_file(dir.join("state.json"))
+    ///     .build()?;
+    /// assert_eq!(manager.settings("doc-file-models")?.ttl, Some(std::time::Duration::from_secs(600)));
+    /// # drop(manager);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> CacheManagerBuilder {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// How often the [`config_file`](Self::config_file) is checked for
+    /// edits (default every second; `None`: never, call
+    /// [`CacheManager::reload_config_file`] instead).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cache_runtime::CacheManager;
+    /// let builder = CacheManager::builder().config_file_poll(Some(Duration::from_millis(200)));
+    /// ```
+    pub fn config_file_poll(mut self, every: Option<Duration>) -> CacheManagerBuilder {
+        self.config_poll = every;
+        self
+    }
+
+    /// The prefix of configuration environment variables (default
+    /// `CACHE_REGION__`: `CACHE_REGION__MODEL_METADATA__TTL=10m`).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let builder = CacheManager::builder().config_env_prefix("SHOP_CACHE__");
+    /// ```
+    pub fn config_env_prefix(mut self, prefix: impl Into<String>) -> CacheManagerBuilder {
+        self.env_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Reads configuration variables from `vars` instead of the process
+    /// environment (for tests, or a program that gathers them itself).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let builder = CacheManager::builder()
+    ///     .config_env_vars([("CACHE_REGION__SESSIONS__TTL".to_string(), "5m".to_string())]);
+    /// ```
+    pub fn config_env_vars(
+        mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> CacheManagerBuilder {
+        self.env_vars = Some(vars.into_iter().collect());
+        self
+    }
+
+    /// Ignores configuration environment variables.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let builder = CacheManager::builder().without_config_env();
+    /// ```
+    pub fn without_config_env(mut self) -> CacheManagerBuilder {
+        self.env_prefix = None;
+        self
+    }
+
+    /// Where run-time overrides and the audit trail are kept when the
+    /// manager has no Redis connection (default:
+    /// `config-state.json` in the [`disk_root`](Self::disk_root)). With
+    /// Redis they are kept there, shared by every instance.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let builder = CacheManager::builder().config_state_file("/var/lib/my-service/cache-config.json");
+    /// ```
+    pub fn config_state_file(mut self, path: impl Into<PathBuf>) -> CacheManagerBuilder {
+        self.config_state = Some(path.into());
+        self
+    }
+
+    /// How many audit records are kept (default 1,000; older versions can
+    /// no longer be rolled back to).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let builder = CacheManager::builder().config_history(100);
+    /// ```
+    pub fn config_history(mut self, keep: usize) -> CacheManagerBuilder {
+        self.config_history = keep.max(1);
+        self
+    }
+
     /// Builds the manager. Regions' tiers open on first use.
     ///
     /// # Errors
     ///
     /// [`CacheError::Register`] when the link-time registry has duplicate
-    /// names or a hand-registered region's name is taken.
+    /// names or a hand-registered region's name is taken;
+    /// [`CacheError::Config`] when a config provider fails, or the config
+    /// file, the environment or the builder's settings are invalid (every
+    /// problem listed), or the saved configuration cannot be read.
     pub fn build(self) -> Result<CacheManager, CacheError> {
         let linked = if self.linked {
             Some(crate::try_registry().map_err(|error| CacheError::Register {
@@ -1137,6 +1296,43 @@ impl CacheManagerBuilder {
         };
         let redis = redis_shared(&self)?;
         let disk_root = self.disk_root.unwrap_or_else(default_disk_root);
+        // Every region, linked first (slot `i` is the registry's region `i`,
+        // so a marker type's slot is found by address arithmetic).
+        let mut regions: Vec<(RegionDescriptor, Option<RegionKit>)> = Vec::new();
+        if let Some(registry) = linked {
+            for index in 0..registry.len() {
+                let descriptor = registry.descriptor(RegionId::from_index(index)).clone();
+                regions.push((descriptor, None));
+            }
+        }
+        for (descriptor, kit) in self.regions {
+            if regions
+                .iter()
+                .any(|(known, _)| known.name() == descriptor.name())
+            {
+                return Err(CacheError::Register {
+                    region: descriptor.name().to_owned(),
+                    reason: String::from(
+                        "a region of that name is already registered (declared or by hand)",
+                    ),
+                });
+            }
+            regions.push((descriptor, kit));
+        }
+        let setup = startup::Startup {
+            linked,
+            file: self.config_file.clone(),
+            env_prefix: self.env_prefix.clone(),
+            env_vars: self.env_vars.clone(),
+            fail_safe: &self.fail_safe,
+            state_file: self
+                .config_state
+                .clone()
+                .unwrap_or_else(|| disk_root.join("config-state.json")),
+            keep: self.config_history,
+            redis: redis.as_ref(),
+        };
+        let started = setup.run(&regions)?;
         let inner = Inner {
             table: RwLock::new(Table {
                 slots: Vec::new(),
@@ -1157,34 +1353,22 @@ impl CacheManagerBuilder {
             worker: Mutex::new(None),
             restored: None,
             redis,
-            fail_safe: self.fail_safe,
+            config: configure::ConfigRuntime {
+                layers: RwLock::new(started.layers),
+                version: std::sync::atomic::AtomicU64::new(started.version),
+                state: started.state,
+                lock: tokio::sync::Mutex::new(()),
+                warnings: Mutex::new(started.warnings),
+                instance: started.instance,
+                watcher: Mutex::new(None),
+            },
         };
         let mut inner = inner;
         {
             let mut table = inner.write();
-            if let Some(registry) = linked {
-                // In index order: slot `i` is the registry's region `i`, so
-                // a marker type's slot is found by address arithmetic.
-                for index in 0..registry.len() {
-                    let descriptor = registry.descriptor(RegionId::from_index(index)).clone();
-                    let stats = inner.new_stats(descriptor.name());
-                    let slot = Inner::new_slot(descriptor, None, stats);
-                    let index = table.slots.len();
-                    table.by_name.insert(Arc::clone(&slot.name), index);
-                    table.slots.push(slot);
-                }
-            }
-            for (descriptor, kit) in self.regions {
-                if table.by_name.contains_key(descriptor.name()) {
-                    return Err(CacheError::Register {
-                        region: descriptor.name().to_owned(),
-                        reason: String::from(
-                            "a region of that name is already registered (declared or by hand)",
-                        ),
-                    });
-                }
+            for ((descriptor, kit), settings) in regions.into_iter().zip(started.settings) {
                 let stats = inner.new_stats(descriptor.name());
-                let slot = Inner::new_slot(descriptor, kit, stats);
+                let slot = Inner::new_slot(descriptor, kit, stats, settings);
                 let index = table.slots.len();
                 table.by_name.insert(Arc::clone(&slot.name), index);
                 table.slots.push(slot);
@@ -1219,6 +1403,11 @@ impl CacheManagerBuilder {
         let inner = Arc::new(inner);
         #[cfg(feature = "redis")]
         start_fleet_flusher(&inner);
+        if let (Some(path), Some(every)) = (self.config_file, self.config_poll) {
+            configure::watch_file(&inner, path, every);
+        }
+        #[cfg(feature = "redis")]
+        startup::follow_redis(&inner);
         Ok(CacheManager { inner })
     }
 }

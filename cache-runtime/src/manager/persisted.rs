@@ -11,6 +11,7 @@ use crate::envelope::{MissCause, ValueFormat, unix_ms};
 use crate::stats::{ErrorCause, EvictionCause, RegionStats};
 
 use super::kit::SerdeFns;
+use super::memory::LiveDuration;
 
 /// Writes either straight to the files or through a bounded write-behind
 /// queue (off the caller's path; read-your-writes; flushed on shutdown).
@@ -35,8 +36,10 @@ pub(crate) struct DiskLevel<K, V> {
     value: SerdeFns<V>,
     /// How values are serialized in the files.
     format: ValueFormat,
-    /// The region's TTL: how long entries live on disk.
-    ttl: Option<Duration>,
+    /// The region's TTL: how long entries written from now on live on disk
+    /// (a change applies to new writes: a file keeps the expiry it was
+    /// written with).
+    ttl: LiveDuration,
     stats: Arc<RegionStats>,
 }
 
@@ -67,13 +70,23 @@ impl<K, V> DiskLevel<K, V> {
             key_text,
             value,
             format,
-            ttl,
+            ttl: LiveDuration::new(ttl),
             stats,
         })
     }
 
     pub(crate) fn key_text(&self, key: &K) -> String {
         (self.key_text)(key)
+    }
+
+    /// New writes live `ttl` (without their own).
+    pub(crate) fn set_ttl(&self, ttl: Option<Duration>) {
+        self.ttl.set(ttl);
+    }
+
+    /// New writes are compressed as `compression` says.
+    pub(crate) fn set_compression(&self, compression: cache_spec::Compression) {
+        self.writer.store().set_compression(compression);
     }
 
     /// Reads `key`; any unusable file is a counted miss (and is removed).
@@ -129,7 +142,7 @@ impl<K, V> DiskLevel<K, V> {
             }
         };
         // The store has combined an entry's own TTL with the region's.
-        let ttl = ttl.or(self.ttl);
+        let ttl = ttl.or(self.ttl.get());
         let text = self.key_text(key);
         let written = match &self.writer {
             Writer::Direct(store) => store.put(text.as_bytes(), &bytes, ttl),

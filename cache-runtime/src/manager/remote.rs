@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::kit::SerdeFns;
+use super::memory::LiveDuration;
 use crate::disk::Glob;
 use crate::envelope::{MissCause, Schema, ValueFormat, unix_ms};
 use crate::redis_tier::{
@@ -51,8 +52,10 @@ pub(crate) struct RemoteLevel<K, V> {
     key_text: fn(&K) -> String,
     value: SerdeFns<V>,
     format: ValueFormat,
-    /// The region's TTL: how long entries live in Redis.
-    ttl: Option<Duration>,
+    /// The region's TTL: how long entries written from now on live in Redis
+    /// (a change applies to new writes: a value keeps the expiry it was
+    /// written with).
+    ttl: LiveDuration,
     stats: Arc<RegionStats>,
 }
 
@@ -82,13 +85,23 @@ impl<K, V> RemoteLevel<K, V> {
             region: Arc::clone(region),
             key_text,
             value,
-            ttl,
+            ttl: LiveDuration::new(ttl),
             stats: Arc::clone(stats),
         }
     }
 
     pub(crate) fn key_text(&self, key: &K) -> String {
         (self.key_text)(key)
+    }
+
+    /// New writes live `ttl` (without their own).
+    pub(crate) fn set_ttl(&self, ttl: Option<Duration>) {
+        self.ttl.set(ttl);
+    }
+
+    /// New writes are compressed as `compression` says.
+    pub(crate) fn set_compression(&self, compression: cache_spec::Compression) {
+        self.level.set_compression(compression);
     }
 
     /// Runs `future` to completion on this thread (blocking forms).
@@ -215,7 +228,7 @@ impl<K, V> RemoteLevel<K, V> {
             Some(bytes) => Some(RemoteWrite {
                 key_text: self.key_text(key),
                 bytes,
-                ttl: ttl.or(self.ttl),
+                ttl: ttl.or(self.ttl.get()),
             }),
             None => {
                 self.stats.error(ErrorCause::Corrupt);
@@ -447,9 +460,13 @@ where
                 Ok(glob) => {
                     let _ = self.clear_memory_matching(&glob);
                 }
-                Err(_) => memory.invalidate_all(),
+                Err(_) => {
+                    memory.clear();
+                }
             },
-            Invalidation::Region => memory.invalidate_all(),
+            Invalidation::Region => {
+                memory.clear();
+            }
         }
     }
 }
@@ -460,17 +477,15 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// Drops the key whose text is `text` from the memory level.
-    fn invalidate_local_key(
-        &self,
-        memory: &moka::sync::Cache<K, super::memory::Entry<V>>,
-        text: &str,
-    ) {
+    fn invalidate_local_key(&self, memory: &super::memory::MemoryLevel<K, V>, text: &str) {
         let key = self
             .codecs
             .key_serde
             .and_then(|serde| super::store::key_from_text(serde.from_json, text));
         match key {
-            Some(key) => memory.invalidate(&key),
+            Some(key) => {
+                memory.remove(&key);
+            }
             // A text this region cannot read back: drop by text.
             None => {
                 if let Ok(glob) = Glob::key(&Glob::escape(text)) {

@@ -47,6 +47,14 @@ impl<K, V> RemoteLevel<K, V> {
         match self.0 {}
     }
 
+    pub(crate) fn set_ttl(&self, _: Option<Duration>) {
+        match self.0 {}
+    }
+
+    pub(crate) fn set_compression(&self, _: cache_spec::Compression) {
+        match self.0 {}
+    }
+
     pub(crate) fn block_on<F: std::future::Future>(&self, _: F) -> F::Output {
         match self.0 {}
     }

@@ -6,18 +6,19 @@ use std::future::Future;
 use std::hash::Hash;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use cache_spec::{RegionSettings, Tier};
-use moka::sync::Cache;
 
 use super::entries::{EntryPage, EntryQuery, EntryView};
 use super::error::CacheError;
 use super::event::{EventKind, Events};
 use super::flight::Flights;
 use super::kit::RegionCodecs;
-use super::memory::{self, Entry, Listener};
+use super::memory::{
+    CHECKING, DISABLED, Entry, FAIL_SAFE, Freshness, ListenerBase, Live, MemoryLevel, Shape, clamp,
+};
 use super::persisted::DiskLevel;
 use super::policy_slot::PolicySlot;
 use super::remote::{RedisShared, RemoteHit, RemoteLevel, RemoteWrite};
@@ -115,25 +116,40 @@ fn elapsed_ns(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// moka refuses durations over 1,000 years; nobody means more than 100.
-fn clamp(ttl: Option<Duration>) -> Option<Duration> {
-    const LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    ttl.map(|ttl| ttl.min(LIMIT))
+/// What applying new settings to a running store did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Reconfigured {
+    /// Whether the memory level was rebuilt (new limit or eviction policy).
+    pub(crate) rebuilt: bool,
+    /// Entries the rebuilt memory level kept.
+    pub(crate) kept: u64,
+    /// Entries it dropped to fit the new limit (counted as size evictions).
+    pub(crate) dropped: u64,
 }
 
 /// One region's entries: a moka cache (memory and hybrid tiers), a disk
 /// level (disk tier, hybrid without Redis) and a Redis level (redis tier,
 /// hybrid with Redis), keyed and valued by the region's types.
+///
+/// Its settings can change while it runs ([`RegionStore::reconfigure`]):
+/// the timing ones (TTL, memory TTL, TTI, fail-safe grace), `enabled` and
+/// compression apply in place through [`Live`] and the levels' own live
+/// values; the memory limits and eviction policy rebuild the memory level.
 pub(crate) struct RegionStore<K, V> {
     pub(crate) name: Arc<str>,
     pub(crate) descriptor: RegionDescriptor,
-    pub(crate) settings: RegionSettings,
-    pub(crate) memory: Option<Cache<K, Entry<V>>>,
+    /// The settings in force (see [`RegionStore::settings`]).
+    settings: RwLock<RegionSettings>,
+    /// Fixed for the store's life (as `tier` and `version`, which only
+    /// opening reads).
+    sensitive: bool,
+    /// The settings read on the hot paths, as atomics.
+    live: Arc<Live>,
+    pub(crate) memory: Option<MemoryLevel<K, V>>,
     pub(crate) disk: Option<DiskLevel<K, V>>,
     pub(crate) remote: Option<RemoteLevel<K, V>>,
-    /// The fail-safe grace (expired memory entries kept to be served when
-    /// Redis or the loader fails).
-    fail_safe: Option<Duration>,
+    /// One reconfiguration at a time.
+    reconfiguring: Mutex<()>,
     pub(crate) stats: Arc<RegionStats>,
     pub(crate) events: Events,
     pub(crate) codecs: RegionCodecs<K, V>,
@@ -192,19 +208,19 @@ where
                 action: "persisted (a sensitive region stays in memory)",
             });
         }
+        let live = Arc::new(Live::new(&settings));
         let memory = wants_memory.then(|| {
-            memory::build(
+            MemoryLevel::new(
                 &settings,
                 codecs.weigh,
                 Arc::clone(&policy),
-                Listener {
+                ListenerBase {
                     region: Arc::clone(&name),
                     stats: Arc::clone(&context.stats),
                     events: context.events.clone(),
                     key_text: if sensitive { None } else { codecs.key_text },
-                    tti: settings.tti,
                 },
-                settings.fail_safe,
+                Arc::clone(&live),
             )
         });
         // What a persistent level needs: the key's text and the value's serde.
@@ -279,11 +295,13 @@ where
         Ok(RegionStore {
             name,
             descriptor: context.descriptor.clone(),
-            settings,
+            settings: RwLock::new(settings),
+            sensitive,
+            live,
             memory,
             disk,
             remote,
-            fail_safe: settings.fail_safe,
+            reconfiguring: Mutex::new(()),
             stats: Arc::clone(&context.stats),
             events: context.events.clone(),
             codecs,
@@ -304,6 +322,105 @@ where
         Ok(store)
     }
 
+    /// Whether the region is sensitive (never browsable, logged or
+    /// persisted).
+    pub(crate) fn is_sensitive(&self) -> bool {
+        self.sensitive
+    }
+
+    /// The settings in force.
+    pub(crate) fn settings(&self) -> RegionSettings {
+        *self.settings.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies `settings` to the running store, without losing its entries
+    /// or failing a concurrent operation. The caller has checked them;
+    /// `tier`, `sensitive` and `version` never change on a running store
+    /// (they are ignored).
+    ///
+    /// - `enabled`: a disabled region's gets are counted misses that read
+    ///   no level, its inserts remove the key everywhere instead of storing,
+    ///   and its loads run every time and store nothing; its entries stay
+    ///   (expiring as usual) and serve again once it is enabled.
+    /// - `ttl`, `memory_ttl`, `tti`, `fail_safe`: entries without their own
+    ///   TTL follow the new values, those already held included (re-timed in
+    ///   place: see the memory module); disk and Redis writes from now on
+    ///   live the new `ttl`, entries already persisted keep the expiry they
+    ///   were written with.
+    /// - `compression`: disk and Redis writes from now on (reads take any
+    ///   codec).
+    /// - `max_entries`, `max_bytes`, `eviction`: the memory level is rebuilt
+    ///   and its entries migrated, hottest first, up to the new limit.
+    pub(crate) fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured {
+        let _one_at_a_time = self
+            .reconfiguring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = self.settings();
+        debug_assert!(
+            old.tier == settings.tier
+                && old.sensitive == settings.sensitive
+                && old.version == settings.version,
+            "tier, sensitive and version cannot change on a running store"
+        );
+        let new = RegionSettings {
+            tier: old.tier,
+            sensitive: old.sensitive,
+            version: old.version,
+            ..*settings
+        };
+        let mut report = Reconfigured::default();
+        if !new.enabled {
+            self.live.set_enabled(false);
+        }
+        if new.compression != old.compression {
+            if let Some(disk) = &self.disk {
+                disk.set_compression(new.compression);
+            }
+            if let Some(remote) = &self.remote {
+                remote.set_compression(new.compression);
+            }
+        }
+        if let Some(disk) = &self.disk {
+            disk.set_ttl(new.ttl);
+        }
+        if let Some(remote) = &self.remote {
+            remote.set_ttl(new.ttl);
+        }
+        let retime = self.live.memory_timing_differs(&new);
+        if retime {
+            // Hits are checked against the new values until every entry
+            // has its new deadline.
+            self.live.begin_retime();
+        }
+        self.live.set_timing(&new);
+        if let Some(memory) = &self.memory {
+            let shape = Shape::of(&new);
+            if shape != memory.shape() {
+                // Copies get their deadlines under the new timing too.
+                let rebuilt = memory.rebuild(shape);
+                report = Reconfigured {
+                    rebuilt: true,
+                    kept: rebuilt.kept,
+                    dropped: rebuilt.dropped,
+                };
+            } else if retime {
+                memory.retime();
+            }
+        }
+        if retime {
+            self.live.end_retime();
+        }
+        if new.enabled {
+            self.live.set_enabled(true);
+        }
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = new;
+        report
+    }
+
     /// Counts an entry removed on request from the disk level (the memory
     /// level's listener counts its own), as the listener would.
     fn count_removal(&self) {
@@ -313,7 +430,7 @@ where
 
     /// The key's text for events (none for sensitive regions).
     fn event_key(&self, key: &K) -> Option<String> {
-        if self.settings.sensitive {
+        if self.sensitive {
             return None;
         }
         self.codecs.key_text.map(|text| text(key))
@@ -324,7 +441,17 @@ where
     /// [`RegionStore::try_get`]).
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        let (timer, stale) = match self.get_from_memory(key) {
+        // The one load of the live settings a hit pays.
+        self.get_with_flags(key, self.live.flags())
+    }
+
+    /// [`RegionStore::get`] with the live flags already loaded.
+    #[inline]
+    fn get_with_flags(&self, key: &K, flags: u8) -> Option<V> {
+        if flags & DISABLED != 0 {
+            return self.disabled_get();
+        }
+        let (timer, stale) = match self.get_from_memory(key, flags) {
             Ok(value) => return Some(value),
             Err(rest) => rest,
         };
@@ -348,10 +475,18 @@ where
 
     /// [`RegionStore::get`] awaiting Redis, and saying when it failed.
     pub(crate) async fn try_get(&self, key: &K) -> Result<Option<V>, CacheError> {
+        self.try_get_with_flags(key, self.live.flags()).await
+    }
+
+    /// [`RegionStore::try_get`] with the live flags already loaded.
+    async fn try_get_with_flags(&self, key: &K, flags: u8) -> Result<Option<V>, CacheError> {
         let Some(remote) = &self.remote else {
-            return Ok(self.get(key));
+            return Ok(self.get_with_flags(key, flags));
         };
-        let (timer, stale) = match self.get_from_memory(key) {
+        if flags & DISABLED != 0 {
+            return Ok(self.disabled_get());
+        }
+        let (timer, stale) = match self.get_from_memory(key, flags) {
             Ok(value) => return Ok(Some(value)),
             Err(rest) => rest,
         };
@@ -362,10 +497,16 @@ where
     /// hit), or the get's timer and the stale value fail-safe kept, to go
     /// on with.
     #[inline]
-    fn get_from_memory(&self, key: &K) -> Result<V, (GetTimer<'_>, Option<V>)> {
+    fn get_from_memory(&self, key: &K, flags: u8) -> Result<V, (GetTimer<'_>, Option<V>)> {
         let timer = self.stats.time_get();
-        match self.memory_lookup(key) {
+        match self.memory_lookup(key, flags) {
             Lookup::Fresh(value) => {
+                if timer.is_sampled()
+                    && let Some(memory) = &self.memory
+                {
+                    // Hotness for rebuilds, from the timed sample only.
+                    memory.record(key);
+                }
                 timer.hit();
                 Ok(value)
             }
@@ -374,18 +515,29 @@ where
         }
     }
 
+    /// A get of a disabled region: a counted miss, no level read.
+    #[cold]
+    fn disabled_get(&self) -> Option<V> {
+        self.stats.miss();
+        None
+    }
+
     /// The memory level's entry for `key`: fresh, or (fail-safe only)
-    /// expired but kept.
+    /// expired but kept. `flags` are the live flags the get loaded: without
+    /// fail-safe or a timing change in progress, a hit is fresh (moka
+    /// drops entries at their deadline).
     #[inline]
-    fn memory_lookup(&self, key: &K) -> Lookup<V> {
+    fn memory_lookup(&self, key: &K, flags: u8) -> Lookup<V> {
         let Some(memory) = &self.memory else {
             return Lookup::Absent;
         };
         match memory.get(key) {
-            Some(entry) if self.fail_safe.is_none() || entry.is_fresh() => {
-                Lookup::Fresh(entry.value)
-            }
-            Some(entry) => Lookup::Stale(entry.value),
+            Some(entry) if flags & (FAIL_SAFE | CHECKING) == 0 => Lookup::Fresh(entry.value),
+            Some(entry) => match self.live.classify(&entry, flags) {
+                Freshness::Fresh => Lookup::Fresh(entry.value),
+                Freshness::Stale => Lookup::Stale(entry.value),
+                Freshness::Expired => Lookup::Absent,
+            },
             None => Lookup::Absent,
         }
     }
@@ -402,8 +554,7 @@ where
         match remote.read(key).await {
             Ok(Some(RemoteHit { value, remaining })) => {
                 if let Some(memory) = &self.memory {
-                    let ttl = self.memory_entry_ttl(remaining);
-                    memory.insert(key.clone(), Entry::new(value.clone(), ttl));
+                    memory.insert(key.clone(), Entry::new(value.clone(), clamp(remaining)));
                 }
                 timer.hit();
                 Ok(Some(value))
@@ -435,20 +586,26 @@ where
 
     /// A fail-safe value for `key`: its expired memory entry, if kept.
     fn stale(&self, key: &K) -> Option<V> {
-        self.fail_safe?;
+        self.live.grace()?;
         let entry = self.memory.as_ref()?.get(key)?;
+        let flags = self.live.flags() | FAIL_SAFE;
+        if let Freshness::Expired = self.live.classify(&entry, flags) {
+            return None;
+        }
         self.stats.tiers().count(TierEvent::StaleServed);
         Some(entry.value)
     }
 
     /// The disk level's value, promoted into memory for the time it has
-    /// left (capped by the memory TTL, which moka applies).
+    /// left (capped by the memory TTL, which the expiry applies).
     fn read_disk(&self, key: &K) -> Option<V> {
         let disk = self.disk.as_ref()?;
         let hit = disk.read(key)?;
         if let Some(memory) = &self.memory {
-            let ttl = self.memory_entry_ttl(hit.remaining);
-            memory.insert(key.clone(), Entry::new(hit.value.clone(), ttl));
+            memory.insert(
+                key.clone(),
+                Entry::new(hit.value.clone(), clamp(hit.remaining)),
+            );
         }
         Some(hit.value)
     }
@@ -457,7 +614,7 @@ where
     /// starts a load.
     fn peek(&self, key: &K) -> Option<V> {
         if self.memory.is_some() {
-            if let Lookup::Fresh(value) = self.memory_lookup(key) {
+            if let Lookup::Fresh(value) = self.memory_lookup(key, self.live.flags()) {
                 return Some(value);
             }
             if self.disk.is_some() || self.remote.is_some() {
@@ -473,7 +630,14 @@ where
     /// Stores `value` unless the policy refuses it; whether it was stored.
     /// Blocks on Redis; a value Redis could not take is stored only in
     /// memory (hybrid) or not at all (Redis only).
+    ///
+    /// A disabled region stores nothing: it removes `key` from every level
+    /// instead, so that no older value resurfaces once it is enabled again.
     pub(crate) fn store(&self, key: K, value: V, ttl: Option<Duration>) -> bool {
+        if !self.live.enabled() {
+            self.remove(&key);
+            return false;
+        }
         match self.store_local(key, value, ttl) {
             Stored::Refused => false,
             Stored::Local => true,
@@ -488,6 +652,9 @@ where
         value: V,
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
+        if !self.live.enabled() {
+            return self.try_remove(&key).await.map(|_| false);
+        }
         match self.store_local(key, value, ttl) {
             Stored::Refused => Ok(false),
             Stored::Local => Ok(true),
@@ -525,10 +692,14 @@ where
         let Some(remote) = &self.remote else {
             return Ok(keys.iter().map(|key| self.get(key)).collect());
         };
+        let flags = self.live.flags();
+        if flags & DISABLED != 0 {
+            return Ok(keys.iter().map(|_| self.disabled_get()).collect());
+        }
         let mut found = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
         for (index, key) in keys.iter().enumerate() {
-            match self.memory_lookup(key) {
+            match self.memory_lookup(key, flags) {
                 Lookup::Fresh(value) => {
                     self.stats.hit();
                     found.push(Some(value));
@@ -556,8 +727,10 @@ where
             match hit {
                 Some(RemoteHit { value, remaining }) => {
                     if let Some(memory) = &self.memory {
-                        let ttl = self.memory_entry_ttl(remaining);
-                        memory.insert(keys[index].clone(), Entry::new(value.clone(), ttl));
+                        memory.insert(
+                            keys[index].clone(),
+                            Entry::new(value.clone(), clamp(remaining)),
+                        );
                     }
                     self.stats.hit();
                     found[index] = Some(value);
@@ -570,8 +743,15 @@ where
 
     /// Stores `entries` (each as [`RegionStore::store`] would), sending
     /// them to Redis with pipelined `SET`s; how many were stored (not
-    /// refused by the policy).
+    /// refused by the policy). A disabled region removes the keys instead
+    /// and stores none.
     pub(crate) async fn try_store_many(&self, entries: Vec<(K, V)>) -> Result<u64, CacheError> {
+        if !self.live.enabled() {
+            for (key, _) in entries {
+                self.try_remove(&key).await?;
+            }
+            return Ok(0);
+        }
         let mut stored = 0;
         let mut writes = Vec::new();
         for (key, value) in entries {
@@ -594,9 +774,13 @@ where
         Ok(stored)
     }
 
-    /// Stores `value` in the local levels unless the policy refuses it;
-    /// what is left to send to Redis.
+    /// Stores `value` in the local levels unless the policy refuses it (or
+    /// the region is disabled); what is left to send to Redis.
     pub(crate) fn store_local(&self, key: K, value: V, ttl: Option<Duration>) -> Stored {
+        if !self.live.enabled() {
+            // A load that finished after the region was disabled.
+            return Stored::Refused;
+        }
         // One read of the policy slot for the whole store.
         let policy = self.policy.current();
         if let Some(policy) = &policy
@@ -605,8 +789,10 @@ where
             return Stored::Refused;
         }
         // An explicit TTL shortens the region's; a policy's replaces it.
+        // Either is the entry's own; without one, each level applies the
+        // region's TTL of the moment.
         let ttl = clamp(match ttl {
-            Some(ttl) => Some(match self.settings.ttl {
+            Some(ttl) => Some(match self.live.ttl() {
                 Some(region) => ttl.min(region),
                 None => ttl,
             }),
@@ -625,7 +811,7 @@ where
             .as_ref()
             .and_then(|remote| remote.prepare(&key, &value, ttl));
         if let Some(memory) = &self.memory {
-            memory.insert(key, Entry::new(value, self.memory_entry_ttl(ttl)));
+            memory.insert(key, Entry::new(value, ttl));
         }
         self.stats.insert();
         self.events.send(&self.name, EventKind::Insert, event_key);
@@ -653,7 +839,7 @@ where
         let in_memory = self
             .memory
             .as_ref()
-            .is_some_and(|memory| memory.remove(key).is_some());
+            .is_some_and(|memory| memory.remove(key));
         let in_redis = remote
             .remove(remote.key_text(key))
             .await
@@ -673,7 +859,7 @@ where
     fn remove_local(&self, key: &K) -> bool {
         let mut existed = false;
         if let Some(memory) = &self.memory {
-            existed |= memory.remove(key).is_some();
+            existed |= memory.remove(key);
         }
         if let Some(disk) = &self.disk {
             let on_disk = disk.remove(key);
@@ -697,7 +883,16 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
     {
-        if let Ok(Some(value)) = self.try_get(key).await {
+        let flags = self.live.flags();
+        if flags & DISABLED != 0 {
+            // Disabled: the loader every time, nothing stored.
+            self.disabled_get();
+            let start = Instant::now();
+            let value = init().await;
+            self.stats.load_ok(elapsed_ns(start));
+            return value;
+        }
+        if let Ok(Some(value)) = self.try_get_with_flags(key, flags).await {
             return value;
         }
         let pending = PendingWrite::default();
@@ -735,7 +930,14 @@ where
         Fut: Future<Output = Result<V, E>>,
         E: Send + Sync + 'static,
     {
-        if let Ok(Some(value)) = self.try_get(key).await {
+        let flags = self.live.flags();
+        if flags & DISABLED != 0 {
+            self.disabled_get();
+            let start = Instant::now();
+            let loaded = init().await;
+            return self.count_load(start, loaded);
+        }
+        if let Ok(Some(value)) = self.try_get_with_flags(key, flags).await {
             return Ok(value);
         }
         let pending = PendingWrite::default();
@@ -767,7 +969,15 @@ where
     }
 
     pub(crate) fn get_or_insert_with_blocking(&self, key: &K, init: impl FnOnce() -> V) -> V {
-        if let Some(value) = self.get(key) {
+        let flags = self.live.flags();
+        if flags & DISABLED != 0 {
+            self.disabled_get();
+            let start = Instant::now();
+            let value = init();
+            self.stats.load_ok(elapsed_ns(start));
+            return value;
+        }
+        if let Some(value) = self.get_with_flags(key, flags) {
             return value;
         }
         let pending = PendingWrite::default();
@@ -799,7 +1009,14 @@ where
     where
         E: Send + Sync + 'static,
     {
-        if let Some(value) = self.get(key) {
+        let flags = self.live.flags();
+        if flags & DISABLED != 0 {
+            self.disabled_get();
+            let start = Instant::now();
+            let loaded = init();
+            return self.count_load(start, loaded);
+        }
+        if let Some(value) = self.get_with_flags(key, flags) {
             return Ok(value);
         }
         let pending = PendingWrite::default();
@@ -824,6 +1041,16 @@ where
             Ok(outcome) => Ok(outcome.into_value()),
             Err(error) => self.stale(key).ok_or(error),
         }
+    }
+
+    /// Counts a disabled region's load, which nothing shares or stores.
+    #[cold]
+    fn count_load<E>(&self, start: Instant, loaded: Result<V, E>) -> Result<V, Arc<E>> {
+        match &loaded {
+            Ok(_) => self.stats.load_ok(elapsed_ns(start)),
+            Err(_) => self.stats.load_err(elapsed_ns(start)),
+        }
+        loaded.map_err(Arc::new)
     }
 
     pub(crate) fn set_loader(&self, loader: Option<Loader<K, V>>) {
@@ -869,6 +1096,13 @@ where
             // A refresh replaces the value even when one is cached, so it
             // does not join get_or_insert_with's flights.
             match loader(key.clone()).await {
+                Ok(_) if !self.live.enabled() => {
+                    // Disabled: loaded, not stored; the old value goes.
+                    self.stats.load_ok(elapsed_ns(start));
+                    if self.try_remove(&key).await.unwrap_or(false) {
+                        report.invalidated += 1;
+                    }
+                }
                 Ok(value) => {
                     self.stats.load_ok(elapsed_ns(start));
                     match self.try_store(key.clone(), value, None).await {
@@ -919,7 +1153,9 @@ where
     /// read back through their serde).
     pub(crate) fn keys(&self) -> Vec<K> {
         if let Some(memory) = &self.memory {
-            return memory.iter().map(|(key, _)| K::clone(&key)).collect();
+            let mut keys = Vec::new();
+            memory.for_each(|key, _| keys.push(K::clone(key)));
+            return keys;
         }
         let (Some(disk), Some(key_serde)) = (&self.disk, self.codecs.key_serde) else {
             return Vec::new();
@@ -997,14 +1233,10 @@ where
     /// Empties the memory level; how many entries it held (its listener
     /// counts them).
     fn clear_memory(&self) -> u64 {
-        let Some(memory) = &self.memory else {
-            return 0;
-        };
-        memory.run_pending_tasks();
-        let removed = memory.entry_count();
-        memory.invalidate_all();
-        memory.run_pending_tasks();
-        removed
+        match &self.memory {
+            Some(memory) => memory.clear(),
+            None => 0,
+        }
     }
 
     /// Removes the memory level's entries whose key text matches `glob`.
@@ -1015,14 +1247,15 @@ where
         let Some(memory) = &self.memory else {
             return Ok(0);
         };
-        let doomed: Vec<Arc<K>> = memory
-            .iter()
-            .filter(|(key, _)| glob.matches(&key_text(key)))
-            .map(|(key, _)| key)
-            .collect();
+        let mut doomed: Vec<K> = Vec::new();
+        memory.for_each(|key, _| {
+            if glob.matches(&key_text(key)) {
+                doomed.push(K::clone(key));
+            }
+        });
         let mut removed = 0;
         for key in doomed {
-            if memory.remove(&*key).is_some() {
+            if memory.remove(&key) {
                 removed += 1;
             }
         }
@@ -1126,7 +1359,7 @@ where
 
     /// The codecs browsing needs, or why the region cannot be browsed.
     fn browsable(&self) -> Result<Browsable<K, V>, CacheError> {
-        if self.settings.sensitive {
+        if self.sensitive {
             return Err(CacheError::Sensitive {
                 region: self.name.to_string(),
                 action: "listed",
@@ -1157,18 +1390,18 @@ where
         let Some(memory) = &self.memory else {
             return Ok(EntryPage::default());
         };
-        let mut matching: Vec<(String, Entry<V>)> = memory
-            .iter()
-            .filter_map(|(key, entry)| {
-                let text = key_text(&key);
-                let wanted = pattern.as_ref().is_none_or(|glob| glob.matches(&text))
-                    && query
-                        .cursor
-                        .as_deref()
-                        .is_none_or(|cursor| text.as_str() > cursor);
-                wanted.then_some((text, entry))
-            })
-            .collect();
+        let mut matching: Vec<(String, Entry<V>)> = Vec::new();
+        memory.for_each(|key, entry| {
+            let text = key_text(key);
+            let wanted = pattern.as_ref().is_none_or(|glob| glob.matches(&text))
+                && query
+                    .cursor
+                    .as_deref()
+                    .is_none_or(|cursor| text.as_str() > cursor);
+            if wanted {
+                matching.push((text, entry));
+            }
+        });
         matching.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let next = (matching.len() > limit).then(|| matching[limit - 1].0.clone());
         matching.truncate(limit);
@@ -1180,26 +1413,14 @@ where
                     value: (value_serde.to_json)(&entry.value).unwrap_or(serde_json::Value::Null),
                     key,
                     age_ms: Some(duration_ms(age)),
-                    expires_in_ms: entry.ttl.map(|ttl| duration_ms(ttl.saturating_sub(age))),
+                    expires_in_ms: self
+                        .live
+                        .entry_ttl(entry.own_ttl)
+                        .map(|ttl| duration_ms(ttl.saturating_sub(age))),
                 }
             })
             .collect();
         Ok(EntryPage { entries, next })
-    }
-
-    /// The time an entry lives in memory, given its own TTL (an explicit
-    /// or a policy's, already combined with the region's): that TTL, capped
-    /// by a hybrid region's `memory_ttl`; without one, the memory level's.
-    fn memory_entry_ttl(&self, own: Option<Duration>) -> Option<Duration> {
-        let level = match self.settings.tier {
-            Tier::Hybrid => self.settings.effective_memory_ttl(),
-            _ => self.settings.ttl,
-        };
-        clamp(match (own, self.settings.tier) {
-            (Some(own), Tier::Hybrid) => Some(level.map_or(own, |level| own.min(level))),
-            (Some(own), _) => Some(own),
-            (None, _) => level,
-        })
     }
 
     fn disk_entries(
@@ -1270,20 +1491,16 @@ where
         let Some(memory) = &self.memory else {
             return 0;
         };
-        if self.settings.max_bytes.is_some() {
+        if memory.by_weight() {
             return memory.weighted_size();
         }
         let count = memory.entry_count();
-        let (sampled, total) =
-            memory
-                .iter()
-                .take(64)
-                .fold((0u64, 0u64), |(n, sum), (key, entry)| {
-                    (
-                        n + 1,
-                        sum + u64::from((self.codecs.weigh)(&key, &entry.value)),
-                    )
-                });
+        let (mut sampled, mut total) = (0u64, 0u64);
+        memory.for_each_while(|key, entry| {
+            sampled += 1;
+            total += u64::from((self.codecs.weigh)(key, &entry.value));
+            sampled < 64
+        });
         (total * count).checked_div(sampled).unwrap_or(0)
     }
 
@@ -1343,3 +1560,7 @@ pub(crate) fn key_from_text<K>(
         .ok()
         .and_then(|json| from_json(json).ok())
 }
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod live_tests;

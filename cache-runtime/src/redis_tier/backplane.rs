@@ -18,6 +18,15 @@
 //!   outbox and sent when Redis answers again; when the outbox overflows, one
 //!   "every region" message replaces what was lost.
 //!
+//! The same subscriber connection also listens on `{prefix}:config:changed`,
+//! where a committed configuration version is announced (by the commit's
+//! own Lua script, see `config/state_redis.rs`) as
+//! `{"from": "<instance>", "version": N}`. The newest version announced by
+//! another instance, and the number of (re)subscriptions, are kept in a
+//! [`ConfigSignal`] that the configuration watcher follows
+//! ([`Backplane::config_signals`]): after a resubscription it re-reads the
+//! version from Redis, since announcements may have been missed.
+//!
 //! Staleness bound: while both instances reach Redis, the time for a
 //! message to arrive (sub-millisecond on a LAN). When the subscriber loses
 //! Redis, its L1 may serve entries changed elsewhere until it resubscribes:
@@ -64,6 +73,26 @@ struct Message {
     region: Option<String>,
     #[serde(flatten)]
     what: Invalidation,
+}
+
+/// One configuration announcement on the config channel.
+#[derive(Debug, Serialize, Deserialize)]
+struct ConfigMessage {
+    /// The committing instance.
+    from: String,
+    /// The version it committed.
+    version: u64,
+}
+
+/// What the config channel told this instance so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ConfigSignal {
+    /// The newest configuration version another instance announced (0:
+    /// none yet).
+    pub(crate) version: u64,
+    /// Subscriptions made so far: when it grows, announcements may have
+    /// been missed meanwhile.
+    pub(crate) subscriptions: u64,
 }
 
 /// A region's memory level, as the backplane reaches it.
@@ -118,11 +147,13 @@ struct Outbox {
 pub(crate) struct Backplane {
     link: Arc<RedisLink>,
     channel: String,
+    config_channel: String,
     instance: String,
     regions: RwLock<HashMap<String, Weak<dyn LocalLevel>>>,
     outbox: Mutex<Outbox>,
     subscribed: AtomicBool,
     counters: Counters,
+    config_signal: tokio::sync::watch::Sender<ConfigSignal>,
 }
 
 impl std::fmt::Debug for Backplane {
@@ -140,15 +171,42 @@ impl Backplane {
     pub(crate) fn start(link: &Arc<RedisLink>) -> Arc<Backplane> {
         let backplane = Arc::new(Backplane {
             channel: link.config().channel(),
+            config_channel: Backplane::config_channel(link.config()),
             link: Arc::clone(link),
             instance: instance_id(),
             regions: RwLock::new(HashMap::new()),
             outbox: Mutex::new(Outbox::default()),
             subscribed: AtomicBool::new(false),
             counters: Counters::default(),
+            config_signal: tokio::sync::watch::Sender::new(ConfigSignal::default()),
         });
         link.spawn(subscribe(Arc::downgrade(&backplane)));
         backplane
+    }
+
+    /// The channel configuration versions are announced on:
+    /// `{prefix}:config:changed`.
+    pub(crate) fn config_channel(config: &super::RedisConfig) -> String {
+        format!("{}:config:changed", config.prefix)
+    }
+
+    /// The announcement of `version`, committed by `from`, as published on
+    /// [`Backplane::config_channel`].
+    pub(crate) fn config_announcement(from: &str, version: u64) -> String {
+        serde_json::json!({ "from": from, "version": version }).to_string()
+    }
+
+    /// This instance's id in messages (its own are ignored).
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Follows what the config channel tells: a change is seen when another
+    /// instance announces a newer version, and after every
+    /// (re)subscription. Ends (`changed` fails) when the backplane is
+    /// dropped.
+    pub(crate) fn config_signals(&self) -> tokio::sync::watch::Receiver<ConfigSignal> {
+        self.config_signal.subscribe()
     }
 
     /// Delivers messages for `region` to `level` from now on.
@@ -279,6 +337,26 @@ impl Backplane {
         }
     }
 
+    /// Takes a configuration announcement received on the config channel.
+    /// Unreadable ones count as dropped; they are not counted as received
+    /// or ignored (those count invalidations).
+    fn deliver_config(&self, payload: &[u8]) {
+        let Ok(message) = serde_json::from_slice::<ConfigMessage>(payload) else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if message.from == self.instance {
+            return;
+        }
+        self.config_signal.send_if_modified(|signal| {
+            let newer = message.version > signal.version;
+            if newer {
+                signal.version = message.version;
+            }
+            newer
+        });
+    }
+
     /// Clears every registered memory level: what may have been missed
     /// while unsubscribed cannot be served.
     fn resync(&self) {
@@ -324,13 +402,17 @@ async fn subscribe(backplane: Weak<Backplane>) {
         let config = strong.link.config().clone();
         let client = strong.link.client().clone();
         let channel = strong.channel.clone();
+        let config_channel = strong.config_channel.clone();
         drop(strong);
 
         let opened = tokio::time::timeout(config.connect_timeout, client.get_async_pubsub()).await;
         if let Ok(Ok(pubsub)) = opened {
             let (mut sink, mut stream) = pubsub.split();
-            let subscribed =
-                tokio::time::timeout(config.response_timeout, sink.subscribe(&channel)).await;
+            let subscribed = tokio::time::timeout(
+                config.response_timeout,
+                sink.subscribe(&[&channel, &config_channel]),
+            )
+            .await;
             if let Ok(Ok(())) = subscribed {
                 let Some(strong) = backplane.upgrade() else {
                     return;
@@ -341,6 +423,9 @@ async fn subscribe(backplane: Weak<Backplane>) {
                     .subscriptions
                     .fetch_add(1, Ordering::Relaxed);
                 strong.resync();
+                strong
+                    .config_signal
+                    .send_modify(|signal| signal.subscriptions += 1);
                 strong.flush_outbox().await;
                 drop(strong);
                 backoff = Duration::from_millis(20);
@@ -354,7 +439,11 @@ async fn subscribe(backplane: Weak<Backplane>) {
                             let Some(strong) = backplane.upgrade() else {
                                 return;
                             };
-                            strong.deliver(message.get_payload_bytes());
+                            if message.get_channel_name() == config_channel {
+                                strong.deliver_config(message.get_payload_bytes());
+                            } else {
+                                strong.deliver(message.get_payload_bytes());
+                            }
                         }
                         // The connection closed.
                         Ok(None) => break,
@@ -422,6 +511,15 @@ mod tests {
             assert_eq!(back.what, what);
             assert_eq!(back.region.as_deref(), Some("users"));
         }
+    }
+
+    #[test]
+    fn config_announcements_read_back_as_written() {
+        let config = super::super::RedisConfig::new("redis://127.0.0.1/").prefix("shop");
+        assert_eq!(Backplane::config_channel(&config), "shop:config:changed");
+        let text = Backplane::config_announcement("a1", 42);
+        let back: ConfigMessage = serde_json::from_str(&text).expect("decodes");
+        assert_eq!((back.from.as_str(), back.version), ("a1", 42));
     }
 
     #[test]

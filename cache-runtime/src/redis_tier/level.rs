@@ -62,7 +62,9 @@ use super::SCAN_COUNT;
 use super::error::RedisError;
 use super::link::RedisLink;
 use crate::disk::Glob;
-use crate::envelope::{Clock, Decoded, Envelope, EnvelopeError, Schema, SystemClock};
+use crate::envelope::{
+    Clock, Decoded, Envelope, EnvelopeError, LiveCompression, Schema, SystemClock,
+};
 
 /// The longest TTL sent as `PX`: 100 years (Redis refuses a `PX` that
 /// overflows its clock).
@@ -99,7 +101,8 @@ pub(crate) struct RedisLevel {
     /// `{prefix}:{region}:` (or with the hash tag), before every key text.
     key_prefix: Arc<str>,
     schema: Arc<Schema>,
-    compression: Compression,
+    /// Changes when the region's settings do (shared by clones).
+    compression: Arc<LiveCompression>,
     clock: Arc<dyn Clock>,
 }
 
@@ -133,9 +136,15 @@ impl RedisLevel {
             region: region.into(),
             key_prefix: key_prefix.into(),
             schema: Arc::new(schema),
-            compression,
+            compression: Arc::new(LiveCompression::new(compression)),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Values written from now on use `compression` (those already in
+    /// Redis keep theirs: every envelope names its codec).
+    pub(crate) fn set_compression(&self, compression: Compression) {
+        self.compression.set(compression);
     }
 
     /// The Redis key of `key_text`.
@@ -434,7 +443,7 @@ impl RedisLevel {
         let bytes = Envelope::new(key.as_bytes(), value)
             .written_at_ms(now)
             .expires_at_ms(ttl_ms.map(|ms| now.saturating_add(ms)))
-            .encode(&self.schema, self.compression)
+            .encode(&self.schema, self.compression.get())
             .map_err(|source| RedisError::Encode {
                 operation: "SET",
                 target: key_target(key),

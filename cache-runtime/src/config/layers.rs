@@ -1,0 +1,279 @@
+//! [`Layers`]: every configuration source of a manager, lowest first, and
+//! how they resolve into a region's effective settings and are checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use cache_spec::{Codec, Field, RegionSettings, Tier};
+
+use super::env::EnvLayer;
+use super::error::Problem;
+use super::patch::ConfigPatch;
+use super::source::SettingSource;
+use super::value::FieldValue;
+use crate::descriptor::RegionDescriptor;
+
+/// A config provider's contribution.
+#[derive(Clone, Debug)]
+pub(crate) struct ProviderLayer {
+    pub(crate) name: String,
+    pub(crate) priority: i32,
+    pub(crate) patch: ConfigPatch,
+}
+
+/// The config file's contribution.
+#[derive(Clone, Debug)]
+pub(crate) struct FileLayer {
+    pub(crate) path: PathBuf,
+    pub(crate) patch: ConfigPatch,
+}
+
+/// Every source above the declarations, lowest first: builder settings <
+/// providers (by priority, then name) < file < environment < run time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Layers {
+    pub(crate) builder: ConfigPatch,
+    pub(crate) providers: Vec<ProviderLayer>,
+    pub(crate) file: Option<FileLayer>,
+    pub(crate) env: EnvLayer,
+    pub(crate) runtime: ConfigPatch,
+}
+
+/// A region's effective settings and the source of each field.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolved {
+    pub(crate) settings: RegionSettings,
+    pub(crate) sources: BTreeMap<Field, SettingSource>,
+}
+
+impl Resolved {
+    fn set(&mut self, field: Field, value: FieldValue, source: &SettingSource) {
+        value.apply(field, &mut self.settings);
+        self.sources.insert(field, source.clone());
+        // The size limit is one choice: the other limit was cleared by it.
+        let other = match (field, value) {
+            (Field::MaxEntries, FieldValue::Count(Some(_))) => Some(Field::MaxBytes),
+            (Field::MaxBytes, FieldValue::Count(Some(_))) => Some(Field::MaxEntries),
+            _ => None,
+        };
+        if let Some(other) = other {
+            self.sources.insert(other, source.clone());
+        }
+    }
+
+    fn patch(
+        &mut self,
+        patch: &ConfigPatch,
+        region: &str,
+        source: impl Fn(Field) -> SettingSource,
+    ) {
+        if let Some(fields) = patch.get(region) {
+            // Limits last, so that setting both (only possible in a
+            // provider's options) ends with the one that is set.
+            let (limits, rest): (Vec<_>, Vec<_>) = fields
+                .iter()
+                .partition(|(field, _)| matches!(field, Field::MaxEntries | Field::MaxBytes));
+            for (field, value) in rest.into_iter().chain(limits.into_iter().rev()) {
+                self.set(*field, *value, &source(*field));
+            }
+        }
+    }
+}
+
+impl Layers {
+    /// The providers in the order they apply.
+    pub(crate) fn sort_providers(&mut self) {
+        self.providers.sort_by(|a, b| {
+            a.priority
+                .cmp(&b.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+
+    /// `descriptor`'s effective settings, with `runtime` as the run-time
+    /// layer.
+    pub(crate) fn resolve_with(
+        &self,
+        descriptor: &RegionDescriptor,
+        runtime: &ConfigPatch,
+    ) -> Resolved {
+        let region = descriptor.name();
+        let mut resolved = Resolved {
+            settings: RegionSettings::DEFAULT,
+            sources: Field::ALL
+                .iter()
+                .map(|field| (*field, SettingSource::BuiltIn))
+                .collect(),
+        };
+        if let Some(preset) = descriptor.preset() {
+            let source = SettingSource::preset(preset);
+            for (field, value) in ConfigPatch::option_fields(&preset.options()) {
+                resolved.set(field, value, &source);
+            }
+        }
+        let declaration = SettingSource::Declaration {
+            site: format!("{}:{}", descriptor.site().file(), descriptor.site().line()),
+        };
+        for (field, value) in ConfigPatch::option_fields(descriptor.options()) {
+            resolved.set(field, value, &declaration);
+        }
+        resolved.patch(&self.builder, region, |_| SettingSource::Builder);
+        for provider in &self.providers {
+            resolved.patch(&provider.patch, region, |_| SettingSource::Provider {
+                name: provider.name.clone(),
+                priority: provider.priority,
+            });
+        }
+        if let Some(file) = &self.file {
+            resolved.patch(&file.patch, region, |_| SettingSource::File {
+                path: file.path.clone(),
+            });
+        }
+        resolved.patch(&self.env.patch, region, |field| {
+            SettingSource::Environment {
+                variable: self
+                    .env
+                    .variables
+                    .get(&(region.to_owned(), field))
+                    .cloned()
+                    .unwrap_or_default(),
+            }
+        });
+        resolved.patch(runtime, region, |_| SettingSource::Runtime);
+        resolved
+    }
+
+    /// `descriptor`'s effective settings.
+    pub(crate) fn resolve(&self, descriptor: &RegionDescriptor) -> Resolved {
+        self.resolve_with(descriptor, &self.runtime)
+    }
+}
+
+/// What checking a region's new settings needs to know about the manager.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CheckContext {
+    /// The region's store is open: fields that are not live cannot change.
+    pub(crate) running: bool,
+    /// The manager has a Redis connection.
+    pub(crate) redis: bool,
+}
+
+/// Every problem with `after`, the new effective settings of `region`
+/// (`before` being the settings in force, when the region runs).
+pub(crate) fn check(
+    region: &str,
+    before: Option<&RegionSettings>,
+    after: &Resolved,
+    context: CheckContext,
+    problems: &mut Vec<Problem>,
+) {
+    let settings = &after.settings;
+    let text = |field: Field| FieldValue::of(field, settings).text(field);
+    let problem = |field: Field, message: String| Problem {
+        region: region.to_owned(),
+        field: Some(field.as_str().to_owned()),
+        value: Some(text(field)),
+        source: after.sources[&field].to_string(),
+        message,
+    };
+    for conflict in settings.conflicts() {
+        let [field, other] = conflict.fields();
+        problems.push(problem(
+            field,
+            format!(
+                "{conflict} ({other} = {} from {})",
+                text(other),
+                after.sources[&other]
+            ),
+        ));
+    }
+    if let (true, Some(before)) = (context.running, before) {
+        for field in Field::ALL {
+            if !field.is_live()
+                && FieldValue::of(*field, before) != FieldValue::of(*field, settings)
+            {
+                problems.push(problem(
+                    *field,
+                    format!(
+                        "`{field}` cannot change while the region is open (it is {}; it decides where and how entries are stored): set it in the config file or the environment and restart",
+                        FieldValue::of(*field, before).text(*field)
+                    ),
+                ));
+            }
+        }
+    }
+    // A declaration's tier or codec that this manager or build cannot
+    // serve is reported when the region opens (a program may link regions
+    // it never uses); configuration is told at once.
+    let configured = |field: Field| {
+        !matches!(
+            after.sources[&field],
+            SettingSource::BuiltIn
+                | SettingSource::Preset { .. }
+                | SettingSource::Declaration { .. }
+        )
+    };
+    if settings.tier == Tier::Redis && !context.redis && configured(Field::Tier) {
+        problems.push(problem(
+            Field::Tier,
+            String::from(
+                "tier \"redis\" needs a Redis connection, which this manager does not have (CacheManagerBuilder::redis); accepted here: \"memory\", \"disk\", \"hybrid\"",
+            ),
+        ));
+    }
+    let codec = settings.compression.codec;
+    let missing = match codec {
+        Codec::Lz4 => !cfg!(feature = "lz4"),
+        Codec::Zstd => !cfg!(feature = "zstd"),
+        Codec::None => false,
+    };
+    if missing && configured(Field::Compression) && settings.tier.persists() {
+        problems.push(problem(
+            Field::Compression,
+            format!(
+                "codec \"{codec}\" needs cache-runtime's `{codec}` feature, which this build lacks; accepted here: \"none\"{}",
+                if cfg!(feature = "lz4") { ", \"lz4\"" } else if cfg!(feature = "zstd") { ", \"zstd\"" } else { "" }
+            ),
+        ));
+    }
+}
+
+/// Problems with a patch on its own: regions the manager does not have,
+/// and both size limits set at once.
+pub(crate) fn check_patch<'a>(
+    patch: &ConfigPatch,
+    source: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+    problems: &mut Vec<Problem>,
+) {
+    for (region, fields) in patch.regions() {
+        if !known.clone().any(|name| name == region) {
+            let mut message = format!("no region is called `{region}`");
+            if let Some(close) = cache_spec::suggest::closest(region, known.clone()) {
+                message.push_str(&format!("; did you mean `{close}`?"));
+            }
+            problems.push(Problem {
+                region: region.to_owned(),
+                field: None,
+                value: None,
+                source: source.to_owned(),
+                message,
+            });
+            continue;
+        }
+        if let (Some(FieldValue::Count(Some(entries))), Some(FieldValue::Count(Some(bytes)))) = (
+            fields.get(&Field::MaxEntries).copied(),
+            fields.get(&Field::MaxBytes).copied(),
+        ) {
+            problems.push(Problem {
+                region: region.to_owned(),
+                field: Some(String::from("max_bytes")),
+                value: Some(FieldValue::Count(Some(bytes)).text(Field::MaxBytes)),
+                source: source.to_owned(),
+                message: format!(
+                    "max_entries ({entries}) and max_bytes cannot both limit a region: keep one (setting one replaces the other)"
+                ),
+            });
+        }
+    }
+}
