@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_runtime::{
-    CacheError, CacheManager, CachePolicy, ConfigLayer, EntryQuery, RegionDescriptor,
+    CacheError, CacheManager, CachePolicy, ConfigChange, ConfigLayer, EntryQuery, RegionDescriptor,
     RegionOptions, RegistryBuilder, cache_config_provider, cache_region, custom_cache_region,
     format_duration, format_size, try_registry,
 };
@@ -158,7 +158,13 @@ async fn main() -> ExitCode {
 
 /// The manager at work on the memory regions.
 async fn serve() -> Result<(), CacheError> {
-    let manager = CacheManager::builder().build()?;
+    // Run-time configuration changes are kept in a file (in Redis with a
+    // connection); this demo keeps its own, removed at the end.
+    let config_state =
+        std::env::temp_dir().join(format!("quickstart-config-{}.json", std::process::id()));
+    let manager = CacheManager::builder()
+        .config_state_file(&config_state)
+        .build()?;
     let mut events = manager.subscribe();
 
     // 100 requests for one provider's model list at once: one fetch.
@@ -243,6 +249,29 @@ async fn serve() -> Result<(), CacheError> {
         stats.inserts,
         stats.entries
     );
+
+    // Dynamic configuration: checked as a whole, applied without restart,
+    // recorded; `explain` says which layer set each value.
+    let change = ConfigChange::new("quickstart", "limits change every few seconds now")
+        .set("rate-limits", "ttl", "5s")
+        .set("rate-limits", "max_entries", 50_000);
+    let record = manager.configure(change).await?;
+    for field in &record.changes {
+        println!(
+            "config v{}: rate-limits {} {} -> {}",
+            record.version, field.field, field.before, field.after
+        );
+    }
+    print!("{}", manager.explain("rate-limits")?);
+    let typo = ConfigChange::new("quickstart", "typo").set("rate-limits", "ttl", "5 secs");
+    if let Err(refused) = manager.configure(typo).await {
+        println!("refused: {refused}");
+    }
+    println!(
+        "rate-limits still holds {} entries after the change",
+        rate_limits.len()
+    );
+
     let mut seen = 0;
     while let Ok(event) = events.try_recv() {
         seen += 1;
@@ -254,7 +283,9 @@ async fn serve() -> Result<(), CacheError> {
         "... {seen} events in all; Prometheus text: {} lines",
         manager.prometheus().lines().count()
     );
-    manager.shutdown()
+    manager.shutdown()?;
+    let _ = std::fs::remove_file(&config_state);
+    Ok(())
 }
 
 fn print_table<'a>(regions: impl Iterator<Item = &'a RegionDescriptor>) {
