@@ -50,3 +50,28 @@ pub(crate) trait StateStore: Send + Sync {
         let _ = on_change;
     }
 }
+
+/// Version `version` of a test history, setting `users.ttl` to `ttl`, from
+/// `instance`: what the state stores' tests commit.
+#[cfg(test)]
+pub(crate) fn test_record(version: u64, ttl: &str, instance: &str) -> AuditRecord {
+    use cache_spec::Field;
+
+    use super::audit::ChangeKind;
+    use super::value::FieldValue;
+
+    let mut overrides = ConfigPatch::new();
+    if let Ok(value) = FieldValue::parse(Field::Ttl, ttl) {
+        overrides.set("users", Field::Ttl, value);
+    }
+    AuditRecord {
+        version,
+        actor: String::from("ops"),
+        reason: format!("test {version}"),
+        at_unix_ms: 1_700_000_000_000_u64.wrapping_add(version),
+        instance: instance.to_owned(),
+        kind: ChangeKind::Change,
+        changes: Vec::new(),
+        overrides,
+    }
+}

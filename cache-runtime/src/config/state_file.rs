@@ -196,31 +196,13 @@ mod tests {
     use std::fs;
     use std::sync::{Arc, Barrier};
 
-    use cache_spec::Field;
-
     use super::*;
     use crate::block_on::block_on;
-    use crate::config::{ChangeKind, FieldValue};
     use crate::test_support::Scratch;
 
     /// Version `version`, setting `users.ttl` to `ttl`.
     fn record(version: u64, ttl: &str) -> AuditRecord {
-        let mut overrides = ConfigPatch::new();
-        overrides.set(
-            "users",
-            Field::Ttl,
-            FieldValue::parse(Field::Ttl, ttl).unwrap(),
-        );
-        AuditRecord {
-            version,
-            actor: String::from("ops"),
-            reason: format!("test {version}"),
-            at_unix_ms: 1_700_000_000_000_u64.wrapping_add(version),
-            instance: String::from("test@host:1"),
-            kind: ChangeKind::Change,
-            changes: Vec::new(),
-            overrides,
-        }
+        crate::config::state::test_record(version, ttl, "test@host:1")
     }
 
     fn versions(history: &[AuditRecord]) -> Vec<u64> {

@@ -478,11 +478,9 @@ mod tests {
 
     use std::time::Instant as StdInstant;
 
-    use cache_spec::Field;
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::config::{ChangeKind, FieldValue};
     use crate::redis_tier::RedisConfig;
     use crate::test_support::redis::RedisServer;
 
@@ -496,22 +494,7 @@ mod tests {
 
     /// Version `version`, setting `users.ttl` to `ttl`, from `instance`.
     fn record(version: u64, ttl: &str, instance: &str) -> AuditRecord {
-        let mut overrides = ConfigPatch::new();
-        overrides.set(
-            "users",
-            Field::Ttl,
-            FieldValue::parse(Field::Ttl, ttl).unwrap(),
-        );
-        AuditRecord {
-            version,
-            actor: String::from("ops"),
-            reason: format!("test {version}"),
-            at_unix_ms: 1_700_000_000_000_u64.wrapping_add(version),
-            instance: instance.to_owned(),
-            kind: ChangeKind::Change,
-            changes: Vec::new(),
-            overrides,
-        }
+        crate::config::state::test_record(version, ttl, instance)
     }
 
     fn versions(history: &[AuditRecord]) -> Vec<u64> {

@@ -1468,13 +1468,7 @@ fn redis_shared(_: &CacheManagerBuilder) -> Result<Option<RedisShared>, CacheErr
 /// `$XDG_CACHE_HOME/cache-runtime/regions/<program>`, else under
 /// `~/.cache`, else the temporary folder.
 fn default_disk_root() -> PathBuf {
-    let program = std::env::current_exe()
-        .ok()
-        .and_then(|exe| {
-            exe.file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| String::from("program"));
+    let program = startup::program_name();
     let base = crate::discovery_cache::cache_root(|name| std::env::var_os(name))
         .unwrap_or_else(|| std::env::temp_dir().join("cache-runtime"));
     base.join("regions").join(program)

@@ -201,15 +201,21 @@ fn state_store(startup: &Startup<'_>) -> Arc<dyn StateStore> {
     ))
 }
 
-/// `program@host:pid`, for audit records.
-fn instance_name() -> String {
-    let program = std::env::current_exe()
+/// The running executable's name, without extension (`program` when it
+/// cannot be told).
+pub(super) fn program_name() -> String {
+    std::env::current_exe()
         .ok()
         .and_then(|exe| {
             exe.file_stem()
                 .map(|stem| stem.to_string_lossy().into_owned())
         })
-        .unwrap_or_else(|| String::from("program"));
+        .unwrap_or_else(|| String::from("program"))
+}
+
+/// `program@host:pid`, for audit records.
+fn instance_name() -> String {
+    let program = program_name();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .ok()
