@@ -4,7 +4,11 @@
 //! - `mod.rs`: [`CacheManager`], its builder, the region table;
 //! - `handle.rs`: [`RegionHandle`], typed operations;
 //! - `store.rs`: a region's typed store over its tiers;
-//! - `memory.rs`: the moka cache (limits, expiry, eviction listener);
+//! - `memory/`: the moka cache (limits, expiry, eviction listener), rebuilt
+//!   or re-timed when the region's settings change;
+//! - `configure.rs`: run-time configuration changes, rollback, history,
+//!   `explain`, the config-file watcher;
+//! - `startup.rs`: the configuration a manager starts with;
 //! - `persisted.rs`: the disk level (serde over `DiskStore`);
 //! - `flight.rs`: single-flight loads;
 //! - `kit.rs`: what a region's types support (text keys, serde, weight);
