@@ -901,3 +901,38 @@ fn bad_start_up_configuration_is_refused_with_every_problem() {
     let error = builder(&scratch).build().expect_err("refused");
     assert!(error.to_string().contains("config-state.json"), "{error}");
 }
+
+#[test]
+fn saved_overrides_that_no_longer_fit_a_region_added_later_are_set_aside() {
+    let scratch = Scratch::new("config", "late");
+    let late = |ttl: u64| {
+        cache_runtime::RegionDescriptor::builder("cfg-late")
+            .ttl(Duration::from_secs(ttl))
+            .build()
+            .expect("descriptor")
+    };
+    let manager = builder(&scratch)
+        .region(late(3600))
+        .build()
+        .expect("manager");
+    manager
+        .configure_blocking(change().set("cfg-late", "tti", "30m"))
+        .expect("v1");
+    drop(manager);
+
+    // Restarted without the region; it is added later with a shorter TTL,
+    // which the saved tti no longer fits.
+    let manager = builder(&scratch).build().expect("restarted");
+    assert!(manager.config_warnings().is_empty());
+    manager.add_region(late(600)).expect("added");
+    let settings = manager.settings("cfg-late").expect("settings");
+    assert_eq!(settings.tti, None, "the saved override is set aside");
+    let warnings = manager.config_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = warnings[0].to_string();
+    assert!(
+        warning.contains("tti (30m) is longer than ttl (10m)")
+            && warning.contains("saved run-time override not applied"),
+        "{warning}"
+    );
+}

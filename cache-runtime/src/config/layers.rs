@@ -277,3 +277,38 @@ pub(crate) fn check_patch<'a>(
         }
     }
 }
+
+/// `descriptor`'s effective settings under `layers`, checked. Saved
+/// run-time overrides that no longer fit the region are set aside (dropped
+/// from `layers.runtime` for it) and returned as warnings; problems in the
+/// lower layers are errors.
+pub(crate) fn settle(
+    layers: &mut Layers,
+    descriptor: &RegionDescriptor,
+    context: CheckContext,
+) -> Result<(RegionSettings, Vec<Problem>), Vec<Problem>> {
+    let region = descriptor.name();
+    let mut found = Vec::new();
+    let resolved = layers.resolve(descriptor);
+    check(region, None, &resolved, context, &mut found);
+    if found.is_empty() {
+        return Ok((resolved.settings, found));
+    }
+    let mut without = layers.runtime.clone();
+    for field in Field::ALL {
+        without.unset(region, *field);
+    }
+    let lower = layers.resolve_with(descriptor, &without);
+    let mut problems = Vec::new();
+    check(region, None, &lower, context, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    layers.runtime = without;
+    for problem in &mut found {
+        problem
+            .message
+            .push_str(" (saved run-time override not applied)");
+    }
+    Ok((lower.settings, found))
+}

@@ -752,29 +752,26 @@ impl Inner {
     /// checked (a region added at run time takes the overrides kept for
     /// its name).
     fn effective(&self, descriptor: &RegionDescriptor) -> Result<RegionSettings, CacheError> {
-        let resolved = self
-            .config
-            .layers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .resolve(descriptor);
-        let mut problems = Vec::new();
-        config::layers::check(
-            descriptor.name(),
-            None,
-            &resolved,
+        let settled = config::layers::settle(
+            &mut self
+                .config
+                .layers
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            descriptor,
             config::layers::CheckContext {
                 running: false,
                 redis: self.redis.is_some(),
             },
-            &mut problems,
         );
-        if problems.is_empty() {
-            Ok(resolved.settings)
-        } else {
-            Err(CacheError::Config(config::ConfigError::Invalid {
+        match settled {
+            Ok((settings, set_aside)) => {
+                self.config.warn(set_aside);
+                Ok(settings)
+            }
+            Err(problems) => Err(CacheError::Config(config::ConfigError::Invalid {
                 problems,
-            }))
+            })),
         }
     }
 

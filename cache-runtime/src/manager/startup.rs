@@ -12,7 +12,7 @@ use cache_spec::{Field, RegionSettings};
 use super::CacheError;
 #[cfg(feature = "redis")]
 use super::{CacheManager, Inner};
-use crate::config::layers::{CheckContext, FileLayer, Layers, check, check_patch};
+use crate::config::layers::{CheckContext, FileLayer, Layers, check, check_patch, settle};
 use crate::config::state::{SharedState, StateStore};
 use crate::config::{ConfigError, ConfigPatch, FieldValue, Problem};
 
@@ -156,24 +156,16 @@ impl Startup<'_> {
         layers.runtime = shared.overrides;
         let mut settings = Vec::with_capacity(regions.len());
         for (descriptor, _) in regions {
-            let resolved = layers.resolve(descriptor);
-            let mut found = Vec::new();
-            check(descriptor.name(), None, &resolved, context, &mut found);
-            if found.is_empty() {
-                settings.push(resolved.settings);
-                continue;
+            match settle(&mut layers, descriptor, context) {
+                Ok((region_settings, set_aside)) => {
+                    settings.push(region_settings);
+                    warnings.extend(set_aside);
+                }
+                // Checked above without the overrides.
+                Err(problems) => {
+                    return Err(CacheError::Config(ConfigError::Invalid { problems }));
+                }
             }
-            // Saved overrides that no longer fit: set aside for this region.
-            for field in Field::ALL {
-                layers.runtime.unset(descriptor.name(), *field);
-            }
-            warnings.extend(found.into_iter().map(|mut problem| {
-                problem
-                    .message
-                    .push_str(" (saved run-time override not applied)");
-                problem
-            }));
-            settings.push(layers.resolve(descriptor).settings);
         }
         Ok(Started {
             layers,
