@@ -87,7 +87,7 @@ use std::time::{Duration, Instant};
 
 use cache_runtime::{AuditRecord, CacheManager, ConfigChange, RegionDescriptor, RegionHandle};
 use divan::{Bencher, black_box};
-use interleave::Block;
+use interleave::{Block, timed};
 
 fn main() {
     let started = Instant::now();
@@ -442,16 +442,6 @@ mod hit_1k {
     }
 }
 
-/// A timed block of `n` calls of `op`, from key `start` on.
-fn timed<O>(n: usize, start: usize, op: impl Fn(&Cell<usize>) -> O) -> Duration {
-    let at = Cell::new(start & (KEYS.len() - 1));
-    let started = Instant::now();
-    for _ in 0..n {
-        black_box(op(&at));
-    }
-    started.elapsed()
-}
-
 /// The two hit variants again, in interleaved rounds of ~20 ms blocks
 /// (100,000 gets each).
 fn interleaved() {
@@ -463,11 +453,19 @@ fn interleaved() {
     let mut variants: Vec<(&str, Block)> = vec![
         (
             "before_rebuild",
-            Box::new(|n, start| timed(n, start, |at| hit.before.get_blocking(&next_key(at)))),
+            Box::new(|n, start| {
+                timed(n, start, KEYS.len(), |at| {
+                    hit.before.get_blocking(&next_key(at))
+                })
+            }),
         ),
         (
             "after_rebuild",
-            Box::new(|n, start| timed(n, start, |at| hit.after.get_blocking(&next_key(at)))),
+            Box::new(|n, start| {
+                timed(n, start, KEYS.len(), |at| {
+                    hit.after.get_blocking(&next_key(at))
+                })
+            }),
         ),
     ];
     for (_, block) in &mut variants {

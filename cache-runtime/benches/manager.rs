@@ -83,7 +83,7 @@ use std::time::{Duration, Instant};
 
 use cache_runtime::{CacheManager, RegionHandle, cache_region};
 use divan::{Bencher, black_box};
-use interleave::Block;
+use interleave::{Block, timed};
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
@@ -545,16 +545,6 @@ mod hit_1k {
 // 1c. Hits, interleaved (outside divan)
 // ---------------------------------------------------------------------------
 
-/// A timed block of `n` calls of `op`, from key `start` on.
-fn timed<O>(n: usize, start: usize, op: impl Fn(&Cell<usize>) -> O) -> Duration {
-    let at = Cell::new(start & (KEYS.len() - 1));
-    let started = Instant::now();
-    for _ in 0..n {
-        black_box(op(&at));
-    }
-    started.elapsed()
-}
-
 /// The hit variants again, in interleaved rounds (`common/interleave.rs`).
 fn interleaved() {
     let rounds = interleave::rounds();
@@ -565,12 +555,12 @@ fn interleaved() {
     let big: Vec<(&str, Block)> = vec![
         (
             "moka_plain",
-            Box::new(|n, start| timed(n, start, |at| hit.plain.get(&next_key(at)))),
+            Box::new(|n, start| timed(n, start, KEYS.len(), |at| hit.plain.get(&next_key(at)))),
         ),
         (
             "moka_entry_only",
             Box::new(|n, start| {
-                timed(n, start, |at| {
+                timed(n, start, KEYS.len(), |at| {
                     hit.entry_only.get(&next_key(at)).map(|e| e.value)
                 })
             }),
@@ -578,7 +568,7 @@ fn interleaved() {
         (
             "moka_expiry_only",
             Box::new(|n, start| {
-                timed(n, start, |at| {
+                timed(n, start, KEYS.len(), |at| {
                     hit.expiry_only.get(&next_key(at)).map(|e| e.value)
                 })
             }),
@@ -586,29 +576,41 @@ fn interleaved() {
         (
             "moka_shaped",
             Box::new(|n, start| {
-                timed(n, start, |at| {
+                timed(n, start, KEYS.len(), |at| {
                     hit.shaped.get(&next_key(at)).map(|e| e.value)
                 })
             }),
         ),
         (
             "manager_get_blocking",
-            Box::new(|n, start| timed(n, start, |at| hit.handle.get_blocking(&next_key(at)))),
+            Box::new(|n, start| {
+                timed(n, start, KEYS.len(), |at| {
+                    hit.handle.get_blocking(&next_key(at))
+                })
+            }),
         ),
         (
             "manager_get_polled",
-            Box::new(|n, start| timed(n, start, |at| ready(hit.handle.get(&next_key(at))))),
+            Box::new(|n, start| {
+                timed(n, start, KEYS.len(), |at| {
+                    ready(hit.handle.get(&next_key(at)))
+                })
+            }),
         ),
     ];
     let small: Vec<(&str, Block)> = vec![
         (
             "moka_plain",
-            Box::new(|n, start| timed(n, start, |at| hit.plain_1k.get(&(next_key(at) % SMALL)))),
+            Box::new(|n, start| {
+                timed(n, start, KEYS.len(), |at| {
+                    hit.plain_1k.get(&(next_key(at) % SMALL))
+                })
+            }),
         ),
         (
             "moka_shaped",
             Box::new(|n, start| {
-                timed(n, start, |at| {
+                timed(n, start, KEYS.len(), |at| {
                     hit.shaped_1k.get(&(next_key(at) % SMALL)).map(|e| e.value)
                 })
             }),
@@ -616,7 +618,7 @@ fn interleaved() {
         (
             "manager_get_blocking",
             Box::new(|n, start| {
-                timed(n, start, |at| {
+                timed(n, start, KEYS.len(), |at| {
                     hit.handle_1k.get_blocking(&(next_key(at) % SMALL))
                 })
             }),

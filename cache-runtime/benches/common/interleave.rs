@@ -57,3 +57,20 @@ pub(crate) fn run(
         );
     }
 }
+
+/// A timed block of `n` calls of `op`, each given a key cursor that starts
+/// at `start` (wrapped to `keys`, a power of two).
+#[allow(dead_code)] // the Redis bench times its own blocks
+pub(crate) fn timed<O>(
+    n: usize,
+    start: usize,
+    keys: usize,
+    op: impl Fn(&std::cell::Cell<usize>) -> O,
+) -> Duration {
+    let at = std::cell::Cell::new(start & (keys - 1));
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(op(&at));
+    }
+    started.elapsed()
+}
