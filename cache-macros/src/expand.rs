@@ -255,6 +255,8 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
     let ttl = duration(options.ttl);
     let tti = duration(options.tti);
     let memory_ttl = duration(options.memory_ttl);
+    let fail_safe = duration(options.fail_safe);
+    let enabled = option(options.enabled.map(|e| quote!(#e)));
     let max_entries = option(options.max_entries.map(|n| quote!(#n)));
     let max_bytes = option(options.max_bytes.map(|n| quote!(#n)));
     let eviction = option(options.eviction.map(|e| match e {
@@ -289,8 +291,8 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
             sensitive: #sensitive,
             compression: #compression,
             version: #version,
-            enabled: ::core::option::Option::None,
-            fail_safe: ::core::option::Option::None,
+            enabled: #enabled,
+            fail_safe: #fail_safe,
         }
     }
 }

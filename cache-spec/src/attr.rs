@@ -57,6 +57,8 @@ impl Attribute {
             Key::Compression,
             Key::CompressionThreshold,
             Key::Version,
+            Key::Enabled,
+            Key::FailSafe,
             Key::Description,
             Key::Crate,
         ];
@@ -78,6 +80,8 @@ impl Attribute {
             Key::Compression,
             Key::CompressionThreshold,
             Key::Version,
+            Key::Enabled,
+            Key::FailSafe,
             Key::Description,
             Key::Crate,
         ];
@@ -136,6 +140,8 @@ keys! {
     Tier => "tier",
     Preset => "preset",
     Sensitive => "sensitive",
+    Enabled => "enabled",
+    FailSafe => "fail_safe",
     Compression => "compression",
     CompressionThreshold => "compression_threshold",
     Version => "version",
@@ -413,8 +419,16 @@ fn read_region_key(
             Some(Field::Compression)
         }
         Key::Sensitive => {
-            options.sensitive = Some(read_flag(input)?);
+            options.sensitive = Some(read_flag(input, key)?);
             Some(Field::Sensitive)
+        }
+        Key::Enabled => {
+            options.enabled = Some(read_flag(input, key)?);
+            Some(Field::Enabled)
+        }
+        Key::FailSafe => {
+            options.fail_safe = Some(read_duration(input, key)?);
+            Some(Field::FailSafe)
         }
         Key::Version => {
             let (version, range) = read_u64(input, key)?;
@@ -560,6 +574,8 @@ fn example(key: Key) -> &'static str {
         Key::Tier => "\"memory\"",
         Key::Preset => "\"temporary\"",
         Key::Sensitive => "true",
+        Key::Enabled => "false",
+        Key::FailSafe => "\"30s\"",
         Key::Compression => "\"zstd\"",
         Key::Version => "2",
         Key::Description => "\"what this region holds\"",
@@ -873,16 +889,24 @@ fn fix_size_unit(text: &str, unit: &str) -> Option<String> {
     (!fixes.is_empty()).then(|| fixes.join(" or "))
 }
 
-fn read_flag(input: ParseStream<'_>) -> syn::Result<bool> {
-    if input.is_empty() || input.peek(Token![,]) {
+fn read_flag(input: ParseStream<'_>, key: Key) -> syn::Result<bool> {
+    if key_is_flag(key) && (input.is_empty() || input.peek(Token![,])) {
         return Ok(true);
     }
     if input.peek(LitBool) {
         return Ok(input.parse::<LitBool>()?.value);
     }
-    Err(value_range(input).error(
-        "`sensitive` takes `true` or `false`, or stands alone as a flag: write `sensitive` or `sensitive = true`",
-    ))
+    Err(value_range(input).error(if key_is_flag(key) {
+        String::from(
+            "`sensitive` takes `true` or `false`, or stands alone as a flag: write `sensitive` or `sensitive = true`",
+        )
+    } else {
+        format!(
+            "`{name}` takes `true` or `false`: write `{name} = {}`",
+            example(key),
+            name = key.as_str()
+        )
+    }))
 }
 
 fn read_path(input: ParseStream<'_>) -> syn::Result<Path> {

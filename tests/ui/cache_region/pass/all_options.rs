@@ -20,6 +20,8 @@ pub type ModelInfo = Vec<String>;
     compression = "zstd",
     compression_threshold = "2KiB",
     version = 2,
+    enabled = true,
+    fail_safe = "2m",
     description = "provider model lists",
     crate = ::cache_runtime,
 )]
@@ -28,7 +30,7 @@ pub struct ModelMetadata;
 #[cache_region(name = "virtual-keys", key = u64, value = Vec<u8>, max_entries = 500, sensitive, preset = "security-critical")]
 pub struct VirtualKeys;
 
-#[cache_region(name = "flags", key = &'static str, value = bool, sensitive = false, ttl = "250ms")]
+#[cache_region(name = "flags", key = &'static str, value = bool, sensitive = false, ttl = "250ms", enabled = false)]
 pub struct Flags;
 
 fn main() {
@@ -51,6 +53,8 @@ fn main() {
     assert_eq!(settings.compression.codec, Codec::Zstd);
     assert_eq!(settings.compression.threshold, 2048);
     assert_eq!(settings.version, 2);
+    assert!(settings.enabled);
+    assert_eq!(settings.fail_safe, Some(Duration::from_secs(120)));
     assert!(!region.is_custom());
     assert!(std::ptr::eq(region, ModelMetadata::DESCRIPTOR));
     let _typed: Option<(
@@ -68,6 +72,8 @@ fn main() {
     assert!(!flags.is_sensitive());
     assert_eq!(flags.key_type(), Some("&'static str"));
     assert_eq!(flags.settings().ttl, Some(Duration::from_millis(250)));
+    assert!(!flags.settings().enabled, "declared disabled");
+    assert_eq!(flags.settings().fail_safe, None);
 
     assert_eq!(registry().len(), 3);
 }
