@@ -54,11 +54,8 @@ for arg in "$@"; do
     esac
 done
 
-command -v python3 > /dev/null || die "python3 not found on PATH"
-
 bench_output bench-config
-runs=${RUNS:-3}
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$runs'"
+bench_runs
 temp=${TMPDIR:-/tmp}
 tmpfs=${TMPFS_DIR:-/dev/shm}
 

@@ -50,11 +50,8 @@ for arg in "$@"; do
     esac
 done
 
-command -v python3 > /dev/null || die "python3 not found on PATH"
-
 bench_output bench-manager
-runs=${RUNS:-3}
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$runs'"
+bench_runs
 
 if ((run_bench)); then
     echo "building the bench..." >&2

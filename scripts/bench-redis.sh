@@ -54,11 +54,8 @@ for arg in "$@"; do
     esac
 done
 
-command -v python3 > /dev/null || die "python3 not found on PATH"
-
 bench_output bench-redis
-runs=${RUNS:-3}
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$runs'"
+bench_runs
 clear_keys=${CLEAR_KEYS:-1000000}
 [[ $clear_keys =~ ^[1-9][0-9]*$ ]] || die "CLEAR_KEYS must be a positive number, got '$clear_keys'"
 stall_repeats=${STALL_REPEATS:-2}

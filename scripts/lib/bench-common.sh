@@ -31,5 +31,13 @@ bench_output() {
     summary=$out/summary.txt
 }
 
+# Sets `runs` from RUNS (default 3; a positive number), for the scripts
+# that run their bench several times and summarize with python3.
+bench_runs() {
+    command -v python3 > /dev/null || die "python3 not found on PATH"
+    runs=${RUNS:-3}
+    [[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, got '$runs'"
+}
+
 say() { printf '%s\n' "$*" | tee -a "$summary"; }
 section() { printf '\n== %s\n' "$*" | tee -a "$summary"; }
