@@ -238,6 +238,31 @@ pub(crate) fn check(
     }
 }
 
+/// A problem for each of `regions` the manager does not have (`known`).
+pub(crate) fn check_regions<'a, 'b>(
+    regions: impl Iterator<Item = &'b str>,
+    source: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+    problems: &mut Vec<Problem>,
+) {
+    for region in regions {
+        if known.clone().any(|name| name == region) {
+            continue;
+        }
+        let mut message = format!("no region is called `{region}`");
+        if let Some(close) = cache_spec::suggest::closest(region, known.clone()) {
+            message.push_str(&format!("; did you mean `{close}`?"));
+        }
+        problems.push(Problem {
+            region: region.to_owned(),
+            field: None,
+            value: None,
+            source: source.to_owned(),
+            message,
+        });
+    }
+}
+
 /// Problems with a patch on its own: regions the manager does not have,
 /// and both size limits set at once.
 pub(crate) fn check_patch<'a>(
@@ -246,19 +271,14 @@ pub(crate) fn check_patch<'a>(
     known: impl Iterator<Item = &'a str> + Clone,
     problems: &mut Vec<Problem>,
 ) {
+    check_regions(
+        patch.regions().map(|(region, _)| region),
+        source,
+        known.clone(),
+        problems,
+    );
     for (region, fields) in patch.regions() {
         if !known.clone().any(|name| name == region) {
-            let mut message = format!("no region is called `{region}`");
-            if let Some(close) = cache_spec::suggest::closest(region, known.clone()) {
-                message.push_str(&format!("; did you mean `{close}`?"));
-            }
-            problems.push(Problem {
-                region: region.to_owned(),
-                field: None,
-                value: None,
-                source: source.to_owned(),
-                message,
-            });
             continue;
         }
         if let (Some(FieldValue::Count(Some(entries))), Some(FieldValue::Count(Some(bytes)))) = (
@@ -295,9 +315,7 @@ pub(crate) fn settle(
         return Ok((resolved.settings, found));
     }
     let mut without = layers.runtime.clone();
-    for field in Field::ALL {
-        without.unset(region, *field);
-    }
+    without.copy_region(region, &ConfigPatch::new());
     let lower = layers.resolve_with(descriptor, &without);
     let mut problems = Vec::new();
     check(region, None, &lower, context, &mut problems);

@@ -47,6 +47,19 @@ impl ConfigPatch {
         removed
     }
 
+    /// Makes what this patch sets for `region` what `other` sets for it
+    /// (nothing, if `other` sets nothing for it).
+    pub(crate) fn copy_region(&mut self, region: &str, other: &ConfigPatch) {
+        match other.regions.get(region) {
+            Some(fields) => {
+                self.regions.insert(region.to_owned(), fields.clone());
+            }
+            None => {
+                self.regions.remove(region);
+            }
+        }
+    }
+
     /// What the patch sets for `region`.
     pub fn get(&self, region: &str) -> Option<&BTreeMap<Field, FieldValue>> {
         self.regions.get(region)

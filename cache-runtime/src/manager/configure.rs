@@ -14,7 +14,9 @@ use cache_spec::{Field, RegionSettings};
 
 use super::event::EventKind;
 use super::{CacheError, CacheManager, Inner, Slot};
-use crate::config::layers::{CheckContext, FileLayer, Layers, Resolved, check, check_patch};
+use crate::config::layers::{
+    CheckContext, FileLayer, Layers, Resolved, check, check_patch, check_regions,
+};
 use crate::config::state::{Commit, SharedState, StateStore};
 use crate::config::{
     AuditRecord, ChangeKind, ConfigChange, ConfigError, ConfigPatch, ExplainedField, Explanation,
@@ -157,8 +159,8 @@ impl CacheManager {
     pub async fn configure(&self, change: ConfigChange) -> Result<AuditRecord, ConfigError> {
         let known = self.region_names();
         let mut problems = Vec::new();
-        check_patch(
-            &regions_only(&change),
+        check_regions(
+            change.regions(),
             &format!("run-time change by {}", change.actor()),
             known.iter().map(String::as_str),
             &mut problems,
@@ -509,23 +511,7 @@ impl CacheManager {
         plan(&slots, &before, &after, self.check_context(), &mut problems);
         for problem in &problems {
             // Keep this instance's value for that region.
-            match before.runtime.get(&problem.region) {
-                Some(fields) => {
-                    for field in Field::ALL {
-                        match fields.get(field) {
-                            Some(value) => after.runtime.set(&problem.region, *field, *value),
-                            None => {
-                                after.runtime.unset(&problem.region, *field);
-                            }
-                        }
-                    }
-                }
-                None => {
-                    for field in Field::ALL {
-                        after.runtime.unset(&problem.region, *field);
-                    }
-                }
-            }
+            after.runtime.copy_region(&problem.region, &before.runtime);
         }
         if !problems.is_empty() {
             let region: Arc<str> = Arc::from("(config)");
@@ -542,17 +528,6 @@ impl CacheManager {
         self.install(after, shared.version);
         Ok(())
     }
-}
-
-/// The regions a change names, as an empty patch (for the unknown-region
-/// check).
-fn regions_only(change: &ConfigChange) -> ConfigPatch {
-    let mut patch = ConfigPatch::new();
-    for region in change.regions() {
-        // Any field: only the region's name is checked.
-        patch.set(region, Field::Enabled, FieldValue::Flag(true));
-    }
-    patch
 }
 
 impl Slot {
