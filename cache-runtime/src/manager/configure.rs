@@ -229,7 +229,7 @@ impl CacheManager {
                     });
                 }
                 // The overrides of then...
-                let mut runtime = match history.iter().find(|record| record.version == version) {
+                let runtime = match history.iter().find(|record| record.version == version) {
                     Some(record) => record.overrides.clone(),
                     None => ConfigPatch::new(),
                 };
@@ -244,21 +244,19 @@ impl CacheManager {
                     }
                 }
                 let mut trial = layers.clone();
-                trial.runtime = runtime.clone();
-                let slots = self.inner.read().slots.clone();
+                trial.runtime = runtime;
                 for ((region, field), text) in then {
-                    let Some(slot) = slots.iter().find(|slot| *slot.name == *region) else {
-                        continue;
-                    };
-                    let Ok(value) = FieldValue::parse(field, &text) else {
+                    let (Ok(slot), Ok(value)) =
+                        (self.slot(&region), FieldValue::parse(field, &text))
+                    else {
                         continue;
                     };
                     let now = trial.resolve(&slot.descriptor);
                     if FieldValue::of(field, &now.settings) != value {
-                        runtime.set(&region, field, value);
-                        trial.runtime = runtime.clone();
+                        trial.runtime.set(&region, field, value);
                     }
                 }
+                let runtime = trial.runtime;
                 Ok((runtime, None))
             },
         )
