@@ -143,6 +143,21 @@ impl Layers {
         resolved
     }
 
+    /// Whether any layer sets something for `region`.
+    pub(crate) fn touches(&self, region: &str) -> bool {
+        self.builder.get(region).is_some()
+            || self
+                .providers
+                .iter()
+                .any(|provider| provider.patch.get(region).is_some())
+            || self
+                .file
+                .as_ref()
+                .is_some_and(|file| file.patch.get(region).is_some())
+            || self.env.patch.get(region).is_some()
+            || self.runtime.get(region).is_some()
+    }
+
     /// `descriptor`'s effective settings.
     pub(crate) fn resolve(&self, descriptor: &RegionDescriptor) -> Resolved {
         self.resolve_with(descriptor, &self.runtime)
@@ -308,6 +323,12 @@ pub(crate) fn settle(
     context: CheckContext,
 ) -> Result<(RegionSettings, Vec<Problem>), Vec<Problem>> {
     let region = descriptor.name();
+    if !layers.touches(region) {
+        // As declared, and checked when it was declared (the attribute at
+        // compile time, a descriptor builder when built): nothing to
+        // resolve, which keeps start-up cheap for many regions.
+        return Ok((*descriptor.settings(), Vec::new()));
+    }
     let mut found = Vec::new();
     let resolved = layers.resolve(descriptor);
     check(region, None, &resolved, context, &mut found);

@@ -12,7 +12,7 @@ use cache_spec::{Field, RegionSettings};
 use super::CacheError;
 #[cfg(feature = "redis")]
 use super::{CacheManager, Inner};
-use crate::config::layers::{CheckContext, FileLayer, Layers, check, check_patch, settle};
+use crate::config::layers::{CheckContext, FileLayer, Layers, check_patch, settle};
 use crate::config::state::{SharedState, StateStore};
 use crate::config::{ConfigError, ConfigPatch, FieldValue, Problem};
 
@@ -122,15 +122,6 @@ impl Startup<'_> {
             running: false,
             redis: self.redis.is_some(),
         };
-        for (descriptor, _) in regions {
-            check(
-                descriptor.name(),
-                None,
-                &layers.resolve(descriptor),
-                context,
-                &mut problems,
-            );
-        }
         if !problems.is_empty() {
             return Err(CacheError::Config(ConfigError::Invalid { problems }));
         }
@@ -155,17 +146,18 @@ impl Startup<'_> {
         };
         layers.runtime = shared.overrides;
         let mut settings = Vec::with_capacity(regions.len());
+        let mut problems = Vec::new();
         for (descriptor, _) in regions {
             match settle(&mut layers, descriptor, context) {
                 Ok((region_settings, set_aside)) => {
                     settings.push(region_settings);
                     warnings.extend(set_aside);
                 }
-                // Checked above without the overrides.
-                Err(problems) => {
-                    return Err(CacheError::Config(ConfigError::Invalid { problems }));
-                }
+                Err(found) => problems.extend(found),
             }
+        }
+        if !problems.is_empty() {
+            return Err(CacheError::Config(ConfigError::Invalid { problems }));
         }
         Ok(Started {
             layers,
