@@ -1,9 +1,20 @@
-//! Glob patterns: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`, and for paths `**`.
+//! Glob patterns over cache keys (Redis' own, byte for byte) and over file
+//! paths (`**` crosses folders).
 //!
-//! One grammar with two readings. For cache keys ([`Glob::key`]) `*`
-//! matches any run of characters, as Redis' `SCAN MATCH` does, so a
-//! pattern means the same on every tier. For file paths ([`Glob::path`]) `*`
-//! and `?` stop at `/` and `**` crosses folders.
+//! [`Glob::key`] is the pattern language of Redis' `SCAN MATCH` and `KEYS`,
+//! reproduced byte for byte so a pattern selects the same keys on every
+//! tier: `*` any run of bytes, `?` one byte (so `user:?` does not match
+//! `user:é`, two bytes), `[abc]`, `[a-z]` and `[^abc]` one byte (`!` is
+//! an ordinary byte), `\x` the byte `x`. Redis refuses no pattern, and
+//! neither does this: an unclosed `[` is a class up to the end of the
+//! pattern, `[]` a class nothing matches, a trailing `\` an ordinary
+//! backslash; a range's ends compare as signed bytes (as `char` does in
+//! the C of an x86-64 Redis build), and a pattern with more than 1,000
+//! `*` groups before its last byte matches nothing (Redis' nesting limit).
+//!
+//! [`Glob::path`] reads file paths: `*` and `?` stay within one `/`
+//! component (one character, not one byte), `**` crosses folders, `[!..]`
+//! and `[^..]` negate.
 
 use std::fmt;
 
@@ -11,10 +22,48 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Glob {
     pattern: String,
-    tokens: Vec<Token>,
-    separator: Option<char>,
+    form: Form,
 }
 
+#[derive(Clone, PartialEq, Eq)]
+enum Form {
+    Key(Vec<KeyToken>),
+    Path(Vec<Token>),
+}
+
+/// One step of a key pattern; each but `Star` takes exactly one byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyToken {
+    Byte(u8),
+    AnyByte,
+    Star,
+    Class(ByteSet),
+}
+
+/// The bytes a `[...]` class accepts, its negation already applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, byte: u8) {
+        self.0[usize::from(byte >> 6)] |= 1 << (byte & 63);
+    }
+
+    fn contains(&self, byte: u8) -> bool {
+        self.0[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0
+    }
+
+    fn invert(&mut self) {
+        for word in &mut self.0 {
+            *word = !*word;
+        }
+    }
+}
+
+/// Redis stops matching a pattern past this many nested `*`.
+const REDIS_STAR_NESTING: usize = 1000;
+
+/// One step of a path pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Token {
     Literal(char),
@@ -27,7 +76,7 @@ enum Token {
     },
 }
 
-/// Why a pattern was rejected.
+/// Why a path pattern was rejected (key patterns never are).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GlobError {
     /// A `[` without its `]`.
@@ -45,13 +94,16 @@ pub enum GlobError {
 }
 
 impl Glob {
-    /// A pattern over cache keys: `*` matches anything, `?` one character.
+    /// A pattern over cache keys, read as Redis reads it (see the module
+    /// docs): `*` matches any run of bytes, `?` one byte.
     ///
-    /// # Errors
-    ///
-    /// [`GlobError`] for an unclosed class or a trailing `\`.
-    pub fn key(pattern: &str) -> Result<Glob, GlobError> {
-        Glob::compile(pattern, None)
+    /// Never an error: every text is a pattern Redis accepts, and so it is
+    /// here.
+    pub fn key(pattern: &str) -> Glob {
+        Glob {
+            pattern: pattern.into(),
+            form: Form::Key(key_tokens(pattern.as_bytes())),
+        }
     }
 
     /// A pattern over `/`-separated paths: `*` and `?` stay within one
@@ -61,50 +113,9 @@ impl Glob {
     ///
     /// [`GlobError`] for an unclosed class or a trailing `\`.
     pub fn path(pattern: &str) -> Result<Glob, GlobError> {
-        Glob::compile(pattern, Some('/'))
-    }
-
-    fn compile(pattern: &str, separator: Option<char>) -> Result<Glob, GlobError> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut tokens = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            match chars[i] {
-                '*' if separator.is_some() && chars.get(i + 1) == Some(&'*') => {
-                    i += 2;
-                    // `**/` also matches no folder at all.
-                    if separator.is_some_and(|s| chars.get(i) == Some(&s)) {
-                        i += 1;
-                    }
-                    tokens.push(Token::AnyPath);
-                    continue;
-                }
-                '*' => tokens.push(Token::AnyRun),
-                '?' => tokens.push(Token::AnyChar),
-                '\\' => {
-                    let escaped = chars.get(i + 1).ok_or_else(|| GlobError::DanglingEscape {
-                        pattern: pattern.into(),
-                    })?;
-                    tokens.push(Token::Literal(*escaped));
-                    i += 1;
-                }
-                '[' => {
-                    let (token, next) =
-                        class(&chars, i).ok_or_else(|| GlobError::UnclosedClass {
-                            pattern: pattern.into(),
-                        })?;
-                    tokens.push(token);
-                    i = next;
-                    continue;
-                }
-                c => tokens.push(Token::Literal(c)),
-            }
-            i += 1;
-        }
         Ok(Glob {
             pattern: pattern.into(),
-            tokens,
-            separator,
+            form: Form::Path(path_tokens(pattern)?),
         })
     }
 
@@ -115,12 +126,12 @@ impl Glob {
 
     /// Whether the pattern has no wildcard, so it names exactly one key.
     pub fn is_literal(&self) -> bool {
-        self.tokens.iter().all(|t| matches!(t, Token::Literal(_)))
+        self.literal().is_some()
     }
 
-    /// `text` with every character that is special in a pattern (`*`, `?`,
-    /// `[`, `]`, `\\`) escaped, so the result matches exactly `text`, both
-    /// here and as a Redis `MATCH` pattern.
+    /// `text` with every byte that is special in a pattern (`*`, `?`, `[`,
+    /// `]`, `\\`) escaped, so the result matches exactly `text`, both here
+    /// and as a Redis `MATCH` pattern.
     pub fn escape(text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         for c in text.chars() {
@@ -135,134 +146,258 @@ impl Glob {
     /// The one text a literal pattern ([`Glob::is_literal`]) matches, its
     /// escapes undone; `None` for a pattern with a wildcard.
     pub fn literal(&self) -> Option<String> {
-        self.tokens
-            .iter()
-            .map(|token| match token {
-                Token::Literal(c) => Some(*c),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// A Redis `SCAN MATCH` pattern that matches at least every key this
-    /// pattern matches, for a server to filter with before the caller
-    /// checks each key with [`Glob::matches`].
-    ///
-    /// Redis compares bytes and knows neither `[!..]` nor our `[]..]`, so
-    /// the translation is exact only where the two agree: literals are
-    /// escaped, `*` (and `**`) stay `*`, classes of ASCII characters stay
-    /// classes (written out so Redis reads them alike); `?` (one character,
-    /// up to 4 bytes) becomes `?*`, and so do negated classes and classes
-    /// with non-ASCII characters. A pattern with very many `*` (which Redis
-    /// stops matching past a nesting limit) becomes `*`.
-    pub fn redis_match(&self) -> String {
-        const MAX_STARS: usize = 64;
-        let mut out = String::with_capacity(self.pattern.len() + 8);
-        let mut stars = 0;
-        let mut after_star = false;
-        for token in &self.tokens {
-            let star = matches!(token, Token::AnyRun | Token::AnyPath);
-            match token {
-                Token::Literal(c) => out.push_str(&Glob::escape(c.encode_utf8(&mut [0; 4]))),
-                // Consecutive stars are one.
-                Token::AnyRun | Token::AnyPath if after_star => {}
-                Token::AnyRun | Token::AnyPath => {
-                    out.push('*');
-                    stars += 1;
-                }
-                Token::Class { negated, ranges }
-                    if !negated && ranges.iter().all(|(_, hi)| hi.is_ascii()) =>
-                {
-                    out.push('[');
-                    for (lo, hi) in ranges {
-                        if lo != hi && lo.is_ascii_alphanumeric() && hi.is_ascii_alphanumeric() {
-                            out.push(*lo);
-                            out.push('-');
-                            out.push(*hi);
-                        } else {
-                            for c in *lo..=*hi {
-                                out.push('\\');
-                                out.push(c);
-                            }
-                        }
-                    }
-                    out.push(']');
-                }
-                Token::AnyChar | Token::Class { .. } => {
-                    out.push_str("?*");
-                    stars += 1;
-                }
+        match &self.form {
+            Form::Key(tokens) => {
+                let bytes = tokens
+                    .iter()
+                    .map(|token| match token {
+                        KeyToken::Byte(b) => Some(*b),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<u8>>>()?;
+                // Taking `\` (ASCII) out of UTF-8 leaves UTF-8.
+                String::from_utf8(bytes).ok()
             }
-            after_star = star;
+            Form::Path(tokens) => tokens
+                .iter()
+                .map(|token| match token {
+                    Token::Literal(c) => Some(*c),
+                    _ => None,
+                })
+                .collect(),
         }
-        if stars > MAX_STARS { "*".into() } else { out }
     }
 
     /// Whether `text` matches the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
-        // Iterative matching with one backtrack point for the last `*` and
-        // one for the last `**`: never recursive, so no input can blow the
-        // stack. When the `*` would have to cross a separator, the `**`
-        // takes one more character instead.
-        let (mut t, mut p) = (0usize, 0usize);
-        let mut star: Option<(usize, usize)> = None;
-        let mut deep: Option<(usize, usize)> = None;
-        while t < text.len() {
-            if p < self.tokens.len() {
-                match &self.tokens[p] {
-                    Token::AnyRun => {
-                        star = Some((p, t));
-                        p += 1;
-                        continue;
-                    }
-                    Token::AnyPath => {
-                        deep = Some((p, t));
-                        star = None;
-                        p += 1;
-                        continue;
-                    }
-                    token if self.single(token, text[t]) => {
-                        t += 1;
-                        p += 1;
-                        continue;
-                    }
-                    _ => {}
+        match &self.form {
+            Form::Key(tokens) => key_matches(tokens, text.as_bytes()),
+            Form::Path(tokens) => path_matches(tokens, text),
+        }
+    }
+}
+
+/// Compiles a key pattern the way Redis' matcher walks it: the same bytes
+/// start a class, an escape or a range, and the same bytes end them.
+fn key_tokens(pattern: &[u8]) -> Vec<KeyToken> {
+    let mut tokens = Vec::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < pattern.len() {
+        let token = match pattern[i] {
+            b'*' => {
+                // A run of stars is one star.
+                while pattern.get(i + 1) == Some(&b'*') {
+                    i += 1;
                 }
+                KeyToken::Star
             }
-            if let Some((star_p, star_t)) = star
-                && Some(text[star_t]) != self.separator
-            {
-                star = Some((star_p, star_t + 1));
-                p = star_p + 1;
-                t = star_t + 1;
+            b'?' => KeyToken::AnyByte,
+            b'[' => {
+                let (set, end) = key_class(pattern, i + 1);
+                i = end;
+                KeyToken::Class(set)
+            }
+            // A `\` escapes the next byte; a trailing one is itself.
+            b'\\' if i + 1 < pattern.len() => {
+                i += 1;
+                KeyToken::Byte(pattern[i])
+            }
+            byte => KeyToken::Byte(byte),
+        };
+        tokens.push(token);
+        i += 1;
+    }
+    tokens
+}
+
+/// Reads a class whose body starts at `start` (just after `[`): the bytes
+/// it accepts and the index of its last byte (its `]`, or the pattern's
+/// last byte when it is never closed).
+fn key_class(pattern: &[u8], start: usize) -> (ByteSet, usize) {
+    let mut set = ByteSet([0; 4]);
+    let mut i = start;
+    let negated = pattern.get(i) == Some(&b'^');
+    if negated {
+        i += 1;
+    }
+    let end = loop {
+        let left = pattern.len().saturating_sub(i);
+        if left == 0 {
+            // Unclosed: the class is what was read, up to the end.
+            break pattern.len() - 1;
+        }
+        match pattern[i] {
+            b'\\' if left >= 2 => {
+                i += 1;
+                set.insert(pattern[i]);
+            }
+            b']' => break i,
+            first if left >= 3 && pattern[i + 1] == b'-' => {
+                // Ends compare as C's signed `char`.
+                let (a, b) = (first as i8, pattern[i + 2] as i8);
+                let (low, high) = if a <= b { (a, b) } else { (b, a) };
+                for byte in low..=high {
+                    set.insert(byte as u8);
+                }
+                i += 2;
+            }
+            byte => set.insert(byte),
+        }
+        i += 1;
+    };
+    if negated {
+        set.invert();
+    }
+    (set, end)
+}
+
+/// Matches bytes against a key pattern: iterative, with one backtrack point
+/// (the last `*`), so no input can blow the stack or take exponential time.
+fn key_matches(tokens: &[KeyToken], text: &[u8]) -> bool {
+    let groups = tokens.iter().filter(|t| **t == KeyToken::Star).count();
+    let trailing = usize::from(tokens.last() == Some(&KeyToken::Star));
+    if groups - trailing > REDIS_STAR_NESTING {
+        return false;
+    }
+    let (mut t, mut p) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        match tokens.get(p) {
+            Some(KeyToken::Star) => {
+                star = Some((p + 1, t));
+                p += 1;
                 continue;
             }
-            match deep {
-                Some((deep_p, deep_t)) => {
-                    star = None;
-                    deep = Some((deep_p, deep_t + 1));
-                    p = deep_p + 1;
-                    t = deep_t + 1;
-                }
-                None => return false,
+            Some(token) if t < text.len() && key_accepts(token, text[t]) => {
+                p += 1;
+                t += 1;
+                continue;
             }
+            None if t == text.len() => return true,
+            _ => {}
         }
-        self.tokens[p..]
-            .iter()
-            .all(|t| matches!(t, Token::AnyRun | Token::AnyPath))
+        match star {
+            Some((after, from)) if from < text.len() => {
+                star = Some((after, from + 1));
+                p = after;
+                t = from + 1;
+            }
+            _ => return false,
+        }
     }
+}
 
-    fn single(&self, token: &Token, c: char) -> bool {
-        match token {
-            Token::Literal(l) => *l == c,
-            Token::AnyChar => Some(c) != self.separator,
-            Token::Class { negated, ranges } => {
-                Some(c) != self.separator
-                    && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+fn key_accepts(token: &KeyToken, byte: u8) -> bool {
+    match token {
+        KeyToken::Byte(b) => *b == byte,
+        KeyToken::AnyByte => true,
+        KeyToken::Class(set) => set.contains(byte),
+        KeyToken::Star => false,
+    }
+}
+
+/// Compiles a path pattern.
+fn path_tokens(pattern: &str) -> Result<Vec<Token>, GlobError> {
+    let separator = '/';
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                i += 2;
+                // `**/` also matches no folder at all.
+                if chars.get(i) == Some(&separator) {
+                    i += 1;
+                }
+                tokens.push(Token::AnyPath);
+                continue;
             }
-            Token::AnyRun | Token::AnyPath => false,
+            '*' => tokens.push(Token::AnyRun),
+            '?' => tokens.push(Token::AnyChar),
+            '\\' => {
+                let escaped = chars.get(i + 1).ok_or_else(|| GlobError::DanglingEscape {
+                    pattern: pattern.into(),
+                })?;
+                tokens.push(Token::Literal(*escaped));
+                i += 1;
+            }
+            '[' => {
+                let (token, next) = class(&chars, i).ok_or_else(|| GlobError::UnclosedClass {
+                    pattern: pattern.into(),
+                })?;
+                tokens.push(token);
+                i = next;
+                continue;
+            }
+            c => tokens.push(Token::Literal(c)),
         }
+        i += 1;
+    }
+    Ok(tokens)
+}
+
+/// Matches a path against a path pattern: iterative, with one backtrack
+/// point for the last `*` and one for the last `**`. When the `*` would
+/// have to cross a separator, the `**` takes one more character instead.
+fn path_matches(tokens: &[Token], text: &str) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let (mut t, mut p) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    let mut deep: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < tokens.len() {
+            match &tokens[p] {
+                Token::AnyRun => {
+                    star = Some((p, t));
+                    p += 1;
+                    continue;
+                }
+                Token::AnyPath => {
+                    deep = Some((p, t));
+                    star = None;
+                    p += 1;
+                    continue;
+                }
+                token if path_single(token, text[t]) => {
+                    t += 1;
+                    p += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if let Some((star_p, star_t)) = star
+            && text[star_t] != '/'
+        {
+            star = Some((star_p, star_t + 1));
+            p = star_p + 1;
+            t = star_t + 1;
+            continue;
+        }
+        match deep {
+            Some((deep_p, deep_t)) => {
+                star = None;
+                deep = Some((deep_p, deep_t + 1));
+                p = deep_p + 1;
+                t = deep_t + 1;
+            }
+            None => return false,
+        }
+    }
+    tokens[p..]
+        .iter()
+        .all(|t| matches!(t, Token::AnyRun | Token::AnyPath))
+}
+
+fn path_single(token: &Token, c: char) -> bool {
+    match token {
+        Token::Literal(l) => *l == c,
+        Token::AnyChar => c != '/',
+        Token::Class { negated, ranges } => {
+            c != '/' && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+        }
+        Token::AnyRun | Token::AnyPath => false,
     }
 }
 
@@ -311,141 +446,4 @@ impl fmt::Display for Glob {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(p: &str) -> Glob {
-        Glob::key(p).expect("valid pattern")
-    }
-
-    fn path(p: &str) -> Glob {
-        Glob::path(p).expect("valid pattern")
-    }
-
-    #[test]
-    fn key_patterns_read_like_redis() {
-        assert!(key("user:*").matches("user:42"));
-        assert!(key("user:*").matches("user:a/b"));
-        assert!(!key("user:*").matches("admin:1"));
-        assert!(key("h?llo").matches("hello"));
-        assert!(!key("h?llo").matches("hllo"));
-        assert!(key("h[ae]llo").matches("hallo"));
-        assert!(!key("h[ae]llo").matches("hillo"));
-        assert!(key("h[!e]llo").matches("hallo"));
-        assert!(!key("h[^e]llo").matches("hello"));
-        assert!(key("h[a-c]llo").matches("hbllo"));
-        assert!(key("a\\*b").matches("a*b"));
-        assert!(!key("a\\*b").matches("axb"));
-        assert!(key("*").matches(""));
-        assert!(key("*a*b*").matches("xxaxxbxx"));
-        assert!(key("[]]").matches("]"));
-        assert!(key("exact").is_literal());
-        assert!(!key("ex*ct").is_literal());
-    }
-
-    #[test]
-    fn escape_literal_and_redis_match() {
-        let tricky = "a*b?c[d]e\\f";
-        assert_eq!(Glob::escape(tricky), "a\\*b\\?c\\[d\\]e\\\\f");
-        assert!(key(&Glob::escape(tricky)).matches(tricky));
-        assert_eq!(
-            key(&Glob::escape(tricky)).literal().as_deref(),
-            Some(tricky)
-        );
-        assert_eq!(key("a*").literal(), None);
-        assert_eq!(key("user:*").redis_match(), "user:*");
-        assert_eq!(key("u?").redis_match(), "u?*");
-        assert_eq!(key("[a-c]x").redis_match(), "[a-c]x");
-        assert_eq!(key("[!a]x").redis_match(), "?*x");
-        assert_eq!(key("[^a]").redis_match(), "?*");
-        assert_eq!(key("[]^-]").redis_match(), "[\\]\\^\\-]");
-        assert_eq!(key("[é]").redis_match(), "?*");
-        assert_eq!(key("a\\*").redis_match(), "a\\*");
-        assert_eq!(key("a\\**").redis_match(), "a\\**");
-        assert_eq!(key(&"*a".repeat(100)).redis_match(), "*");
-    }
-
-    #[test]
-    fn path_patterns_respect_folders() {
-        assert!(path("src/*.rs").matches("src/lib.rs"));
-        assert!(!path("src/*.rs").matches("src/a/lib.rs"));
-        assert!(path("src/**/*.rs").matches("src/lib.rs"));
-        assert!(path("src/**/*.rs").matches("src/a/b/lib.rs"));
-        assert!(path("**/generated/**").matches("src/generated/x.rs"));
-        assert!(!path("src/?.rs").matches("src//.rs"));
-        assert!(path("**/*.rs").matches("main.rs"));
-    }
-
-    #[test]
-    fn bad_patterns_are_errors_and_nothing_explodes() {
-        assert!(matches!(
-            Glob::key("a[bc"),
-            Err(GlobError::UnclosedClass { .. })
-        ));
-        assert!(matches!(
-            Glob::key("abc\\"),
-            Err(GlobError::DanglingEscape { .. })
-        ));
-        let many = "*a".repeat(200);
-        assert!(!key(&many).matches(&"a".repeat(150)));
-        assert!(key(&many).matches(&"a".repeat(250)));
-    }
-
-    /// The obvious recursive matcher, exponential but plainly right.
-    fn reference(tokens: &[Token], text: &[char], sep: Option<char>, g: &Glob) -> bool {
-        match tokens.first() {
-            None => text.is_empty(),
-            Some(Token::AnyPath) => {
-                (0..=text.len()).any(|n| reference(&tokens[1..], &text[n..], sep, g))
-            }
-            Some(Token::AnyRun) => (0..=text.len())
-                .take_while(|n| *n == 0 || Some(text[n - 1]) != sep)
-                .any(|n| reference(&tokens[1..], &text[n..], sep, g)),
-            Some(token) => {
-                !text.is_empty()
-                    && g.single(token, text[0])
-                    && reference(&tokens[1..], &text[1..], sep, g)
-            }
-        }
-    }
-
-    #[test]
-    fn agrees_with_the_reference_on_every_small_case() {
-        let alphabet = ['a', '/', '*', '?'];
-        let mut patterns = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> = patterns
-                .iter()
-                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
-                .collect();
-            patterns.extend(longer);
-        }
-        patterns.sort();
-        patterns.dedup();
-        let texts: Vec<String> = (0..64u32)
-            .map(|bits| {
-                (0..6)
-                    .filter_map(|i| match (bits >> i) & 3 {
-                        0 => Some('a'),
-                        1 => Some('/'),
-                        2 => Some('b'),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .collect();
-        for pattern in &patterns {
-            for glob in [path(pattern), key(pattern)] {
-                for text in &texts {
-                    let chars: Vec<char> = text.chars().collect();
-                    assert_eq!(
-                        glob.matches(text),
-                        reference(&glob.tokens, &chars, glob.separator, &glob),
-                        "pattern {pattern:?} text {text:?} separator {:?}",
-                        glob.separator
-                    );
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -352,10 +352,11 @@ async fn patterns_select_the_same_keys_as_on_the_memory_tier() {
             "left by {pattern:?}"
         );
     }
-    assert!(matches!(
-        users.clear_matching("user:[").await,
-        Err(CacheError::BadPattern { .. })
-    ));
+    // Redis' own reading of an unclosed class: `user:` then one byte.
+    assert_eq!(
+        users.clear_matching("user:[").await.unwrap(),
+        twin.clear_matching("user:[").await.unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

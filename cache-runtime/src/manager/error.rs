@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::provider::BoxError;
 
-use crate::disk::{DiskError, GlobError};
+use crate::disk::DiskError;
 
 /// Why a [`CacheManager`](super::CacheManager) operation failed. Misses,
 /// expired entries and damaged persisted entries are not errors (they are
@@ -74,15 +74,6 @@ pub enum CacheError {
         key_type: String,
         /// What serde said.
         reason: String,
-    },
-    /// A key pattern does not parse.
-    #[error("region {region:?}: {source}")]
-    BadPattern {
-        /// The region.
-        region: String,
-        /// The parse error (with the offending position).
-        #[source]
-        source: GlobError,
     },
     /// A browsing cursor is not one this region handed out.
     #[error("region {region:?}: the cursor {cursor:?} was not returned by this region's entries()")]

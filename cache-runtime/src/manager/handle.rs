@@ -289,12 +289,13 @@ where
     }
 
     /// Removes the entries whose key's text form matches `pattern` (`*`,
-    /// `?`, `[...]`, `\` escapes, as Redis' `SCAN MATCH`); how many.
+    /// `?` one byte, `[...]`, `\` escapes: Redis' `SCAN MATCH`, byte for
+    /// byte, see [`Glob::key`](crate::Glob::key)); how many.
     ///
     /// # Errors
     ///
-    /// [`CacheError::BadPattern`], [`CacheError::NotSerializable`] for keys
-    /// without a text form, [`CacheError::Disk`].
+    /// [`CacheError::NotSerializable`] for keys without a text form,
+    /// [`CacheError::Disk`].
     pub async fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         self.store.try_clear_matching(pattern).await
     }

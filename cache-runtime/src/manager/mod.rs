@@ -517,13 +517,13 @@ impl CacheManager {
     }
 
     /// Removes the entries of region `name` whose key's text form matches
-    /// `pattern` (`*`, `?`, `[...]`, `[^...]`, `\` escapes: Redis' glob,
-    /// the same on every tier); how many.
+    /// `pattern` (Redis' glob, byte for byte, on every tier: `*`, `?` one
+    /// byte, `[...]`, `[^...]`, `\` escapes; see [`Glob::key`](crate::Glob::key)); how many.
     ///
     /// # Errors
     ///
-    /// [`CacheError::UnknownRegion`], [`CacheError::BadPattern`],
-    /// [`CacheError::NotSerializable`], [`CacheError::Disk`].
+    /// [`CacheError::UnknownRegion`], [`CacheError::NotSerializable`],
+    /// [`CacheError::Disk`].
     pub async fn clear_matching(&self, name: &str, pattern: &str) -> Result<u64, CacheError> {
         match self.store(name)? {
             Some(store) => store.clear_matching(pattern).await,
@@ -536,8 +536,8 @@ impl CacheManager {
     /// # Errors
     ///
     /// [`CacheError::Sensitive`] (sensitive regions refuse),
-    /// [`CacheError::UnknownRegion`], [`CacheError::BadPattern`],
-    /// [`CacheError::BadCursor`], [`CacheError::NotSerializable`].
+    /// [`CacheError::UnknownRegion`], [`CacheError::BadCursor`],
+    /// [`CacheError::NotSerializable`].
     pub async fn entries(&self, name: &str, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         let slot = self.slot(name)?;
         if slot.settings().sensitive {

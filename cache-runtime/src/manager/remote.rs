@@ -456,14 +456,9 @@ where
                     self.invalidate_local_key(memory, text);
                 }
             }
-            Invalidation::Matching(pattern) => match Glob::key(pattern) {
-                Ok(glob) => {
-                    let _ = self.clear_memory_matching(&glob);
-                }
-                Err(_) => {
-                    memory.clear();
-                }
-            },
+            Invalidation::Matching(pattern) => {
+                let _ = self.clear_memory_matching(&Glob::key(pattern));
+            }
             Invalidation::Region => {
                 memory.clear();
             }
@@ -488,9 +483,7 @@ where
             }
             // A text this region cannot read back: drop by text.
             None => {
-                if let Ok(glob) = Glob::key(&Glob::escape(text)) {
-                    let _ = self.clear_memory_matching(&glob);
-                }
+                let _ = self.clear_memory_matching(&Glob::key(&Glob::escape(text)));
             }
         }
     }

@@ -1210,7 +1210,7 @@ where
         if let Some(remote) = &self.remote {
             return remote.block_on(self.try_clear_matching(pattern));
         }
-        let glob = self.glob(pattern)?;
+        let glob = Glob::key(pattern);
         let removed = self.clear_memory_matching(&glob)?;
         let on_disk = self.disk_clear(|disk| disk.clear_matching(&glob))?;
         Ok(self.settle_clear(removed, on_disk))
@@ -1221,7 +1221,7 @@ where
         let Some(remote) = &self.remote else {
             return self.clear_matching(pattern);
         };
-        let glob = self.glob(pattern)?;
+        let glob = Glob::key(pattern);
         let removed = self.clear_memory_matching(&glob)?;
         let in_redis = remote
             .clear_matching(&glob, pattern)
@@ -1292,13 +1292,6 @@ where
         removed
     }
 
-    fn glob(&self, pattern: &str) -> Result<Glob, CacheError> {
-        Glob::key(pattern).map_err(|source| CacheError::BadPattern {
-            region: self.name.to_string(),
-            source,
-        })
-    }
-
     fn no_key_text(&self, action: &'static str) -> CacheError {
         CacheError::NotSerializable {
             region: self.name.to_string(),
@@ -1324,7 +1317,7 @@ where
             return self.local_entries(query);
         };
         let (_, value_serde) = self.browsable()?;
-        let pattern = query.pattern.as_deref().map(|p| self.glob(p)).transpose()?;
+        let pattern = query.pattern.as_deref().map(Glob::key);
         let cursor = match query.cursor.as_deref() {
             Some(text) => text.parse::<u64>().map_err(|_| CacheError::BadCursor {
                 region: self.name.to_string(),
@@ -1382,7 +1375,7 @@ where
 
     fn local_entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         let (key_text, value_serde) = self.browsable()?;
-        let pattern = query.pattern.as_deref().map(|p| self.glob(p)).transpose()?;
+        let pattern = query.pattern.as_deref().map(Glob::key);
         let limit = query.limit.clamp(1, 10_000);
         if let Some(disk) = &self.disk {
             return self.disk_entries(disk, pattern.as_ref(), query.cursor.as_deref(), limit);

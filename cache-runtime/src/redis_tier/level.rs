@@ -41,9 +41,10 @@
 //!
 //! Never `KEYS`: `SCAN` with `MATCH` and `COUNT` [`SCAN_COUNT`], each page's
 //! keys removed with `UNLINK` (the memory is freed off Redis' main thread).
-//! A pattern means what [`Glob::key`] means on every other tier: the
-//! server filters with [`Glob::redis_match`] (which matches at least those
-//! keys) and each key text is checked again with [`Glob::matches`].
+//! A pattern means what [`Glob::key`] means on every other tier: Redis'
+//! own pattern language, byte for byte, so the server filters with the
+//! pattern as written (after the escaped key prefix); each key text is
+//! checked again with [`Glob::matches`] all the same.
 //!
 //! Every operation takes its connection from the region's [`RedisLink`]
 //! (which reconnects and runs the circuit breaker) and reports back how it
@@ -323,11 +324,7 @@ impl RedisLevel {
         if let Some(key_text) = pattern.literal() {
             return self.remove(&key_text).await.map(u64::from);
         }
-        let server_pattern = format!(
-            "{}{}",
-            Glob::escape(&self.key_prefix),
-            pattern.redis_match()
-        );
+        let server_pattern = format!("{}{}", Glob::escape(&self.key_prefix), pattern.as_str());
         self.scan_and_unlink(&server_pattern, Some(pattern)).await
     }
 
@@ -344,7 +341,7 @@ impl RedisLevel {
     ) -> Result<(u64, Vec<String>), RedisError> {
         self.settled(async {
             let server_pattern = match pattern {
-                Some(glob) => format!("{}{}", Glob::escape(&self.key_prefix), glob.redis_match()),
+                Some(glob) => format!("{}{}", Glob::escape(&self.key_prefix), glob.as_str()),
                 None => format!("{}*", Glob::escape(&self.key_prefix)),
             };
             let mut connection = self.link.connection().await?;

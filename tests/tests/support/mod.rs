@@ -33,6 +33,17 @@ pub(crate) const GLOB_PATTERNS: &[&str] = &[
     "nothing",
     "{tag}*",
     "user:1",
+    // Patterns only Redis' own reading accepts: an unclosed class, an
+    // empty one, a negated empty one, an open range, a trailing `\`; and
+    // `?` next to a two-byte character.
+    "[",
+    "user:[",
+    "[]",
+    "[^]",
+    "user:[1-",
+    "a\\",
+    "ü?",
+    "?ü",
 ];
 
 /// A folder of its own under the system temp folder, named after the test
