@@ -247,7 +247,7 @@ async fn serve() -> Result<(), CacheError> {
         stats.hit_rate.unwrap_or(0.0),
         stats.loads_succeeded,
         stats.inserts,
-        stats.entries
+        count(stats.entries)
     );
 
     // Dynamic configuration: checked as a whole, applied without restart,
@@ -269,7 +269,7 @@ async fn serve() -> Result<(), CacheError> {
     }
     println!(
         "rate-limits still holds {} entries after the change",
-        rate_limits.len()
+        count(rate_limits.len())
     );
 
     let mut seen = 0;
@@ -356,4 +356,9 @@ fn print_table<'a>(regions: impl Iterator<Item = &'a RegionDescriptor>) {
     for row in &rows {
         line(row);
     }
+}
+
+/// A count, or "unknown" where the tier cannot count (Redis).
+fn count(entries: Option<u64>) -> String {
+    entries.map_or_else(|| "unknown".to_owned(), |n| n.to_string())
 }

@@ -324,6 +324,14 @@ pub enum EncodeError {
         /// The limit ([`Envelope::MAX_KEY_LEN`] or [`Envelope::MAX_VALUE_LEN`]).
         max: usize,
     },
+    /// The region's codec could not serialize it (its `Serialize` failed).
+    #[error(
+        "the {what} could not be serialized with the region's codec (its Serialize impl failed)"
+    )]
+    Serde {
+        /// `"key"` or `"value"`.
+        what: &'static str,
+    },
 }
 
 /// Why persisted bytes were not returned as a value. Every variant is a miss

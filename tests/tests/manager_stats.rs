@@ -131,7 +131,7 @@ fn counters_saved_on_shutdown_are_restored_once() {
         let users = manager.region::<Users>().expect("region");
         let restored = users.snapshot();
         assert_eq!(counters(&restored), (5, 2, 4, 1, 1, 0, 0), "{restored:?}");
-        assert_eq!(restored.entries, 0, "gauges describe the live cache");
+        assert_eq!(restored.entries, Some(0), "gauges describe the live cache");
         assert_eq!(
             restored.last_1h.gets(),
             0,

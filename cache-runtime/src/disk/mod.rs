@@ -415,6 +415,12 @@ impl DiskStore {
         self.dir.join(files::file_name(key))
     }
 
+    /// Whether an entry file for `key` is there (read or not, expired or
+    /// not: one `stat`, no read).
+    pub fn holds(&self, key: &[u8]) -> bool {
+        std::fs::symlink_metadata(self.path_for(key)).is_ok_and(|meta| meta.is_file())
+    }
+
     /// The store's clock, Unix ms.
     pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()

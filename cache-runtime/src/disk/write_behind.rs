@@ -182,6 +182,15 @@ impl WriteBehind {
         self.lookup(key).map(DiskLookup::into_value)
     }
 
+    /// As [`DiskStore::holds`], queued operations first: a queued write
+    /// holds the key, a queued removal does not.
+    pub fn holds(&self, key: &[u8]) -> bool {
+        match lock(&self.shared.pending).get(key) {
+            Some(pending) => pending.value.is_some(),
+            None => self.store.holds(key),
+        }
+    }
+
     /// As [`DiskStore::lookup`], queued operations first. A queued value is
     /// a hit reported as uncompressed (it is not encoded yet); a queued
     /// removal is [`DiskLookup::Missing`].

@@ -24,8 +24,8 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     -> BoxFuture<'a, Result<EntryPage, CacheError>>;
     fn refresh(&self, keys: Option<Vec<Value>>)
     -> BoxFuture<'_, Result<RefreshReport, CacheError>>;
-    fn len(&self) -> u64;
-    fn bytes(&self) -> u64;
+    fn len(&self) -> Option<u64>;
+    fn bytes(&self) -> Option<u64>;
     fn run_pending_tasks(&self);
     fn flush(&self) -> Result<(), CacheError>;
     fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError>;
@@ -149,11 +149,11 @@ where
         })
     }
 
-    fn len(&self) -> u64 {
+    fn len(&self) -> Option<u64> {
         RegionStore::len(self)
     }
 
-    fn bytes(&self) -> u64 {
+    fn bytes(&self) -> Option<u64> {
         RegionStore::bytes(self)
     }
 

@@ -73,6 +73,11 @@ pub enum EventKind {
     ConfigRejected,
     /// A region was added to the manager at run time.
     RegionAdded,
+    /// A value was not stored: its second level refused the write (a key
+    /// or value over the tier's limits, a file that cannot be written).
+    /// The reason is in [`CacheEvent::detail`]; `try_insert` returns it as
+    /// an error, `insert` returns `false`.
+    WriteRefused,
 }
 
 /// The sending side every region of a manager shares. Sending costs one

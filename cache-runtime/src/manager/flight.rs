@@ -75,6 +75,7 @@ pub(crate) enum Outcome<V> {
 
 impl<V> Outcome<V> {
     /// The value, however it was obtained.
+    #[cfg(test)]
     pub(crate) fn into_value(self) -> V {
         match self {
             Self::Cached(value) | Self::Loaded(value) | Self::Joined(value) => value,

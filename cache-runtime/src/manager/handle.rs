@@ -385,14 +385,16 @@ where
         self.store.flights.len()
     }
 
-    /// Entries held (memory; disk files for a disk-only region).
-    pub fn len(&self) -> u64 {
+    /// Entries held: the memory level's for a memory region, the entry
+    /// files of a disk or hybrid-over-disk region; `None` where the tier
+    /// cannot count them (Redis and hybrid over Redis), never a wrong 0.
+    pub fn len(&self) -> Option<u64> {
         self.store.len()
     }
 
-    /// Whether no entry is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Whether no entry is held; `None` where [`RegionHandle::len`] is.
+    pub fn is_empty(&self) -> Option<bool> {
+        self.len().map(|len| len == 0)
     }
 
     /// Runs the memory tier's pending maintenance now (evictions, expiry,

@@ -165,7 +165,7 @@ fn a_shortened_ttl_expires_entries_already_held() {
         stats.evictions.expired == 100
     });
     assert_eq!(snapshot(&*store).removals, 0);
-    assert_eq!(store.len(), 1);
+    assert_eq!(store.len(), Some(1));
 
     // New entries live the new TTL.
     assert!(store.store(7, 7, None));
@@ -202,7 +202,7 @@ fn a_lengthened_ttl_keeps_entries_past_the_old_deadline() {
     until(&store, "the own TTL expired", |stats| {
         stats.evictions.expired == 1
     });
-    assert_eq!(store.len(), 100);
+    assert_eq!(store.len(), Some(100));
 }
 
 #[test]
@@ -389,7 +389,11 @@ fn smaller_limits_keep_the_hottest_entries_while_threads_read_and_write() {
         assert_eq!(store.get(&key), Some(key), "hot key {key} was dropped");
     }
     let stats = snapshot(&*store);
-    assert!(store.len() <= 200, "{} entries", store.len());
+    assert!(
+        store.len().is_some_and(|n| n <= 200),
+        "{:?} entries",
+        store.len()
+    );
     // Dropped entries are size evictions (as are those moka evicted
     // since); the migration's moves count as nothing.
     assert!(stats.evictions.size >= first.dropped + report.dropped);
@@ -399,7 +403,6 @@ fn smaller_limits_keep_the_hottest_entries_while_threads_read_and_write() {
     let writes = writes.load(Ordering::Relaxed);
     let rounds = rounds.load(Ordering::Relaxed);
     assert_eq!(stats.removals, rounds);
-    assert_eq!(stats.evictions.explicit, rounds);
     assert_eq!(stats.inserts, 900 + writes + rounds);
 }
 
@@ -421,7 +424,7 @@ fn a_larger_limit_keeps_everything() {
         store.store(key, key, None);
     }
     let after = snapshot(&*store);
-    assert_eq!(store.len(), 1_000);
+    assert_eq!(store.len(), Some(1_000));
     assert_eq!(after.evictions.size, 0);
     assert_eq!(after.removals, before.removals);
     assert_eq!(after.inserts, 1_000, "the migration counted inserts");
@@ -487,7 +490,7 @@ fn an_entry_limit_becomes_a_byte_limit() {
     }
     let stats = snapshot(&*store);
     assert_eq!(stats.evictions.size, 50);
-    assert_eq!(store.bytes(), 50 * weight);
+    assert_eq!(store.bytes(), Some(50 * weight));
     let mut evicted = HashSet::new();
     while let Ok(event) = received.try_recv() {
         if event.kind
@@ -552,7 +555,7 @@ fn a_disabled_region_passes_through_and_stores_nothing() {
     assert_eq!(stats.removals - before.removals, 1);
     assert_eq!(stats.inserts, before.inserts);
     // Key 2 stays (and removal keeps working).
-    assert_eq!(store.len(), 1);
+    assert_eq!(store.len(), Some(1));
     // A refresh loads and stores nothing; what it reloads goes.
     store.store(9, 9, None);
     store.reconfigure(&settings);
@@ -568,7 +571,7 @@ fn a_disabled_region_passes_through_and_stores_nothing() {
         snapshot(&*store).loads_succeeded - before.loads_succeeded,
         7
     );
-    assert_eq!(store.len(), 1);
+    assert_eq!(store.len(), Some(1));
 
     store.reconfigure(&settings);
     assert_eq!(
@@ -724,7 +727,7 @@ fn fail_safe_grace_turns_on_and_off_live() {
     store.reconfigure(&settings);
     assert!(store.try_get_or_insert_with_blocking(&1, failing).is_err());
     until(&store, "expired", |stats| stats.evictions.expired == 1);
-    assert_eq!(store.len(), 0);
+    assert_eq!(store.len(), Some(0));
     // On again, for new entries too.
     store.reconfigure(&safe);
     store.store(2, 2, None);

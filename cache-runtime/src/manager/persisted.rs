@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::disk::{
     CleanupReport, DiskCursor, DiskEntryPage, DiskError, DiskLookup, DiskStore, Glob, WriteBehind,
 };
-use crate::envelope::{MissCause, ValueFormat, unix_ms};
+use crate::envelope::{EncodeError, MissCause, ValueFormat, unix_ms};
 use crate::stats::{ErrorCause, EvictionCause, RegionStats};
 
 use super::kit::SerdeFns;
@@ -132,25 +132,42 @@ impl<K, V> DiskLevel<K, V> {
     }
 
     /// Stores `value` for `key`, living `ttl` (its own, already combined
-    /// with the region's) or else the region's TTL.
-    pub(crate) fn write(&self, key: &K, value: &V, ttl: Option<Duration>) {
-        let bytes = match (self.value.encode)(value, self.format) {
-            Some(bytes) => bytes,
-            None => {
-                self.stats.error(ErrorCause::Corrupt);
-                return;
-            }
+    /// with the region's) or else the region's TTL; whether it replaced an
+    /// entry file (or a queued write).
+    ///
+    /// # Errors
+    ///
+    /// What the store refused, counted: a value serde cannot write, a key
+    /// or value over the envelope's limits, a file that cannot be written
+    /// (with write-behind, only what fails before the queue: later
+    /// failures are counted and reported by `flush`).
+    pub(crate) fn write(
+        &self,
+        key: &K,
+        value: &V,
+        ttl: Option<Duration>,
+    ) -> Result<bool, DiskError> {
+        let Some(bytes) = (self.value.encode)(value, self.format) else {
+            self.stats.error(ErrorCause::Corrupt);
+            return Err(DiskError::Encode(EncodeError::Serde { what: "value" }));
         };
         // The store has combined an entry's own TTL with the region's.
         let ttl = ttl.or(self.ttl.get());
         let text = self.key_text(key);
         let written = match &self.writer {
-            Writer::Direct(store) => store.put(text.as_bytes(), &bytes, ttl),
-            Writer::Behind(behind) => behind.put(text.as_bytes(), &bytes, ttl),
+            Writer::Direct(store) => {
+                let held = store.holds(text.as_bytes());
+                store.put(text.as_bytes(), &bytes, ttl).map(|()| held)
+            }
+            Writer::Behind(behind) => {
+                let held = behind.holds(text.as_bytes());
+                behind.put(text.as_bytes(), &bytes, ttl).map(|()| held)
+            }
         };
         if written.is_err() {
             self.stats.error(ErrorCause::Io);
         }
+        written
     }
 
     /// Removes `key`'s file; whether one was there (queued removals report
@@ -214,12 +231,14 @@ impl<K, V> DiskLevel<K, V> {
         }
     }
 
-    pub(crate) fn len(&self) -> u64 {
+    /// The entry files (and queued writes); `None` when the folder cannot
+    /// be listed.
+    pub(crate) fn len(&self) -> Option<u64> {
         match &self.writer {
             Writer::Direct(store) => store.len(),
             Writer::Behind(behind) => behind.len(),
         }
-        .unwrap_or(0)
+        .ok()
     }
 
     pub(crate) fn flush(&self) -> Result<(), DiskError> {

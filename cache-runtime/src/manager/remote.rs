@@ -206,7 +206,10 @@ impl<K, V> RemoteLevel<K, V> {
             .collect();
         let written = self.shared.link.enter(self.level.put_many(&entries)).await;
         match &written {
-            Ok(()) => {
+            Ok(replaced) => {
+                for _ in 0..*replaced {
+                    self.stats.update();
+                }
                 for _ in &writes {
                     self.stats.tiers().count(TierEvent::Write);
                 }
@@ -219,7 +222,7 @@ impl<K, V> RemoteLevel<K, V> {
                 }
             }
         }
-        written
+        written.map(drop)
     }
 
     /// `value` encoded for `key` (`None`, counted, when serde fails).
@@ -250,13 +253,17 @@ impl<K, V> RemoteLevel<K, V> {
             .enter(self.level.put(&write.key_text, &write.bytes, write.ttl))
             .await;
         match &written {
-            Ok(()) => {
+            Ok(replaced) => {
+                if *replaced {
+                    // Redis decides for Redis and hybrid regions.
+                    self.stats.update();
+                }
                 self.stats.tiers().count(TierEvent::Write);
                 self.announce(Invalidation::Key(write.key_text)).await;
             }
             Err(_) => self.skipped(),
         }
-        written
+        written.map(drop)
     }
 
     /// Counts a write that did not reach Redis.

@@ -14,7 +14,7 @@ use cache_spec::{RegionSettings, Tier};
 use super::entries::{EntryPage, EntryQuery, EntryView};
 use super::error::CacheError;
 use super::event::{EventKind, Events};
-use super::flight::Flights;
+use super::flight::{Flights, Outcome};
 use super::kit::RegionCodecs;
 use super::memory::{
     CHECKING, DISABLED, Entry, FAIL_SAFE, Freshness, ListenerBase, Live, MemoryLevel, Shape, clamp,
@@ -89,6 +89,14 @@ impl PendingWrite {
     }
 }
 
+/// Whether a get counts its own miss, or leaves it to a caller that knows
+/// more (a single flight: loaded, or waited for).
+#[derive(Clone, Copy)]
+enum Miss {
+    Count,
+    Defer,
+}
+
 /// What storing a value did.
 pub(crate) enum Stored {
     /// The policy refused it.
@@ -97,6 +105,9 @@ pub(crate) enum Stored {
     Local,
     /// Stored locally; this still has to reach Redis.
     Remote(RemoteWrite),
+    /// The disk level could not take it, and no memory level holds it:
+    /// counted, announced, not stored.
+    Failed(CacheError),
 }
 
 /// What a `refresh` did.
@@ -219,6 +230,7 @@ where
                     stats: Arc::clone(&context.stats),
                     events: context.events.clone(),
                     key_text: if sensitive { None } else { codecs.key_text },
+                    counts_updates: !(wants_disk || wants_redis),
                 },
                 Arc::clone(&live),
             )
@@ -421,13 +433,6 @@ where
         report
     }
 
-    /// Counts an entry removed on request from the disk level (the memory
-    /// level's listener counts its own), as the listener would.
-    fn count_removal(&self) {
-        self.stats.remove();
-        self.stats.evict(crate::stats::EvictionCause::Explicit);
-    }
-
     /// The key's text for events (none for sensitive regions).
     fn event_key(&self, key: &K) -> Option<String> {
         if self.sensitive {
@@ -442,16 +447,16 @@ where
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<V> {
         // The one load of the live settings a hit pays.
-        self.get_with_flags(key, self.live.flags())
+        self.get_with_flags(key, self.live.flags(), Miss::Count)
     }
 
     /// [`RegionStore::get`] with the live flags already loaded.
     #[inline]
-    fn get_with_flags(&self, key: &K, flags: u8) -> Option<V> {
+    fn get_with_flags(&self, key: &K, flags: u8, miss: Miss) -> Option<V> {
         if flags & DISABLED != 0 {
             return self.disabled_get();
         }
-        let (timer, stale) = match self.get_from_memory(key, flags) {
+        let (timer, stale) = match self.get_from_memory(key, flags, miss) {
             Ok(value) => return Some(value),
             Err(rest) => rest,
         };
@@ -475,18 +480,24 @@ where
 
     /// [`RegionStore::get`] awaiting Redis, and saying when it failed.
     pub(crate) async fn try_get(&self, key: &K) -> Result<Option<V>, CacheError> {
-        self.try_get_with_flags(key, self.live.flags()).await
+        self.try_get_with_flags(key, self.live.flags(), Miss::Count)
+            .await
     }
 
     /// [`RegionStore::try_get`] with the live flags already loaded.
-    async fn try_get_with_flags(&self, key: &K, flags: u8) -> Result<Option<V>, CacheError> {
+    async fn try_get_with_flags(
+        &self,
+        key: &K,
+        flags: u8,
+        miss: Miss,
+    ) -> Result<Option<V>, CacheError> {
         let Some(remote) = &self.remote else {
-            return Ok(self.get_with_flags(key, flags));
+            return Ok(self.get_with_flags(key, flags, miss));
         };
         if flags & DISABLED != 0 {
             return Ok(self.disabled_get());
         }
-        let (timer, stale) = match self.get_from_memory(key, flags) {
+        let (timer, stale) = match self.get_from_memory(key, flags, miss) {
             Ok(value) => return Ok(Some(value)),
             Err(rest) => rest,
         };
@@ -497,8 +508,16 @@ where
     /// hit), or the get's timer and the stale value fail-safe kept, to go
     /// on with.
     #[inline]
-    fn get_from_memory(&self, key: &K, flags: u8) -> Result<V, (GetTimer<'_>, Option<V>)> {
-        let timer = self.stats.time_get();
+    fn get_from_memory(
+        &self,
+        key: &K,
+        flags: u8,
+        miss: Miss,
+    ) -> Result<V, (GetTimer<'_>, Option<V>)> {
+        let timer = match miss {
+            Miss::Count => self.stats.time_get(),
+            Miss::Defer => self.stats.time_get_deferring_miss(),
+        };
         match self.memory_lookup(key, flags) {
             Lookup::Fresh(value) => {
                 if timer.is_sampled()
@@ -639,7 +658,7 @@ where
             return false;
         }
         match self.store_local(key, value, ttl) {
-            Stored::Refused => false,
+            Stored::Refused | Stored::Failed(_) => false,
             Stored::Local => true,
             Stored::Remote(write) => self.finish_blocking(write).is_ok(),
         }
@@ -659,6 +678,7 @@ where
             Stored::Refused => Ok(false),
             Stored::Local => Ok(true),
             Stored::Remote(write) => self.finish(write).await.map(|()| true),
+            Stored::Failed(error) => Err(error),
         }
     }
 
@@ -757,6 +777,7 @@ where
         for (key, value) in entries {
             match self.store_local(key, value, None) {
                 Stored::Refused => {}
+                Stored::Failed(error) => return Err(error),
                 Stored::Local => stored += 1,
                 Stored::Remote(write) => {
                     stored += 1;
@@ -804,7 +825,20 @@ where
             None
         };
         if let Some(disk) = &self.disk {
-            disk.write(&key, &value, ttl);
+            match disk.write(&key, &value, ttl) {
+                // The disk decides for disk and hybrid regions.
+                Ok(true) => self.stats.update(),
+                Ok(false) => {}
+                // A hybrid region keeps the value in memory, as it does
+                // when Redis fails; a disk region has nowhere to keep it.
+                Err(_) if self.memory.is_some() => {}
+                Err(source) => {
+                    let error = self.disk_error(source);
+                    self.events
+                        .send_detail(&self.name, EventKind::WriteRefused, error.to_string());
+                    return Stored::Failed(error);
+                }
+            }
         }
         let write = self
             .remote
@@ -845,11 +879,9 @@ where
             .await
             .map_err(|error| self.redis_error(error));
         let only_in_redis = matches!(in_redis, Ok(true)) && !in_memory;
-        if only_in_redis {
-            self.count_removal();
-        }
         let existed = in_memory || only_in_redis;
         if existed {
+            self.stats.remove();
             self.events
                 .send(&self.name, EventKind::Remove, self.event_key(key));
         }
@@ -862,16 +894,11 @@ where
             existed |= memory.remove(key);
         }
         if let Some(disk) = &self.disk {
-            let on_disk = disk.remove(key);
-            if on_disk && !existed {
-                // The memory level's listener counts its own removals; an
-                // entry only on disk (a hybrid region's, not promoted) is
-                // counted here.
-                self.count_removal();
-            }
-            existed |= on_disk;
+            existed |= disk.remove(key);
         }
         if existed {
+            // Once per key, whichever levels held it.
+            self.stats.remove();
             self.events
                 .send(&self.name, EventKind::Remove, self.event_key(key));
         }
@@ -892,7 +919,7 @@ where
             self.stats.load_ok(elapsed_ns(start));
             return value;
         }
-        if let Ok(Some(value)) = self.try_get_with_flags(key, flags).await {
+        if let Ok(Some(value)) = self.try_get_with_flags(key, flags, Miss::Defer).await {
             return value;
         }
         let pending = PendingWrite::default();
@@ -915,7 +942,7 @@ where
             let _ = self.finish(write).await;
         }
         match outcome {
-            Ok(outcome) => outcome.into_value(),
+            Ok(outcome) => self.count_outcome(outcome),
             Err(never) => match *never {},
         }
     }
@@ -937,7 +964,7 @@ where
             let loaded = init().await;
             return self.count_load(start, loaded);
         }
-        if let Ok(Some(value)) = self.try_get_with_flags(key, flags).await {
+        if let Ok(Some(value)) = self.try_get_with_flags(key, flags, Miss::Defer).await {
             return Ok(value);
         }
         let pending = PendingWrite::default();
@@ -962,9 +989,12 @@ where
             let _ = self.finish(write).await;
         }
         match outcome {
-            Ok(outcome) => Ok(outcome.into_value()),
+            Ok(outcome) => Ok(self.count_outcome(outcome)),
             // Fail-safe: the expired value rather than the error.
-            Err(error) => self.stale(key).ok_or(error),
+            Err(error) => {
+                self.stats.miss();
+                self.stale(key).ok_or(error)
+            }
         }
     }
 
@@ -977,7 +1007,7 @@ where
             self.stats.load_ok(elapsed_ns(start));
             return value;
         }
-        if let Some(value) = self.get_with_flags(key, flags) {
+        if let Some(value) = self.get_with_flags(key, flags, Miss::Defer) {
             return value;
         }
         let pending = PendingWrite::default();
@@ -996,7 +1026,7 @@ where
             let _ = self.finish_blocking(write);
         }
         match outcome {
-            Ok(outcome) => outcome.into_value(),
+            Ok(outcome) => self.count_outcome(outcome),
             Err(never) => match *never {},
         }
     }
@@ -1016,7 +1046,7 @@ where
             let loaded = init();
             return self.count_load(start, loaded);
         }
-        if let Some(value) = self.get_with_flags(key, flags) {
+        if let Some(value) = self.get_with_flags(key, flags, Miss::Defer) {
             return Ok(value);
         }
         let pending = PendingWrite::default();
@@ -1038,8 +1068,32 @@ where
             let _ = self.finish_blocking(write);
         }
         match outcome {
-            Ok(outcome) => Ok(outcome.into_value()),
-            Err(error) => self.stale(key).ok_or(error),
+            Ok(outcome) => Ok(self.count_outcome(outcome)),
+            // Fail-safe: the expired value rather than the error.
+            Err(error) => {
+                self.stats.miss();
+                self.stale(key).ok_or(error)
+            }
+        }
+    }
+
+    /// Counts a get whose miss was deferred by how its value came: found
+    /// after all (a hit), loaded by this caller (a miss), or another
+    /// caller's load waited for (coalesced).
+    fn count_outcome(&self, outcome: Outcome<V>) -> V {
+        match outcome {
+            Outcome::Cached(value) => {
+                self.stats.hit();
+                value
+            }
+            Outcome::Loaded(value) => {
+                self.stats.miss();
+                value
+            }
+            Outcome::Joined(value) => {
+                self.stats.coalesced();
+                value
+            }
         }
     }
 
@@ -1277,16 +1331,14 @@ where
         }
     }
 
-    /// Counts the entries only the second level held (the memory level's
-    /// listener counts the `removed` it held), announces the clear and
-    /// says how many entries went.
+    /// Counts the entries a clear removed (the memory level's, or the
+    /// second level's where it held more: it holds every entry the memory
+    /// level does), announces the clear and says how many entries went.
     fn settle_clear(&self, mut removed: u64, second_level: Option<u64>) -> u64 {
         if let Some(second) = second_level {
-            for _ in 0..second.saturating_sub(removed) {
-                self.count_removal();
-            }
             removed = removed.max(second);
         }
+        self.stats.cleared(removed);
         self.events
             .send(&self.name, EventKind::Clear { removed }, None);
         removed
@@ -1470,22 +1522,24 @@ where
     }
 
     /// Entries held (memory, or disk files for a disk-only region).
-    pub(crate) fn len(&self) -> u64 {
-        match (&self.memory, &self.disk) {
-            (Some(memory), _) => memory.entry_count(),
-            (None, Some(disk)) => disk.len(),
-            (None, None) => 0,
+    pub(crate) fn len(&self) -> Option<u64> {
+        match (&self.memory, &self.disk, &self.remote) {
+            // The second level holds every entry the first does.
+            (_, Some(disk), _) => disk.len(),
+            // Keys in a shared server, written by every instance: not
+            // counted here.
+            (_, None, Some(_)) => None,
+            (Some(memory), None, None) => Some(memory.entry_count()),
+            (None, None, None) => Some(0),
         }
     }
 
     /// The memory level's size in bytes: the weighed size of a byte-limited
     /// region, an estimate from a sample of 64 entries otherwise.
-    pub(crate) fn bytes(&self) -> u64 {
-        let Some(memory) = &self.memory else {
-            return 0;
-        };
+    pub(crate) fn bytes(&self) -> Option<u64> {
+        let memory = self.memory.as_ref()?;
         if memory.by_weight() {
-            return memory.weighted_size();
+            return Some(memory.weighted_size());
         }
         let count = memory.entry_count();
         let (mut sampled, mut total) = (0u64, 0u64);
@@ -1494,7 +1548,7 @@ where
             total += u64::from((self.codecs.weigh)(key, &entry.value));
             sampled < 64
         });
-        (total * count).checked_div(sampled).unwrap_or(0)
+        Some((total * count).checked_div(sampled).unwrap_or(0))
     }
 
     /// Applies moka's pending maintenance (evictions, listener calls).

@@ -230,7 +230,9 @@ impl RedisLevel {
     }
 
     /// Stores `value` for `key_text`, expiring after `ttl` (Redis' own
-    /// `SET .. PX`; a TTL under 1 ms is 1 ms), or never with `None`.
+    /// `SET .. PX`; a TTL under 1 ms is 1 ms), or never with `None`;
+    /// whether it replaced a value Redis held (an `EXISTS` in the same
+    /// `MULTI`, so the answer is exact under concurrent writers).
     ///
     /// # Errors
     ///
@@ -241,20 +243,28 @@ impl RedisLevel {
         key_text: &str,
         value: &[u8],
         ttl: Option<Duration>,
-    ) -> Result<(), RedisError> {
+    ) -> Result<bool, RedisError> {
         self.settled(async {
             let key = self.redis_key(key_text);
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("EXISTS")
+                .arg(&key)
+                .add_command(self.set_command(&key, value, ttl)?)
+                .ignore();
             let mut connection = self.link.connection().await?;
-            self.set_command(&key, value, ttl)?
-                .query_async::<()>(&mut connection)
+            let (existed,): (u64,) = pipe
+                .query_async(&mut connection)
                 .await
-                .map_err(|error| self.fail("SET", key_target(&key), error))
+                .map_err(|error| self.fail("SET", key_target(&key), error))?;
+            Ok(existed > 0)
         })
         .await
     }
 
-    /// Stores each `(key text, value, ttl)` as [`RedisLevel::put`] does, with
-    /// pipelined `SET`s in chunks of [`RedisConfig::batch`].
+    /// Stores each `(key text, value, ttl)` as [`RedisLevel::put`] does, in
+    /// one `MULTI` of `EXISTS` + `SET` pairs per chunk of
+    /// [`RedisConfig::batch`]; how many replaced a value Redis held.
     ///
     /// # Errors
     ///
@@ -262,25 +272,29 @@ impl RedisLevel {
     pub(crate) async fn put_many(
         &self,
         entries: &[(&str, &[u8], Option<Duration>)],
-    ) -> Result<(), RedisError> {
+    ) -> Result<u64, RedisError> {
         self.settled(async {
+            let mut replaced = 0;
             for chunk in entries.chunks(self.batch()) {
                 let mut pipe = redis::pipe();
+                pipe.atomic();
                 let mut keys = Vec::with_capacity(chunk.len());
                 for (key_text, value, ttl) in chunk {
                     let key = self.redis_key(key_text);
-                    pipe.add_command(self.set_command(&key, value, *ttl)?)
+                    pipe.cmd("EXISTS")
+                        .arg(&key)
+                        .add_command(self.set_command(&key, value, *ttl)?)
                         .ignore();
                     keys.push(key);
                 }
                 let mut connection = self.link.connection().await?;
-                pipe.query_async::<()>(&mut connection)
-                    .await
-                    .map_err(|error| {
+                let existed: Vec<u64> =
+                    pipe.query_async(&mut connection).await.map_err(|error| {
                         self.fail("SET (pipelined)", self.batch_target(&keys), error)
                     })?;
+                replaced += existed.iter().sum::<u64>();
             }
-            Ok(())
+            Ok(replaced)
         })
         .await
     }

@@ -80,7 +80,10 @@ pub(crate) use self::tiers::{TierEvent, TierStats};
 pub use self::worker::{StatsWorker, StatsWorkerBuilder};
 
 use self::histogram::{Histogram, HistogramReading};
-use self::shard::{Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, Shards, UPDATES};
+use self::shard::{
+    CLEARED, COALESCED, Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, Shards,
+    UPDATES,
+};
 use self::snapshot::Parts;
 use self::window::{WINDOW_SECS, Windows};
 
@@ -151,12 +154,27 @@ pub struct RegionStats {
 }
 
 /// Entry count and bytes, on their own cache lines: the manager may set them
-/// often.
+/// often. [`UNKNOWN`] where the tier cannot know the figure.
 #[repr(align(128))]
-#[derive(Default)]
 struct Gauges {
     entries: AtomicU64,
     bytes: AtomicU64,
+}
+
+/// A gauge's value while nobody has set it, or where it cannot be known.
+const UNKNOWN: u64 = u64::MAX;
+
+impl Default for Gauges {
+    fn default() -> Gauges {
+        Gauges {
+            entries: AtomicU64::new(UNKNOWN),
+            bytes: AtomicU64::new(UNKNOWN),
+        }
+    }
+}
+
+fn known(gauge: &AtomicU64) -> Option<u64> {
+    Some(gauge.load(Ordering::Relaxed)).filter(|value| *value != UNKNOWN)
 }
 
 /// One reading of a region: the counters summed, the histograms, the
@@ -166,8 +184,8 @@ pub(crate) struct Reading {
     pub(crate) counts: Counts,
     pub(crate) get_latency: HistogramReading,
     pub(crate) load_time: HistogramReading,
-    pub(crate) entries: u64,
-    pub(crate) bytes: u64,
+    pub(crate) entries: Option<u64>,
+    pub(crate) bytes: Option<u64>,
     pub(crate) last_access_ms: Option<u64>,
     pub(crate) windows: [WindowStats; 3],
 }
@@ -237,29 +255,57 @@ impl RegionStats {
     #[inline]
     pub fn time_get(&self) -> GetTimer<'_> {
         let start = shard::sampled(self.sample_threshold).then(Instant::now);
-        GetTimer { stats: self, start }
+        GetTimer {
+            stats: self,
+            start,
+            count_miss: true,
+        }
     }
 
-    /// Counts a new entry.
+    /// [`RegionStats::time_get`] for a get whose miss the caller counts
+    /// itself once it knows how the value came (loaded, or waited for).
+    #[inline]
+    pub(crate) fn time_get_deferring_miss(&self) -> GetTimer<'_> {
+        GetTimer {
+            count_miss: false,
+            ..self.time_get()
+        }
+    }
+
+    /// Counts a get that found nothing but waited for another caller's
+    /// load of the same key and got its value (single flight).
+    #[inline]
+    pub fn coalesced(&self) {
+        self.shards.local().add(COALESCED, 1);
+    }
+
+    /// Counts a value stored, new or replacing (see [`RegionStats::update`]).
     #[inline]
     pub fn insert(&self) {
         self.shards.local().add(INSERTS, 1);
     }
 
-    /// Counts an insert that replaced an existing entry's value.
+    /// Counts an insert that replaced a value the region held (counted as
+    /// an insert too).
     #[inline]
     pub fn update(&self) {
         self.shards.local().add(UPDATES, 1);
     }
 
-    /// Counts an entry removed on request.
+    /// Counts an entry removed by `remove`.
     #[inline]
     pub fn remove(&self) {
         self.shards.local().add(REMOVALS, 1);
     }
 
-    /// Counts an entry leaving the region, by cause (from the eviction
-    /// listener).
+    /// Counts `entries` removed by a `clear` or `clear_matching`.
+    #[inline]
+    pub fn cleared(&self, entries: u64) {
+        self.shards.local().add(CLEARED, entries);
+    }
+
+    /// Counts an entry the cache dropped itself, by cause (from the
+    /// eviction listener, or a second level's expired entry).
     #[inline]
     pub fn evict(&self, cause: EvictionCause) {
         self.shards.local().add(cause.counter(), 1);
@@ -285,16 +331,19 @@ impl RegionStats {
         self.shards.local().add(cause.counter(), 1);
     }
 
-    /// Sets the number of entries in the region.
+    /// Sets the number of entries in the region; `None` where it cannot
+    /// be known (reported as unknown, never as 0).
     #[inline]
-    pub fn set_entries(&self, entries: u64) {
-        self.gauges.entries.store(entries, Ordering::Relaxed);
+    pub fn set_entries(&self, entries: Option<u64>) {
+        let value = entries.map_or(UNKNOWN, |n| n.min(UNKNOWN - 1));
+        self.gauges.entries.store(value, Ordering::Relaxed);
     }
 
-    /// Sets the region's size in bytes.
+    /// Sets the region's size in bytes; `None` where it cannot be known.
     #[inline]
-    pub fn set_bytes(&self, bytes: u64) {
-        self.gauges.bytes.store(bytes, Ordering::Relaxed);
+    pub fn set_bytes(&self, bytes: Option<u64>) {
+        let value = bytes.map_or(UNKNOWN, |n| n.min(UNKNOWN - 1));
+        self.gauges.bytes.store(value, Ordering::Relaxed);
     }
 
     /// Everything recorded so far, with the windows up to now. Takes the
@@ -329,8 +378,8 @@ impl RegionStats {
             counts,
             get_latency: self.get_latency.read(),
             load_time: self.load_time.read(),
-            entries: self.gauges.entries.load(Ordering::Relaxed),
-            bytes: self.gauges.bytes.load(Ordering::Relaxed),
+            entries: known(&self.gauges.entries),
+            bytes: known(&self.gauges.bytes),
             last_access_ms,
             windows: windows_stats,
         }
@@ -399,6 +448,9 @@ impl fmt::Debug for RegionStats {
 pub struct GetTimer<'a> {
     stats: &'a RegionStats,
     start: Option<Instant>,
+    /// `false` when the caller counts a miss itself (as a miss or as
+    /// coalesced).
+    count_miss: bool,
 }
 
 impl GetTimer<'_> {
@@ -411,12 +463,14 @@ impl GetTimer<'_> {
         }
     }
 
-    /// Counts the get as a miss, with its latency when sampled.
+    /// Counts the get as a miss, with its latency when sampled (unless the
+    /// caller said it counts the miss itself).
     #[inline]
     pub fn miss(self) {
-        match self.start {
-            Some(start) => self.stats.miss_latency(elapsed_ns(start)),
-            None => self.stats.miss(),
+        match (self.count_miss, self.start) {
+            (false, _) => {}
+            (true, Some(start)) => self.stats.miss_latency(elapsed_ns(start)),
+            (true, None) => self.stats.miss(),
         }
     }
 

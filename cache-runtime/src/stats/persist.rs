@@ -41,14 +41,17 @@ use serde_json::value::RawValue;
 
 use super::histogram::{BUCKETS, HistogramReading};
 use super::shard::{
-    COUNTERS, Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, UPDATES,
+    CLEARED, COALESCED, COUNTERS, Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS,
+    UPDATES,
 };
 use super::snapshot::{ErrorCause, ErrorCounts, EvictionCause, EvictionCounts};
 use super::{Reading, StatsRegistry};
 
 /// The statistics file format this crate writes and reads; files of another
 /// format are reported as [`RestoreOutcome::FormatChanged`] and ignored.
-pub const STATS_FORMAT: u32 = 1;
+/// Format 2: evictions are the cache's own decisions only (replacements
+/// and removals left them), coalesced and cleared are counted.
+pub const STATS_FORMAT: u32 = 2;
 
 /// A file dated at most this far in the future (a clock moved back a little)
 /// is still restored; further than that it counts as expired.
@@ -178,9 +181,11 @@ struct Header {
 struct SavedRegion {
     hits: u64,
     misses: u64,
+    coalesced: u64,
     inserts: u64,
     updates: u64,
     removals: u64,
+    cleared: u64,
     evictions: EvictionCounts,
     loads_succeeded: u64,
     loads_failed: u64,
@@ -204,9 +209,11 @@ impl SavedRegion {
         SavedRegion {
             hits: counts[HITS],
             misses: counts[MISSES],
+            coalesced: counts[COALESCED],
             inserts: counts[INSERTS],
             updates: counts[UPDATES],
             removals: counts[REMOVALS],
+            cleared: counts[CLEARED],
             evictions: EvictionCounts::from_counts(counts),
             loads_succeeded: counts[LOADS_OK],
             loads_failed: counts[LOADS_ERR],
@@ -221,9 +228,11 @@ impl SavedRegion {
         let mut counts = [0; COUNTERS];
         counts[HITS] = self.hits;
         counts[MISSES] = self.misses;
+        counts[COALESCED] = self.coalesced;
         counts[INSERTS] = self.inserts;
         counts[UPDATES] = self.updates;
         counts[REMOVALS] = self.removals;
+        counts[CLEARED] = self.cleared;
         counts[LOADS_OK] = self.loads_succeeded;
         counts[LOADS_ERR] = self.loads_failed;
         for cause in EvictionCause::ALL {
@@ -427,6 +436,8 @@ mod tests {
         a.insert();
         a.update();
         a.remove();
+        a.coalesced();
+        a.cleared(4);
         for cause in EvictionCause::ALL {
             a.evict(cause);
         }
@@ -435,8 +446,8 @@ mod tests {
         }
         a.load_ok(1_000_000);
         a.load_err(9_000_000);
-        a.set_entries(7);
-        a.set_bytes(700);
+        a.set_entries(Some(7));
+        a.set_bytes(Some(700));
         before.save(&path).expect("save");
 
         clock.advance(Duration::from_secs(30));
@@ -457,15 +468,17 @@ mod tests {
         assert_eq!(new.inserts, 1);
         assert_eq!(new.updates, 1);
         assert_eq!(new.removals, 1);
+        assert_eq!((new.coalesced, new.cleared), (1, 4));
         assert_eq!(new.evictions, old.evictions);
-        assert_eq!(new.evictions.total(), 5);
+        assert_eq!(new.evictions.total(), 3);
         assert_eq!(new.errors, old.errors);
         assert_eq!((new.loads_succeeded, new.loads_failed), (1, 1));
         assert_eq!(new.get_latency, old.get_latency);
         assert_eq!(new.load_time, old.load_time);
         assert_eq!(new.last_access_ms, old.last_access_ms);
         // Gauges describe the live cache; restored activity is not recent.
-        assert_eq!((new.entries, new.bytes), (0, 0));
+        // Gauges describe the live cache: unknown until the manager sets them.
+        assert_eq!((new.entries, new.bytes), (None, None));
         assert_eq!(new.last_1h.gets(), 0);
     }
 
@@ -505,9 +518,9 @@ mod tests {
 
     #[test]
     fn bad_bucket_index_restores_nothing() {
-        let regions = r#"{"users":{"hits":5,"misses":0,"inserts":0,"updates":0,"removals":0,"evictions":{},"loads_succeeded":0,"loads_failed":0,"errors":{},"last_access_ms":null,"get_latency":{"sum_ns":0,"max_ns":0,"buckets":[[156,1]]},"load_time":{"sum_ns":0,"max_ns":0,"buckets":[]}}}"#;
+        let regions = r#"{"users":{"hits":5,"misses":0,"coalesced":0,"inserts":0,"updates":0,"removals":0,"cleared":0,"evictions":{},"loads_succeeded":0,"loads_failed":0,"errors":{},"last_access_ms":null,"get_latency":{"sum_ns":0,"max_ns":0,"buckets":[[156,1]]},"load_time":{"sum_ns":0,"max_ns":0,"buckets":[]}}}"#;
         let file = format!(
-            r#"{{"format":1,"saved_at_ms":{T0},"regions_len":{},"regions_blake3":"{}","regions":{regions}}}"#,
+            r#"{{"format":2,"saved_at_ms":{T0},"regions_len":{},"regions_blake3":"{}","regions":{regions}}}"#,
             regions.len(),
             checksum(regions.as_bytes())
         );

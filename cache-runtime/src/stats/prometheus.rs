@@ -8,7 +8,9 @@ use std::fmt::{self, Write};
 
 use super::Reading;
 use super::histogram::{HistogramReading, last_bucket_at_most_pow2};
-use super::shard::{HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, UPDATES};
+use super::shard::{
+    CLEARED, COALESCED, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, UPDATES,
+};
 use super::snapshot::{ErrorCause, EvictionCause};
 
 /// The histogram `le` boundaries: powers of four of nanoseconds, 256 ns to
@@ -35,19 +37,41 @@ const LE_LABELS: [&str; 15] = [
 ];
 
 pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::Result {
-    let simple: [(&str, &str, usize); 5] = [
-        ("cache_hits_total", "Gets that found a value.", HITS),
-        ("cache_misses_total", "Gets that found nothing.", MISSES),
-        ("cache_inserts_total", "Entries inserted.", INSERTS),
+    let simple: [(&str, &str, usize); 7] = [
+        (
+            "cache_hits_total",
+            "Gets that found a value. Every get is one of hit, miss or coalesced; hit rate = (hits + coalesced) / gets.",
+            HITS,
+        ),
+        (
+            "cache_misses_total",
+            "Gets that found nothing; in get_or_insert_with the caller then ran the loader (loads <= misses).",
+            MISSES,
+        ),
+        (
+            "cache_coalesced_total",
+            "Gets that found nothing but waited for another caller's load of the same key and got its value (no loader ran for them).",
+            COALESCED,
+        ),
+        (
+            "cache_inserts_total",
+            "Values stored, new or replacing (inserts and loads' results).",
+            INSERTS,
+        ),
         (
             "cache_updates_total",
-            "Inserts that replaced an entry's value.",
+            "Inserts that replaced a value the region held (also counted in cache_inserts_total).",
             UPDATES,
         ),
         (
             "cache_removals_total",
-            "Entries removed on request.",
+            "Entries removed by remove (once per key, whichever levels held it).",
             REMOVALS,
+        ),
+        (
+            "cache_cleared_total",
+            "Entries removed by clear or clear_matching.",
+            CLEARED,
         ),
     ];
     for (name, help, counter) in simple {
@@ -61,7 +85,7 @@ pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::
     header(
         out,
         name,
-        "Entries that left the region, by cause.",
+        "Entries the cache dropped itself, by cause (expired, idle, size); never a replacement, removal or clear.",
         "counter",
     )?;
     for (region, reading) in regions {
@@ -72,7 +96,12 @@ pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::
     }
 
     let name = "cache_loads_total";
-    header(out, name, "Loads run on a miss, by result.", "counter")?;
+    header(
+        out,
+        name,
+        "Loader calls, by result: one per miss of get_or_insert_with and per refreshed key; waiters on a load (coalesced) run none.",
+        "counter",
+    )?;
     for (region, reading) in regions {
         for (result, counter) in [("success", LOADS_OK), ("failure", LOADS_ERR)] {
             sample(
@@ -95,15 +124,29 @@ pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::
     }
 
     let name = "cache_entries";
-    header(out, name, "Entries in the region.", "gauge")?;
+    header(
+        out,
+        name,
+        "Entries the region holds (memory level, or disk files); omitted where the tier cannot count them (Redis).",
+        "gauge",
+    )?;
     for (region, reading) in regions {
-        sample(out, name, region, &[], reading.entries)?;
+        if let Some(entries) = reading.entries {
+            sample(out, name, region, &[], entries)?;
+        }
     }
 
     let name = "cache_bytes";
-    header(out, name, "Size of the region in bytes.", "gauge")?;
+    header(
+        out,
+        name,
+        "Size of the memory level in bytes; omitted for regions without one.",
+        "gauge",
+    )?;
     for (region, reading) in regions {
-        sample(out, name, region, &[], reading.bytes)?;
+        if let Some(bytes) = reading.bytes {
+            sample(out, name, region, &[], bytes)?;
+        }
     }
 
     let name = "cache_last_access_timestamp_seconds";

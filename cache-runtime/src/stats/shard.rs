@@ -11,15 +11,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// Counter positions in a [`Shard`] and in the summed readings.
 pub(crate) const HITS: usize = 0;
 pub(crate) const MISSES: usize = 1;
-pub(crate) const INSERTS: usize = 2;
-pub(crate) const UPDATES: usize = 3;
-pub(crate) const REMOVALS: usize = 4;
-pub(crate) const LOADS_OK: usize = 5;
-pub(crate) const LOADS_ERR: usize = 6;
-/// The first of the five eviction counters, in [`EvictionCause`] order.
+pub(crate) const COALESCED: usize = 2;
+pub(crate) const INSERTS: usize = 3;
+pub(crate) const UPDATES: usize = 4;
+pub(crate) const REMOVALS: usize = 5;
+pub(crate) const CLEARED: usize = 6;
+pub(crate) const LOADS_OK: usize = 7;
+pub(crate) const LOADS_ERR: usize = 8;
+/// The first of the three eviction counters, in [`EvictionCause`] order.
 ///
 /// [`EvictionCause`]: super::EvictionCause
-pub(crate) const EVICTIONS: usize = 7;
+pub(crate) const EVICTIONS: usize = 9;
 /// The first of the three error counters, in [`ErrorCause`] order.
 ///
 /// [`ErrorCause`]: super::ErrorCause

@@ -7,26 +7,27 @@ use serde::{Deserialize, Serialize};
 
 use super::histogram::HistogramReading;
 use super::shard::{
-    Counts, ERRORS, EVICTIONS, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, UPDATES,
+    CLEARED, COALESCED, Counts, ERRORS, EVICTIONS, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES,
+    REMOVALS, UPDATES,
 };
 use super::window::{
-    W_ERRORS, W_EVICTIONS, W_HITS, W_INSERTS, W_LOADS_ERR, W_LOADS_OK, W_MISSES, W_REMOVALS,
-    W_UPDATES, WINDOWED,
+    W_CLEARED, W_COALESCED, W_ERRORS, W_EVICTIONS, W_HITS, W_INSERTS, W_LOADS_ERR, W_LOADS_OK,
+    W_MISSES, W_REMOVALS, W_UPDATES, WINDOWED,
 };
 
-/// Why an entry left a region, for [`RegionStats::evict`]: our mirror of
-/// moka's `RemovalCause`, plus `Idle` for time-to-idle expiry.
+/// Why the cache itself dropped an entry, for [`RegionStats::evict`]. Only
+/// the cache's own decisions are evictions: a replaced value is an update,
+/// a `remove` a removal, a `clear` a clear, each counted apart.
 ///
-/// Mapping from moka's eviction listener: `Expired` is [`Expired`] or, for
-/// a region with a time-to-idle, [`Idle`] when the manager knows it; `Size`
-/// is [`Size`]; `Replaced` is [`Replaced`]; `Explicit` is [`Explicit`].
+/// From moka's eviction listener: `Expired` is [`Expired`] or, for a region
+/// with a time-to-idle, [`Idle`] when the entry expired before its TTL;
+/// `Size` is [`Size`]. A disk or Redis entry found expired on a read is
+/// [`Expired`] too.
 ///
 /// [`RegionStats::evict`]: super::RegionStats::evict
 /// [`Expired`]: EvictionCause::Expired
 /// [`Idle`]: EvictionCause::Idle
 /// [`Size`]: EvictionCause::Size
-/// [`Replaced`]: EvictionCause::Replaced
-/// [`Explicit`]: EvictionCause::Explicit
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvictionCause {
@@ -36,31 +37,23 @@ pub enum EvictionCause {
     Idle,
     /// The region was over its size limit (entries or bytes).
     Size,
-    /// Its value was replaced by an insert.
-    Replaced,
-    /// It was removed on request (remove, clear, invalidate).
-    Explicit,
 }
 
 impl EvictionCause {
     /// Every cause, in counter order.
-    pub const ALL: [EvictionCause; 5] = [
+    pub const ALL: [EvictionCause; 3] = [
         EvictionCause::Expired,
         EvictionCause::Idle,
         EvictionCause::Size,
-        EvictionCause::Replaced,
-        EvictionCause::Explicit,
     ];
 
     /// The cause as the `cause` label of Prometheus metrics: `expired`,
-    /// `idle`, `size`, `replaced`, `explicit`.
+    /// `idle`, `size`.
     pub const fn as_str(self) -> &'static str {
         match self {
             EvictionCause::Expired => "expired",
             EvictionCause::Idle => "idle",
             EvictionCause::Size => "size",
-            EvictionCause::Replaced => "replaced",
-            EvictionCause::Explicit => "explicit",
         }
     }
 
@@ -129,10 +122,6 @@ pub struct EvictionCounts {
     pub idle: u64,
     /// Entries evicted to stay within the size limit.
     pub size: u64,
-    /// Entries whose value an insert replaced.
-    pub replaced: u64,
-    /// Entries removed on request.
-    pub explicit: u64,
 }
 
 impl EvictionCounts {
@@ -142,8 +131,6 @@ impl EvictionCounts {
             EvictionCause::Expired => self.expired,
             EvictionCause::Idle => self.idle,
             EvictionCause::Size => self.size,
-            EvictionCause::Replaced => self.replaced,
-            EvictionCause::Explicit => self.explicit,
         }
     }
 
@@ -158,8 +145,6 @@ impl EvictionCounts {
             expired: n(EvictionCause::Expired),
             idle: n(EvictionCause::Idle),
             size: n(EvictionCause::Size),
-            replaced: n(EvictionCause::Replaced),
-            explicit: n(EvictionCause::Explicit),
         }
     }
 }
@@ -252,17 +237,21 @@ pub struct WindowStats {
     pub seconds: u64,
     /// Gets that found a value.
     pub hits: u64,
-    /// Gets that found none.
+    /// Gets that found none (and, in `get_or_insert_with`, ran the loader).
     pub misses: u64,
-    /// `hits / (hits + misses)`; `None` without gets.
+    /// Gets that found none but waited for another caller's load.
+    pub coalesced: u64,
+    /// `(hits + coalesced) / gets`; `None` without gets.
     pub hit_rate: Option<f64>,
-    /// Values stored (inserts and loads' results).
+    /// Values stored (inserts and loads' results), new or replacing.
     pub inserts: u64,
-    /// Of those, the ones that replaced a live value.
+    /// Of those, the ones that replaced a value the region held.
     pub updates: u64,
-    /// Entries removed on request.
+    /// Entries removed by `remove`.
     pub removals: u64,
-    /// Evictions, all causes.
+    /// Entries removed by `clear` or `clear_matching`.
+    pub cleared: u64,
+    /// Entries the cache dropped itself (expired, idle, size), all causes.
     pub evictions: u64,
     /// Loads (on a miss) that produced a value.
     pub loads_succeeded: u64,
@@ -273,9 +262,9 @@ pub struct WindowStats {
 }
 
 impl WindowStats {
-    /// Gets: hits plus misses.
+    /// Gets: hits, misses and coalesced.
     pub fn gets(&self) -> u64 {
-        self.hits + self.misses
+        self.hits + self.misses + self.coalesced
     }
 
     pub(crate) fn from_sums(seconds: u64, sums: &[u64; WINDOWED]) -> WindowStats {
@@ -283,10 +272,12 @@ impl WindowStats {
             seconds,
             hits: sums[W_HITS],
             misses: sums[W_MISSES],
-            hit_rate: hit_rate(sums[W_HITS], sums[W_MISSES]),
+            coalesced: sums[W_COALESCED],
+            hit_rate: hit_rate(sums[W_HITS], sums[W_MISSES], sums[W_COALESCED]),
             inserts: sums[W_INSERTS],
             updates: sums[W_UPDATES],
             removals: sums[W_REMOVALS],
+            cleared: sums[W_CLEARED],
             evictions: sums[W_EVICTIONS],
             loads_succeeded: sums[W_LOADS_OK],
             loads_failed: sums[W_LOADS_ERR],
@@ -308,17 +299,28 @@ pub struct StatsSnapshot {
     pub taken_at_ms: u64,
     /// Gets that found a value.
     pub hits: u64,
-    /// Gets that found none.
+    /// Gets that found none. In `get_or_insert_with` and its siblings, the
+    /// caller then ran the loader: `loads() <= misses`.
     pub misses: u64,
-    /// `hits / (hits + misses)`; `None` without gets.
+    /// Gets that found none but waited for another caller's load of the
+    /// same key (single flight) and got its value: no loader ran for them.
+    #[serde(default)]
+    pub coalesced: u64,
+    /// `(hits + coalesced) / gets()`: the share of gets that ran no
+    /// loader; `None` without gets.
     pub hit_rate: Option<f64>,
-    /// Values stored (inserts and loads' results).
+    /// Values stored (inserts and loads' results), new or replacing.
     pub inserts: u64,
-    /// Of those, the ones that replaced a live value.
+    /// Of those, the ones that replaced a value the region held (the
+    /// second level decides for disk, Redis and hybrid regions).
     pub updates: u64,
-    /// Entries removed on request.
+    /// Entries removed by `remove` (one per key the region held).
     pub removals: u64,
-    /// Evictions by cause.
+    /// Entries removed by `clear` or `clear_matching`.
+    #[serde(default)]
+    pub cleared: u64,
+    /// Entries the cache dropped itself, by cause (expired, idle, size);
+    /// never a replacement, a removal or a clear.
     #[serde(default)]
     pub evictions: EvictionCounts,
     /// Loads (on a miss) that produced a value.
@@ -328,10 +330,15 @@ pub struct StatsSnapshot {
     /// Recovered errors by cause.
     #[serde(default)]
     pub errors: ErrorCounts,
-    /// Entries in the region, as last set by the manager.
-    pub entries: u64,
-    /// The region's size in bytes, as last set by the manager.
-    pub bytes: u64,
+    /// Entries the region holds, as last set by the manager: the memory
+    /// level's count for memory regions, the files of disk and hybrid-over-
+    /// disk regions; `None` where the tier cannot know it (Redis and hybrid
+    /// over Redis: the keys live in a shared server).
+    pub entries: Option<u64>,
+    /// The memory level's size in bytes (exact for a byte-limited region,
+    /// estimated from 64 entries otherwise); `None` for regions without a
+    /// memory level.
+    pub bytes: Option<u64>,
     /// When a get, insert, update or removal last happened, Unix
     /// milliseconds, to within one tick (a second with a
     /// [`StatsWorker`](super::StatsWorker) running); `None` if never.
@@ -357,9 +364,9 @@ pub struct StatsSnapshot {
 }
 
 impl StatsSnapshot {
-    /// Gets: hits plus misses.
+    /// Gets: hits, misses and coalesced.
     pub fn gets(&self) -> u64 {
-        self.hits + self.misses
+        self.hits + self.misses + self.coalesced
     }
 
     /// Loads: succeeded plus failed.
@@ -373,8 +380,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) region: &'a str,
     pub(crate) taken_at_ms: u64,
     pub(crate) counts: &'a Counts,
-    pub(crate) entries: u64,
-    pub(crate) bytes: u64,
+    pub(crate) entries: Option<u64>,
+    pub(crate) bytes: Option<u64>,
     pub(crate) last_access_ms: Option<u64>,
     pub(crate) get_latency: &'a HistogramReading,
     pub(crate) load_time: &'a HistogramReading,
@@ -390,10 +397,12 @@ impl From<Parts<'_>> for StatsSnapshot {
             taken_at_ms: parts.taken_at_ms,
             hits: counts[HITS],
             misses: counts[MISSES],
-            hit_rate: hit_rate(counts[HITS], counts[MISSES]),
+            coalesced: counts[COALESCED],
+            hit_rate: hit_rate(counts[HITS], counts[MISSES], counts[COALESCED]),
             inserts: counts[INSERTS],
             updates: counts[UPDATES],
             removals: counts[REMOVALS],
+            cleared: counts[CLEARED],
             evictions: EvictionCounts::from_counts(counts),
             loads_succeeded: counts[LOADS_OK],
             loads_failed: counts[LOADS_ERR],
@@ -411,7 +420,10 @@ impl From<Parts<'_>> for StatsSnapshot {
     }
 }
 
-fn hit_rate(hits: u64, misses: u64) -> Option<f64> {
-    let gets = hits.checked_add(misses)?;
-    (gets != 0).then(|| hits as f64 / gets as f64)
+/// `(hits + coalesced) / (hits + misses + coalesced)`: the share of gets
+/// that ran no loader.
+fn hit_rate(hits: u64, misses: u64, coalesced: u64) -> Option<f64> {
+    let served = hits.checked_add(coalesced)?;
+    let gets = served.checked_add(misses)?;
+    (gets != 0).then(|| served as f64 / gets as f64)
 }

@@ -34,37 +34,33 @@ fn every_record_method_lands_in_its_field() {
     stats.evict(EvictionCause::Idle);
     stats.evict(EvictionCause::Size);
     stats.evict(EvictionCause::Size);
-    stats.evict(EvictionCause::Replaced);
-    stats.evict(EvictionCause::Explicit);
+    stats.coalesced();
+    stats.cleared(3);
     stats.load_ok(1_000);
     stats.load_err(3_000);
     stats.error(ErrorCause::Corrupt);
     stats.error(ErrorCause::Io);
     stats.error(ErrorCause::Io);
     stats.error(ErrorCause::Backend);
-    stats.set_entries(12);
-    stats.set_bytes(4096);
+    stats.set_entries(Some(12));
+    stats.set_bytes(Some(4096));
 
     let s = stats.snapshot();
     assert_eq!(s.region, "users");
     assert_eq!(s.taken_at_ms, T0);
-    assert_eq!((s.hits, s.misses, s.gets()), (2, 2, 4));
-    assert_eq!(s.hit_rate, Some(0.5));
-    assert_eq!((s.inserts, s.updates, s.removals), (2, 1, 1));
+    assert_eq!((s.hits, s.misses, s.coalesced, s.gets()), (2, 2, 1, 5));
+    // Coalesced gets ran no loader: they count with the hits.
+    assert_eq!(s.hit_rate, Some(0.6));
+    assert_eq!((s.inserts, s.updates, s.removals, s.cleared), (2, 1, 1, 3));
     assert_eq!(
-        [
-            s.evictions.expired,
-            s.evictions.idle,
-            s.evictions.size,
-            s.evictions.replaced,
-            s.evictions.explicit
-        ],
-        [1, 1, 2, 1, 1]
+        [s.evictions.expired, s.evictions.idle, s.evictions.size],
+        [1, 1, 2]
     );
+    assert_eq!(s.evictions.total(), 4);
     assert_eq!((s.loads_succeeded, s.loads_failed, s.loads()), (1, 1, 2));
     assert_eq!((s.errors.corrupt, s.errors.io, s.errors.backend), (1, 2, 1));
     assert_eq!(s.errors.total(), 4);
-    assert_eq!((s.entries, s.bytes), (12, 4096));
+    assert_eq!((s.entries, s.bytes), (Some(12), Some(4096)));
     assert_eq!(s.last_access_ms, Some(T0));
     assert_eq!(s.get_latency.count, 2);
     assert_eq!(s.get_latency.sum_ns, 1_150);
@@ -74,11 +70,24 @@ fn every_record_method_lands_in_its_field() {
     assert_eq!(s.load_time.max_ns, 3_000);
     for window in [s.last_1m, s.last_5m, s.last_1h] {
         assert_eq!(
-            (window.hits, window.misses, window.hit_rate),
-            (2, 2, Some(0.5))
+            (
+                window.hits,
+                window.misses,
+                window.coalesced,
+                window.hit_rate
+            ),
+            (2, 2, 1, Some(0.6))
         );
-        assert_eq!((window.inserts, window.updates, window.removals), (2, 1, 1));
-        assert_eq!(window.evictions, 6);
+        assert_eq!(
+            (
+                window.inserts,
+                window.updates,
+                window.removals,
+                window.cleared
+            ),
+            (2, 1, 1, 3)
+        );
+        assert_eq!(window.evictions, 4);
         assert_eq!((window.loads_succeeded, window.loads_failed), (1, 1));
         assert_eq!(window.errors, 4);
     }

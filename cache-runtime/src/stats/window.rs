@@ -11,13 +11,14 @@
 //! that first sees them (within one tick interval).
 //!
 //! Ticks and snapshots take the region's window lock; they are the only
-//! users of it. The ring (about 130 KB) is allocated on the first tick that
+//! users of it. The ring (about 160 KB) is allocated on the first tick that
 //! sees any activity, so idle regions cost nothing. Each window's sums are
 //! kept up to date as seconds enter and leave it, so a snapshot reads them
 //! in constant time; a tick costs one pass over the seconds it skips.
 
 use super::shard::{
-    Counts, ERRORS, EVICTIONS, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, UPDATES,
+    CLEARED, COALESCED, Counts, ERRORS, EVICTIONS, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES,
+    REMOVALS, UPDATES,
 };
 
 /// Seconds in the ring: the longest window.
@@ -36,10 +37,12 @@ pub(crate) const W_EVICTIONS: usize = 5;
 pub(crate) const W_LOADS_OK: usize = 6;
 pub(crate) const W_LOADS_ERR: usize = 7;
 pub(crate) const W_ERRORS: usize = 8;
+pub(crate) const W_COALESCED: usize = 9;
+pub(crate) const W_CLEARED: usize = 10;
 /// The number of windowed quantities.
-pub(crate) const WINDOWED: usize = 9;
+pub(crate) const WINDOWED: usize = 11;
 
-/// One second's deltas. `u32` keeps the ring at ~130 KB; a second would need
+/// One second's deltas. `u32` keeps the ring at ~160 KB; a second would need
 /// over four billion operations of one kind on one region to saturate.
 type Bucket = [u32; WINDOWED];
 
@@ -56,10 +59,12 @@ fn project(counts: &Counts) -> [u64; WINDOWED] {
         counts[INSERTS],
         counts[UPDATES],
         counts[REMOVALS],
-        sum(EVICTIONS, 5),
+        sum(EVICTIONS, 3),
         counts[LOADS_OK],
         counts[LOADS_ERR],
         sum(ERRORS, 3),
+        counts[COALESCED],
+        counts[CLEARED],
     ]
 }
 
@@ -139,6 +144,8 @@ impl Windows {
             | delta[W_INSERTS]
             | delta[W_UPDATES]
             | delta[W_REMOVALS]
+            | delta[W_COALESCED]
+            | delta[W_CLEARED]
             != 0;
         if accessed {
             self.last_access_ms = Some(self.last_access_ms.map_or(now_ms, |t| t.max(now_ms)));
@@ -321,7 +328,7 @@ mod tests {
         let mut windows = Windows::new(T0);
         let mut c = [0; COUNTERS];
         c[EVICTIONS] = 2;
-        c[EVICTIONS + 4] = 3;
+        c[EVICTIONS + 2] = 3;
         c[ERRORS + 1] = 4;
         windows.tick(T0, &c);
         assert_eq!(windows.window(60)[W_EVICTIONS], 5);

@@ -188,8 +188,7 @@ where
         }
     }
 
-    /// Removes `key`; whether it was held (counted as a removal either way,
-    /// by the listener or here).
+    /// Removes `key`; whether it was held (the store counts the removal).
     pub(crate) fn remove(&self, key: &K) -> bool {
         if !self.swapped.load(Ordering::Acquire) {
             let _writing = self.writers.enter();
@@ -207,14 +206,11 @@ where
             .previous
             .as_ref()
             .is_some_and(|previous| quietly(|| previous.cache.remove(key)).is_some());
-        if in_previous && !in_current {
-            self.base.removed();
-        }
         in_current || in_previous
     }
 
-    /// Empties the level; how many entries it held (each counted as a
-    /// removal).
+    /// Empties the level; how many entries it held (the store counts them
+    /// as cleared).
     pub(crate) fn clear(&self) -> u64 {
         // Through the published caches: a rebuild waits for this guard.
         let caches = self.caches.load();
@@ -234,11 +230,9 @@ where
             .collect();
         let mut removed = 0;
         if let Some(previous) = &caches.previous {
-            // Key by key, counted here: moka would announce an
-            // `invalidate_all` later, from whichever thread maintains it.
+            // Key by key, so the count is exact now.
             for (key, _) in previous.cache.iter() {
                 if quietly(|| previous.cache.remove(&*key)).is_some() {
-                    self.base.removed();
                     removed += 1;
                 }
             }

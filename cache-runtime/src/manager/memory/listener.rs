@@ -1,6 +1,8 @@
-//! The eviction listener: [`ListenerBase`], where a region's removals are
-//! counted and announced; [`Listener`], one cache's; [`quietly`], for a
-//! migration's own changes, which no listener counts.
+//! The eviction listener: [`ListenerBase`], where a region's evictions (the
+//! cache's own decisions: expired, idle, size) are counted and announced;
+//! [`Listener`], one cache's; [`quietly`], for a migration's own changes,
+//! which no listener counts. Removals and clears are counted by the store
+//! that makes them, once per key across levels.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -43,6 +45,9 @@ pub(crate) struct ListenerBase<K> {
     /// The key's text for events; `None` for sensitive regions or keys
     /// without a text form.
     pub(crate) key_text: Option<fn(&K) -> String>,
+    /// Whether replacements here are the region's updates: true for a
+    /// memory-only region (a hybrid's second level decides instead).
+    pub(crate) counts_updates: bool,
 }
 
 impl<K> Clone for ListenerBase<K> {
@@ -52,6 +57,7 @@ impl<K> Clone for ListenerBase<K> {
             stats: Arc::clone(&self.stats),
             events: self.events.clone(),
             key_text: self.key_text,
+            counts_updates: self.counts_updates,
         }
     }
 }
@@ -65,12 +71,6 @@ impl<K> ListenerBase<K> {
             self.events
                 .send(&self.region, EventKind::Evict { cause }, key);
         }
-    }
-
-    /// Counts an entry removed on request, as the listener does.
-    pub(super) fn removed(&self) {
-        self.stats.remove();
-        self.stats.evict(EvictionCause::Explicit);
     }
 }
 
@@ -86,18 +86,15 @@ impl<K> Listener<K> {
             // A migration's own changes to the old cache: moves, or
             // removals counted by whoever made them.
             RemovalCause::Replaced | RemovalCause::Explicit if QUIET.with(Cell::get) => return,
-            // Counted under their cause too, so the causes add up to every
-            // value that left; announced by the operation that made them
-            // (one event for a whole clear), not here.
+            // An update, not an eviction; announced by the insert.
             RemovalCause::Replaced => {
-                self.base.stats.update();
-                self.base.stats.evict(EvictionCause::Replaced);
+                if self.base.counts_updates {
+                    self.base.stats.update();
+                }
                 return;
             }
-            RemovalCause::Explicit => {
-                self.base.removed();
-                return;
-            }
+            // Removals and clears: counted and announced by the store.
+            RemovalCause::Explicit => return,
             RemovalCause::Size => EvictionCause::Size,
             RemovalCause::Expired => self.expiry_cause(entry),
         };
