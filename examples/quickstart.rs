@@ -44,7 +44,7 @@ pub struct RateLimits;
 
 /// Model lists of each upstream provider, in memory in front of disk.
 #[cache_region(name = "model-metadata", key = String, value = Vec<ModelInfo>,
-               ttl = "1h", max_entries = 10_000, tier = "hybrid", compression = "zstd",
+               ttl = "1h", max_entries = 10_000, tier = "hybrid", compression = "lz4",
                description = "provider model lists")]
 pub struct ModelMetadata;
 

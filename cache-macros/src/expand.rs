@@ -10,7 +10,9 @@ use syn::spanned::Spanned;
 use syn::{ItemFn, Path, ReturnType, Type};
 
 use cache_spec::attr::{ProviderArgs, RegionArgs};
-use cache_spec::{Codec, Compression, Eviction, Preset, RegionOptions, RegionSettings, Tier};
+use cache_spec::{
+    Codec, Compression, Eviction, Field, Preset, RegionOptions, RegionSettings, Tier,
+};
 
 use crate::item::Marker;
 
@@ -105,6 +107,20 @@ pub(crate) fn region(
             const _: () = #private::require_serde::<#key_of, #value_of>();
         }
     });
+    // A codec this build of cache-runtime lacks is an error at the option,
+    // not values silently stored uncompressed.
+    let require_codec = args.options.compression.and_then(|compression| {
+        let span = args.span_of(Field::Compression)?;
+        match compression.codec {
+            Codec::None => None,
+            Codec::Lz4 => Some(quote_spanned!(span=>
+                const _: () = #private::require_lz4::<()>();
+            )),
+            Codec::Zstd => Some(quote_spanned!(span=>
+                const _: () = #private::require_zstd::<()>();
+            )),
+        }
+    });
     let guard = format_ident!(
         "cache_region_named_{}",
         name.replace('-', "_"),
@@ -153,6 +169,7 @@ pub(crate) fn region(
 
             #kit
             #require_serde
+            #require_codec
 
             #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_REGION_INDEX)]
             #[linkme(crate = #linkme)]

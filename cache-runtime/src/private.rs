@@ -93,3 +93,32 @@ pub static INVALID_REGION: RegionDescriptor = RegionDescriptor::__linked(LinkedR
     schema: None,
     site: DeclarationSite::__new("", "", 0, 0),
 });
+
+/// Implemented (for `()`) when this build of cache-runtime has lz4.
+#[diagnostic::on_unimplemented(
+    message = "compression = \"lz4\" needs the `lz4` feature of cache-runtime, which this build lacks",
+    label = "lz4 is not compiled in",
+    note = "add `features = [\"lz4\"]` to the cache-runtime dependency, or use compression = \"none\""
+)]
+pub trait Lz4CompiledIn {}
+
+/// Implemented (for `()`) when this build of cache-runtime has zstd.
+#[diagnostic::on_unimplemented(
+    message = "compression = \"zstd\" needs the `zstd` feature of cache-runtime, which this build lacks",
+    label = "zstd is not compiled in",
+    note = "add `features = [\"zstd\"]` to the cache-runtime dependency, or use compression = \"lz4\" (feature `lz4`) or \"none\""
+)]
+pub trait ZstdCompiledIn {}
+
+#[cfg(feature = "lz4")]
+impl Lz4CompiledIn for () {}
+#[cfg(feature = "zstd")]
+impl ZstdCompiledIn for () {}
+
+/// Compiles only with the `lz4` feature: what a region whose `compression`
+/// names lz4 expands to, spanned on that option.
+pub const fn require_lz4<T: Lz4CompiledIn>() {}
+
+/// Compiles only with the `zstd` feature: what a region whose
+/// `compression` names zstd expands to, spanned on that option.
+pub const fn require_zstd<T: ZstdCompiledIn>() {}

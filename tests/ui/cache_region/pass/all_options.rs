@@ -17,7 +17,7 @@ pub type ModelInfo = Vec<String>;
     eviction = "lru",
     tier = "hybrid",
     preset = "bulk",
-    compression = "zstd",
+    compression = "lz4",
     compression_threshold = "2KiB",
     version = 2,
     enabled = true,
@@ -50,7 +50,7 @@ fn main() {
     assert_eq!(settings.max_entries, None);
     assert_eq!(settings.eviction, Eviction::Lru);
     assert_eq!(settings.tier, Tier::Hybrid);
-    assert_eq!(settings.compression.codec, Codec::Zstd);
+    assert_eq!(settings.compression.codec, Codec::Lz4);
     assert_eq!(settings.compression.threshold, 2048);
     assert_eq!(settings.version, 2);
     assert!(settings.enabled);
