@@ -8,8 +8,11 @@
 //!   "history": [{"version": 1, ...}, {"version": 2, ...}, {"version": 3, ...}] }
 //! ```
 //!
-//! A commit re-reads the file under a process-wide lock, checks that its
-//! version is still the one the record follows, and replaces the file
+//! A commit re-reads the file under a lock that every process sharing the
+//! file respects (an advisory exclusive lock, `File::lock`, on
+//! `<file>.lock` beside it: the state file itself is replaced by a rename,
+//! so it cannot carry the lock), checks that its version is still the one
+//! the record follows, and replaces the file
 //! atomically (`cache_spec::persist::atomic_write`: temporary file in the
 //! same folder, written, synced, renamed, folder synced), so a crash leaves
 //! the old document or the new one. A file that cannot be read or parsed
@@ -32,8 +35,8 @@ use crate::provider::BoxError;
 /// The document format this version reads and writes.
 const FORMAT: u64 = 1;
 
-/// One commit at a time in this process (whatever the file): the re-read,
-/// the version check and the write are one step.
+/// One commit at a time in this process (whatever the file); the lock file
+/// orders processes.
 static COMMITS: Mutex<()> = Mutex::new(());
 
 /// The shared state in a JSON file.
@@ -99,8 +102,30 @@ impl FileState {
         })
     }
 
+    /// `<file>.lock`, locked exclusively until the returned file is
+    /// dropped (closing it releases the lock, also when a process dies).
+    fn lock_processes(&self) -> Result<std::fs::File, ConfigError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(".lock");
+        let path = self.path.with_file_name(name);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(|error| self.error("written", error))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| self.error("locked", error))?;
+        file.lock().map_err(|error| self.error("locked", error))?;
+        Ok(file)
+    }
+
     fn commit_now(&self, record: &AuditRecord) -> Result<Commit, ConfigError> {
         let _one_at_a_time = COMMITS.lock().unwrap_or_else(PoisonError::into_inner);
+        // The re-read, the version check and the write are one step for
+        // every process sharing the file.
+        let _processes = self.lock_processes()?;
         let mut document = self.read()?;
         if document.version.checked_add(1) != Some(record.version) {
             return Ok(Commit::Conflict);
@@ -285,6 +310,62 @@ mod tests {
         assert_eq!(versions(&block_on(state.history()).unwrap()), vec![1]);
     }
 
+    /// Set in the children of [`racing_processes_lose_and_repeat_no_version`].
+    const CHILD_STATE: &str = "CACHE_RUNTIME_TEST_CHILD_STATE";
+    /// Commits each child process acknowledges.
+    const CHILD_COMMITS: u64 = 25;
+
+    /// A child's part: commit the next version, again on a conflict, until
+    /// [`CHILD_COMMITS`] were acknowledged. Returns at once in a plain run.
+    #[test]
+    fn child_commits_in_a_loop() {
+        let Some(path) = std::env::var_os(CHILD_STATE) else {
+            return;
+        };
+        let state = FileState::new(PathBuf::from(path), 10_000);
+        let mut acknowledged = 0;
+        while acknowledged < CHILD_COMMITS {
+            let next = block_on(state.load()).unwrap().version + 1;
+            if block_on(state.commit(&record(next, "10m"))).unwrap() == Commit::Done {
+                acknowledged += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn racing_processes_lose_and_repeat_no_version() {
+        let scratch = Scratch::new("state-file-processes");
+        let path = scratch.path().join("state.json");
+        let children = 4;
+        let exe = std::env::current_exe().unwrap();
+        let running: Vec<std::process::Child> = (0..children)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args([
+                        "--exact",
+                        "config::state_file::tests::child_commits_in_a_loop",
+                        "--test-threads=1",
+                        "--quiet",
+                    ])
+                    .env(CHILD_STATE, &path)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in running {
+            assert!(child.wait().unwrap().success(), "a child failed");
+        }
+        // Every acknowledged commit is in the history, once, in order.
+        let state = FileState::new(path, 10_000);
+        let total = children * CHILD_COMMITS;
+        assert_eq!(
+            versions(&block_on(state.history()).unwrap()),
+            (1..=total).collect::<Vec<_>>()
+        );
+        assert_eq!(block_on(state.load()).unwrap().version, total);
+    }
+
     #[test]
     fn a_corrupt_file_is_a_clear_error_and_is_left_untouched() {
         let scratch = Scratch::new("state-file-corrupt");
@@ -379,10 +460,12 @@ mod tests {
         for version in 1..=4 {
             block_on(state.commit(&record(version, "10m"))).unwrap();
         }
-        let names: Vec<String> = fs::read_dir(&folder)
+        let mut names: Vec<String> = fs::read_dir(&folder)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec![String::from("state.json")]);
+        names.sort();
+        // The state and its (empty, kept) lock file.
+        assert_eq!(names, ["state.json", "state.json.lock"]);
     }
 }
