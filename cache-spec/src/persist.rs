@@ -54,6 +54,42 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Removes the temporary files [`atomic_write`] left beside `path` (a
+/// writer that crashed or was killed between creating and renaming one);
+/// how many. Call it only where no writer of `path` can be running (under
+/// the lock that orders them): a live writer's temporary file would go too.
+///
+/// # Errors
+///
+/// The first I/O error listing the folder; files that cannot be removed
+/// are skipped.
+pub fn remove_orphans(path: &Path) -> io::Result<u64> {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let Some(file_name) = path.file_name() else {
+        return Ok(0);
+    };
+    let prefix = format!("{TEMP_PREFIX}{}-", file_name.to_string_lossy());
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry.file_type().is_ok_and(|kind| kind.is_file())
+            && fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Makes a rename in `folder` durable. Folders cannot be opened for syncing
 /// on every platform; there it is a no-op.
 fn sync_folder(folder: &Path) -> io::Result<()> {

@@ -126,6 +126,9 @@ impl FileState {
         // The re-read, the version check and the write are one step for
         // every process sharing the file.
         let _processes = self.lock_processes()?;
+        // No writer of this file runs now: any temporary file of it was
+        // left by one that crashed.
+        let _ = cache_spec::persist::remove_orphans(&self.path);
         let mut document = self.read()?;
         if document.version.checked_add(1) != Some(record.version) {
             return Ok(Commit::Conflict);
@@ -450,6 +453,20 @@ mod tests {
         // A lower limit applies at once to what is read.
         let fewer = FileState::new(path, 2);
         assert_eq!(versions(&block_on(fewer.history()).unwrap()), vec![5, 6]);
+    }
+
+    #[test]
+    fn temporary_files_a_crashed_writer_left_are_removed() {
+        let scratch = Scratch::new("state-file-orphans");
+        let folder = scratch.dir("state");
+        let orphan = folder.join(".tmp-state.json-4242-0");
+        fs::write(&orphan, b"{\"format\": 1, \"vers").unwrap();
+        let unrelated = folder.join(".tmp-other.json-4242-0");
+        fs::write(&unrelated, b"not ours").unwrap();
+        let state = FileState::new(folder.join("state.json"), 2);
+        block_on(state.commit(&record(1, "10m"))).unwrap();
+        assert!(!orphan.exists(), "an orphan of this file goes");
+        assert!(unrelated.exists(), "another file's stays");
     }
 
     #[test]

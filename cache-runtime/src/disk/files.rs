@@ -69,28 +69,58 @@ pub(super) fn list(dir: &Path) -> io::Result<Listing> {
 pub(super) enum Contents {
     /// No such file.
     Missing,
-    /// Larger than any envelope: not read.
-    Oversized(Metadata),
+    /// Not the length its header declares (truncated, extended, sparse) or
+    /// larger than any envelope: not read past its header.
+    Misfit(Metadata),
     /// Its bytes and the metadata of the file they came from.
     Bytes(Vec<u8>, Metadata),
 }
 
-/// Reads an entry file whole, refusing files larger than any envelope.
+/// Reads an entry file: its header first, then exactly the rest its header
+/// declares, so a damaged file of huge size costs one header read. A file
+/// whose length differs from the declared one is a [`Contents::Misfit`];
+/// one whose header does not parse is returned as read so far, for the
+/// caller's check to reject.
 pub(super) fn read_entry(path: &Path) -> io::Result<Contents> {
-    let file = match File::open(path) {
+    let mut file = match File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Contents::Missing),
         Err(error) => return Err(error),
     };
     let meta = file.metadata()?;
-    let max = Header::MAX_ENVELOPE_LEN as u64;
-    if meta.len() > max {
-        return Ok(Contents::Oversized(meta));
+    if meta.len() > Header::MAX_ENVELOPE_LEN as u64 {
+        return Ok(Contents::Misfit(meta));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    // One byte over the limit is enough to see that a growing file is too long.
-    file.take(max + 1).read_to_end(&mut bytes)?;
+    let mut bytes = read_header(&mut file)?;
+    let declared = match Header::parse(&bytes) {
+        Ok(header) => header.total_len as u64,
+        Err(_) => return Ok(Contents::Bytes(bytes, meta)),
+    };
+    if declared != meta.len() {
+        return Ok(Contents::Misfit(meta));
+    }
+    let rest = declared.saturating_sub(bytes.len() as u64);
+    bytes.reserve(usize::try_from(rest).unwrap_or(0));
+    // Never more than declared, even if the file grew meanwhile.
+    file.take(rest).read_to_end(&mut bytes)?;
     Ok(Contents::Bytes(bytes, meta))
+}
+
+/// The first bytes of an open entry file: enough for its header (key
+/// included) when it is an envelope.
+fn read_header(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(HEADER_READ);
+    (&mut *file)
+        .take(HEADER_READ as u64)
+        .read_to_end(&mut prefix)?;
+    if prefix.len() == HEADER_READ
+        && let Err(EnvelopeError::Truncated { needed, .. }) = Header::parse(&prefix)
+        && needed <= Header::MAX_LEN
+    {
+        let more = needed.saturating_sub(prefix.len());
+        file.take(more as u64).read_to_end(&mut prefix)?;
+    }
+    Ok(prefix)
 }
 
 /// Reads the first bytes of an entry file, enough for its header (key
@@ -101,18 +131,7 @@ pub(super) fn read_prefix(path: &Path) -> io::Result<Option<Vec<u8>>> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let mut prefix = Vec::with_capacity(HEADER_READ);
-    (&mut file)
-        .take(HEADER_READ as u64)
-        .read_to_end(&mut prefix)?;
-    if prefix.len() == HEADER_READ
-        && let Err(EnvelopeError::Truncated { needed, .. }) = Header::parse(&prefix)
-        && needed <= Header::MAX_LEN
-    {
-        let more = needed.saturating_sub(prefix.len());
-        file.take(more as u64).read_to_end(&mut prefix)?;
-    }
-    Ok(Some(prefix))
+    read_header(&mut file).map(Some)
 }
 
 /// Removes `path` if it is still the file `opened` describes, so a bad file

@@ -134,6 +134,10 @@ pub struct CleanupReport {
     /// Temporary files older than the grace period (left by a crashed or
     /// killed writer), removed.
     pub orphaned_temp: u64,
+    /// Files that could not be read, inspected or removed (a folder where
+    /// an entry file should be, a file without permissions): skipped, the
+    /// rest cleaned all the same.
+    pub unreadable: u64,
     /// Valid entries, kept.
     pub kept: u64,
 }
@@ -447,9 +451,7 @@ impl DiskStore {
         let path = self.path_for(key);
         let (result, meta) = match files::read_entry(&path).map_err(io_error("read", &path))? {
             Contents::Missing => return Ok(DiskLookup::Missing),
-            Contents::Oversized(meta) => {
-                (Err(EnvelopeError::Malformed { what: "file size" }), meta)
-            }
+            Contents::Misfit(meta) => (Err(EnvelopeError::Malformed { what: "file size" }), meta),
             Contents::Bytes(bytes, meta) => (
                 Envelope::decode(&bytes, key, &self.schema, self.now_ms()),
                 meta,
@@ -624,12 +626,13 @@ impl DiskStore {
     /// and stale ones, and the temporary files older than the grace period;
     /// returns the counts. Files that are neither entries nor temporary
     /// files are left alone. The checksum is verified; compressed values are
-    /// not decompressed.
+    /// not decompressed. Each file is read only as far as its header
+    /// declares. A file that cannot be read or removed is skipped and
+    /// counted ([`CleanupReport::unreadable`]); the others are cleaned.
     ///
     /// # Errors
     ///
-    /// [`DiskError::Io`] when the folder cannot be listed or a file cannot
-    /// be read or removed.
+    /// [`DiskError::Io`] when the folder cannot be listed.
     pub fn cleanup(&self) -> Result<CleanupReport, DiskError> {
         let now = self.now_ms();
         let listing = self.list()?;
@@ -639,30 +642,41 @@ impl DiskStore {
             let modified = match std::fs::symlink_metadata(&path).and_then(|meta| meta.modified()) {
                 Ok(modified) => unix_ms(modified),
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(io_error("inspect", &path)(source)),
+                Err(_) => {
+                    report.unreadable += 1;
+                    continue;
+                }
             };
-            if now.saturating_sub(modified) >= self.temp_grace_ms
-                && files::remove(&path).map_err(io_error("remove", &path))?
-            {
-                report.orphaned_temp += 1;
+            if now.saturating_sub(modified) < self.temp_grace_ms {
+                continue;
+            }
+            match files::remove(&path) {
+                Ok(true) => report.orphaned_temp += 1,
+                Ok(false) => {}
+                Err(_) => report.unreadable += 1,
             }
         }
         for name in listing.entries {
             let path = self.dir.join(&name);
-            let (verdict, meta) = match files::read_entry(&path).map_err(io_error("read", &path))? {
-                Contents::Missing => continue,
-                Contents::Oversized(meta) => (Err(MissCause::Corrupt), meta),
-                Contents::Bytes(bytes, meta) => {
+            let (verdict, meta) = match files::read_entry(&path) {
+                Ok(Contents::Missing) => continue,
+                Ok(Contents::Misfit(meta)) => (Err(MissCause::Corrupt), meta),
+                Ok(Contents::Bytes(bytes, meta)) => {
                     (self.verify(&bytes, &name, now).map_err(|e| e.cause()), meta)
+                }
+                // One bad file does not stop the cleanup of the rest.
+                Err(_) => {
+                    report.unreadable += 1;
+                    continue;
                 }
             };
             match verdict {
                 Ok(()) => report.kept += 1,
-                Err(cause) => {
-                    if files::remove_if_same(&path, &meta).map_err(io_error("remove", &path))? {
-                        report.count(cause);
-                    }
-                }
+                Err(cause) => match files::remove_if_same(&path, &meta) {
+                    Ok(true) => report.count(cause),
+                    Ok(false) => {}
+                    Err(_) => report.unreadable += 1,
+                },
             }
         }
         Ok(report)
@@ -844,6 +858,7 @@ mod tests {
                 corrupt: 1,
                 stale: 1,
                 orphaned_temp: 0,
+                unreadable: 0,
                 kept: 1
             },
             "the temp file is younger than the grace period"
@@ -855,5 +870,83 @@ mod tests {
             (report.orphaned_temp, report.kept, report.removed()),
             (1, 1, 1)
         );
+    }
+
+    #[test]
+    fn cleanup_skips_what_it_cannot_read_and_cleans_the_rest() {
+        let scratch = Scratch::new("cleanup-skips");
+        let (now, clock) = manual_clock(1_000_000);
+        let store = DiskStore::builder(scratch.path())
+            .clock(clock)
+            .build()
+            .expect("store");
+        // A folder where an entry file should be, named to sort first.
+        let mut blocked = None;
+        for i in 0..64u32 {
+            let key = format!("blocked-{i}").into_bytes();
+            let path = store.path_for(&key);
+            if blocked
+                .as_ref()
+                .is_none_or(|(_, p): &(Vec<u8>, std::path::PathBuf)| path < *p)
+            {
+                blocked = Some((key, path));
+            }
+        }
+        let (_, blocked) = blocked.expect("a name");
+        std::fs::create_dir_all(&blocked).expect("a folder in the way");
+        for i in 0..20u32 {
+            store
+                .put(
+                    format!("k{i}").as_bytes(),
+                    b"v",
+                    Some(Duration::from_secs(1)),
+                )
+                .expect("put");
+        }
+        store.put(b"live", b"v", None).expect("put");
+        now.store(1_000_000 + 2_000, Ordering::Relaxed);
+        let report = store.cleanup().expect("cleanup");
+        // The folder is not an entry file: left alone, and the rest cleaned.
+        assert_eq!(
+            (report.unreadable, report.expired, report.kept),
+            (0, 20, 1),
+            "{report:?}"
+        );
+        assert!(blocked.is_dir(), "left as it is");
+    }
+
+    #[test]
+    fn a_file_longer_than_its_header_says_is_read_no_further() {
+        let scratch = Scratch::new("sparse");
+        let store = DiskStore::open(scratch.path()).expect("store");
+        store.put(b"k", b"small", None).expect("put");
+        let path = store.path_for(b"k");
+        // Grown to 400 MiB without writing (sparse): the header still says
+        // a few dozen bytes.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_len(400 * 1024 * 1024).expect("extend");
+        drop(file);
+        let lookup = store.lookup(b"k").expect("lookup");
+        assert!(
+            matches!(
+                lookup.rejection(),
+                Some(EnvelopeError::Malformed { what: "file size" })
+            ),
+            "{lookup:?}"
+        );
+        assert!(!path.exists(), "removed as damaged");
+        // Truncated below what its header declares: the same.
+        store.put(b"t", &[7; 10_000], None).expect("put");
+        let path = store.path_for(b"t");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_len(5_000).expect("truncate");
+        drop(file);
+        assert!(store.lookup(b"t").expect("lookup").rejection().is_some());
     }
 }
