@@ -77,7 +77,7 @@ fn profile(i: usize) -> Options {
             ttl: Some(("90s", 90_000)),
             eviction: Some("lru"),
             max_entries: Some(50_000),
-            tier: Some("redis"),
+            tier: Some("hybrid"),
             ..Options::default()
         },
         6 => Options {

@@ -50,7 +50,7 @@ pub struct ModelMetadata;
 
 /// Discovered upstream endpoints, kept on disk across restarts.
 #[cache_region(name = "discovery-results", key = String, value = Vec<String>,
-               tier = "disk", ttl = "1d", max_bytes = "64MiB", version = 2,
+               tier = "disk", ttl = "1d", version = 2,
                description = "upstream endpoints found by discovery")]
 pub struct DiscoveryResults;
 

@@ -25,6 +25,12 @@ impl Tier {
     pub const fn persists(self) -> bool {
         !matches!(self, Tier::Memory)
     }
+
+    /// Whether the tier keeps entries in a memory level, the level that
+    /// enforces `max_entries` / `max_bytes` (memory and hybrid).
+    pub const fn has_memory_level(self) -> bool {
+        matches!(self, Tier::Memory | Tier::Hybrid)
+    }
 }
 
 keyword_enum! {
@@ -377,13 +383,31 @@ impl RegionSettings {
         fail_safe: None,
     };
 
-    /// Defaults, then `preset`, then `explicit`.
+    /// Defaults, then `preset`, then `explicit`. The default size limit is
+    /// the memory level's: a disk or Redis region that sets none has none.
     pub const fn resolve(preset: Option<Preset>, explicit: &RegionOptions) -> RegionSettings {
         let preset_options = match preset {
             Some(preset) => preset.options(),
             None => RegionOptions::EMPTY,
         };
-        RegionSettings::DEFAULT.apply(&preset_options.overlay(explicit))
+        let options = preset_options.overlay(explicit);
+        let settings = RegionSettings::DEFAULT.apply(&options);
+        if options.max_entries.is_none() && options.max_bytes.is_none() {
+            settings.without_default_limit()
+        } else {
+            settings
+        }
+    }
+
+    /// These settings without the built-in size limit where the tier has
+    /// no memory level to enforce it; for a resolution in which no layer
+    /// set a limit.
+    pub const fn without_default_limit(mut self) -> RegionSettings {
+        if !self.tier.has_memory_level() {
+            self.max_entries = None;
+            self.max_bytes = None;
+        }
+        self
     }
 
     /// These settings with `options`' set fields laid over them (the size
@@ -453,6 +477,20 @@ impl RegionSettings {
         if self.fail_safe.is_some() && matches!(self.tier, Tier::Disk | Tier::Redis) {
             found.push(Conflict::FailSafeWithoutMemory { tier: self.tier });
         }
+        if !self.tier.has_memory_level() {
+            if self.max_entries.is_some() {
+                found.push(Conflict::LimitWithoutMemory {
+                    tier: self.tier,
+                    limit: Field::MaxEntries,
+                });
+            }
+            if self.max_bytes.is_some() {
+                found.push(Conflict::LimitWithoutMemory {
+                    tier: self.tier,
+                    limit: Field::MaxBytes,
+                });
+            }
+        }
         found
     }
 
@@ -520,6 +558,17 @@ pub enum Conflict {
         /// The region's tier: `disk` or `redis`.
         tier: Tier,
     },
+    /// A size limit on a tier without a memory level, which nothing would
+    /// enforce.
+    #[error(
+        "{limit} is enforced by a memory level, but this region's tier is \"{tier}\", which has none: its entries are bounded by their TTL and the store's own limits (Redis maxmemory, the disk's size); use tier = \"hybrid\" to bound its memory level, or drop {limit}"
+    )]
+    LimitWithoutMemory {
+        /// The region's tier: `disk` or `redis`.
+        tier: Tier,
+        /// `max_entries` or `max_bytes`.
+        limit: Field,
+    },
 }
 
 impl Conflict {
@@ -530,6 +579,7 @@ impl Conflict {
             Conflict::IdleLongerThanLive { .. } => [Field::Tti, Field::Ttl],
             Conflict::MemoryTtlWithoutHybrid { .. } => [Field::MemoryTtl, Field::Tier],
             Conflict::FailSafeWithoutMemory { .. } => [Field::FailSafe, Field::Tier],
+            Conflict::LimitWithoutMemory { limit, .. } => [*limit, Field::Tier],
         }
     }
 }
@@ -573,10 +623,30 @@ mod tests {
                 ..RegionOptions::EMPTY
             },
         );
+        // The preset's own limit has no memory level to enforce it either.
         assert_eq!(
             persisted.conflicts(),
-            vec![Conflict::SensitiveButPersisted { tier: Tier::Redis }]
+            vec![
+                Conflict::SensitiveButPersisted { tier: Tier::Redis },
+                Conflict::LimitWithoutMemory {
+                    tier: Tier::Redis,
+                    limit: Field::MaxEntries
+                }
+            ]
         );
+        // The built-in limit is the memory level's: a Redis or disk region
+        // that sets none has none.
+        for tier in [Tier::Redis, Tier::Disk] {
+            let plain = RegionSettings::resolve(
+                None,
+                &RegionOptions {
+                    tier: Some(tier),
+                    ..RegionOptions::EMPTY
+                },
+            );
+            assert_eq!((plain.max_entries, plain.max_bytes), (None, None));
+            assert!(plain.conflicts().is_empty(), "{tier}");
+        }
         let idle = RegionSettings::resolve(
             None,
             &RegionOptions {

@@ -940,3 +940,68 @@ fn saved_overrides_that_no_longer_fit_a_region_added_later_are_set_aside() {
         "{warning}"
     );
 }
+
+/// A size limit is enforced by a memory level: a disk or Redis region has
+/// none by default (shown as `none`, not a figure it ignores), and setting
+/// one there is refused with region, field, value and what to do instead.
+#[test]
+fn limits_only_where_a_memory_level_enforces_them() {
+    let scratch = Scratch::new("config", "limits");
+    let manager = builder(&scratch).build().expect("manager");
+    let disk = manager.settings("cfg-disk").expect("disk");
+    assert_eq!((disk.max_entries, disk.max_bytes), (None, None));
+    assert!(
+        manager
+            .explain("cfg-disk")
+            .expect("explain")
+            .to_string()
+            .contains("max_entries = none"),
+        "the table shows no limit"
+    );
+    let hybrid = manager.settings("cfg-hybrid").expect("hybrid");
+    assert_eq!(hybrid.max_entries, Some(10_000), "the memory level's limit");
+
+    for (field, value) in [("max_entries", "500"), ("max_bytes", "1MiB")] {
+        let error = manager
+            .configure_blocking(change().set("cfg-disk", field, value))
+            .expect_err("no memory level to enforce it");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("region `cfg-disk`, field `{field}`"))
+                && message.contains("has none")
+                && message.contains("tier = \"hybrid\""),
+            "{message}"
+        );
+    }
+    // Moving a memory region to disk at start-up with its declared limit:
+    // refused the same way.
+    let file = scratch.path().join("cache.toml");
+    std::fs::write(&file, "[regions.cfg-resize]\ntier = \"disk\"\n").expect("file");
+    let error = builder(&scratch)
+        .config_file(&file)
+        .build()
+        .expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("max_entries is enforced by a memory level"),
+        "{error}"
+    );
+    // ... and accepted once the limit goes too.
+    std::fs::write(
+        &file,
+        "[regions.cfg-resize]\ntier = \"disk\"\nmax_entries = \"none\"\n",
+    )
+    .expect("file");
+    let manager = builder(&scratch)
+        .config_file(&file)
+        .build()
+        .expect("accepted");
+    assert_eq!(
+        manager
+            .settings("cfg-resize")
+            .expect("settings")
+            .max_entries,
+        None
+    );
+}

@@ -140,6 +140,11 @@ impl Layers {
             }
         });
         resolved.patch(runtime, region, |_| SettingSource::Runtime);
+        // The built-in limit is the memory level's: none on a tier without one.
+        let built_in = |field| matches!(resolved.sources[&field], SettingSource::BuiltIn);
+        if built_in(Field::MaxEntries) && built_in(Field::MaxBytes) {
+            resolved.settings = resolved.settings.without_default_limit();
+        }
         resolved
     }
 
