@@ -25,4 +25,4 @@ pub use name::{MAX_NAME_LEN, NameError, name_hash, schema_env_var, to_kebab_case
 pub use options::{
     Codec, Compression, Conflict, Eviction, Field, Preset, RegionOptions, RegionSettings, Tier,
 };
-pub use size::{SizeError, format_size, parse_size};
+pub use size::{SizeError, format_size, parse_count, parse_size};

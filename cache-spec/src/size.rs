@@ -40,6 +40,21 @@ const UNITS: [(&str, u64); 9] = [
     ("TiB", 1 << 40),
 ];
 
+/// Reads a whole number written as in Rust: digits, with single `_`
+/// between them (`10_000`); `None` for anything else (`1_0_`, `_1`,
+/// `1__0`, signs, spaces) or more than `u64::MAX`.
+pub fn parse_count(text: &str) -> Option<u64> {
+    let grouped = !text.is_empty()
+        && !text.starts_with('_')
+        && !text.ends_with('_')
+        && !text.contains("__")
+        && text.chars().all(|c| c.is_ascii_digit() || c == '_');
+    if !grouped {
+        return None;
+    }
+    text.replace('_', "").parse().ok()
+}
+
 /// Parses a size in bytes: a plain number (`"1048576"`, underscores allowed)
 /// or a number and a unit (`"64MiB"`, `"64 MiB"`, `"10MB"`). Zero is rejected.
 ///
@@ -59,10 +74,17 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
             text: trimmed.into(),
         });
     }
-    let number: u64 = trimmed[..digits]
-        .replace('_', "")
-        .parse()
-        .map_err(|_| SizeError::Overflow)?;
+    let written = &trimmed[..digits];
+    let number = match parse_count(written) {
+        Some(number) => number,
+        // All digits and underscores: misplaced underscores, or too large.
+        None if written.starts_with('_') || written.ends_with('_') || written.contains("__") => {
+            return Err(SizeError::MissingNumber {
+                text: trimmed.into(),
+            });
+        }
+        None => return Err(SizeError::Overflow),
+    };
     let unit = trimmed[digits..].trim();
     let factor = if unit.is_empty() {
         1

@@ -204,7 +204,14 @@ fn invalid_changes() -> Vec<(ConfigChange, &'static [&'static str])> {
                 "no region is called `cfg-plian`; did you mean `cfg-plain`?",
             ],
         ),
-        (change().set("", "ttl", "1m"), &["no region is called ``"]),
+        (
+            change().set("", "ttl", "1m"),
+            &[
+                "region ``, field `ttl` = \"1m\"",
+                "cannot be a region name",
+                "regions here:",
+            ],
+        ),
         (
             change().set("cfg-plain", "tll", "1m"),
             &["field `tll`", "unknown field `tll`; did you mean `ttl`?"],
@@ -1003,5 +1010,100 @@ fn limits_only_where_a_memory_level_enforces_them() {
             .expect("settings")
             .max_entries,
         None
+    );
+}
+
+/// Every refusal names region, field, value and what is accepted; input is
+/// escaped before it reaches a message; numbers are read as Rust writes
+/// them; environment variables match a region in either case.
+#[test]
+fn refusals_name_everything_and_escape_what_they_copy() {
+    let scratch = Scratch::new("config", "messages");
+    let manager = builder(&scratch).build().expect("manager");
+
+    // An empty region name: why it is no name, the field and value, and
+    // the names this manager has.
+    let message = manager
+        .configure_blocking(change().set("", "ttl", "10m"))
+        .expect_err("no such region")
+        .to_string();
+    for part in [
+        "region ``, field `ttl` = \"10m\"",
+        "cannot be a region name",
+        "regions here: cfg-",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+
+    // Control characters and bidi overrides from input are escaped.
+    let message = manager
+        .configure_blocking(change().set("cfg-plain\u{202e}\n", "ttl\u{1b}[2J", "1m"))
+        .expect_err("no such region")
+        .to_string();
+    assert!(
+        !message.contains('\u{202e}') && !message.contains('\n') && !message.contains('\u{1b}'),
+        "{message:?}"
+    );
+    assert!(message.contains("cfg-plain\\u{202e}\\u{a}"), "{message}");
+    let message = manager
+        .configure_blocking(change().set("cfg-plain", "ttl", "1m\u{2066}"))
+        .expect_err("not a duration")
+        .to_string();
+    assert!(
+        message.contains("1m\\u{2066}") && !message.contains('\u{2066}'),
+        "{message}"
+    );
+
+    // Underscores only between digits.
+    for bad in ["1_0_", "_10", "1__0", "+5", "1 0"] {
+        let message = manager
+            .configure_blocking(change().set("cfg-plain", "max_entries", bad))
+            .expect_err("not a number")
+            .to_string();
+        assert!(
+            message.contains("region `cfg-plain`, field `max_entries`")
+                && message.contains("is not a whole number")
+                && message.contains("10_000"),
+            "{bad}: {message}"
+        );
+    }
+    manager
+        .configure_blocking(change().set("cfg-plain", "max_entries", "10_000"))
+        .expect("grouped digits");
+    assert!(
+        manager
+            .configure_blocking(change().set("cfg-plain", "max_bytes", "1_048_576"))
+            .is_ok(),
+        "grouped digits in a size"
+    );
+    assert!(
+        manager
+            .configure_blocking(change().set("cfg-plain", "max_bytes", "64_MiB"))
+            .is_err(),
+        "an underscore before the unit"
+    );
+
+    // Lower-case variables name their region too.
+    let manager = builder(&Scratch::new("config", "messages-env"))
+        .config_env_prefix("CACHE_REGION__")
+        .config_env_vars([
+            (
+                String::from("CACHE_REGION__cfg_plain__ttl"),
+                String::from("7m"),
+            ),
+            (
+                String::from("CACHE_REGION__cfg-ttl__TTL"),
+                String::from("8m"),
+            ),
+        ])
+        .build()
+        .expect("lower case accepted");
+    assert_eq!(
+        manager.settings("cfg-plain").expect("settings").ttl,
+        Some(Duration::from_secs(420))
+    );
+    assert_eq!(
+        manager.settings("cfg-ttl").expect("settings").ttl,
+        Some(Duration::from_secs(480))
     );
 }

@@ -174,10 +174,15 @@ impl ConfigChange {
         patch
     }
 
-    /// The regions it names.
-    pub(crate) fn regions(&self) -> impl Iterator<Item = &str> {
+    /// Each edit's region, field and value (`none` for an unset).
+    pub(crate) fn targets(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.edits.iter().map(|edit| match edit {
-            Edit::Set { region, .. } | Edit::Unset { region, .. } => region.as_str(),
+            Edit::Set {
+                region,
+                field,
+                value,
+            } => (region.as_str(), field.as_str(), value.as_str()),
+            Edit::Unset { region, field } => (region.as_str(), field.as_str(), "none"),
         })
     }
 }

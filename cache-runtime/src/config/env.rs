@@ -75,16 +75,17 @@ pub(crate) fn parse<'a>(
             });
             continue;
         };
-        let region = regions
-            .clone()
-            .find(|name| variable_region(name) == region_part);
+        // Either case, `_` or `-`: MODEL_METADATA, model_metadata, model-metadata.
+        let wanted = variable_region(region_part);
+        let region = regions.clone().find(|name| variable_region(name) == wanted);
         let Some(region) = region else {
             let guess = region_part.to_ascii_lowercase().replace('_', "-");
-            let mut message = format!("no region is called `{guess}`");
+            let mut message = super::layers::unknown_region(&guess, regions.clone());
             if let Some(close) = cache_spec::suggest::closest(&guess, regions.clone()) {
                 message.push_str(&format!(
-                    "; did you mean `{close}` ({prefix}{}__{field_part})?",
-                    variable_region(close)
+                    " (the variable: {prefix}{}__{})",
+                    variable_region(close),
+                    field_part.to_ascii_uppercase()
                 ));
             }
             problems.push(Problem {

@@ -26,15 +26,37 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "region `{}`", self.region)?;
+        write!(f, "region `{}`", shown(&self.region))?;
         if let Some(field) = &self.field {
-            write!(f, ", field `{field}`")?;
+            write!(f, ", field `{}`", shown(field))?;
         }
         if let Some(value) = &self.value {
-            write!(f, " = \"{value}\"")?;
+            write!(f, " = \"{}\"", shown(value))?;
         }
-        write!(f, " ({}): {}", self.source, self.message)
+        write!(f, " ({}): {}", shown(&self.source), shown(&self.message))
     }
+}
+
+/// `text` with control characters and bidirectional overrides escaped
+/// (`\u{202e}`), so input copied into a message cannot rewrite a terminal
+/// line or reorder what an operator reads.
+pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Why a configuration could not be applied, read or kept.

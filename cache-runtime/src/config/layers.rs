@@ -258,29 +258,56 @@ pub(crate) fn check(
     }
 }
 
-/// A problem for each of `regions` the manager does not have (`known`).
+/// A problem for each target (region, and the field and value set for it,
+/// when known) whose region the manager does not have (`known`): what is
+/// wrong with the name, and the names it would accept.
 pub(crate) fn check_regions<'a, 'b>(
-    regions: impl Iterator<Item = &'b str>,
+    targets: impl Iterator<Item = (&'b str, Option<(&'b str, &'b str)>)>,
     source: &str,
     known: impl Iterator<Item = &'a str> + Clone,
     problems: &mut Vec<Problem>,
 ) {
-    for region in regions {
+    for (region, field) in targets {
         if known.clone().any(|name| name == region) {
             continue;
         }
-        let mut message = format!("no region is called `{region}`");
-        if let Some(close) = cache_spec::suggest::closest(region, known.clone()) {
-            message.push_str(&format!("; did you mean `{close}`?"));
-        }
         problems.push(Problem {
             region: region.to_owned(),
-            field: None,
-            value: None,
+            field: field.map(|(field, _)| field.to_owned()),
+            value: field.map(|(_, value)| value.to_owned()),
             source: source.to_owned(),
-            message,
+            message: unknown_region(region, known.clone()),
         });
     }
+}
+
+/// Why `region` is not one of `known`, and what would be.
+pub(crate) fn unknown_region<'a>(
+    region: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> String {
+    let mut message = match cache_spec::validate_name(region) {
+        Err(error) => format!(
+            "`{}` cannot be a region name ({error})",
+            super::error::shown(region)
+        ),
+        Ok(()) => format!("no region is called `{region}`"),
+    };
+    if let Some(close) = cache_spec::suggest::closest(region, known.clone()) {
+        message.push_str(&format!("; did you mean `{close}`?"));
+    }
+    const LISTED: usize = 8;
+    let names: Vec<&str> = known.clone().take(LISTED).collect();
+    let more = known.count().saturating_sub(LISTED);
+    if names.is_empty() {
+        message.push_str("; this manager has no regions");
+    } else {
+        message.push_str(&format!("; regions here: {}", names.join(", ")));
+        if more > 0 {
+            message.push_str(&format!(" and {more} more"));
+        }
+    }
+    message
 }
 
 /// Problems with a patch on its own: regions the manager does not have,
@@ -292,7 +319,7 @@ pub(crate) fn check_patch<'a>(
     problems: &mut Vec<Problem>,
 ) {
     check_regions(
-        patch.regions().map(|(region, _)| region),
+        patch.regions().map(|(region, _)| (region, None)),
         source,
         known.clone(),
         problems,

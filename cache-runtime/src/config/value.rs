@@ -108,12 +108,14 @@ impl FieldValue {
                 if none_word(text) {
                     return Ok(FieldValue::Count(None));
                 }
-                match text.replace('_', "").parse::<u64>() {
-                    Ok(0) => Err(fail(String::from(
+                match cache_spec::parse_count(text) {
+                    Some(0) => Err(fail(String::from(
                         "0 entries would store nothing (to stop caching, set enabled = false)",
                     ))),
-                    Ok(count) => Ok(FieldValue::Count(Some(count))),
-                    Err(_) => Err(fail(format!("\"{text}\" is not a whole number"))),
+                    Some(count) => Ok(FieldValue::Count(Some(count))),
+                    None => Err(fail(format!(
+                        "\"{text}\" is not a whole number (digits, `_` only between them: 10_000; or \"none\")"
+                    ))),
                 }
             }
             Field::MaxBytes => {
@@ -160,12 +162,16 @@ impl FieldValue {
                     codec => Compression { codec, threshold },
                 }))
             }
-            Field::Version => match text.replace('_', "").parse::<u64>() {
-                Ok(0) => Err(fail(String::from("version 0 is not a version"))),
-                Ok(version) => u32::try_from(version)
+            Field::Version => match cache_spec::parse_count(text) {
+                Some(0) => Err(fail(String::from(
+                    "version 0 is not a version (versions start at 1)",
+                ))),
+                Some(version) => u32::try_from(version)
                     .map(FieldValue::Version)
-                    .map_err(|_| fail(format!("{version} is too large"))),
-                Err(_) => Err(fail(format!("\"{text}\" is not a whole number"))),
+                    .map_err(|_| fail(format!("{version} is too large (at most {})", u32::MAX))),
+                None => Err(fail(format!(
+                    "\"{text}\" is not a whole number (digits, `_` only between them: 2)"
+                ))),
             },
         }
     }

@@ -160,7 +160,9 @@ impl CacheManager {
         let known = self.region_names();
         let mut problems = Vec::new();
         check_regions(
-            change.regions(),
+            change
+                .targets()
+                .map(|(region, field, value)| (region, Some((field, value)))),
             &format!("run-time change by {}", change.actor()),
             known.iter().map(String::as_str),
             &mut problems,
