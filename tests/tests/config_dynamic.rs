@@ -1082,6 +1082,26 @@ fn refusals_name_everything_and_escape_what_they_copy() {
             .is_err(),
         "an underscore before the unit"
     );
+    // `explain` says the one-limit rule cleared max_entries, not that a
+    // layer set it to none.
+    assert_eq!(
+        source(&manager, "cfg-plain", "max_entries"),
+        (
+            String::from("none"),
+            SettingSource::LimitReplaced {
+                by: String::from("max_bytes"),
+                source: Box::new(SettingSource::Runtime)
+            }
+        )
+    );
+    assert!(
+        manager
+            .explain("cfg-plain")
+            .expect("explain")
+            .to_string()
+            .contains("cleared: max_bytes set by run-time change replaces it"),
+        "the table says so"
+    );
 
     // Lower-case variables name their region too.
     let manager = builder(&Scratch::new("config", "messages-env"))

@@ -27,3 +27,24 @@ fn check_linked_no_longer_reports_the_crate_once_it_is_named() {
         "still not named here: {report}"
     );
 }
+
+#[test]
+fn a_program_uses_the_library_regions_by_name() {
+    let manager = cache_runtime::CacheManager::builder()
+        .background_stats(false)
+        .build()
+        .expect("manager");
+    // The program names no type of the library: the region's name and its
+    // key and value types reach it.
+    let reports = manager
+        .region_named::<String, String>("forgotten-reports")
+        .expect("linked by `use fixture_dropped as _`");
+    reports.insert_blocking("q3".into(), "ready".into());
+    assert_eq!(reports.get_blocking(&"q3".into()), Some("ready".into()));
+    // Other types are refused with both sides named.
+    let error = manager
+        .region_named::<u64, String>("forgotten-reports")
+        .expect_err("wrong key type")
+        .to_string();
+    assert!(error.contains("String") && error.contains("u64"), "{error}");
+}

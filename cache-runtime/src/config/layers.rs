@@ -57,7 +57,13 @@ impl Resolved {
             _ => None,
         };
         if let Some(other) = other {
-            self.sources.insert(other, source.clone());
+            self.sources.insert(
+                other,
+                SettingSource::LimitReplaced {
+                    by: field.as_str().to_owned(),
+                    source: Box::new(source.clone()),
+                },
+            );
         }
     }
 

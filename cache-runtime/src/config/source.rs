@@ -49,6 +49,14 @@ pub enum SettingSource {
     /// A run-time change ([`CacheManager::configure`](crate::CacheManager::configure)
     /// or a rollback), kept across restarts.
     Runtime,
+    /// Not set by anyone: cleared because the other size limit was set
+    /// (a region has one limit; setting one replaces the other).
+    LimitReplaced {
+        /// The limit that was set: `max_entries` or `max_bytes`.
+        by: String,
+        /// Where it was set.
+        source: Box<SettingSource>,
+    },
 }
 
 impl fmt::Display for SettingSource {
@@ -66,6 +74,9 @@ impl fmt::Display for SettingSource {
                 write!(f, "environment variable {variable}")
             }
             SettingSource::Runtime => f.write_str("run-time change"),
+            SettingSource::LimitReplaced { by, source } => {
+                write!(f, "cleared: {by} set by {source} replaces it")
+            }
         }
     }
 }

@@ -280,9 +280,11 @@ impl CacheManager {
         Ok(RegionHandle::new(slot.typed(&self.inner)?))
     }
 
-    /// The typed handle of the region called `name`, for regions registered
-    /// by hand (declared ones are better reached with
-    /// [`region`](Self::region)).
+    /// The typed handle of the region called `name`: for regions registered
+    /// by hand or added at run time, and for regions a linked library
+    /// declared whose marker type the program does not name (`use
+    /// that_crate as _;`). Declared regions whose type is at hand are
+    /// cheaper to reach with [`region`](Self::region).
     ///
     /// # Errors
     ///
