@@ -100,7 +100,9 @@ pub struct CacheManager {
 }
 
 struct Inner {
-    table: RwLock<Table>,
+    /// Shared with the statistics thread, which reads the current
+    /// registries from it.
+    table: Arc<RwLock<Table>>,
     /// The link-time registry the first slots mirror (slot `i` is its
     /// region `i`), for constant-time typed lookups.
     linked: Option<&'static Registry>,
@@ -131,6 +133,9 @@ struct Table {
     pending: HashMap<Arc<str>, Arc<RegionStats>>,
     /// `stats` plus `pending`: what the statistics thread saves.
     saved: Arc<StatsRegistry>,
+    /// Regions were added since `stats` and `saved` were built: they are
+    /// rebuilt on their next use, so adding a region costs O(1).
+    stale: bool,
 }
 
 /// One region of the manager.
@@ -370,10 +375,9 @@ impl CacheManager {
                 .unwrap_or_else(|| self.inner.new_stats(&name));
             let settings = self.inner.effective(&descriptor)?;
             let slot = Inner::new_slot(descriptor, kit, stats, settings);
-            table.push(Arc::clone(&slot), &self.inner.stats_settings);
+            table.push(Arc::clone(&slot));
             slot
         };
-        self.inner.restart_worker();
         self.inner
             .events
             .send(&slot.name, EventKind::RegionAdded, None);
@@ -471,7 +475,7 @@ impl CacheManager {
     pub async fn flush_fleet_stats(&self) -> Result<(), CacheError> {
         let redis = self.redis_or_refuse("(fleet statistics)")?;
         self.refresh_gauges();
-        let snapshots = self.inner.read().stats.snapshots();
+        let snapshots = self.inner.stats_registry().snapshots();
         redis
             .link
             .enter(redis.fleet.flush(&redis.link, &snapshots))
@@ -634,13 +638,13 @@ impl CacheManager {
     /// Every region's statistics, in name order.
     pub fn all_stats(&self) -> Vec<StatsSnapshot> {
         self.refresh_gauges();
-        self.inner.read().stats.snapshots()
+        self.inner.stats_registry().snapshots()
     }
 
     /// The Prometheus text exposition of every region's statistics.
     pub fn prometheus(&self) -> String {
         self.refresh_gauges();
-        self.inner.read().stats.prometheus()
+        self.inner.stats_registry().prometheus()
     }
 
     /// What restoring the [`stats_file`](CacheManagerBuilder::stats_file)
@@ -652,7 +656,7 @@ impl CacheManager {
 
     /// The statistics of every region, for exports and persistence.
     pub fn stats_registry(&self) -> Arc<StatsRegistry> {
-        Arc::clone(&self.inner.read().stats)
+        self.inner.stats_registry()
     }
 
     fn refresh_gauges(&self) {
@@ -802,22 +806,17 @@ impl Inner {
         })
     }
 
-    /// Points the statistics worker at the current region list (after a
-    /// region was added): the old one saves once more and stops.
-    fn restart_worker(&self) {
-        let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
-        if worker.is_none() {
-            return;
-        }
-        if let Some(old) = worker.take() {
-            let _ = old.shutdown();
-        }
-        *worker = self.spawn_worker();
+    /// Every region's statistics, for exports (rebuilt here if regions
+    /// were added since).
+    fn stats_registry(&self) -> Arc<StatsRegistry> {
+        current_registries(&self.table, &self.stats_settings).0
     }
 
+    /// A statistics thread that follows the regions as they are added.
     fn spawn_worker(&self) -> Option<StatsWorker> {
-        let stats = Arc::clone(&self.read().saved);
-        let mut builder = StatsWorker::builder(stats);
+        let (table, settings) = (Arc::clone(&self.table), self.stats_settings.clone());
+        let mut builder =
+            StatsWorker::following(Arc::new(move || current_registries(&table, &settings).1));
         if let Some(path) = &self.stats_file {
             builder = builder.save_to(path).save_every(self.stats_save_every);
         }
@@ -825,15 +824,36 @@ impl Inner {
     }
 }
 
+/// The table's statistics registries for exports and for saving, rebuilt
+/// first when regions were added since they were built.
+fn current_registries(
+    table: &RwLock<Table>,
+    settings: &Settings,
+) -> (Arc<StatsRegistry>, Arc<StatsRegistry>) {
+    {
+        let table = table.read().unwrap_or_else(PoisonError::into_inner);
+        if !table.stale {
+            return (Arc::clone(&table.stats), Arc::clone(&table.saved));
+        }
+    }
+    let mut table = table.write().unwrap_or_else(PoisonError::into_inner);
+    if table.stale {
+        table.rebuild_stats(settings);
+    }
+    (Arc::clone(&table.stats), Arc::clone(&table.saved))
+}
+
 impl Table {
-    fn push(&mut self, slot: Arc<Slot>, settings: &Settings) {
+    /// Adds a region; its statistics join the registries on their next use.
+    fn push(&mut self, slot: Arc<Slot>) {
         let index = self.slots.len();
         self.by_name.entry(Arc::clone(&slot.name)).or_insert(index);
         self.slots.push(slot);
-        self.rebuild_stats(settings);
+        self.stale = true;
     }
 
     fn rebuild_stats(&mut self, settings: &Settings) {
+        self.stale = false;
         let stats = self
             .slots
             .iter()
@@ -1337,13 +1357,14 @@ impl CacheManagerBuilder {
         };
         let started = setup.run(&regions)?;
         let inner = Inner {
-            table: RwLock::new(Table {
+            table: Arc::new(RwLock::new(Table {
                 slots: Vec::new(),
                 by_name: HashMap::new(),
                 stats: Arc::new(StatsRegistry::new(Vec::<String>::new())),
                 pending: HashMap::new(),
                 saved: Arc::new(StatsRegistry::new(Vec::<String>::new())),
-            }),
+                stale: false,
+            })),
             linked,
             events: Events::new(self.event_capacity),
             disk_root,
@@ -1452,7 +1473,7 @@ fn start_fleet_flusher(inner: &Arc<Inner>) {
             let Some(inner) = weak.upgrade() else {
                 return;
             };
-            let snapshots = inner.read().stats.snapshots();
+            let snapshots = inner.stats_registry().snapshots();
             let Some(redis) = inner.redis.clone() else {
                 return;
             };

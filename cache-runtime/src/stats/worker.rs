@@ -56,8 +56,14 @@ struct Progress {
 impl StatsWorker {
     /// A builder for a worker over `stats`.
     pub fn builder(stats: Arc<StatsRegistry>) -> StatsWorkerBuilder {
+        StatsWorker::following(Arc::new(move || Arc::clone(&stats)))
+    }
+
+    /// A builder for a worker over whatever registry `current` returns at
+    /// each tick and save (a manager's, which grows as regions are added).
+    pub(crate) fn following(current: StatsSource) -> StatsWorkerBuilder {
         StatsWorkerBuilder {
-            stats,
+            stats: current,
             save_to: None,
             save_every: Duration::from_secs(60),
             tick_every: Duration::from_secs(1),
@@ -122,10 +128,13 @@ impl fmt::Debug for StatsWorker {
     }
 }
 
+/// Where a worker finds the registry to tick and save, each time.
+pub(crate) type StatsSource = Arc<dyn Fn() -> Arc<StatsRegistry> + Send + Sync>;
+
 /// Builds a [`StatsWorker`]: where and how often to save, how often to tick.
 #[must_use]
 pub struct StatsWorkerBuilder {
-    stats: Arc<StatsRegistry>,
+    stats: StatsSource,
     save_to: Option<PathBuf>,
     save_every: Duration,
     tick_every: Duration,
@@ -222,7 +231,7 @@ impl StatsWorkerBuilder {
             }
             let now = Instant::now();
             if now >= next_tick {
-                self.stats.tick();
+                (self.stats)().tick();
                 next_tick += self.tick_every;
                 if next_tick <= now {
                     next_tick = now + self.tick_every;
@@ -231,7 +240,7 @@ impl StatsWorkerBuilder {
             if let Some(path) = &self.save_to
                 && now >= next_save
             {
-                match self.stats.save(path) {
+                match (self.stats)().save(path) {
                     Ok(()) => {
                         progress.saves.fetch_add(1, Ordering::Relaxed);
                     }
@@ -248,9 +257,9 @@ impl StatsWorkerBuilder {
             }
         }
         match &self.save_to {
-            Some(path) => self.stats.save(path),
+            Some(path) => (self.stats)().save(path),
             None => {
-                self.stats.tick();
+                (self.stats)().tick();
                 Ok(())
             }
         }
