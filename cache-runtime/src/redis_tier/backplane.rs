@@ -472,7 +472,7 @@ async fn subscribe(backplane: Weak<Backplane>) {
                 continue;
             }
         }
-        tokio::time::sleep(backoff).await;
+        tokio::time::sleep(super::breaker::jittered(backoff)).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }

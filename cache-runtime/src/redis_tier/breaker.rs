@@ -6,7 +6,10 @@
 //! with the time left before the next try. When that time is up, one caller
 //! is let through as a probe (the others keep failing fast); its success
 //! closes the breaker, its failure opens it again for twice as long, up to
-//! `max_open`. A success at any time resets the count.
+//! `max_open` (2 s by default, so Redis is tried again within 2 s of
+//! answering). Each opening is shortened by up to a quarter at random, so
+//! the instances of a fleet do not probe a recovering server in step. A
+//! success at any time resets the count.
 //!
 //! The closed path is one relaxed atomic load, so a healthy tier pays
 //! nothing for it.
@@ -26,12 +29,12 @@ pub(crate) struct BreakerSettings {
 }
 
 impl Default for BreakerSettings {
-    /// Open after 3 failures, for 500 ms, then up to 10 s.
+    /// Open after 3 failures, for 500 ms, then up to 2 s.
     fn default() -> BreakerSettings {
         BreakerSettings {
             threshold: 3,
             open_for: Duration::from_millis(500),
-            max_open: Duration::from_secs(10),
+            max_open: Duration::from_secs(2),
         }
     }
 }
@@ -122,8 +125,10 @@ impl Breaker {
             .open_for
             .saturating_mul(1 << doublings)
             .min(self.settings.max_open.max(self.settings.open_for));
-        self.open_until
-            .store(self.now_ms() + duration_ms(open_for), Ordering::Release);
+        self.open_until.store(
+            self.now_ms() + duration_ms(jittered(open_for)).max(1),
+            Ordering::Release,
+        );
         self.opened.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -137,6 +142,17 @@ impl Breaker {
     pub(crate) fn times_opened(&self) -> u64 {
         self.opened.load(Ordering::Relaxed)
     }
+}
+
+/// `duration` shortened by a random 0-25 %, so that many waiters (the
+/// instances of a fleet, a process's connections) do not retry in step.
+pub(crate) fn jittered(duration: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    // 0..=255, as a share of a quarter.
+    let roll = u32::from(hasher.finish().to_le_bytes()[0]);
+    duration.saturating_sub(duration.mul_f64(f64::from(roll) / 1024.0))
 }
 
 fn duration_ms(duration: Duration) -> u64 {
@@ -163,7 +179,8 @@ mod tests {
         assert!(breaker.admit().is_ok());
         breaker.failure();
         let retry_in = breaker.admit().expect_err("open");
-        assert!(retry_in <= Duration::from_secs(60) && retry_in > Duration::from_secs(50));
+        // 60 s less up to a quarter of jitter.
+        assert!(retry_in <= Duration::from_secs(60) && retry_in > Duration::from_secs(44));
         assert!(breaker.is_open());
         assert_eq!(breaker.times_opened(), 1);
     }
@@ -211,5 +228,14 @@ mod tests {
         }
         let capped = breaker.admit().expect_err("open");
         assert!(capped <= Duration::from_millis(80), "{capped:?}");
+    }
+
+    #[test]
+    fn jitter_shortens_by_at_most_a_quarter_and_varies() {
+        let base = Duration::from_secs(2);
+        let rolls: Vec<Duration> = (0..200).map(|_| jittered(base)).collect();
+        assert!(rolls.iter().all(|d| *d <= base && *d >= base * 3 / 4));
+        let first = rolls[0];
+        assert!(rolls.iter().any(|d| *d != first), "not all in step");
     }
 }

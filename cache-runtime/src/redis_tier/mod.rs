@@ -83,7 +83,8 @@ impl RedisConfig {
     /// clear error when the manager is built). Defaults: prefix
     /// `cache`, 1 s to connect, 500 ms per reply, pipelines of 256
     /// commands, the backplane on (checked every second), the breaker
-    /// opening after 3 failures in a row for 500 ms (up to 10 s).
+    /// opening after 3 failures in a row for 500 ms (up to 2 s, each opening
+    /// shortened by up to a quarter at random).
     pub fn new(url: impl Into<String>) -> RedisConfig {
         RedisConfig {
             url: url.into(),
