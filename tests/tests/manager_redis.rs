@@ -727,3 +727,36 @@ async fn fleet_statistics_add_up_every_instance() {
         Err(CacheError::UnknownRegion { .. })
     ));
 }
+
+/// With Redis paused (SIGSTOP), a get-or-load waits for Redis once (its
+/// read's timeout), runs the loader and does not wait again to write what
+/// it loaded: the write is counted as skipped. Two such calls are two
+/// timeouts, not four, so the breaker (3 in a row) stays closed. (The time
+/// is printed, not asserted: the bound is the response timeout plus the
+/// loader.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_or_load_waits_for_a_paused_redis_once() {
+    let server = RedisServer::start();
+    let manager = manager(&server, "once");
+    let users = manager.region::<Users>().unwrap();
+    users.insert("warm".into(), "up".into()).await;
+    server.pause();
+    let mut slowest = Duration::ZERO;
+    for key in ["k1", "k2"] {
+        let started = Instant::now();
+        let value = users
+            .get_or_insert_with(key.into(), || async { String::from("loaded") })
+            .await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(value, "loaded");
+    }
+    let health = manager.redis_health().expect("a Redis tier");
+    server.resume();
+    assert_eq!(health.breaker_opened, 0, "one timeout per call: {health:?}");
+    let tiers = users.snapshot().tiers.expect("Redis tier counters");
+    assert_eq!(tiers.l2_writes_skipped, 2, "{tiers:?}");
+    println!(
+        "get_or_insert_with against a paused Redis: {slowest:?} (response timeout {TIMEOUT:?})"
+    );
+    assert!(slowest < HARD_LIMIT, "hang guard: {slowest:?}");
+}

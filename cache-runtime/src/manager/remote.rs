@@ -267,7 +267,7 @@ impl<K, V> RemoteLevel<K, V> {
     }
 
     /// Counts a write that did not reach Redis.
-    fn skipped(&self) {
+    pub(crate) fn skipped(&self) {
         self.stats.tiers().count(TierEvent::WriteSkipped);
         self.stats.error(ErrorCause::Backend);
     }

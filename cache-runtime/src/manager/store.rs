@@ -696,6 +696,32 @@ where
         }
     }
 
+    /// [`RegionStore::finish`], unless Redis already failed this call: a
+    /// caller then waits for Redis at most once (its read's timeout), not
+    /// once more for the write of what it loaded (counted as skipped).
+    async fn finish_unless(
+        &self,
+        redis_failed: bool,
+        write: RemoteWrite,
+    ) -> Result<(), CacheError> {
+        match &self.remote {
+            Some(remote) if redis_failed => {
+                remote.skipped();
+                Ok(())
+            }
+            _ => self.finish(write).await,
+        }
+    }
+
+    /// A get-or-load's first look, on this thread: Redis' failure is told
+    /// apart from a miss (a failed read skips the write that follows).
+    fn lookup_blocking(&self, key: &K, flags: u8) -> Result<Option<V>, CacheError> {
+        match &self.remote {
+            Some(remote) => remote.block_on(self.try_get_with_flags(key, flags, Miss::Defer)),
+            None => Ok(self.get_with_flags(key, flags, Miss::Defer)),
+        }
+    }
+
     /// [`RegionStore::finish`] on this thread.
     fn finish_blocking(&self, write: RemoteWrite) -> Result<(), CacheError> {
         match &self.remote {
@@ -919,9 +945,11 @@ where
             self.stats.load_ok(elapsed_ns(start));
             return value;
         }
-        if let Ok(Some(value)) = self.try_get_with_flags(key, flags, Miss::Defer).await {
-            return value;
-        }
+        let redis_failed = match self.try_get_with_flags(key, flags, Miss::Defer).await {
+            Ok(Some(value)) => return value,
+            Ok(None) => false,
+            Err(_) => true,
+        };
         let pending = PendingWrite::default();
         let outcome = self
             .flights
@@ -939,7 +967,7 @@ where
             .await;
         if let Some(write) = pending.take() {
             // Counted when it fails; the value is the caller's either way.
-            let _ = self.finish(write).await;
+            let _ = self.finish_unless(redis_failed, write).await;
         }
         match outcome {
             Ok(outcome) => self.count_outcome(outcome),
@@ -964,9 +992,11 @@ where
             let loaded = init().await;
             return self.count_load(start, loaded);
         }
-        if let Ok(Some(value)) = self.try_get_with_flags(key, flags, Miss::Defer).await {
-            return Ok(value);
-        }
+        let redis_failed = match self.try_get_with_flags(key, flags, Miss::Defer).await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => false,
+            Err(_) => true,
+        };
         let pending = PendingWrite::default();
         let outcome = self
             .flights
@@ -986,7 +1016,7 @@ where
             )
             .await;
         if let Some(write) = pending.take() {
-            let _ = self.finish(write).await;
+            let _ = self.finish_unless(redis_failed, write).await;
         }
         match outcome {
             Ok(outcome) => Ok(self.count_outcome(outcome)),
@@ -1007,9 +1037,11 @@ where
             self.stats.load_ok(elapsed_ns(start));
             return value;
         }
-        if let Some(value) = self.get_with_flags(key, flags, Miss::Defer) {
-            return value;
-        }
+        let redis_failed = match self.lookup_blocking(key, flags) {
+            Ok(Some(value)) => return value,
+            Ok(None) => false,
+            Err(_) => true,
+        };
         let pending = PendingWrite::default();
         let outcome = self.flights.run_blocking::<Infallible>(
             key,
@@ -1022,8 +1054,10 @@ where
             },
             |value| pending.store(self, key, value),
         );
-        if let Some(write) = pending.take() {
-            let _ = self.finish_blocking(write);
+        if let Some(write) = pending.take()
+            && let Some(remote) = &self.remote
+        {
+            let _ = remote.block_on(self.finish_unless(redis_failed, write));
         }
         match outcome {
             Ok(outcome) => self.count_outcome(outcome),
@@ -1046,9 +1080,11 @@ where
             let loaded = init();
             return self.count_load(start, loaded);
         }
-        if let Some(value) = self.get_with_flags(key, flags, Miss::Defer) {
-            return Ok(value);
-        }
+        let redis_failed = match self.lookup_blocking(key, flags) {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => false,
+            Err(_) => true,
+        };
         let pending = PendingWrite::default();
         let outcome = self.flights.run_blocking::<E>(
             key,
@@ -1064,8 +1100,10 @@ where
             },
             |value| pending.store(self, key, value),
         );
-        if let Some(write) = pending.take() {
-            let _ = self.finish_blocking(write);
+        if let Some(write) = pending.take()
+            && let Some(remote) = &self.remote
+        {
+            let _ = remote.block_on(self.finish_unless(redis_failed, write));
         }
         match outcome {
             Ok(outcome) => Ok(self.count_outcome(outcome)),
