@@ -760,3 +760,40 @@ async fn a_get_or_load_waits_for_a_paused_redis_once() {
     );
     assert!(slowest < HARD_LIMIT, "hang guard: {slowest:?}");
 }
+
+/// A value over `max_value_size` is refused before it reaches the shared
+/// connection (where it would hold up every small call behind it), with
+/// an error that names the limit; nothing is stored and small calls go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_over_the_size_limit_is_refused_not_sent() {
+    let server = RedisServer::start();
+    let manager = CacheManager::builder()
+        .background_stats(false)
+        .redis(config(&server, "big").max_value_size(1024 * 1024))
+        .build()
+        .unwrap();
+    let users = manager.region::<Users>().unwrap();
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let error = users
+        .try_insert("huge".into(), huge.clone())
+        .await
+        .expect_err("over the limit");
+    let message = error.to_string();
+    assert!(
+        message.contains("max_value_size") && message.contains("too large"),
+        "{message}"
+    );
+    assert!(!users.insert("huge".into(), huge).await);
+    assert_eq!(users.get(&"huge".into()).await, None);
+    let mut raw = raw(&server).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("big:*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+    // Under the limit, and small calls, as ever.
+    assert!(users.insert("fits".into(), "y".repeat(512 * 1024)).await);
+    assert!(users.insert("small".into(), "z".into()).await);
+    assert_eq!(users.get(&"small".into()).await.as_deref(), Some("z"));
+}

@@ -460,6 +460,20 @@ impl RedisLevel {
                 target: key_target(key),
                 source,
             })?;
+        let max = self.link.config().max_value;
+        if bytes.len() > max {
+            // One huge reply or request on the shared connection would hold
+            // up every small call behind it.
+            return Err(RedisError::Encode {
+                operation: "SET",
+                target: key_target(key),
+                source: crate::envelope::EncodeError::TooLarge {
+                    what: "value (RedisConfig::max_value_size)",
+                    len: bytes.len(),
+                    max,
+                },
+            });
+        }
         let mut command = redis::cmd("SET");
         command.arg(key).arg(bytes);
         if let Some(ms) = ttl_ms {

@@ -33,6 +33,9 @@ pub(crate) use self::link::RedisLink;
 /// How many keys each `SCAN` call asks Redis to look at.
 pub(crate) const SCAN_COUNT: usize = 500;
 
+/// The default of [`RedisConfig::max_value_size`]: 8 MiB.
+const DEFAULT_MAX_VALUE: usize = 8 * 1024 * 1024;
+
 /// How a manager reaches Redis: the server's URL, the key prefix, time
 /// limits, pipelining, the backplane and the circuit breaker.
 ///
@@ -53,6 +56,7 @@ pub struct RedisConfig {
     pub(crate) response_timeout: Duration,
     pub(crate) hash_tag: bool,
     pub(crate) batch: usize,
+    pub(crate) max_value: usize,
     pub(crate) backplane: bool,
     pub(crate) ping_every: Duration,
     pub(crate) breaker: BreakerSettings,
@@ -93,6 +97,7 @@ impl RedisConfig {
             response_timeout: Duration::from_millis(500),
             hash_tag: false,
             batch: 256,
+            max_value: DEFAULT_MAX_VALUE,
             backplane: true,
             ping_every: Duration::from_secs(1),
             breaker: BreakerSettings::default(),
@@ -139,6 +144,19 @@ impl RedisConfig {
     #[must_use]
     pub fn batch(mut self, commands: usize) -> RedisConfig {
         self.batch = commands.max(1);
+        self
+    }
+
+    /// The largest value (its envelope, after compression) a region writes
+    /// to Redis: 8 MiB by default. Every call of a manager shares one
+    /// multiplexed connection, so one huge value in flight would hold up
+    /// the small calls behind it past their response timeout; a larger
+    /// value is refused instead (`try_insert` returns
+    /// `CacheError::Redis` with `RedisError::Encode`, a hybrid region keeps
+    /// it in memory). Raise it together with `response_timeout`.
+    #[must_use]
+    pub fn max_value_size(mut self, bytes: usize) -> RedisConfig {
+        self.max_value = bytes.max(1);
         self
     }
 
