@@ -21,12 +21,15 @@
 //! first call. Nothing runs before `main` and no code is scanned.
 //!
 //! - [`cache_region`]: a region with the built-in tiers and policies.
-//! - [`custom_cache_region`]: a region with its own [`CachePolicy`] or a
-//!   storage backend registered by name at run time.
+//! - [`custom_cache_region`]: a region with its own [`CachePolicy`] (a
+//!   storage backend named with `backend = ".."` is not served yet: such a
+//!   region fails to open with a clear error).
 //! - [`cache_config_provider`]: a function contributing a [`ConfigLayer`].
-//! - [`CacheManager`]: every region's entries at run time, over memory
-//!   (moka), disk or hybrid tiers, with typed [`RegionHandle`]s,
-//!   single-flight loads, policies, statistics and events.
+//! - [`CacheManager`]: every region's entries at run time, over the memory
+//!   (moka), disk, Redis (feature `redis`) and hybrid (memory over Redis
+//!   or disk) tiers, with typed [`RegionHandle`]s, single-flight loads,
+//!   policies, statistics that mean the same on every tier, events, and
+//!   dynamic configuration (layers, validation, audit, rollback).
 //!
 //! See the repository README for the option reference and the one pitfall of
 //! link-time collection (a library nothing references is dropped).
