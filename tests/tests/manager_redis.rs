@@ -797,3 +797,54 @@ async fn a_value_over_the_size_limit_is_refused_not_sent() {
     assert!(users.insert("small".into(), "z".into()).await);
     assert_eq!(users.get(&"small".into()).await.as_deref(), Some("z"));
 }
+
+/// After Redis was down long enough for the breaker to reach its longest
+/// opening, a Redis region and the backplane work again soon after the
+/// server answers: the breaker opens for at most 2 s (default settings),
+/// the backplane backs off for at most 2 s. The times are printed (the
+/// closing figures of the change), the assertion is only a hang guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_and_the_backplane_come_back_soon_after_a_restart() {
+    let mut server = RedisServer::start();
+    let manager = CacheManager::builder()
+        .background_stats(false)
+        .redis(
+            RedisConfig::new(server.url())
+                .prefix("recover")
+                .response_timeout(TIMEOUT)
+                .connect_timeout(Duration::from_millis(500)),
+        )
+        .build()
+        .unwrap();
+    let users = manager.region::<Users>().unwrap();
+    assert!(users.try_insert("a".into(), "1".into()).await.unwrap());
+    server.kill();
+    let down = Instant::now();
+    while down.elapsed() < Duration::from_secs(6) {
+        let _ = users.try_get(&"a".into()).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(manager.redis_health().unwrap().breaker_opened > 0);
+    server.restart();
+    let answering = Instant::now();
+    let mut region_back = None;
+    let mut backplane_back = None;
+    while (region_back.is_none() || backplane_back.is_none())
+        && answering.elapsed() < Duration::from_secs(10)
+    {
+        if region_back.is_none() && users.try_insert("b".into(), "2".into()).await.is_ok() {
+            region_back = Some(answering.elapsed());
+        }
+        if backplane_back.is_none() && manager.backplane_stats().unwrap().subscribed {
+            backplane_back = Some(answering.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "after 6 s down: the Redis region answered {region_back:?} and the backplane was subscribed {backplane_back:?} after the server did"
+    );
+    assert!(
+        region_back.is_some() && backplane_back.is_some(),
+        "hang guard"
+    );
+}
