@@ -44,7 +44,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ConfigPatch, ConfigError>
             problems.push(Problem {
                 region: String::from("(file)"),
                 field: Some(key.clone()),
-                value: None,
+                value: Some(value.to_string()),
                 source: source.clone(),
                 message: format!(
                     "unknown top-level key `{key}`; the file has one table, [regions], with a [regions.<name>] table per region"
@@ -56,7 +56,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ConfigPatch, ConfigError>
             problems.push(Problem {
                 region: String::from("(file)"),
                 field: Some(key.clone()),
-                value: None,
+                value: Some(value.to_string()),
                 source: source.clone(),
                 message: String::from("`regions` must be a table of [regions.<name>] tables"),
             });
