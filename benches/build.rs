@@ -60,7 +60,7 @@ fn profile(i: usize) -> Options {
             tti: Some(("10m", 10 * MIN)),
             max_bytes: Some(("64MiB", 64 << 20)),
             tier: Some("hybrid"),
-            compression: Some(("zstd", None)),
+            compression: Some(("lz4", None)),
             ..Options::default()
         },
         3 => Options {

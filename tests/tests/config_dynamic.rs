@@ -71,6 +71,18 @@ fn builder(scratch: &Scratch) -> CacheManagerBuilder {
         .background_stats(false)
 }
 
+/// Why a manager whose config file (`cache.toml` in `scratch`) holds
+/// `text` refuses to start.
+fn start_up_error(scratch: &Scratch, text: &str) -> String {
+    let file = scratch.path().join("cache.toml");
+    std::fs::write(&file, text).expect("file");
+    builder(scratch)
+        .config_file(&file)
+        .build()
+        .expect_err("refused")
+        .to_string()
+}
+
 fn change() -> ConfigChange {
     ConfigChange::new("tests", "checking")
 }
@@ -896,15 +908,9 @@ fn bad_start_up_configuration_is_refused_with_every_problem() {
         assert!(message.contains(part), "{part:?} in {message}");
     }
     // The sensitive rule at start-up (the file's other problems aside).
-    std::fs::write(&file, "[regions.cfg-secret]\ntier = \"disk\"\n").expect("file");
-    let error = builder(&scratch)
-        .config_file(&file)
-        .build()
-        .expect_err("refused");
+    let error = start_up_error(&scratch, "[regions.cfg-secret]\ntier = \"disk\"\n");
     assert!(
-        error
-            .to_string()
-            .contains("a sensitive region must stay in memory, but its tier is \"disk\""),
+        error.contains("a sensitive region must stay in memory, but its tier is \"disk\""),
         "{error}"
     );
     // A corrupt state file is an error, not silently empty.
@@ -982,18 +988,12 @@ fn limits_only_where_a_memory_level_enforces_them() {
     }
     // Moving a memory region to disk at start-up with its declared limit:
     // refused the same way.
-    let file = scratch.path().join("cache.toml");
-    std::fs::write(&file, "[regions.cfg-resize]\ntier = \"disk\"\n").expect("file");
-    let error = builder(&scratch)
-        .config_file(&file)
-        .build()
-        .expect_err("refused");
+    let error = start_up_error(&scratch, "[regions.cfg-resize]\ntier = \"disk\"\n");
     assert!(
-        error
-            .to_string()
-            .contains("max_entries is enforced by a memory level"),
+        error.contains("max_entries is enforced by a memory level"),
         "{error}"
     );
+    let file = scratch.path().join("cache.toml");
     // ... and accepted once the limit goes too.
     std::fs::write(
         &file,
