@@ -250,7 +250,7 @@ fn inventoried(count: usize) -> String {
         }));
         let options = format!(
             "p::RegionOptions {{ ttl: {}, tti: {}, memory_ttl: None, max_entries: {}, max_bytes: {}, eviction: {}, \
-             tier: {}, sensitive: {}, compression: {compression}, version: {}, enabled: None, fail_safe: None }}",
+             tier: {}, sensitive: {}, compression: {compression}, version: {}, enabled: None, fail_safe: None, backend: None }}",
             duration(o.ttl),
             duration(o.tti),
             some(o.max_entries.map(|n| n.to_string())),

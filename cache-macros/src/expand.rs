@@ -285,7 +285,9 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
         Tier::Disk => quote!(#private::Tier::Disk),
         Tier::Redis => quote!(#private::Tier::Redis),
         Tier::Hybrid => quote!(#private::Tier::Hybrid),
+        Tier::Backend => quote!(#private::Tier::Backend),
     }));
+    let backend = option(options.backend.map(|b| option(b.map(|name| quote!(#name)))));
     let sensitive = option(options.sensitive.map(|s| quote!(#s)));
     let compression = option(options.compression.map(|Compression { codec, threshold }| {
         let codec = match codec {
@@ -310,6 +312,7 @@ fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream
             version: #version,
             enabled: #enabled,
             fail_safe: #fail_safe,
+            backend: #backend,
         }
     }
 }

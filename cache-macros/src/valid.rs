@@ -56,7 +56,8 @@ pub(crate) fn region(attribute: Attribute, args: &RegionArgs, errors: &mut Error
             .unwrap_or_else(|| SpanRange::single(call_site));
         let mut message = conflict.to_string();
         for field in [first, second] {
-            if args.span_of(field).is_some() {
+            // An unset backend is no default worth naming.
+            if args.span_of(field).is_some() || field == Field::Backend {
                 continue;
             }
             match &args.preset {

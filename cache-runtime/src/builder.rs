@@ -213,9 +213,14 @@ impl RegionBuilder {
         self
     }
 
-    /// A storage backend registered by name at run time.
+    /// A storage backend registered by name on the manager's builder
+    /// ([`CacheManagerBuilder::backend`](crate::CacheManagerBuilder::backend)):
+    /// the region's entries live there (tier `backend`), unless a tier is
+    /// set (`hybrid` puts a memory level in front of it).
     pub fn backend(mut self, backend: impl Into<Cow<'static, str>>) -> Self {
-        self.backend = Some(backend.into());
+        let backend = backend.into();
+        self.options.backend = Some(Some(crate::config::intern(&backend)));
+        self.backend = Some(backend);
         self
     }
 

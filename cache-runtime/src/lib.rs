@@ -40,12 +40,13 @@
 // names `::cache_runtime`.
 extern crate self as cache_runtime;
 
+pub mod backend;
 mod block_on;
 mod builder;
 mod config;
 mod descriptor;
 mod discovery_cache;
-mod disk;
+pub mod disk;
 mod envelope;
 mod link_check;
 mod manager;
@@ -87,8 +88,8 @@ pub use discovery_cache::{
     Outcome, RegistryCache, RegistryCacheBuilder, RegistryCacheError, WriteStatus,
 };
 pub use disk::{
-    CleanupReport, DiskCursor, DiskEntry, DiskEntryPage, DiskError, DiskLookup, DiskStore,
-    DiskStoreBuilder, Glob, GlobError, WriteBehind,
+    CleanupReport, DiskBackend, DiskCursor, DiskEntry, DiskEntryPage, DiskError, DiskLookup,
+    DiskStore, DiskStoreBuilder, Glob, GlobError, WriteBehind,
 };
 pub use envelope::{
     Clock, Decoded, EncodeError, Envelope, EnvelopeError, MissCause, Schema, SystemClock,

@@ -327,8 +327,12 @@ fn read_region_key(
             None
         }
         Key::Backend => {
-            args.backend = Some(read_name(input, key)?);
-            None
+            let backend = read_name(input, key)?;
+            // Names are few and the macro runs once per declaration: the
+            // name lives as long as the options that carry it.
+            options.backend = Some(Some(Box::leak(backend.value.clone().into_boxed_str())));
+            args.backend = Some(backend);
+            Some(Field::Backend)
         }
         Key::Description => {
             let lit = read_str(input, key, "\"what this region holds\"")?;

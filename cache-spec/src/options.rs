@@ -14,8 +14,12 @@ keyword_enum! {
         Disk => "disk",
         /// A Redis server or cluster, shared by every instance.
         Redis => "redis",
-        /// Memory in front of a Redis or disk second level.
+        /// Memory in front of a second level: the region's named backend
+        /// when it has one, else Redis or disk.
         Hybrid => "hybrid",
+        /// The storage backend the region names (`backend = ".."`),
+        /// registered on the manager's builder, with no memory level.
+        Backend => "backend",
     }
 }
 
@@ -136,6 +140,10 @@ pub struct RegionOptions {
     /// served when Redis or the loader fails. [`Duration::ZERO`] turns
     /// fail-safe off.
     pub fail_safe: Option<Duration>,
+    /// The storage backend, by the name it was registered under:
+    /// `Some(None)` is an explicit "none" (the region's tier, not the
+    /// backend it declared).
+    pub backend: Option<Option<&'static str>>,
 }
 
 /// One of [`RegionOptions`]' fields, named as in attributes and config files.
@@ -165,6 +173,8 @@ pub enum Field {
     Enabled,
     /// `fail_safe`
     FailSafe,
+    /// `backend`
+    Backend,
 }
 
 impl Field {
@@ -183,6 +193,7 @@ impl Field {
             Field::Version => "version",
             Field::Enabled => "enabled",
             Field::FailSafe => "fail_safe",
+            Field::Backend => "backend",
         }
     }
 
@@ -190,6 +201,7 @@ impl Field {
     pub const ALL: &'static [Field] = &[
         Field::Enabled,
         Field::Tier,
+        Field::Backend,
         Field::Ttl,
         Field::Tti,
         Field::MemoryTtl,
@@ -211,10 +223,13 @@ impl Field {
     }
 
     /// Whether a running region can take a new value of this field without
-    /// a restart (`tier`, `sensitive` and `version` decide where and how
-    /// entries are stored, so they only change at start-up).
+    /// a restart (`tier`, `backend`, `sensitive` and `version` decide where
+    /// and how entries are stored, so they only change at start-up).
     pub const fn is_live(self) -> bool {
-        !matches!(self, Field::Tier | Field::Sensitive | Field::Version)
+        !matches!(
+            self,
+            Field::Tier | Field::Backend | Field::Sensitive | Field::Version
+        )
     }
 }
 
@@ -246,6 +261,7 @@ impl RegionOptions {
         version: None,
         enabled: None,
         fail_safe: None,
+        backend: None,
     };
 
     /// These options with `upper`'s set fields laid over them. The size
@@ -274,6 +290,7 @@ impl RegionOptions {
             version: pick(upper.version, self.version),
             enabled: pick(upper.enabled, self.enabled),
             fail_safe: pick(upper.fail_safe, self.fail_safe),
+            backend: pick(upper.backend, self.backend),
         }
     }
 
@@ -362,6 +379,9 @@ pub struct RegionSettings {
     /// Fail-safe grace: expired memory entries are kept this long, to be
     /// served when Redis or the loader fails; `None` is off.
     pub fail_safe: Option<Duration>,
+    /// The storage backend holding the entries of a `backend` tier (or
+    /// behind the memory level of a `hybrid` one), by registered name.
+    pub backend: Option<&'static str>,
 }
 
 impl RegionSettings {
@@ -381,6 +401,7 @@ impl RegionSettings {
         version: 1,
         enabled: true,
         fail_safe: None,
+        backend: None,
     };
 
     /// Defaults, then `preset`, then `explicit`. The default size limit is
@@ -390,7 +411,13 @@ impl RegionSettings {
             Some(preset) => preset.options(),
             None => RegionOptions::EMPTY,
         };
-        let options = preset_options.overlay(explicit);
+        let mut options = preset_options.overlay(explicit);
+        // A declared backend is where entries go unless a tier (explicit or
+        // the preset's) says otherwise (`hybrid` puts a memory level in
+        // front of it).
+        if let (Some(Some(_)), None) = (options.backend, options.tier) {
+            options.tier = Some(Tier::Backend);
+        }
         let settings = RegionSettings::DEFAULT.apply(&options);
         if options.max_entries.is_none() && options.max_bytes.is_none() {
             settings.without_default_limit()
@@ -457,6 +484,10 @@ impl RegionSettings {
                 Some(grace) => Some(grace),
                 None => self.fail_safe,
             },
+            backend: match options.backend {
+                Some(value) => value,
+                None => self.backend,
+            },
         }
     }
 
@@ -474,7 +505,17 @@ impl RegionSettings {
         if self.memory_ttl.is_some() && self.tier != Tier::Hybrid {
             found.push(Conflict::MemoryTtlWithoutHybrid { tier: self.tier });
         }
-        if self.fail_safe.is_some() && matches!(self.tier, Tier::Disk | Tier::Redis) {
+        match (self.tier, self.backend) {
+            (Tier::Backend, None) => found.push(Conflict::BackendTierWithoutBackend),
+            (Tier::Memory | Tier::Disk | Tier::Redis, Some(backend)) => {
+                found.push(Conflict::BackendOnOtherTier {
+                    tier: self.tier,
+                    backend,
+                });
+            }
+            _ => {}
+        }
+        if self.fail_safe.is_some() && !self.tier.has_memory_level() {
             found.push(Conflict::FailSafeWithoutMemory { tier: self.tier });
         }
         if !self.tier.has_memory_level() {
@@ -569,6 +610,21 @@ pub enum Conflict {
         /// `max_entries` or `max_bytes`.
         limit: Field,
     },
+    /// `tier = "backend"` on a region that names no backend.
+    #[error(
+        "tier = \"backend\" keeps entries in the region's named backend, but it names none; name one with backend = \"<name registered with CacheManagerBuilder::backend>\" (#[custom_cache_region], or configuration), or use another tier"
+    )]
+    BackendTierWithoutBackend,
+    /// A backend on a tier that would not use it.
+    #[error(
+        "backend = \"{backend}\" keeps entries in that backend, but tier = \"{tier}\" would not use it; use tier = \"backend\" (the backend alone) or \"hybrid\" (a memory level in front of it), or backend = \"none\" to keep tier = \"{tier}\""
+    )]
+    BackendOnOtherTier {
+        /// The tier: `memory`, `disk` or `redis`.
+        tier: Tier,
+        /// The backend's name.
+        backend: &'static str,
+    },
 }
 
 impl Conflict {
@@ -580,6 +636,9 @@ impl Conflict {
             Conflict::MemoryTtlWithoutHybrid { .. } => [Field::MemoryTtl, Field::Tier],
             Conflict::FailSafeWithoutMemory { .. } => [Field::FailSafe, Field::Tier],
             Conflict::LimitWithoutMemory { limit, .. } => [*limit, Field::Tier],
+            Conflict::BackendTierWithoutBackend | Conflict::BackendOnOtherTier { .. } => {
+                [Field::Backend, Field::Tier]
+            }
         }
     }
 }
@@ -781,7 +840,7 @@ mod tests {
         }
         assert_eq!(
             Tier::expected(),
-            "\"memory\", \"disk\", \"redis\", \"hybrid\""
+            "\"memory\", \"disk\", \"redis\", \"hybrid\", \"backend\""
         );
         assert_eq!(
             Preset::parse("security-critical"),

@@ -378,7 +378,7 @@ fn invalid_changes() -> Vec<(ConfigChange, &'static [&'static str])> {
             &[
                 "= \"cloud\"",
                 "is not a tier",
-                "\"memory\", \"disk\", \"redis\" or \"hybrid\"",
+                "\"memory\", \"disk\", \"redis\", \"hybrid\" or \"backend\"",
             ],
         ),
         (

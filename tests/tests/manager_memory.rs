@@ -1332,20 +1332,3 @@ fn a_policy_can_lengthen_the_regions_ttl() {
     assert_eq!(page.entries.len(), 1);
     assert!(page.entries[0].expires_in_ms.expect("expires") > 3_000_000);
 }
-
-#[custom_cache_region(name = "mm-backend", key = String, value = String, backend = "tape")]
-struct OnTape;
-
-/// A region declared with a storage backend the manager does not have is
-/// an error naming the backend, not a silent memory region.
-#[test]
-fn a_region_on_an_unknown_backend_is_refused() {
-    let manager = manager();
-    let error = manager.region::<OnTape>().expect_err("no such backend");
-    assert!(
-        matches!(error, CacheError::BackendUnavailable { .. }),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("\"tape\""), "{error}");
-    assert!(error.to_string().contains("mm-backend"), "{error}");
-}

@@ -177,11 +177,13 @@ impl Layers {
 
 /// What checking a region's new settings needs to know about the manager.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct CheckContext {
+pub(crate) struct CheckContext<'a> {
     /// The region's store is open: fields that are not live cannot change.
     pub(crate) running: bool,
     /// The manager has a Redis connection.
     pub(crate) redis: bool,
+    /// The storage backends registered on the manager.
+    pub(crate) backends: &'a crate::backend::Backends,
 }
 
 /// Every problem with `after`, the new effective settings of `region`
@@ -190,7 +192,7 @@ pub(crate) fn check(
     region: &str,
     before: Option<&RegionSettings>,
     after: &Resolved,
-    context: CheckContext,
+    context: CheckContext<'_>,
     problems: &mut Vec<Problem>,
 ) {
     let settings = &after.settings;
@@ -247,6 +249,11 @@ pub(crate) fn check(
             ),
         ));
     }
+    // A backend nobody registered is an error at build time, declared or
+    // configured: the registered names are known by then.
+    if let Some(message) = unknown_backend(settings, context) {
+        problems.push(problem(Field::Backend, message));
+    }
     let codec = settings.compression.codec;
     let missing = match codec {
         Codec::Lz4 => !cfg!(feature = "lz4"),
@@ -262,6 +269,20 @@ pub(crate) fn check(
             ),
         ));
     }
+}
+
+/// Why `settings` cannot open on this manager's backends: the backend its
+/// tier uses is not registered.
+fn unknown_backend(settings: &RegionSettings, context: CheckContext<'_>) -> Option<String> {
+    let (Tier::Backend | Tier::Hybrid, Some(name)) = (settings.tier, settings.backend) else {
+        return None;
+    };
+    context.backends.get(name).is_none().then(|| {
+        format!(
+            "no backend named \"{name}\" is registered on this manager ({}); register it with CacheManagerBuilder::backend(\"{name}\", factory), or move the region to a tier: tier = \"memory\" and backend = \"none\"",
+            context.backends.listed()
+        )
+    })
 }
 
 /// A problem for each target (region, and the field and value set for it,
@@ -358,14 +379,25 @@ pub(crate) fn check_patch<'a>(
 pub(crate) fn settle(
     layers: &mut Layers,
     descriptor: &RegionDescriptor,
-    context: CheckContext,
+    context: CheckContext<'_>,
 ) -> Result<(RegionSettings, Vec<Problem>), Vec<Problem>> {
     let region = descriptor.name();
     if !layers.touches(region) {
         // As declared, and checked when it was declared (the attribute at
         // compile time, a descriptor builder when built): nothing to
-        // resolve, which keeps start-up cheap for many regions.
-        return Ok((*descriptor.settings(), Vec::new()));
+        // resolve, which keeps start-up cheap for many regions. Only the
+        // backends registered are new.
+        let settings = *descriptor.settings();
+        if let Some(message) = unknown_backend(&settings, context) {
+            return Err(vec![Problem {
+                region: region.to_owned(),
+                field: Some(String::from("backend")),
+                value: settings.backend.map(str::to_owned),
+                source: format!("declaration at {}", descriptor.site()),
+                message,
+            }]);
+        }
+        return Ok((settings, Vec::new()));
     }
     let mut found = Vec::new();
     let resolved = layers.resolve(descriptor);

@@ -30,4 +30,5 @@ pub use self::error::{ConfigError, Problem};
 pub use self::layer::ConfigLayer;
 pub use self::patch::ConfigPatch;
 pub use self::source::{ExplainedField, Explanation, SettingSource};
+pub(crate) use self::value::intern;
 pub use self::value::{FieldValue, ValueError};

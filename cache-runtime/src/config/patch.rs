@@ -122,6 +122,9 @@ impl ConfigPatch {
         if let Some(version) = options.version {
             fields.push((Field::Version, FieldValue::Version(version)));
         }
+        if let Some(backend) = options.backend {
+            fields.push((Field::Backend, FieldValue::Backend(backend)));
+        }
         fields
     }
 }

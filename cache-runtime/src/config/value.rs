@@ -32,6 +32,27 @@ pub enum FieldValue {
     Compression(Compression),
     /// `version`.
     Version(u32),
+    /// `backend`: a registered backend's name, or `None` for an explicit
+    /// "none" (the region's tier, not the backend it declared).
+    Backend(Option<&'static str>),
+}
+
+/// `name` as a `&'static str`: each distinct backend name is kept once for
+/// the program's life (settings are `Copy`; names are few).
+pub(crate) fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 /// Why a field's text was rejected: what was wrong, and what is accepted.
@@ -70,7 +91,10 @@ pub(crate) fn accepted(field: Field) -> &'static str {
             "a size such as 1048576, \"64MiB\" or \"512KB\" (from 1 byte), or \"none\""
         }
         Field::Eviction => "\"tinylfu\" or \"lru\"",
-        Field::Tier => "\"memory\", \"disk\", \"redis\" or \"hybrid\"",
+        Field::Tier => "\"memory\", \"disk\", \"redis\", \"hybrid\" or \"backend\"",
+        Field::Backend => {
+            "the name of a backend registered with CacheManagerBuilder::backend (lowercase kebab-case), or \"none\""
+        }
         Field::Sensitive | Field::Enabled => "true or false",
         Field::Compression => {
             "\"none\", \"lz4\" or \"zstd\", optionally with a threshold as in \"zstd:4KiB\" (default 1KiB)"
@@ -132,6 +156,14 @@ impl FieldValue {
             Field::Tier => Tier::parse(text)
                 .map(FieldValue::Tier)
                 .ok_or_else(|| fail(format!("\"{text}\" is not a tier"))),
+            Field::Backend => {
+                if text == "none" {
+                    return Ok(FieldValue::Backend(None));
+                }
+                cache_spec::validate_name(text)
+                    .map(|()| FieldValue::Backend(Some(intern(text))))
+                    .map_err(|error| fail(format!("\"{text}\" is not a backend name ({error})")))
+            }
             Field::Sensitive | Field::Enabled => match text.to_ascii_lowercase().as_str() {
                 "true" => Ok(FieldValue::Flag(true)),
                 "false" => Ok(FieldValue::Flag(false)),
@@ -191,6 +223,7 @@ impl FieldValue {
             Field::Enabled => FieldValue::Flag(settings.enabled),
             Field::Compression => FieldValue::Compression(settings.compression),
             Field::Version => FieldValue::Version(settings.version),
+            Field::Backend => FieldValue::Backend(settings.backend),
         }
     }
 
@@ -222,6 +255,7 @@ impl FieldValue {
             (Field::Enabled, FieldValue::Flag(value)) => settings.enabled = value,
             (Field::Compression, FieldValue::Compression(value)) => settings.compression = value,
             (Field::Version, FieldValue::Version(value)) => settings.version = value,
+            (Field::Backend, FieldValue::Backend(value)) => settings.backend = value,
             _ => {}
         }
     }
@@ -249,6 +283,8 @@ impl FieldValue {
                 )
             }
             FieldValue::Version(version) => version.to_string(),
+            FieldValue::Backend(None) => String::from("none"),
+            FieldValue::Backend(Some(name)) => name.to_owned(),
         }
     }
 }

@@ -15,6 +15,7 @@
 //! ([`DiskLookup::Rejected`]) and removes the file; it is never an error and
 //! never a panic.
 
+mod backend;
 mod files;
 mod write_behind;
 
@@ -34,6 +35,7 @@ use crate::envelope::{
 
 use self::files::Contents;
 
+pub use self::backend::DiskBackend;
 pub use self::write_behind::WriteBehind;
 // The pattern type of `clear_matching`, named by the facade (the spec crate
 // is an implementation detail).

@@ -66,7 +66,7 @@ fn plan(
     slots: &[Arc<Slot>],
     before: &Layers,
     after: &Layers,
-    context: CheckContext,
+    context: CheckContext<'_>,
     problems: &mut Vec<Problem>,
 ) -> (Vec<FieldChange>, Vec<(Arc<Slot>, Resolved)>) {
     let mut changes = Vec::new();
@@ -110,10 +110,11 @@ impl CacheManager {
         &self.inner.config
     }
 
-    fn check_context(&self) -> CheckContext {
+    fn check_context(&self) -> CheckContext<'_> {
         CheckContext {
             running: true,
             redis: self.inner.redis.is_some(),
+            backends: &self.inner.backends,
         }
     }
 
@@ -474,6 +475,7 @@ impl CacheManager {
             CheckContext {
                 running: false,
                 redis: true,
+                backends: &self.inner.backends,
             },
             &mut ignored,
         );

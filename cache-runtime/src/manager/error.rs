@@ -120,17 +120,29 @@ pub enum CacheError {
         #[source]
         source: Arc<BoxError>,
     },
-    /// The region names a storage backend (`#[custom_cache_region(backend =
-    /// "...")]`), which this manager cannot provide: backends registered by
-    /// name are not supported yet.
+    /// The region's backend (declared, or set by configuration) is not
+    /// registered on this manager.
     #[error(
-        "region {region:?} is declared with backend {backend:?}, and this manager has no storage backend of that name (backends registered by name are not supported yet); declare it with a tier instead"
+        "region {region:?} keeps its entries in backend {backend:?}, which this manager does not have ({registered}); register it with CacheManagerBuilder::backend({backend:?}, factory), or move the region to a tier by configuration (tier = \"memory\", backend = \"none\")"
     )]
-    BackendUnavailable {
+    UnknownBackend {
         /// The region.
         region: String,
         /// The backend's name.
         backend: String,
+        /// The registered names, in words.
+        registered: String,
+    },
+    /// The region's backend failed (or its factory could not make it).
+    #[error("region {region:?}: backend {backend:?}: {source}")]
+    Backend {
+        /// The region.
+        region: String,
+        /// The backend's name.
+        backend: String,
+        /// What the backend said.
+        #[source]
+        source: crate::backend::BackendError,
     },
     /// Redis could not be reached or refused an operation (a timeout, a
     /// broken connection, the circuit breaker open). Hybrid regions serve

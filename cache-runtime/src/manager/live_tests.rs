@@ -82,6 +82,7 @@ where
         temp_grace: None,
         value_format: ValueFormat::Json,
         redis: None,
+        backends: crate::backend::Backends::default(),
     };
     let store = RegionStore::open_shared(&context, codecs).expect("the store opens");
     (store, events)

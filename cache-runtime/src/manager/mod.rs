@@ -31,6 +31,7 @@ mod remote;
 #[cfg(not(feature = "redis"))]
 #[path = "remote_off.rs"]
 mod remote;
+mod second;
 mod startup;
 mod store;
 
@@ -118,6 +119,8 @@ struct Inner {
     restored: Option<RestoreOutcome>,
     /// The Redis connection and backplane, when built with one.
     redis: Option<RedisShared>,
+    /// The storage backends registered on the builder.
+    backends: crate::backend::Backends,
     /// Layers, version, overrides and audit trail of the configuration.
     config: configure::ConfigRuntime,
 }
@@ -176,6 +179,7 @@ impl Slot {
             temp_grace: inner.temp_grace,
             value_format: inner.value_format,
             redis: inner.redis.clone(),
+            backends: inner.backends.clone(),
         }
     }
 
@@ -768,6 +772,7 @@ impl Inner {
             config::layers::CheckContext {
                 running: false,
                 redis: self.redis.is_some(),
+                backends: &self.backends,
             },
         );
         match settled {
@@ -901,6 +906,7 @@ pub struct CacheManagerBuilder {
     env_vars: Option<Vec<(String, String)>>,
     config_state: Option<PathBuf>,
     config_history: usize,
+    backends: crate::backend::Backends,
 }
 
 impl Default for CacheManagerBuilder {
@@ -928,6 +934,7 @@ impl Default for CacheManagerBuilder {
             env_vars: None,
             config_state: None,
             config_history: 1_000,
+            backends: crate::backend::Backends::default(),
         }
     }
 }
@@ -1299,6 +1306,51 @@ impl CacheManagerBuilder {
         self
     }
 
+    /// Registers a storage backend as `name`: regions declared with
+    /// `#[custom_cache_region(backend = "name")]`, or configured with
+    /// `backend = "name"`, keep their entries in what `factory` makes for
+    /// them (one [`Backend`](crate::backend::Backend) per region, made when
+    /// the region opens). A second registration of a name replaces the
+    /// first.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use cache_runtime::CacheManager;
+    /// use cache_runtime::backend::{Backend, BackendContext, BackendError};
+    /// use cache_runtime::disk::{DiskBackend, DiskStore};
+    ///
+    /// let root = std::env::temp_dir().join("doc-backend");
+    /// let manager = CacheManager::builder()
+    ///     .backend("local-files", move |context: &BackendContext<'_>| {
+    ///         let store = DiskStore::open(root.join(context.region()))
+    ///             .map_err(|error| BackendError::Other(error.into()))?;
+    ///         Ok(Arc::new(DiskBackend::new(store)) as Arc<dyn Backend>)
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a valid backend name (lowercase kebab-case, at
+    /// most 64 bytes), or is `"none"` (which configuration reads as "no
+    /// backend").
+    pub fn backend(
+        mut self,
+        name: &str,
+        factory: impl crate::backend::BackendFactory,
+    ) -> CacheManagerBuilder {
+        if let Err(error) = cache_spec::validate_name(name) {
+            panic!("CacheManagerBuilder::backend: {name:?} is not a backend name: {error}");
+        }
+        assert!(
+            name != "none",
+            "CacheManagerBuilder::backend: \"none\" means \"no backend\" in configuration; pick another name"
+        );
+        self.backends.insert(name, Arc::new(factory));
+        self
+    }
+
     /// Builds the manager. Regions' tiers open on first use.
     ///
     /// # Errors
@@ -1354,6 +1406,7 @@ impl CacheManagerBuilder {
                 .unwrap_or_else(|| disk_root.join("config-state.json")),
             keep: self.config_history,
             redis: redis.as_ref(),
+            backends: &self.backends,
         };
         let started = setup.run(&regions)?;
         let inner = Inner {
@@ -1377,6 +1430,7 @@ impl CacheManagerBuilder {
             worker: Mutex::new(None),
             restored: None,
             redis,
+            backends: self.backends,
             config: configure::ConfigRuntime {
                 layers: RwLock::new(started.layers),
                 version: std::sync::atomic::AtomicU64::new(started.version),

@@ -435,7 +435,10 @@ where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    let (Some(remote), Some(_)) = (&store.remote, &store.memory) else {
+    let (Some(remote), Some(_)) = (
+        store.remote.as_ref().and_then(super::second::Second::redis),
+        &store.memory,
+    ) else {
         return;
     };
     if let Some(backplane) = &remote.shared.backplane {

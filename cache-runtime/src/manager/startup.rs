@@ -26,6 +26,7 @@ pub(crate) struct Startup<'a> {
     pub(crate) state_file: PathBuf,
     pub(crate) keep: usize,
     pub(crate) redis: Option<&'a super::remote::RedisShared>,
+    pub(crate) backends: &'a crate::backend::Backends,
 }
 
 /// The configuration a manager starts with.
@@ -121,6 +122,7 @@ impl Startup<'_> {
         let context = CheckContext {
             running: false,
             redis: self.redis.is_some(),
+            backends: self.backends,
         };
         if !problems.is_empty() {
             return Err(CacheError::Config(ConfigError::Invalid { problems }));

@@ -21,13 +21,14 @@ use super::memory::{
 };
 use super::persisted::DiskLevel;
 use super::policy_slot::PolicySlot;
-use super::remote::{RedisShared, RemoteHit, RemoteLevel, RemoteWrite};
+use super::remote::{RedisShared, RemoteHit, RemoteLevel};
+use super::second::{BackendLevel, Second, SecondError, SecondWrite};
+use crate::backend::{BackendContext, Backends};
 use crate::descriptor::RegionDescriptor;
 use crate::disk::{DiskCursor, DiskStore, Glob};
 use crate::envelope::{Schema, ValueFormat};
 use crate::policy::CachePolicy;
 use crate::provider::BoxError;
-use crate::redis_tier::RedisError;
 use crate::stats::{GetTimer, RegionStats, TierEvent};
 
 /// A boxed, sendable future: what loaders and erased operations return.
@@ -50,6 +51,8 @@ pub(crate) struct StoreContext {
     pub(crate) value_format: ValueFormat,
     /// The manager's Redis connection, if it has one.
     pub(crate) redis: Option<RedisShared>,
+    /// The storage backends registered on the manager, by name.
+    pub(crate) backends: Backends,
 }
 
 /// What browsing entries needs: the key's text and the value's serde.
@@ -65,7 +68,7 @@ enum Lookup<V> {
 
 /// The Redis write a single-flight's leader owes once its value is stored
 /// locally (the flight's store step cannot wait).
-struct PendingWrite(std::sync::Mutex<Option<RemoteWrite>>);
+struct PendingWrite(std::sync::Mutex<Option<SecondWrite>>);
 
 impl Default for PendingWrite {
     fn default() -> PendingWrite {
@@ -84,7 +87,7 @@ impl PendingWrite {
         }
     }
 
-    fn take(self) -> Option<RemoteWrite> {
+    fn take(self) -> Option<SecondWrite> {
         self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -103,8 +106,9 @@ pub(crate) enum Stored {
     Refused,
     /// Stored in the local levels (memory, disk).
     Local,
-    /// Stored locally; this still has to reach Redis.
-    Remote(RemoteWrite),
+    /// Stored locally; this still has to reach the awaited second level
+    /// (Redis, a named backend).
+    Remote(SecondWrite),
     /// The disk level could not take it, and no memory level holds it:
     /// counted, announced, not stored.
     Failed(CacheError),
@@ -158,7 +162,8 @@ pub(crate) struct RegionStore<K, V> {
     live: Arc<Live>,
     pub(crate) memory: Option<MemoryLevel<K, V>>,
     pub(crate) disk: Option<DiskLevel<K, V>>,
-    pub(crate) remote: Option<RemoteLevel<K, V>>,
+    /// The awaited second level: Redis, or a named backend.
+    pub(crate) remote: Option<Second<K, V>>,
     /// One reconfiguration at a time.
     reconfiguring: Mutex<()>,
     pub(crate) stats: Arc<RegionStats>,
@@ -188,17 +193,24 @@ where
         let policy = Arc::new(PolicySlot::new(declared_policy));
         let sensitive = settings.sensitive;
 
-        if let Some(backend) = context.descriptor.backend() {
-            return Err(CacheError::BackendUnavailable {
-                region: region(),
-                backend: backend.to_owned(),
-            });
-        }
-        // A hybrid region's second level is Redis when the manager has a
-        // connection, the disk otherwise.
+        // A hybrid region's second level is its named backend when it has
+        // one, else Redis when the manager has a connection, else the disk.
+        let backend = match settings.tier {
+            Tier::Backend | Tier::Hybrid => settings.backend,
+            Tier::Memory | Tier::Disk | Tier::Redis => None,
+        };
         let (wants_memory, wants_disk, wants_redis) = match settings.tier {
             Tier::Memory => (true, false, false),
             Tier::Disk => (false, true, false),
+            Tier::Backend if backend.is_some() => (false, false, false),
+            Tier::Backend => {
+                return Err(CacheError::TierUnavailable {
+                    region: region(),
+                    tier: "backend",
+                    reason: "names no backend: set backend = \"<name>\" (declared or configured), or use another tier",
+                });
+            }
+            Tier::Hybrid if backend.is_some() => (true, false, false),
             Tier::Hybrid => (true, context.redis.is_none(), context.redis.is_some()),
             Tier::Redis if context.redis.is_some() => (false, false, true),
             Tier::Redis => {
@@ -213,7 +225,7 @@ where
                 });
             }
         };
-        if (wants_disk || wants_redis) && sensitive {
+        if (wants_disk || wants_redis || backend.is_some()) && sensitive {
             return Err(CacheError::Sensitive {
                 region: region(),
                 action: "persisted (a sensitive region stays in memory)",
@@ -230,7 +242,7 @@ where
                     stats: Arc::clone(&context.stats),
                     events: context.events.clone(),
                     key_text: if sensitive { None } else { codecs.key_text },
-                    counts_updates: !(wants_disk || wants_redis),
+                    counts_updates: !(wants_disk || wants_redis || backend.is_some()),
                 },
                 Arc::clone(&live),
             )
@@ -261,7 +273,7 @@ where
         let remote = match (&context.redis, wants_redis) {
             (Some(shared), true) => {
                 let (key_text, value_serde) = persistable("the Redis tier")?;
-                Some(RemoteLevel::new(
+                Some(Second::Redis(RemoteLevel::new(
                     shared,
                     &name,
                     schema.clone(),
@@ -271,9 +283,39 @@ where
                     settings.ttl,
                     &context.stats,
                     wants_memory,
-                ))
+                )))
             }
-            _ => None,
+            _ => match backend {
+                Some(backend) => {
+                    let (key_text, value_serde) = persistable("a storage backend")?;
+                    let Some(factory) = context.backends.get(backend) else {
+                        return Err(CacheError::UnknownBackend {
+                            region: region(),
+                            backend: backend.to_owned(),
+                            registered: context.backends.listed(),
+                        });
+                    };
+                    let made = factory
+                        .make(&BackendContext::new(&name, backend, &settings))
+                        .map_err(|source| CacheError::Backend {
+                            region: region(),
+                            backend: backend.to_owned(),
+                            source,
+                        })?;
+                    Some(Second::Backend(BackendLevel::new(
+                        made,
+                        backend,
+                        &name,
+                        schema.clone(),
+                        settings.compression,
+                        key_text,
+                        value_serde,
+                        settings.ttl,
+                        &context.stats,
+                    )))
+                }
+                None => None,
+            },
         };
         let disk = if wants_disk {
             let (key_text, value_serde) = persistable("the disk tier")?;
@@ -565,7 +607,7 @@ where
     /// stale memory value if fail-safe kept one.
     async fn read_remote(
         &self,
-        remote: &RemoteLevel<K, V>,
+        remote: &Second<K, V>,
         key: &K,
         timer: GetTimer<'_>,
         stale: Option<V>,
@@ -596,11 +638,8 @@ where
         }
     }
 
-    fn redis_error(&self, source: RedisError) -> CacheError {
-        CacheError::Redis {
-            region: self.name.to_string(),
-            source,
-        }
+    fn redis_error(&self, source: SecondError) -> CacheError {
+        source.into_cache_error(&self.name)
     }
 
     /// A fail-safe value for `key`: its expired memory entry, if kept.
@@ -685,7 +724,7 @@ where
     /// Sends a stored value to Redis. A hybrid region keeps it in memory
     /// when Redis fails (counted as a skipped write); a Redis-only region
     /// reports the failure.
-    pub(crate) async fn finish(&self, write: RemoteWrite) -> Result<(), CacheError> {
+    pub(crate) async fn finish(&self, write: SecondWrite) -> Result<(), CacheError> {
         let Some(remote) = &self.remote else {
             return Ok(());
         };
@@ -702,7 +741,7 @@ where
     async fn finish_unless(
         &self,
         redis_failed: bool,
-        write: RemoteWrite,
+        write: SecondWrite,
     ) -> Result<(), CacheError> {
         match &self.remote {
             Some(remote) if redis_failed => {
@@ -723,7 +762,7 @@ where
     }
 
     /// [`RegionStore::finish`] on this thread.
-    fn finish_blocking(&self, write: RemoteWrite) -> Result<(), CacheError> {
+    fn finish_blocking(&self, write: SecondWrite) -> Result<(), CacheError> {
         match &self.remote {
             Some(remote) => remote.block_on(self.finish(write)),
             None => Ok(()),
@@ -1408,18 +1447,15 @@ where
         };
         let (_, value_serde) = self.browsable()?;
         let pattern = query.pattern.as_deref().map(Glob::key);
-        let cursor = match query.cursor.as_deref() {
-            Some(text) => text.parse::<u64>().map_err(|_| CacheError::BadCursor {
-                region: self.name.to_string(),
-                cursor: text.to_owned(),
-            })?,
-            None => 0,
-        };
         let limit = query.limit.clamp(1, 10_000);
         let page = remote
-            .page(pattern.as_ref(), cursor, limit)
+            .page(pattern.as_ref(), query.cursor.as_deref(), limit)
             .await
-            .map_err(|error| self.redis_error(error))?;
+            .map_err(|error| self.redis_error(error))?
+            .map_err(|cursor| CacheError::BadCursor {
+                region: self.name.to_string(),
+                cursor,
+            })?;
         let now_ms = crate::envelope::unix_ms(std::time::SystemTime::now());
         let entries = page
             .entries
@@ -1436,7 +1472,7 @@ where
             .collect();
         Ok(EntryPage {
             entries,
-            next: (page.next != 0).then(|| page.next.to_string()),
+            next: page.next,
         })
     }
 
@@ -1565,8 +1601,8 @@ where
             // The second level holds every entry the first does.
             (_, Some(disk), _) => disk.len(),
             // Keys in a shared server, written by every instance: not
-            // counted here.
-            (_, None, Some(_)) => None,
+            // counted here, unless the backend counts them.
+            (_, None, Some(remote)) => remote.count_blocking(),
             (Some(memory), None, None) => Some(memory.entry_count()),
             (None, None, None) => Some(0),
         }

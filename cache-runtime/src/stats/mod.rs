@@ -73,7 +73,6 @@ pub use self::snapshot::{
     ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, LatencySummary, StatsSnapshot,
     WindowStats,
 };
-#[cfg(feature = "redis")]
 pub(crate) use self::tiers::L2Outcome;
 pub use self::tiers::TierSnapshot;
 pub(crate) use self::tiers::{TierEvent, TierStats};

@@ -1,6 +1,6 @@
 use cache_runtime::{CachePolicy, Tier, custom_cache_region, registry};
 
-#[custom_cache_region(name = "audit-log", key = u64, value = String, backend = "postgres-store", tier = "disk",
+#[custom_cache_region(name = "audit-log", key = u64, value = String, backend = "postgres-store",
                       compression = "lz4", description = "append-only audit entries")]
 pub struct AuditLog;
 
@@ -18,7 +18,8 @@ fn main() {
     assert!(audit.is_custom());
     assert_eq!(audit.backend(), Some("postgres-store"));
     assert!(audit.policy().is_none());
-    assert_eq!(audit.settings().tier, Tier::Disk);
+    assert_eq!(audit.settings().tier, Tier::Backend);
+    assert_eq!(audit.settings().backend, Some("postgres-store"));
     assert_eq!(audit.description(), "append-only audit entries");
 
     let blobs = registry().get("blobs").expect("linked");
