@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cache_runtime::{Outcome, RegistryCache};
+use cache_runtime::discovery::{Outcome, RegistryCache};
 use serde::{Deserialize, Serialize};
 
 /// How many plugins the example installs.
@@ -148,7 +148,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if !cache.is_enabled() {
         println!(
             "note: {} is set, every lookup runs the discovery",
-            cache_runtime::DISABLE_ENV_VAR
+            cache_runtime::discovery::DISABLE_ENV_VAR
         );
     }
     println!();

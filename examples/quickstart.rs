@@ -11,9 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_runtime::{
-    CacheError, CacheManager, CachePolicy, ConfigChange, ConfigLayer, EntryQuery, RegionDescriptor,
-    RegionOptions, RegistryBuilder, cache_config_provider, cache_region, custom_cache_region,
-    format_duration, format_size, try_registry,
+    CacheError, CacheManager, CachePolicy, ConfigLayer, RegionDescriptor, cache_config_provider,
+    cache_region,
+    config::{ConfigChange, RegionOptions, format_duration, format_size},
+    custom_cache_region,
+    manager::EntryQuery,
+    registry::RegistryBuilder,
+    try_registry,
 };
 
 /// A virtual API key handed to a tenant.
@@ -75,7 +79,7 @@ fn env_overrides() -> ConfigLayer {
     let mut layer = ConfigLayer::new();
     if let Some(ttl) = std::env::var("MODEL_METADATA_TTL")
         .ok()
-        .and_then(|text| cache_runtime::parse_duration(&text).ok())
+        .and_then(|text| cache_runtime::config::parse_duration(&text).ok())
     {
         layer.set(
             "model-metadata",
@@ -318,7 +322,7 @@ fn print_table<'a>(regions: impl Iterator<Item = &'a RegionDescriptor>) {
             if settings.sensitive {
                 flags.push("sensitive".into());
             }
-            if settings.compression.codec != cache_runtime::Codec::None {
+            if settings.compression.codec != cache_runtime::config::Codec::None {
                 flags.push(settings.compression.codec.as_str().to_string());
             }
             if let Some(policy) = region.policy() {

@@ -1,42 +1,54 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (`.ci/run` calls this script):
 # formatting, lints, docs, then every test of the workspace, the trybuild UI
-# cases included. Besides cargo it needs `redis-server` (the Redis tests
-# start their own): installed with apt-get when missing. It starts no
-# process that outlives it: each Redis test starts an ephemeral server on a
-# free loopback port and kills it on drop, a panicking test included. Only
-# a test process killed with SIGKILL leaves its server behind; it shows as
-# `redis-server 127.0.0.1:<port>` in `ps`, with its folder in
-# `$TMPDIR/cache-redis-<test pid>-<n>`.
+# cases included. Besides cargo it needs `redis-server` and `memcached`
+# (the Redis and Memcached tests start their own): installed with apt-get
+# when missing. It starts no process that outlives it: each of those tests
+# starts an ephemeral server on a free loopback port and kills it on drop,
+# a panicking test included. Only a test process killed with SIGKILL leaves
+# its server behind; it shows as `redis-server 127.0.0.1:<port>` or
+# `memcached -l 127.0.0.1 -p <port>` in `ps` (Redis' folder is
+# `$TMPDIR/cache-redis-<test pid>-<n>`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
-    step "installing redis-server (apt-get)"
-    if [ "$(id -u)" -eq 0 ]; then
-        sudo=()
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        sudo=(false)
-    fi
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+else
+    sudo=(false)
+fi
+apt_updated=no
+
+# Installs Debian package $1 when command $2 is missing, and stops the
+# service the package may start: the tests start their own servers, and
+# this script leaves nothing running.
+need() {
+    local package=$1 command=$2 why=$3
+    command -v "$command" >/dev/null 2>&1 && return 0
+    step "installing $package (apt-get)"
     # (`${sudo[@]+...}`: an empty array under `set -u` in older bash.)
-    if ! { ${sudo[@]+"${sudo[@]}"} apt-get update -qq &&
-        ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq redis-server; } ||
-        ! command -v redis-server >/dev/null 2>&1; then
-        echo "error: redis-server is missing and could not be installed; the Redis tests need it." >&2
-        echo "       Install it (e.g. \`sudo apt-get install redis-server\`) and run this script again." >&2
+    if [ "$apt_updated" = no ]; then
+        ${sudo[@]+"${sudo[@]}"} apt-get update -qq || true
+        apt_updated=yes
+    fi
+    if ! ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq "$package" ||
+        ! command -v "$command" >/dev/null 2>&1; then
+        echo "error: $command is missing and could not be installed; $why need it." >&2
+        echo "       Install it (e.g. \`sudo apt-get install $package\`) and run this script again." >&2
         exit 1
     fi
-    # On a host with systemd the package starts a server on port 6379; the
-    # tests never use it, and this script leaves nothing running.
     if command -v systemctl >/dev/null 2>&1; then
-        ${sudo[@]+"${sudo[@]}"} systemctl disable --now redis-server >/dev/null 2>&1 || true
+        ${sudo[@]+"${sudo[@]}"} systemctl disable --now "$package" >/dev/null 2>&1 || true
     fi
-fi
+}
+
+need redis-server redis-server "the Redis tests"
+need memcached memcached "the Memcached backend tests"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use cache_benches::{naive_index, same_declaration};
-use cache_runtime::{CacheRegion, RegionDescriptor, Registry, RegistryBuilder, registry};
+use cache_runtime::{CacheRegion, RegionDescriptor, Registry, registry, registry::RegistryBuilder};
 use divan::{Bencher, black_box};
 
 #[allow(missing_docs, unreachable_pub, dead_code)]

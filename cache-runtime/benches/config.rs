@@ -85,7 +85,10 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cache_runtime::{AuditRecord, CacheManager, ConfigChange, RegionDescriptor, RegionHandle};
+use cache_runtime::{
+    CacheManager, RegionDescriptor, RegionHandle,
+    config::{AuditRecord, ConfigChange},
+};
 use divan::{Bencher, black_box};
 use interleave::{Block, timed};
 

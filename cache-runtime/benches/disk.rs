@@ -8,7 +8,11 @@
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
-use cache_runtime::{Codec, Compression, DiskStore, Envelope, Schema, ValueFormat, WriteBehind};
+use cache_runtime::{
+    backend::{Envelope, Schema, ValueFormat},
+    config::{Codec, Compression},
+    disk::{DiskStore, WriteBehind},
+};
 use divan::{Bencher, black_box};
 
 fn main() {

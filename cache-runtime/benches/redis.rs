@@ -94,7 +94,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cache_runtime::{
-    CacheManager, RedisConfig, RegionCodecs, RegionDescriptor, RegionHandle, Tier,
+    CacheManager, RegionDescriptor, RegionHandle, config::Tier, manager::RegionCodecs,
+    redis::RedisConfig,
 };
 use divan::{Bencher, black_box};
 use interleave::Block;

@@ -37,7 +37,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use cache_runtime::{EvictionCause, RegionStats, StatsRegistry};
+use cache_runtime::stats::{EvictionCause, RegionStats, StatsRegistry};
 
 fn main() {
     // Build the regions first: divan sizes its samples from the first calls,

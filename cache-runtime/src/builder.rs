@@ -62,7 +62,7 @@ pub enum RegionError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cache_runtime::{RegionDescriptor, Tier};
+/// use cache_runtime::{RegionDescriptor, config::Tier};
 ///
 /// let region = RegionDescriptor::builder("session-tokens")
 ///     .key::<String>()
@@ -72,7 +72,7 @@ pub enum RegionError {
 ///     .tier(Tier::Memory)
 ///     .build()?;
 /// assert_eq!(region.settings().ttl, Some(Duration::from_secs(900)));
-/// # Ok::<(), cache_runtime::RegionError>(())
+/// # Ok::<(), cache_runtime::registry::RegionError>(())
 /// ```
 #[must_use]
 #[derive(Clone, Debug)]

@@ -71,7 +71,7 @@ const MAX_FINGERPRINT_LEN: usize = u8::MAX as usize;
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use cache_runtime::Clock;
+/// use cache_runtime::stats::Clock;
 ///
 /// let now = Arc::new(AtomicU64::new(1_000));
 /// let clock = {
@@ -230,7 +230,7 @@ impl fmt::Debug for LiveCompression {
 /// [`EnvelopeError::FormatMismatch`].
 ///
 /// ```
-/// use cache_runtime::{Schema, ValueFormat};
+/// use cache_runtime::backend::{Schema, ValueFormat};
 ///
 /// let schema = Schema::new(2).with_fingerprint("9f2c…").with_format(ValueFormat::Json);
 /// assert_eq!(schema.version(), 2);
@@ -480,7 +480,7 @@ impl EnvelopeError {
 /// turns it into bytes and [`Envelope::decode`] reads them back.
 ///
 /// ```
-/// use cache_runtime::{Compression, Envelope, EnvelopeError, Schema};
+/// use cache_runtime::{backend::{Envelope, EnvelopeError, Schema}, config::Compression};
 ///
 /// let schema = Schema::new(1);
 /// let bytes = Envelope::new(b"user:42", b"{\"name\":\"Ada\"}")
@@ -498,7 +498,7 @@ impl EnvelopeError {
 ///     Envelope::decode(&bytes, b"user:42", &schema, 61_000),
 ///     Err(EnvelopeError::Expired { .. })
 /// ));
-/// # Ok::<(), cache_runtime::EncodeError>(())
+/// # Ok::<(), cache_runtime::backend::EncodeError>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 #[must_use]

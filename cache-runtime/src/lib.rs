@@ -21,15 +21,30 @@
 //! first call. Nothing runs before `main` and no code is scanned.
 //!
 //! - [`cache_region`]: a region with the built-in tiers and policies.
-//! - [`custom_cache_region`]: a region with its own [`CachePolicy`] (a
-//!   storage backend named with `backend = ".."` is not served yet: such a
-//!   region fails to open with a clear error).
+//! - [`custom_cache_region`]: a region with its own [`CachePolicy`], or
+//!   kept in a storage backend registered by name
+//!   ([`CacheManagerBuilder::backend`]).
 //! - [`cache_config_provider`]: a function contributing a [`ConfigLayer`].
 //! - [`CacheManager`]: every region's entries at run time, over the memory
-//!   (moka), disk, Redis (feature `redis`) and hybrid (memory over Redis
-//!   or disk) tiers, with typed [`RegionHandle`]s, single-flight loads,
-//!   policies, statistics that mean the same on every tier, events, and
-//!   dynamic configuration (layers, validation, audit, rollback).
+//!   (moka), disk, Redis (feature `redis`), named-backend and hybrid
+//!   (memory over a second level) tiers, with typed [`RegionHandle`]s,
+//!   single-flight loads, policies, statistics that mean the same on every
+//!   tier, events, and dynamic configuration (layers, validation, audit,
+//!   rollback).
+//!
+//! The root holds what almost every program touches; the rest lives in
+//! modules by concept:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | options and settings, configuration layers, changes, audit, problems |
+//! | [`manager`] | what a handle's operations take and return: entry pages, events, codecs |
+//! | [`stats`] | statistics: snapshots, windows, latency, the registry and worker that export them |
+//! | [`backend`] | the [`Backend`](backend::Backend) trait, its conformance suite, the versioned envelope |
+//! | [`disk`] | the disk tier's store, its backend form, glob patterns |
+//! | [`redis`] | the Redis tier's configuration, health, and its backend form |
+//! | [`registry`] | descriptors, sites, hand-registered regions, link checks |
+//! | [`discovery`] | [`RegistryCache`](discovery::RegistryCache), the discovery cache on disk |
 //!
 //! See the repository README for the option reference and the one pitfall of
 //! link-time collection (a library nothing references is dropped).
@@ -43,13 +58,13 @@ extern crate self as cache_runtime;
 pub mod backend;
 mod block_on;
 mod builder;
-mod config;
+pub mod config;
 mod descriptor;
 mod discovery_cache;
 pub mod disk;
 mod envelope;
 mod link_check;
-mod manager;
+pub mod manager;
 mod policy;
 mod provider;
 #[cfg(feature = "redis")]
@@ -58,9 +73,9 @@ mod redis_tier;
 #[path = "redis_tier_off.rs"]
 mod redis_tier;
 mod region;
-mod registry;
+pub mod registry;
 mod site;
-mod stats;
+pub mod stats;
 #[cfg(test)]
 mod test_support;
 
@@ -70,51 +85,36 @@ pub mod __private;
 
 pub(crate) use __private as private;
 
-pub use builder::{RegionBuilder, RegionError};
 pub use cache_macros::{cache_config_provider, cache_region, custom_cache_region};
-pub use cache_spec::manifest::{BuildManifest, ManifestError};
-pub use cache_spec::{
-    Codec, Compression, Conflict, DurationError, Eviction, Field, NameError, Preset, RegionOptions,
-    RegionSettings, SizeError, Tier, format_duration, format_size, parse_duration, parse_size,
-    validate_name,
-};
-pub use config::{
-    AuditRecord, ChangeKind, ConfigChange, ConfigError, ConfigLayer, ConfigPatch, ExplainedField,
-    Explanation, FieldChange, FieldValue, Problem, SettingSource, ValueError,
-};
+pub use config::ConfigLayer;
 pub use descriptor::RegionDescriptor;
-pub use discovery_cache::{
-    DEFAULT_MAX_AGE, DISABLE_ENV_VAR, FileNameProblem, Lookup, MAX_FILE_NAME_LEN, MissReason,
-    Outcome, RegistryCache, RegistryCacheBuilder, RegistryCacheError, WriteStatus,
-};
-pub use disk::{
-    CleanupReport, DiskBackend, DiskCursor, DiskEntry, DiskEntryPage, DiskError, DiskLookup,
-    DiskStore, DiskStoreBuilder, Glob, GlobError, WriteBehind,
-};
-pub use envelope::{
-    Clock, Decoded, EncodeError, Envelope, EnvelopeError, MissCause, Schema, SystemClock,
-    ValueFormat,
-};
-pub use link_check::{LinkReport, Missing};
-pub use manager::{
-    BoxFuture, CacheError, CacheEvent, CacheManager, CacheManagerBuilder, CacheWeight, EntryPage,
-    EntryQuery, EntryView, EventKind, RefreshReport, RegionCodecs, RegionHandle, RegionKit,
-};
-pub use policy::{CachePolicy, PolicyInfo};
-pub use provider::{BoxError, IntoConfigLayer, ProviderDescriptor, ProviderError};
-pub use redis_tier::RedisError;
-#[cfg(feature = "redis")]
-pub use redis_tier::{BackplaneStats, FleetStats, RedisConfig, RedisHealth};
+pub use manager::{CacheError, CacheManager, CacheManagerBuilder, RegionHandle};
+pub use policy::CachePolicy;
 pub use region::CacheRegion;
-pub use registry::{
-    RegionId, Registry, RegistryBuilder, RegistryError, RegistryProblem, registry, try_registry,
-};
-pub use site::DeclarationSite;
-pub use stats::{
-    ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, GetTimer, LatencySummary, ManualClock,
-    RegionStats, RestoreOutcome, STATS_FORMAT, StatsRegistry, StatsRegistryBuilder, StatsSnapshot,
-    StatsWorker, StatsWorkerBuilder, TierSnapshot, WindowStats,
-};
+pub use registry::{Registry, registry, try_registry};
+
+/// The discovery cache: [`RegistryCache`](discovery::RegistryCache), a
+/// versioned, age- and mtime-checked cache on disk for any expensive
+/// discovery a program does (plugin folders, remote model lists).
+pub mod discovery {
+    pub use crate::discovery_cache::{
+        DEFAULT_MAX_AGE, DISABLE_ENV_VAR, FileNameProblem, Lookup, MAX_FILE_NAME_LEN, MissReason,
+        Outcome, RegistryCache, RegistryCacheBuilder, RegistryCacheError, WriteStatus,
+    };
+}
+
+/// The Redis tier (feature `redis`): how a manager reaches Redis
+/// ([`RedisConfig`](redis::RedisConfig)), its health and fleet figures, and
+/// a Redis server as a named storage backend
+/// ([`RedisConnection`](redis::RedisConnection)).
+pub mod redis {
+    pub use crate::redis_tier::RedisError;
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub use crate::redis_tier::{
+        BackplaneStats, FleetStats, RedisBackend, RedisConfig, RedisConnection, RedisHealth,
+    };
+}
 
 /// The fingerprint of the calling package's sources, computed by
 /// `cache-build` in its build script: `Some(hex)`, or `None` without one.
@@ -135,7 +135,7 @@ macro_rules! build_fingerprint {
 #[macro_export]
 macro_rules! build_manifest {
     () => {
-        $crate::BuildManifest::from_json(::core::include_str!(::core::env!(
+        $crate::registry::BuildManifest::from_json(::core::include_str!(::core::env!(
             "CACHE_BUILD_MANIFEST",
             "build_manifest!() and check_linked!() need cache-build: add `cache-build` to [build-dependencies] and `fn main() { cache_build::emit(); }` to build.rs"
         )))
@@ -145,7 +145,7 @@ macro_rules! build_manifest {
 /// Checks that every region and config provider declared in source (as
 /// `cache-build` found them in this package and its dependencies) is linked
 /// into this program, and that the registry has no duplicate names.
-/// Returns a [`LinkReport`]; its `Display` is one readable message naming
+/// Returns a [`LinkReport`](registry::LinkReport); its `Display` is one readable message naming
 /// each missing region and the `use that_crate as _;` line that fixes it.
 ///
 /// ```ignore

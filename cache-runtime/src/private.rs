@@ -36,14 +36,16 @@ where
 }
 
 /// What `check_linked!()` expands to.
-pub fn check_linked(manifest: &str, program: &str) -> crate::LinkReport {
+pub fn check_linked(manifest: &str, program: &str) -> crate::registry::LinkReport {
     let manifest = match cache_spec::manifest::BuildManifest::from_json(manifest) {
         Ok(manifest) => manifest,
-        Err(error) => return crate::LinkReport::unreadable(program, error),
+        Err(error) => return crate::registry::LinkReport::unreadable(program, error),
     };
     match crate::try_registry() {
         Ok(registry) => registry.verify(&manifest, program),
-        Err(error) => crate::LinkReport::broken_registry(program, error.problems().to_vec()),
+        Err(error) => {
+            crate::registry::LinkReport::broken_registry(program, error.problems().to_vec())
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use cache_runtime::backend::{
 };
 use cache_runtime::disk::{DiskBackend, DiskStore, Glob};
 use cache_runtime::{
-    BoxFuture, CacheError, CacheManager, CacheManagerBuilder, custom_cache_region,
+    CacheError, CacheManager, CacheManagerBuilder, custom_cache_region, manager::BoxFuture,
 };
 use serde::{Deserialize, Serialize};
 
@@ -240,7 +240,7 @@ fn a_region_declared_on_a_backend_works_end_to_end() {
     assert_eq!(quotas.len(), Some(3), "the backend counts");
     // Browsing and clearing by pattern go through the backend.
     let page = quotas
-        .entries_blocking(&cache_runtime::EntryQuery::first(10).matching("a*"))
+        .entries_blocking(&cache_runtime::manager::EntryQuery::first(10).matching("a*"))
         .expect("entries");
     let mut keys: Vec<&str> = page.entries.iter().map(|e| e.key.as_str()).collect();
     keys.sort_unstable();

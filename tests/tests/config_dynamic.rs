@@ -9,9 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use cache_runtime::{
-    CacheManager, CacheManagerBuilder, ChangeKind, ConfigChange, ConfigError, ConfigLayer,
-    EventKind, Eviction, RegionOptions, RegionSettings, SettingSource, cache_config_provider,
-    cache_region,
+    CacheManager, CacheManagerBuilder, ConfigLayer, cache_config_provider, cache_region,
+    config::{
+        ChangeKind, ConfigChange, ConfigError, Eviction, RegionOptions, RegionSettings,
+        SettingSource,
+    },
+    manager::EventKind,
 };
 use support::Scratch;
 

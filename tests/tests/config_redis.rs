@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cache_runtime::{CacheManager, ConfigChange, RedisConfig, cache_region};
+use cache_runtime::{CacheManager, cache_region, config::ConfigChange, redis::RedisConfig};
 use support::Scratch;
 use support::redis::RedisServer;
 
@@ -99,6 +99,7 @@ fn without_the_backplane_changes_arrive_by_polling() {
     a.configure_blocking(ConfigChange::new("ops:a", "poll").set("cfgr-shared", "eviction", "lru"))
         .expect("change");
     wait_for("b polling a's change", || {
-        b.settings("cfgr-shared").expect("settings").eviction == cache_runtime::Eviction::Lru
+        b.settings("cfgr-shared").expect("settings").eviction
+            == cache_runtime::config::Eviction::Lru
     });
 }

@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use cache_runtime::{CacheRegion, Preset, Tier, check_linked, registry, try_registry};
+use cache_runtime::{
+    CacheRegion, check_linked,
+    config::{Preset, Tier},
+    registry, try_registry,
+};
 use fixture_auth::VirtualKeys;
 use fixture_auth::sessions::SessionTokens;
 

@@ -5,8 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use cache_runtime::{
-    CachePolicy, CacheRegion, ConfigLayer, RegionOptions, cache_config_provider, cache_region,
-    custom_cache_region, registry,
+    CachePolicy, CacheRegion, ConfigLayer, cache_config_provider, cache_region,
+    config::RegionOptions, custom_cache_region, registry,
 };
 
 #[cache_region(name = "rate-limits", key = String, value = u32, preset = "high-frequency", ttl = "10s")]

@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_runtime::{
-    Clock, Codec, Compression, DiskLookup, DiskStore, Envelope, EnvelopeError, Glob, MissCause,
-    Schema, ValueFormat, WriteBehind,
+    backend::{Envelope, EnvelopeError, MissCause, Schema, ValueFormat},
+    config::{Codec, Compression},
+    disk::{DiskLookup, DiskStore, Glob, WriteBehind},
+    stats::Clock,
 };
 
 mod support;

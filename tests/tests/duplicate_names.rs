@@ -1,7 +1,7 @@
 //! Two crates declaring the same region name: the registry refuses to build
 //! and names both declarations.
 
-use cache_runtime::{RegistryProblem, check_linked, registry, try_registry};
+use cache_runtime::{check_linked, registry, registry::RegistryProblem, try_registry};
 
 use fixture_auth as _;
 use fixture_clash as _;

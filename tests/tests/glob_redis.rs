@@ -11,7 +11,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use cache_runtime::Glob;
+use cache_runtime::disk::Glob;
 use support::redis::RedisServer;
 
 /// The tier's layout: `{prefix}:{region}:` before every key text.

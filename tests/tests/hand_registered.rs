@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
-use cache_runtime::{RegionDescriptor, RegistryBuilder, RegistryProblem, Tier, registry};
+use cache_runtime::{
+    RegionDescriptor,
+    config::Tier,
+    registry,
+    registry::{RegistryBuilder, RegistryProblem},
+};
 
 use fixture_auth::VirtualKeys;
 

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use cache_runtime::{
-    CacheManager, CacheRegion, DiskStore, RegionCodecs, RegionDescriptor, RegionHandle, Schema,
-    Tier, cache_region,
+    CacheManager, CacheRegion, RegionDescriptor, RegionHandle, backend::Schema, cache_region,
+    config::Tier, disk::DiskStore, manager::RegionCodecs,
 };
 use serde::{Deserialize, Serialize};
 
@@ -919,7 +919,7 @@ fn hybrid_memory_ttl_falls_back_to_disk_until_the_disk_ttl() {
     let observer = observer_manager.region::<HybridTtl>().expect("region");
     let on_disk = || {
         !observer
-            .entries_blocking(&cache_runtime::EntryQuery::first(10))
+            .entries_blocking(&cache_runtime::manager::EntryQuery::first(10))
             .expect("entries")
             .entries
             .is_empty()
@@ -1003,7 +1003,9 @@ fn compressed_regions_round_trip_and_compress() {
         (len("big"), len("small"))
     };
     let json_len = serde_json::to_vec(&big).expect("json").len() as u64;
-    assert!(cache_runtime::Envelope::supports(cache_runtime::Codec::Lz4));
+    assert!(cache_runtime::backend::Envelope::supports(
+        cache_runtime::config::Codec::Lz4
+    ));
     assert!(
         big_len < json_len / 4,
         "{big_len} bytes on disk for {json_len}"
@@ -1085,7 +1087,10 @@ fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
     let file = entry_path(&handle, "ada");
     let binary_len = fs::metadata(&file).expect("entry file").len();
     let page = binary
-        .entries_blocking("mdisk-binary", &cache_runtime::EntryQuery::first(10))
+        .entries_blocking(
+            "mdisk-binary",
+            &cache_runtime::manager::EntryQuery::first(10),
+        )
         .expect("entries");
     assert_eq!(page.entries.len(), 1);
     assert_eq!(page.entries[0].value["name"], "Ada");
@@ -1178,7 +1183,7 @@ fn writes_the_disk_refuses_are_errors_not_silent_drops() {
         assert_eq!(snapshot.inserts, 2, "refused writes are not inserts");
         assert_eq!(snapshot.errors.io, 4, "each refusal counted");
         let refusals = std::iter::from_fn(|| events.try_recv().ok())
-            .filter(|event| event.kind == cache_runtime::EventKind::WriteRefused)
+            .filter(|event| event.kind == cache_runtime::manager::EventKind::WriteRefused)
             .count();
         assert_eq!(refusals, 4, "each refusal announced");
 

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use cache_runtime::{CacheManager, EntryQuery, Glob, RegionHandle, cache_region};
+use cache_runtime::{CacheManager, RegionHandle, cache_region, disk::Glob, manager::EntryQuery};
 
 mod support;
 use support::Scratch;

@@ -15,9 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use cache_runtime::{
-    CacheError, CacheEvent, CacheManager, CachePolicy, CacheWeight, EntryQuery, EventKind,
-    Eviction, EvictionCause, RegionCodecs, RegionDescriptor, RegionHandle, Tier, cache_region,
+    CacheError, CacheManager, CachePolicy, RegionDescriptor, RegionHandle, cache_region,
+    config::{Eviction, Tier},
     custom_cache_region,
+    manager::{CacheEvent, CacheWeight, EntryQuery, EventKind, RegionCodecs},
+    stats::EvictionCause,
 };
 use serde_json::json;
 use tokio::sync::broadcast::Receiver;
@@ -1327,7 +1329,7 @@ fn a_policy_can_lengthen_the_regions_ttl() {
     assert_eq!(handle.get_blocking(&s("asked")), None);
     assert_eq!(handle.get_blocking(&s("kept")).as_deref(), Some("keep me"));
     let page = handle
-        .entries_blocking(&cache_runtime::EntryQuery::first(10))
+        .entries_blocking(&cache_runtime::manager::EntryQuery::first(10))
         .expect("entries");
     assert_eq!(page.entries.len(), 1);
     assert!(page.entries[0].expires_in_ms.expect("expires") > 3_000_000);

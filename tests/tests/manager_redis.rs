@@ -19,8 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cache_runtime::{
-    CacheError, CacheManager, EntryQuery, RedisConfig, RegionCodecs, RegionDescriptor,
-    RegionHandle, Tier, cache_region,
+    CacheError, CacheManager, RegionDescriptor, RegionHandle, cache_region,
+    config::Tier,
+    manager::{EntryQuery, RegionCodecs},
+    redis::RedisConfig,
 };
 use serde::{Deserialize, Serialize};
 use support::redis::RedisServer;

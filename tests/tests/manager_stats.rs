@@ -13,8 +13,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use cache_runtime::{
-    CacheManager, CacheManagerBuilder, CacheRegion, DiskStore, ManualClock, StatsSnapshot,
-    cache_region,
+    CacheManager, CacheManagerBuilder, CacheRegion, cache_region,
+    disk::DiskStore,
+    stats::{ManualClock, StatsSnapshot},
 };
 
 mod support;

@@ -12,7 +12,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use cache_runtime::{
+use cache_runtime::discovery::{
     Lookup, MissReason, Outcome, RegistryCache, RegistryCacheBuilder, RegistryCacheError,
     WriteStatus,
 };

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cache_runtime::{
-    ErrorCause, EvictionCause, ManualClock, RegionDescriptor, Registry, RestoreOutcome,
-    StatsRegistry, StatsSnapshot,
+    RegionDescriptor, Registry,
+    stats::{ErrorCause, EvictionCause, ManualClock, RestoreOutcome, StatsRegistry, StatsSnapshot},
 };
 
 mod support;
@@ -111,7 +111,7 @@ fn eight_threads_count_exactly() {
 }
 
 fn clock_elapsed(clock: &ManualClock) -> Duration {
-    use cache_runtime::Clock;
+    use cache_runtime::stats::Clock;
     Duration::from_millis(clock.now_ms() - T0)
 }
 

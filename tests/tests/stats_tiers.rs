@@ -14,7 +14,9 @@ mod support;
 
 use std::time::Duration;
 
-use cache_runtime::{CacheManager, RedisConfig, RegionHandle, StatsSnapshot, cache_region};
+use cache_runtime::{
+    CacheManager, RegionHandle, cache_region, redis::RedisConfig, stats::StatsSnapshot,
+};
 use support::Scratch;
 use support::redis::RedisServer;
 

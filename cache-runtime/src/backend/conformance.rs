@@ -54,7 +54,8 @@ use std::time::Duration;
 use cache_spec::glob::Glob;
 
 use super::{Backend, BackendContext, BackendError, BackendFactory, Capabilities, Entry, Put};
-use crate::{CacheManager, RegionCodecs, RegionDescriptor};
+use crate::manager::RegionCodecs;
+use crate::{CacheManager, RegionDescriptor};
 
 /// What [`check`] ran.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -18,7 +18,7 @@
 //! use cache_runtime::CacheManager;
 //! use cache_runtime::backend::{Backend, BackendContext, BackendError};
 //! # use cache_runtime::backend::{Capabilities, Health, Put, ScanPage};
-//! # use cache_runtime::{BoxFuture, Glob};
+//! # use cache_runtime::{disk::Glob, manager::BoxFuture};
 //! # use std::time::Duration;
 //! # struct Nowhere;
 //! # impl Backend for Nowhere {
@@ -61,8 +61,13 @@ use std::time::Duration;
 use cache_spec::RegionSettings;
 use cache_spec::glob::Glob;
 
-use crate::manager::BoxFuture;
 use crate::provider::BoxError;
+
+pub use crate::envelope::{
+    Clock, Decoded, EncodeError, Envelope, EnvelopeError, MissCause, Schema, SystemClock,
+    ValueFormat,
+};
+pub use crate::manager::BoxFuture;
 
 /// One region's second level: bytes under key texts, with a TTL.
 ///

@@ -26,7 +26,7 @@ enum Edit {
 /// [`CacheManager::configure`](crate::CacheManager::configure).
 ///
 /// ```
-/// use cache_runtime::ConfigChange;
+/// use cache_runtime::config::ConfigChange;
 ///
 /// let change = ConfigChange::new("ops:alice", "models change hourly now")
 ///     .set("model-metadata", "ttl", "10m")

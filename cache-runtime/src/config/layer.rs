@@ -12,7 +12,7 @@ use cache_spec::RegionOptions;
 ///
 /// ```
 /// use std::time::Duration;
-/// use cache_runtime::{ConfigLayer, RegionOptions};
+/// use cache_runtime::{ConfigLayer, config::RegionOptions};
 ///
 /// let layer = ConfigLayer::new().region(
 ///     "tenant-quotas",

@@ -32,3 +32,9 @@ pub use self::patch::ConfigPatch;
 pub use self::source::{ExplainedField, Explanation, SettingSource};
 pub(crate) use self::value::intern;
 pub use self::value::{FieldValue, ValueError};
+pub use crate::provider::{BoxError, IntoConfigLayer, ProviderError};
+pub use cache_spec::{
+    Codec, Compression, Conflict, DurationError, Eviction, Field, NameError, Preset, RegionOptions,
+    RegionSettings, SizeError, Tier, format_duration, format_size, parse_duration, parse_size,
+    validate_name,
+};

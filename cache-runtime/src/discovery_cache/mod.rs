@@ -251,7 +251,7 @@ impl fmt::Debug for Version {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cache_runtime::{Lookup, MissReason, RegistryCache};
+/// use cache_runtime::discovery::{Lookup, MissReason, RegistryCache};
 ///
 /// # let scratch = std::env::temp_dir().join(format!("registry-cache-doc-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&scratch);
@@ -301,14 +301,14 @@ pub struct RegistryCache<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cache_runtime::RegistryCache;
+/// use cache_runtime::discovery::RegistryCache;
 ///
 /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "models")
 ///     .version("api-v3")
 ///     .max_age(Duration::from_secs(3600))
 ///     .build()?;
 /// assert_eq!(cache.max_age(), Duration::from_secs(3600));
-/// # Ok::<(), cache_runtime::RegistryCacheError>(())
+/// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
 /// ```
 #[must_use]
 pub struct RegistryCacheBuilder<T> {
@@ -407,13 +407,13 @@ impl<T: Serialize + DeserializeOwned> RegistryCache<T> {
     /// stored value was used and whether the file was written.
     ///
     /// ```
-    /// use cache_runtime::{Lookup, MissReason, RegistryCache};
+    /// use cache_runtime::discovery::{Lookup, MissReason, RegistryCache};
     ///
     /// let cache = RegistryCache::<u32>::builder("my-app", "answer").enabled(false).build()?;
     /// let (value, outcome) = cache.get_or_discover_with_outcome(|| 42);
     /// assert_eq!(value, 42);
     /// assert_eq!(outcome.lookup, Lookup::Miss(MissReason::Disabled));
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn get_or_discover_with_outcome(&self, discover: impl FnOnce() -> T) -> (T, Outcome) {
         match self
@@ -433,7 +433,7 @@ impl<T: Serialize + DeserializeOwned> RegistryCache<T> {
     /// discovery instead.
     ///
     /// ```
-    /// use cache_runtime::RegistryCache;
+    /// use cache_runtime::discovery::RegistryCache;
     ///
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "remote-models")
     ///     .enabled(false)
@@ -582,11 +582,11 @@ impl<T> RegistryCacheBuilder<T> {
     /// result: the program's version, a schema version, a remote API's.
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "plugins")
     ///     .version(concat!(env!("CARGO_PKG_VERSION"), "+schema-2"))
     ///     .build()?;
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Version::Fixed(version.into());
@@ -597,11 +597,11 @@ impl<T> RegistryCacheBuilder<T> {
     /// (a version read from a server's header, a config file...).
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "models")
     ///     .version_with(|| std::env::var("MODELS_API_VERSION").unwrap_or_default())
     ///     .build()?;
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn version_with(mut self, getter: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.version = Version::Getter(Arc::new(getter));
@@ -614,11 +614,11 @@ impl<T> RegistryCacheBuilder<T> {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "models")
     ///     .max_age(Duration::from_secs(15 * 60))
     ///     .build()?;
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -637,13 +637,13 @@ impl<T> RegistryCacheBuilder<T> {
     /// [`hash_contents`](Self::hash_contents).
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "plugins")
     ///     .depends_on("/usr/lib/my-app/plugins")
     ///     .depends_on("/etc/my-app/plugins.toml")
     ///     .build()?;
     /// assert_eq!(cache.dependencies().len(), 2);
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn depends_on(mut self, path: impl Into<PathBuf>) -> Self {
         self.dependencies.push(path.into());
@@ -653,11 +653,11 @@ impl<T> RegistryCacheBuilder<T> {
     /// [`depends_on`](Self::depends_on) for each path.
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "plugins")
     ///     .depends_on_all(["/usr/lib/my-app/plugins", "/usr/local/lib/my-app/plugins"])
     ///     .build()?;
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn depends_on_all<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
         self.dependencies.extend(paths.into_iter().map(Into::into));
@@ -672,12 +672,12 @@ impl<T> RegistryCacheBuilder<T> {
     /// mtime tick are caught. Costs reading every dependency on a miss.
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "plugins")
     ///     .depends_on("/etc/my-app/plugins.toml")
     ///     .hash_contents(true)
     ///     .build()?;
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn hash_contents(mut self, hash: bool) -> Self {
         self.hash_contents = hash;
@@ -688,13 +688,13 @@ impl<T> RegistryCacheBuilder<T> {
     /// `<cache folder>/<app>/`. Created on first write.
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "plugins")
     ///     .dir("/var/cache/my-app")
     ///     .build()?;
     /// let expected = std::path::Path::new("/var/cache/my-app").join("plugins.json");
     /// assert_eq!(cache.path(), Some(expected.as_path()));
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
@@ -706,12 +706,12 @@ impl<T> RegistryCacheBuilder<T> {
     /// nothing turns it on against that variable.
     ///
     /// ```
-    /// # use cache_runtime::RegistryCache;
+    /// # use cache_runtime::discovery::RegistryCache;
     /// let no_cache = std::env::args().any(|arg| arg == "--no-cache");
     /// let cache = RegistryCache::<Vec<String>>::builder("my-app", "plugins")
     ///     .enabled(!no_cache)
     ///     .build()?;
-    /// # Ok::<(), cache_runtime::RegistryCacheError>(())
+    /// # Ok::<(), cache_runtime::discovery::RegistryCacheError>(())
     /// ```
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.enabled = enabled;

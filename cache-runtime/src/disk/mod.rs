@@ -242,14 +242,14 @@ impl DiskStoreBuilder {
     ///
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("doc-disk-schema-{}", std::process::id()));
-    /// use cache_runtime::{DiskStore, Schema, ValueFormat};
+    /// use cache_runtime::{backend::{Schema, ValueFormat}, disk::DiskStore};
     ///
     /// let store = DiskStore::builder(&dir)
     ///     .schema(Schema::new(2).with_format(ValueFormat::Json))
     ///     .build()?;
     /// assert_eq!(store.schema().version(), 2);
     /// # std::fs::remove_dir_all(&dir).ok();
-    /// # Ok::<(), cache_runtime::DiskError>(())
+    /// # Ok::<(), cache_runtime::disk::DiskError>(())
     /// ```
     pub fn schema(mut self, schema: Schema) -> DiskStoreBuilder {
         self.schema = schema;
@@ -262,13 +262,13 @@ impl DiskStoreBuilder {
     ///
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("doc-disk-compression-{}", std::process::id()));
-    /// use cache_runtime::{Codec, Compression, DiskStore};
+    /// use cache_runtime::{config::{Codec, Compression}, disk::DiskStore};
     ///
     /// let store = DiskStore::builder(&dir)
     ///     .compression(Compression { codec: Codec::Zstd, threshold: 4096 })
     ///     .build()?;
     /// # std::fs::remove_dir_all(&dir).ok();
-    /// # Ok::<(), cache_runtime::DiskError>(())
+    /// # Ok::<(), cache_runtime::disk::DiskError>(())
     /// ```
     pub fn compression(mut self, compression: Compression) -> DiskStoreBuilder {
         self.compression = compression;
@@ -283,11 +283,11 @@ impl DiskStoreBuilder {
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("doc-disk-grace-{}", std::process::id()));
     /// use std::time::Duration;
-    /// use cache_runtime::DiskStore;
+    /// use cache_runtime::disk::DiskStore;
     ///
     /// let store = DiskStore::builder(&dir).temp_grace(Duration::from_secs(60)).build()?;
     /// # std::fs::remove_dir_all(&dir).ok();
-    /// # Ok::<(), cache_runtime::DiskError>(())
+    /// # Ok::<(), cache_runtime::disk::DiskError>(())
     /// ```
     pub fn temp_grace(mut self, grace: Duration) -> DiskStoreBuilder {
         self.temp_grace = grace;
@@ -300,13 +300,13 @@ impl DiskStoreBuilder {
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("doc-disk-clock-{}", std::process::id()));
     /// use std::time::Duration;
-    /// use cache_runtime::DiskStore;
+    /// use cache_runtime::disk::DiskStore;
     ///
     /// let store = DiskStore::builder(&dir).clock(|| 1_000).build()?;
     /// store.put(b"k", b"v", Some(Duration::from_secs(1)))?;
     /// assert!(store.get(b"k")?.is_some());
     /// # std::fs::remove_dir_all(&dir).ok();
-    /// # Ok::<(), cache_runtime::DiskError>(())
+    /// # Ok::<(), cache_runtime::disk::DiskError>(())
     /// ```
     pub fn clock(mut self, clock: impl Clock) -> DiskStoreBuilder {
         self.clock = Arc::new(clock);
@@ -341,7 +341,7 @@ impl DiskStoreBuilder {
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("doc-disk-store-{}", std::process::id()));
 /// use std::time::Duration;
-/// use cache_runtime::DiskStore;
+/// use cache_runtime::disk::DiskStore;
 ///
 /// let store = DiskStore::open(&dir)?;
 /// store.put(b"user:42", b"{\"name\":\"Ada\"}", Some(Duration::from_secs(3600)))?;
@@ -349,7 +349,7 @@ impl DiskStoreBuilder {
 /// assert!(store.remove(b"user:42")?);
 /// assert_eq!(store.get(b"user:42")?, None);
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), cache_runtime::DiskError>(())
+/// # Ok::<(), cache_runtime::disk::DiskError>(())
 /// ```
 pub struct DiskStore {
     dir: PathBuf,

@@ -39,7 +39,7 @@ use crate::envelope::{Decoded, EnvelopeError, check_sizes};
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("doc-write-behind-{}", std::process::id()));
-/// use cache_runtime::{DiskStore, WriteBehind};
+/// use cache_runtime::disk::{DiskStore, WriteBehind};
 ///
 /// let disk = WriteBehind::new(DiskStore::open(&dir)?, 1024)?;
 /// disk.put(b"k", b"v", None)?; // queued
@@ -47,7 +47,7 @@ use crate::envelope::{Decoded, EnvelopeError, check_sizes};
 /// disk.shutdown()?; // everything queued is on disk
 /// assert_eq!(DiskStore::open(&dir)?.get(b"k")?, Some(b"v".to_vec()));
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), cache_runtime::DiskError>(())
+/// # Ok::<(), cache_runtime::disk::DiskError>(())
 /// ```
 pub struct WriteBehind {
     store: Arc<DiskStore>,
@@ -605,7 +605,11 @@ mod tests {
         disk.flush().expect("reported once");
         assert_eq!(disk.get(b"fine").expect("get"), Some(b"v".to_vec()));
         assert!(matches!(
-            disk.put(&vec![0; crate::Envelope::MAX_KEY_LEN + 1], b"", None),
+            disk.put(
+                &vec![0; crate::envelope::Envelope::MAX_KEY_LEN + 1],
+                b"",
+                None
+            ),
             Err(DiskError::Encode(_))
         ));
         disk.shutdown().expect("shutdown");

@@ -129,7 +129,7 @@ impl CacheManager {
     /// [`EventKind::ConfigChange`] events.
     ///
     /// ```
-    /// use cache_runtime::{CacheManager, ConfigChange, RegionDescriptor};
+    /// use cache_runtime::{CacheManager, RegionDescriptor, config::ConfigChange};
     /// # let dir = std::env::temp_dir().join(format!("doc-configure-{}", std::process::id()));
     ///
     /// let models = RegionDescriptor::builder("doc-models").ttl(std::time::Duration::from_secs(3600)).build()?;

@@ -290,7 +290,7 @@ where
 
     /// Removes the entries whose key's text form matches `pattern` (`*`,
     /// `?` one byte, `[...]`, `\` escapes: Redis' `SCAN MATCH`, byte for
-    /// byte, see [`Glob::key`](crate::Glob::key)); how many.
+    /// byte, see [`Glob::key`](crate::disk::Glob::key)); how many.
     ///
     /// # Errors
     ///

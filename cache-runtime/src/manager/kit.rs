@@ -30,7 +30,7 @@ use crate::envelope::ValueFormat;
 /// size when the type implements `Serialize`, and `size_of` otherwise.
 ///
 /// ```
-/// use cache_runtime::CacheWeight;
+/// use cache_runtime::manager::CacheWeight;
 ///
 /// struct Blob(Vec<u8>);
 ///

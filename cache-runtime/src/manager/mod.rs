@@ -77,7 +77,7 @@ use self::store::{RegionStore, StoreContext};
 /// keeps it; tools reach regions by name with values as JSON.
 ///
 /// ```
-/// use cache_runtime::{cache_region, CacheManager, EntryQuery};
+/// use cache_runtime::{cache_region, CacheManager, manager::EntryQuery};
 ///
 /// #[cache_region(name = "doc-manager-models", key = String, value = Vec<String>, ttl = "1h")]
 /// struct Models;
@@ -445,7 +445,7 @@ impl CacheManager {
     }
 
     /// Region `name`'s counters summed over every instance that flushes
-    /// them ([`RedisConfig::fleet_stats`](crate::RedisConfig::fleet_stats)).
+    /// them ([`RedisConfig::fleet_stats`](crate::redis::RedisConfig::fleet_stats)).
     ///
     /// # Errors
     ///
@@ -469,7 +469,7 @@ impl CacheManager {
     }
 
     /// Adds this instance's counters to the fleet's now (also done every
-    /// [`RedisConfig::fleet_stats`](crate::RedisConfig::fleet_stats) period).
+    /// [`RedisConfig::fleet_stats`](crate::redis::RedisConfig::fleet_stats) period).
     ///
     /// # Errors
     ///
@@ -528,7 +528,7 @@ impl CacheManager {
 
     /// Removes the entries of region `name` whose key's text form matches
     /// `pattern` (Redis' glob, byte for byte, on every tier: `*`, `?` one
-    /// byte, `[...]`, `[^...]`, `\` escapes; see [`Glob::key`](crate::Glob::key)); how many.
+    /// byte, `[...]`, `[^...]`, `\` escapes; see [`Glob::key`](crate::disk::Glob::key)); how many.
     ///
     /// # Errors
     ///
@@ -985,7 +985,7 @@ impl CacheManagerBuilder {
     /// disk tier).
     ///
     /// ```
-    /// # use cache_runtime::{CacheManager, RegionCodecs, RegionDescriptor};
+    /// # use cache_runtime::{CacheManager, RegionDescriptor, manager::RegionCodecs};
     /// let users = RegionDescriptor::builder("doc-users").build()?;
     /// let manager = CacheManager::builder()
     ///     .region_with(users, RegionCodecs::<u64, String>::serde())
@@ -1086,7 +1086,7 @@ impl CacheManagerBuilder {
     }
 
     /// Times one get in `every` for the latency histograms (default 16; see
-    /// [`StatsRegistryBuilder::latency_sample_every`](crate::StatsRegistryBuilder::latency_sample_every)).
+    /// [`StatsRegistryBuilder::latency_sample_every`](crate::stats::StatsRegistryBuilder::latency_sample_every)).
     ///
     /// ```
     /// # use cache_runtime::CacheManager;
@@ -1101,7 +1101,7 @@ impl CacheManagerBuilder {
     /// The clock that dates statistics windows and saved statistics.
     ///
     /// ```
-    /// # use cache_runtime::{CacheManager, ManualClock};
+    /// # use cache_runtime::{CacheManager, stats::ManualClock};
     /// let manager = CacheManager::builder().stats_clock(ManualClock::new(0)).build()?;
     /// # Ok::<(), cache_runtime::CacheError>(())
     /// ```
@@ -1176,7 +1176,7 @@ impl CacheManagerBuilder {
     /// serves its memory regions while Redis is down.
     ///
     /// ```no_run
-    /// use cache_runtime::{CacheManager, RedisConfig};
+    /// use cache_runtime::{CacheManager, redis::RedisConfig};
     ///
     /// let manager = CacheManager::builder()
     ///     .redis(RedisConfig::new("redis://127.0.0.1:6379").prefix("shop"))

@@ -207,7 +207,7 @@ impl<K, V> RemoteLevel<K, V> {
         let written = self.shared.link.enter(self.level.put_many(&entries)).await;
         match &written {
             Ok(replaced) => {
-                for _ in 0..*replaced {
+                for _ in replaced.iter().filter(|&&replaced| replaced) {
                     self.stats.update();
                 }
                 for _ in &writes {

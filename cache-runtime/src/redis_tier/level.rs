@@ -105,6 +105,9 @@ pub(crate) struct RedisLevel {
     /// Changes when the region's settings do (shared by clones).
     compression: Arc<LiveCompression>,
     clock: Arc<dyn Clock>,
+    /// Values are stored as given, not sealed here: the level of a
+    /// [`super::RedisBackend`], whose caller seals them.
+    raw: bool,
 }
 
 impl fmt::Debug for RedisLevel {
@@ -139,7 +142,16 @@ impl RedisLevel {
             schema: Arc::new(schema),
             compression: Arc::new(LiveCompression::new(compression)),
             clock: Arc::new(SystemClock),
+            raw: false,
         }
+    }
+
+    /// `region`'s level on `link`, storing values as given (the caller
+    /// seals them).
+    pub(crate) fn raw(link: &Arc<RedisLink>, region: &str) -> RedisLevel {
+        let mut level = RedisLevel::new(link, region, Schema::new(1), Compression::NONE);
+        level.raw = true;
+        level
     }
 
     /// Values written from now on use `compression` (those already in
@@ -264,7 +276,7 @@ impl RedisLevel {
 
     /// Stores each `(key text, value, ttl)` as [`RedisLevel::put`] does, in
     /// one `MULTI` of `EXISTS` + `SET` pairs per chunk of
-    /// [`RedisConfig::batch`]; how many replaced a value Redis held.
+    /// [`RedisConfig::batch`]; for each, whether it replaced a value Redis held.
     ///
     /// # Errors
     ///
@@ -272,9 +284,9 @@ impl RedisLevel {
     pub(crate) async fn put_many(
         &self,
         entries: &[(&str, &[u8], Option<Duration>)],
-    ) -> Result<u64, RedisError> {
+    ) -> Result<Vec<bool>, RedisError> {
         self.settled(async {
-            let mut replaced = 0;
+            let mut replaced = Vec::with_capacity(entries.len());
             for chunk in entries.chunks(self.batch()) {
                 let mut pipe = redis::pipe();
                 pipe.atomic();
@@ -292,7 +304,7 @@ impl RedisLevel {
                     pipe.query_async(&mut connection).await.map_err(|error| {
                         self.fail("SET (pipelined)", self.batch_target(&keys), error)
                     })?;
-                replaced += existed.iter().sum::<u64>();
+                replaced.extend(existed.iter().map(|&held| held > 0));
             }
             Ok(replaced)
         })
@@ -451,15 +463,13 @@ impl RedisLevel {
     ) -> Result<redis::Cmd, RedisError> {
         let now = self.clock.now_ms();
         let ttl_ms = ttl.map(ttl_ms);
-        let bytes = Envelope::new(key.as_bytes(), value)
-            .written_at_ms(now)
-            .expires_at_ms(ttl_ms.map(|ms| now.saturating_add(ms)))
-            .encode(&self.schema, self.compression.get())
-            .map_err(|source| RedisError::Encode {
-                operation: "SET",
-                target: key_target(key),
-                source,
-            })?;
+        let sealed;
+        let bytes = if self.raw {
+            value
+        } else {
+            sealed = self.seal(key, value, now, ttl_ms)?;
+            &sealed
+        };
         let max = self.link.config().max_value;
         if bytes.len() > max {
             // One huge reply or request on the shared connection would hold
@@ -482,11 +492,39 @@ impl RedisLevel {
         Ok(command)
     }
 
+    /// `value`'s envelope for `key`.
+    fn seal(
+        &self,
+        key: &str,
+        value: &[u8],
+        now: u64,
+        ttl_ms: Option<u64>,
+    ) -> Result<Vec<u8>, RedisError> {
+        Envelope::new(key.as_bytes(), value)
+            .written_at_ms(now)
+            .expires_at_ms(ttl_ms.map(|ms| now.saturating_add(ms)))
+            .encode(&self.schema, self.compression.get())
+            .map_err(|source| RedisError::Encode {
+                operation: "SET",
+                target: key_target(key),
+                source,
+            })
+    }
+
     /// What the bytes read under `key` are.
     fn decode(&self, key: &str, bytes: Option<Vec<u8>>) -> RedisLookup {
         let Some(bytes) = bytes else {
             return RedisLookup::Missing;
         };
+        if self.raw {
+            return RedisLookup::Hit(Decoded {
+                stored_len: bytes.len(),
+                value: bytes,
+                written_at_ms: 0,
+                expires_at_ms: None,
+                compression: cache_spec::Codec::None,
+            });
+        }
         match Envelope::decode(&bytes, key.as_bytes(), &self.schema, self.clock.now_ms()) {
             Ok(decoded) => RedisLookup::Hit(decoded),
             Err(error) => RedisLookup::Rejected(error),

@@ -10,6 +10,7 @@
 //! - `backplane.rs`: pub/sub invalidation of other instances' memory levels;
 //! - `error.rs`: [`RedisError`].
 
+mod backend;
 mod backplane;
 mod breaker;
 mod error;
@@ -20,6 +21,7 @@ mod link;
 
 use std::time::Duration;
 
+pub use self::backend::{RedisBackend, RedisConnection};
 pub use self::backplane::BackplaneStats;
 pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
 pub(crate) use self::breaker::BreakerSettings;
@@ -41,7 +43,7 @@ const DEFAULT_MAX_VALUE: usize = 8 * 1024 * 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// use cache_runtime::RedisConfig;
+/// use cache_runtime::redis::RedisConfig;
 ///
 /// let redis = RedisConfig::new("redis://app:secret@127.0.0.1:6379/0")
 ///     .prefix("shop")

@@ -1,5 +1,9 @@
 //! The registry: every region and config provider the program declares,
-//! collected by the linker and indexed on first use.
+//! collected by the linker and indexed on first use ([`registry()`]); the
+//! descriptors and sites it holds, regions registered by hand
+//! ([`RegionDescriptor::builder`], [`RegistryBuilder`]), and the build
+//! manifest's check that every declared region is linked
+//! ([`check_linked!`](crate::check_linked)).
 
 mod error;
 mod index;
@@ -10,13 +14,18 @@ use cache_spec::name_hash;
 
 pub use self::error::{RegistryError, RegistryProblem};
 use self::index::NameIndex;
-use crate::descriptor::RegionDescriptor;
+pub use crate::builder::{RegionBuilder, RegionError};
+pub use crate::descriptor::RegionDescriptor;
+pub use crate::link_check::{LinkReport, Missing};
+pub use crate::policy::PolicyInfo;
 use crate::private::{
     CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
     RegionIndexEntry,
 };
-use crate::provider::ProviderDescriptor;
+pub use crate::provider::ProviderDescriptor;
 use crate::region::CacheRegion;
+pub use crate::site::DeclarationSite;
+pub use cache_spec::manifest::{BuildManifest, ManifestError};
 
 /// A region's position in a [`Registry`]: a dense index that the run-time
 /// manager uses to reach per-region state without hashing a name.
@@ -252,7 +261,7 @@ impl std::fmt::Debug for Registry {
 /// [`try_registry`] does. The run-time manager is built from one of these.
 ///
 /// ```
-/// use cache_runtime::{RegionDescriptor, RegistryBuilder};
+/// use cache_runtime::{RegionDescriptor, registry::RegistryBuilder};
 ///
 /// let registry = RegistryBuilder::linked()
 ///     .region(RegionDescriptor::builder("plugin-results").build()?)

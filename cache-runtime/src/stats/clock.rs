@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub(crate) use crate::envelope::{Clock, SystemClock};
+pub(crate) use crate::envelope::Clock;
 
 /// A [`Clock`] that moves only when told to, for deterministic tests of
 /// windows and retention. Clones share the same time.
 ///
 /// ```
 /// use std::time::Duration;
-/// use cache_runtime::{Clock, ManualClock};
+/// use cache_runtime::stats::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new(1_000);
 /// let shared = clock.clone();

@@ -66,7 +66,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 pub use self::clock::ManualClock;
-use self::clock::{Clock, SystemClock};
 pub use self::persist::{RestoreOutcome, STATS_FORMAT};
 pub use self::registry::{StatsRegistry, StatsRegistryBuilder};
 pub use self::snapshot::{
@@ -77,6 +76,7 @@ pub(crate) use self::tiers::L2Outcome;
 pub use self::tiers::TierSnapshot;
 pub(crate) use self::tiers::{TierEvent, TierStats};
 pub use self::worker::{StatsWorker, StatsWorkerBuilder};
+pub use crate::envelope::{Clock, SystemClock};
 
 use self::histogram::{Histogram, HistogramReading};
 use self::shard::{
@@ -124,7 +124,7 @@ impl Default for Settings {
 /// operation exactly once.
 ///
 /// ```
-/// use cache_runtime::{EvictionCause, RegionStats};
+/// use cache_runtime::stats::{EvictionCause, RegionStats};
 ///
 /// let stats = RegionStats::new("sessions");
 /// let timer = stats.time_get(); // times 1 get in 16, counts every one

@@ -21,7 +21,7 @@ use crate::registry::{RegionId, Registry};
 /// and exports, saves and restores them all.
 ///
 /// ```
-/// use cache_runtime::StatsRegistry;
+/// use cache_runtime::stats::StatsRegistry;
 ///
 /// let stats = StatsRegistry::new(["users", "sessions"]);
 /// let users = stats.get(0).expect("index of users");
@@ -207,7 +207,7 @@ impl fmt::Debug for StatsRegistry {
 /// windows and files.
 ///
 /// ```
-/// use cache_runtime::StatsRegistry;
+/// use cache_runtime::stats::StatsRegistry;
 ///
 /// let stats = StatsRegistry::builder()
 ///     .latency_sample_every(64)
@@ -244,7 +244,7 @@ impl StatsRegistryBuilder {
     /// Default 16.
     ///
     /// ```
-    /// use cache_runtime::StatsRegistry;
+    /// use cache_runtime::stats::StatsRegistry;
     ///
     /// let stats = StatsRegistry::builder().latency_sample_every(1).build(["users"]);
     /// let users = stats.get(0).expect("one region");
@@ -261,7 +261,7 @@ impl StatsRegistryBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cache_runtime::{ManualClock, StatsRegistry};
+    /// use cache_runtime::stats::{ManualClock, StatsRegistry};
     ///
     /// let clock = ManualClock::new(1_767_225_600_000);
     /// let stats = StatsRegistry::builder().clock(clock.clone()).build(["users"]);

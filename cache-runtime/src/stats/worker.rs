@@ -24,7 +24,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use cache_runtime::{StatsRegistry, StatsWorker};
+/// use cache_runtime::stats::{StatsRegistry, StatsWorker};
 ///
 /// # let folder = std::env::temp_dir().join(format!("stats-worker-doc-{}", std::process::id()));
 /// let path = folder.join("stats.json");
@@ -156,7 +156,7 @@ impl StatsWorkerBuilder {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// # use cache_runtime::{StatsRegistry, StatsWorker};
+    /// # use cache_runtime::stats::{StatsRegistry, StatsWorker};
     /// # let stats = Arc::new(StatsRegistry::new(["users"]));
     /// let builder = StatsWorker::builder(stats).save_to("/var/lib/app/cache-stats.json");
     /// ```
@@ -170,7 +170,7 @@ impl StatsWorkerBuilder {
     /// ```
     /// # use std::sync::Arc;
     /// # use std::time::Duration;
-    /// # use cache_runtime::{StatsRegistry, StatsWorker};
+    /// # use cache_runtime::stats::{StatsRegistry, StatsWorker};
     /// # let stats = Arc::new(StatsRegistry::new(["users"]));
     /// let builder = StatsWorker::builder(stats)
     ///     .save_to("cache-stats.json")
@@ -188,7 +188,7 @@ impl StatsWorkerBuilder {
     /// ```
     /// # use std::sync::Arc;
     /// # use std::time::Duration;
-    /// # use cache_runtime::{StatsRegistry, StatsWorker};
+    /// # use cache_runtime::stats::{StatsRegistry, StatsWorker};
     /// # let stats = Arc::new(StatsRegistry::new(["users"]));
     /// let builder = StatsWorker::builder(stats).tick_every(Duration::from_millis(500));
     /// ```

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use cache_runtime::LinkReport;
+use cache_runtime::registry::LinkReport;
 
 /// Prints the fingerprint and `report`; fails when the check did.
 pub fn print(fingerprint: Option<&str>, report: &LinkReport) -> ExitCode {

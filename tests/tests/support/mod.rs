@@ -83,6 +83,9 @@ impl Drop for Scratch {
     }
 }
 
+/// An ephemeral `memcached` per test, on a free loopback port.
+pub(crate) mod memcached;
+
 /// An ephemeral `redis-server` per test, on a free loopback port, killed on
 /// drop. One file for the whole workspace: cache-runtime's unit tests use it
 /// too.

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use cache_runtime::{ConfigLayer, RegionOptions, cache_config_provider, registry};
+use cache_runtime::{ConfigLayer, cache_config_provider, registry, config::RegionOptions};
 
 #[cache_config_provider(priority = -5, name = "file-defaults")]
 fn from_file() -> Result<ConfigLayer, std::io::Error> {

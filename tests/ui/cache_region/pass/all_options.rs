@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use cache_runtime::{CacheRegion, Codec, Eviction, Preset, Tier, cache_region, registry};
+use cache_runtime::{CacheRegion, cache_region, registry, config::{Codec, Eviction, Preset, Tier}};
 
 /// What the region holds: model ids. A hybrid region persists its values,
 /// so they need serde (and every region's values need `Clone`).

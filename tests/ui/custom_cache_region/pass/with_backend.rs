@@ -1,4 +1,4 @@
-use cache_runtime::{CachePolicy, Tier, custom_cache_region, registry};
+use cache_runtime::{CachePolicy, custom_cache_region, registry, config::Tier};
 
 #[custom_cache_region(name = "audit-log", key = u64, value = String, backend = "postgres-store",
                       compression = "lz4", description = "append-only audit entries")]

@@ -1,0 +1,162 @@
+//! An ephemeral `memcached` for tests: one process per [`MemcachedServer`],
+//! on a free loopback port, with 4 MiB items (the conformance suite writes
+//! 1 MiB values), killed and reaped on drop (and restartable on the same
+//! port, for outage tests).
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+const PORT_ATTEMPTS: usize = 5;
+
+/// A `memcached` child process this test started.
+pub(crate) struct MemcachedServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl MemcachedServer {
+    /// Starts one on a free loopback port and waits until it answers.
+    ///
+    /// # Panics
+    ///
+    /// When `memcached` is not installed (the message says how to install
+    /// it), or when no server answers in time.
+    pub(crate) fn start() -> MemcachedServer {
+        let mut failures = Vec::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port();
+            match spawn_and_wait(port) {
+                Ok(child) => {
+                    return MemcachedServer {
+                        child: Some(child),
+                        port,
+                    };
+                }
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!(
+            "could not start memcached after {PORT_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub(crate) fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (its entries are gone).
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match spawn_and_wait(self.port) {
+                Ok(child) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(failure) if Instant::now() >= deadline => {
+                    panic!(
+                        "could not restart memcached on port {}: {failure}",
+                        self.port
+                    )
+                }
+                Err(_) => thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+impl Drop for MemcachedServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+fn spawn_and_wait(port: u16) -> Result<Child, String> {
+    let mut command = Command::new("memcached");
+    command
+        .args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"])
+        .args(["-I", "4m", "-m", "64", "-t", "2"]);
+    // memcached refuses to run as root without naming the user.
+    if std::env::var("USER").as_deref() == Ok("root") || is_root() {
+        command.args(["-u", "root"]);
+    }
+    let mut child = match command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => panic!(
+            "memcached is not installed: run scripts/test.sh (which installs it) \
+             or `apt-get install memcached`"
+        ),
+        Err(error) => panic!("cannot run memcached: {error}"),
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    let failure = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break format!("memcached exited with {status}"),
+            Ok(None) => {}
+            Err(error) => break format!("cannot watch memcached: {error}"),
+        }
+        match version(port, Duration::from_millis(250)) {
+            Ok(()) => return Ok(child),
+            Err(error) if Instant::now() >= deadline => {
+                break format!("no answer to `version` within {START_TIMEOUT:?}: {error}");
+            }
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(failure)
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"))
+    })
+}
+
+/// Sends `version` over a fresh connection and expects `VERSION ...`.
+fn version(port: u16, timeout: Duration) -> io::Result<()> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"version\r\n")?;
+    let mut reply = [0u8; 8];
+    stream.read_exact(&mut reply)?;
+    if &reply == b"VERSION " {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "version answered {:?}",
+            String::from_utf8_lossy(&reply)
+        )))
+    }
+}
