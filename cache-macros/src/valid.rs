@@ -39,12 +39,10 @@ pub(crate) fn region(attribute: Attribute, args: &RegionArgs, errors: &mut Error
             "#[custom_cache_region] needs `policy = MyPolicy` or `backend = \"my-backend\"`; a region with neither is an ordinary one, so use #[cache_region]",
         ));
     }
-    if args.options.max_entries.is_some() && args.options.max_bytes.is_some() {
+    if args.options.sets_both_limits() {
         let span = later_of(args, Field::MaxEntries, Field::MaxBytes)
             .unwrap_or_else(|| SpanRange::single(call_site));
-        errors.push(span.error(
-            "set `max_entries` or `max_bytes`, not both: a region is limited either by count or by weight",
-        ));
+        errors.push(span.error(cache_spec::TWO_LIMITS));
     }
     let settings = RegionSettings::resolve(args.preset.as_ref().map(|p| p.value), &args.options);
     for conflict in settings.conflicts() {

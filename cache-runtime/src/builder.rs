@@ -47,7 +47,7 @@ pub enum RegionError {
         field: &'static str,
     },
     /// Both `max_entries` and `max_bytes`.
-    #[error("region `{name}` registered at {site}: set `max_entries` or `max_bytes`, not both")]
+    #[error("region `{name}` registered at {site}: {}", cache_spec::TWO_LIMITS)]
     TwoLimits {
         /// The region.
         name: String,
@@ -245,7 +245,7 @@ impl RegionBuilder {
                 return Err(RegionError::ZeroLimit { name, site, field });
             }
         }
-        if self.options.max_entries.is_some() && self.options.max_bytes.is_some() {
+        if self.options.sets_both_limits() {
             return Err(RegionError::TwoLimits { name, site });
         }
         let settings = RegionSettings::resolve(self.preset, &self.options);

@@ -43,7 +43,7 @@
 //! | [`backend`] | the [`Backend`](backend::Backend) trait, its conformance suite, the versioned envelope |
 //! | [`disk`] | the disk tier's store, its backend form, glob patterns |
 //! | [`redis`] | the Redis tier's configuration, health, and its backend form |
-//! | [`registry`] | descriptors, sites, hand-registered regions, link checks |
+//! | [`registry`](mod@registry) | descriptors, sites, hand-registered regions, link checks |
 //! | [`discovery`] | [`RegistryCache`](discovery::RegistryCache), the discovery cache on disk |
 //!
 //! See the repository README for the option reference and the one pitfall of
@@ -63,6 +63,7 @@ mod descriptor;
 mod discovery_cache;
 pub mod disk;
 mod envelope;
+mod future;
 mod link_check;
 pub mod manager;
 mod policy;

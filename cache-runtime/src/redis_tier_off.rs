@@ -4,4 +4,5 @@
 /// Why an operation on the Redis tier failed. This build has no Redis tier
 /// (feature `redis`), so no value of this type exists.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RedisError {}

@@ -23,6 +23,7 @@ pub mod persist;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use name::{MAX_NAME_LEN, NameError, name_hash, schema_env_var, to_kebab_case, validate_name};
 pub use options::{
-    Codec, Compression, Conflict, Eviction, Field, Preset, RegionOptions, RegionSettings, Tier,
+    Codec, Compression, Conflict, Eviction, Field, Preset, RegionOptions, RegionSettings,
+    TWO_LIMITS, Tier,
 };
 pub use size::{SizeError, format_size, parse_count, parse_size};

@@ -146,6 +146,11 @@ pub struct RegionOptions {
     pub backend: Option<Option<&'static str>>,
 }
 
+/// Why one layer may not set both `max_entries` and `max_bytes`, in the
+/// words every layer reports it with.
+pub const TWO_LIMITS: &str =
+    "set `max_entries` or `max_bytes`, not both: a region is limited either by count or by weight";
+
 /// One of [`RegionOptions`]' fields, named as in attributes and config files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
@@ -297,6 +302,13 @@ impl RegionOptions {
     /// Whether no field is set.
     pub fn is_empty(&self) -> bool {
         *self == RegionOptions::EMPTY
+    }
+
+    /// Whether one layer sets both limits, which [`TWO_LIMITS`] forbids:
+    /// the one home of that rule, for the attribute, the descriptor
+    /// builder, configuration files, the environment and run-time changes.
+    pub const fn sets_both_limits(&self) -> bool {
+        self.max_entries.is_some() && self.max_bytes.is_some()
     }
 }
 

@@ -67,7 +67,7 @@ pub use crate::envelope::{
     Clock, Decoded, EncodeError, Envelope, EnvelopeError, MissCause, Schema, SystemClock,
     ValueFormat,
 };
-pub use crate::manager::BoxFuture;
+pub use crate::future::BoxFuture;
 
 /// One region's second level: bytes under key texts, with a TTL.
 ///

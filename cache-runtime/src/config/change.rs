@@ -142,7 +142,8 @@ impl ConfigChange {
                                     value: Some(text.clone()),
                                     source: source.clone(),
                                     message: format!(
-                                        "this change also sets {other}: a region is limited by max_entries or by max_bytes, not both; keep one"
+                                        "{} (this change also sets {other})",
+                                        cache_spec::TWO_LIMITS
                                     ),
                                 });
                             }

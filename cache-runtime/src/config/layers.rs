@@ -365,7 +365,8 @@ pub(crate) fn check_patch<'a>(
                 value: Some(FieldValue::Count(Some(bytes)).text(Field::MaxBytes)),
                 source: source.to_owned(),
                 message: format!(
-                    "max_entries ({entries}) and max_bytes cannot both limit a region: keep one (setting one replaces the other)"
+                    "{} (max_entries is {entries} in the same source)",
+                    cache_spec::TWO_LIMITS
                 ),
             });
         }

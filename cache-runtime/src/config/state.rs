@@ -4,7 +4,7 @@
 use super::audit::AuditRecord;
 use super::error::ConfigError;
 use super::patch::ConfigPatch;
-use crate::manager::BoxFuture;
+use crate::future::BoxFuture;
 
 /// The shared run-time configuration: the latest version and the
 /// overrides it left.

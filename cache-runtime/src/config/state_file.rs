@@ -29,7 +29,7 @@ use super::audit::AuditRecord;
 use super::error::ConfigError;
 use super::patch::ConfigPatch;
 use super::state::{Commit, SharedState, StateStore};
-use crate::manager::BoxFuture;
+use crate::future::BoxFuture;
 use crate::provider::BoxError;
 
 /// The document format this version reads and writes.

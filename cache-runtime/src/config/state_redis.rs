@@ -30,7 +30,7 @@ use super::audit::AuditRecord;
 use super::error::ConfigError;
 use super::patch::ConfigPatch;
 use super::state::{Commit, SharedState, StateStore};
-use crate::manager::BoxFuture;
+use crate::future::BoxFuture;
 use crate::redis_tier::{Backplane, RedisError, RedisLink};
 
 /// The compare-and-set of a commit.

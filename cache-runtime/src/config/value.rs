@@ -17,6 +17,7 @@ pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// The value a configuration source gives one field of a region; `None`
 /// inside is an explicit "none" (no expiry, no limit, fail-safe off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FieldValue {
     /// `ttl`, `tti`, `memory_ttl`, `fail_safe`.
     Time(Option<Duration>),

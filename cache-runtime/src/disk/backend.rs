@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::{DiskCursor, DiskError, DiskStore, Glob};
 use crate::backend::{Backend, BackendError, Capabilities, Health, Put, ScanPage};
-use crate::manager::BoxFuture;
+use crate::future::BoxFuture;
 
 /// A [`DiskStore`] (one folder, one file per entry) as a [`Backend`].
 #[derive(Debug)]

@@ -20,6 +20,17 @@ use crate::stats::{RegionStats, StatsSnapshot};
 /// value types and go straight to its store (no name lookup per call).
 /// Cheap to clone; every clone is the same region.
 ///
+/// # Results
+///
+/// One rule for every method: an operation on one key has a plain form
+/// that cannot fail (`get` → `Option`, `insert` and `remove` → `bool`; a
+/// second level that fails is a counted miss, a value kept in memory only,
+/// or a value not stored) and a `try_` twin that returns the failure as a
+/// [`CacheError`]. Operations on many keys or on the whole region
+/// (`get_many`, `insert_many`, `clear`, `clear_matching`, `entries`,
+/// `flush`, `cleanup`) return `Result` only: a partial failure there must
+/// be seen.
+///
 /// Get one with [`CacheManager::region`](super::CacheManager::region):
 ///
 /// ```

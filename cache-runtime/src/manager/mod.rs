@@ -429,6 +429,7 @@ impl CacheManager {
 
     /// The state of the Redis connection; `None` without one.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_health(&self) -> Option<crate::redis_tier::RedisHealth> {
         self.inner.redis.as_ref().map(|redis| redis.link.health())
     }
@@ -436,6 +437,7 @@ impl CacheManager {
     /// The backplane's counters; `None` without Redis or with the backplane
     /// off.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn backplane_stats(&self) -> Option<crate::redis_tier::BackplaneStats> {
         self.inner
             .redis
@@ -452,6 +454,7 @@ impl CacheManager {
     /// [`CacheError::UnknownRegion`], [`CacheError::Redis`], or
     /// [`CacheError::TierUnavailable`] without Redis.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub async fn fleet_stats(
         &self,
         name: &str,
@@ -476,6 +479,7 @@ impl CacheManager {
     /// [`CacheError::Redis`] (the counts are sent by the next flush), or
     /// [`CacheError::TierUnavailable`] without Redis.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub async fn flush_fleet_stats(&self) -> Result<(), CacheError> {
         let redis = self.redis_or_refuse("(fleet statistics)")?;
         self.refresh_gauges();
@@ -1184,6 +1188,7 @@ impl CacheManagerBuilder {
     /// # Ok::<(), cache_runtime::CacheError>(())
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(mut self, config: crate::redis_tier::RedisConfig) -> CacheManagerBuilder {
         self.redis = Some(config);
         self

@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hash::Hash;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -31,8 +30,7 @@ use crate::policy::CachePolicy;
 use crate::provider::BoxError;
 use crate::stats::{GetTimer, RegionStats, TierEvent};
 
-/// A boxed, sendable future: what loaders and erased operations return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::future::BoxFuture;
 
 /// A region's registered loader: what `refresh` and `get_or_load` run.
 pub(crate) type Loader<K, V> =

@@ -20,7 +20,7 @@ use crate::backend::{
     Backend, BackendContext, BackendError, Capabilities, Entry, Health, Put, ScanPage,
 };
 use crate::disk::Glob;
-use crate::manager::BoxFuture;
+use crate::future::BoxFuture;
 
 /// A connection to a Redis server, shared by the [`RedisBackend`]s of
 /// several regions. Cheap to clone.

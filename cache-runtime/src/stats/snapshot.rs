@@ -30,6 +30,7 @@ use super::window::{
 /// [`Size`]: EvictionCause::Size
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EvictionCause {
     /// Its time to live passed.
     Expired,
@@ -75,6 +76,7 @@ impl fmt::Display for EvictionCause {
 /// [`RegionStats::error`]: super::RegionStats::error
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorCause {
     /// A stored entry could not be decoded: bad envelope, checksum, old
     /// format, a value that no longer deserializes.

@@ -126,14 +126,15 @@ impl TierStats {
 pub struct TierSnapshot {
     /// Gets answered by the memory level.
     pub l1_hits: u64,
-    /// Gets answered by Redis.
+    /// Gets answered by the second level (Redis, or a named backend).
     pub l2_hits: u64,
-    /// Redis lookups that found nothing.
+    /// Second-level lookups that found nothing.
     pub l2_misses: u64,
-    /// Redis values that were unusable (old schema, corrupt, another
-    /// key's): counted misses.
+    /// Second-level values that were unusable (old schema, corrupt,
+    /// another key's): counted misses.
     pub l2_rejected: u64,
-    /// Redis operations that failed (timeout, connection, open breaker).
+    /// Second-level operations that failed (timeout, connection, open
+    /// breaker).
     pub l2_errors: u64,
     /// Values written to Redis.
     pub l2_writes: u64,
