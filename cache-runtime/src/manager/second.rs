@@ -1,8 +1,10 @@
-//! The second level of a `backend` or `hybrid` region, typed: keys through
-//! their text form, values through the region's serde functions and the
-//! versioned envelope, over any [`Backend`]; and [`Second`], the one type
-//! the store holds for a second level that is awaited (a named backend, or
-//! Redis).
+//! The awaited second level of a `redis`, `backend` or `hybrid` region,
+//! typed: keys through their text form, values through the region's serde
+//! functions and the versioned envelope, over any [`Backend`] — Redis'
+//! ([`crate::redis::RedisBackend`]) as much as a user's. Every operation is
+//! counted per tier; writes, removals and clears of a hybrid region over a
+//! second level shared between processes are announced on the backplane
+//! once the backend has them.
 //!
 //! Every value is sealed in an [`Envelope`] whose embedded key is
 //! `{region}:{key text}`, under the region's [`Schema`], so a value copied
@@ -18,13 +20,33 @@ use cache_spec::glob::Glob;
 use super::error::CacheError;
 use super::kit::SerdeFns;
 use super::memory::LiveDuration;
-use super::remote::{RemoteHit, RemoteLevel, RemoteWrite};
+use super::remote::Announcer;
 use crate::backend::{Backend, BackendError, Capabilities, Entry, Put};
 use crate::envelope::{Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock};
-use crate::redis_tier::RedisError;
 use crate::stats::{ErrorCause, EvictionCause, L2Outcome, RegionStats, TierEvent};
 
-/// A region's level over a named backend.
+/// A value read from the second level, with the time it has left.
+pub(crate) struct RemoteHit<V> {
+    pub(crate) value: V,
+    pub(crate) remaining: Option<Duration>,
+}
+
+/// What the other instances' memory levels must drop.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) enum Announce {
+    Key(String),
+    Keys(Vec<String>),
+    Matching(String),
+    Region,
+}
+
+/// The store's awaited second level.
+pub(crate) type Second<K, V> = BackendLevel<K, V>;
+/// A value sealed for it.
+pub(crate) type SecondWrite = BackendWrite;
+
+/// A region's level over a backend.
 pub(crate) struct BackendLevel<K, V> {
     backend: Arc<dyn Backend>,
     /// The name it was registered under, for errors.
@@ -39,6 +61,10 @@ pub(crate) struct BackendLevel<K, V> {
     ttl: LiveDuration,
     clock: SystemClock,
     stats: Arc<RegionStats>,
+    /// Publishes changes to other instances (hybrid over a shared level).
+    announcer: Option<Announcer>,
+    /// The built-in Redis tier: its failures are [`CacheError::Redis`].
+    redis_tier: bool,
 }
 
 /// A value sealed for the backend, written once the memory level has it.
@@ -60,9 +86,12 @@ impl<K, V> BackendLevel<K, V> {
         value: SerdeFns<V>,
         ttl: Option<Duration>,
         stats: &Arc<RegionStats>,
+        announcer: Option<Announcer>,
     ) -> BackendLevel<K, V> {
         stats.tiers().enable();
         BackendLevel {
+            announcer,
+            redis_tier: false,
             capabilities: backend.capabilities(),
             backend,
             name: name.into(),
@@ -74,6 +103,53 @@ impl<K, V> BackendLevel<K, V> {
             ttl: LiveDuration::new(ttl),
             clock: SystemClock,
             stats: Arc::clone(stats),
+        }
+    }
+
+    /// This level as the built-in Redis tier: its failures are reported as
+    /// [`CacheError::Redis`].
+    pub(crate) fn redis_tier(mut self) -> BackendLevel<K, V> {
+        self.redis_tier = true;
+        self
+    }
+
+    /// The announcer, when this level publishes to other instances.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn announcer(&self) -> Option<&Announcer> {
+        self.announcer.as_ref()
+    }
+
+    pub(crate) fn key_text(&self, key: &K) -> String {
+        (self.key_text)(key)
+    }
+
+    /// New writes live `ttl` (without their own).
+    pub(crate) fn set_ttl(&self, ttl: Option<Duration>) {
+        self.ttl.set(ttl);
+    }
+
+    /// New writes are compressed as `compression` says.
+    pub(crate) fn set_compression(&self, compression: cache_spec::Compression) {
+        self.compression.set(compression);
+    }
+
+    /// Runs `future` to completion on this thread (the blocking forms): a
+    /// backend's futures complete on any executor.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        crate::block_on::block_on(future)
+    }
+
+    fn fail(&self, source: BackendError) -> SecondError {
+        SecondError {
+            name: Arc::clone(&self.name),
+            redis_tier: self.redis_tier,
+            source,
+        }
+    }
+
+    async fn announce(&self, what: Announce) {
+        if let Some(announcer) = &self.announcer {
+            announcer.announce(&self.region, what, &self.stats).await;
         }
     }
 
@@ -126,7 +202,7 @@ impl<K, V> BackendLevel<K, V> {
     }
 
     /// Reads `key`: a counted, timed lookup.
-    pub(crate) async fn read(&self, key: &K) -> Result<Option<RemoteHit<V>>, BackendError> {
+    pub(crate) async fn read(&self, key: &K) -> Result<Option<RemoteHit<V>>, SecondError> {
         let text = (self.key_text)(key);
         let start = Instant::now();
         let found = self.backend.get(&text).await;
@@ -136,7 +212,7 @@ impl<K, V> BackendLevel<K, V> {
             Err(error) => {
                 self.stats.tiers().lookup(L2Outcome::Error, latency);
                 self.stats.error(ErrorCause::Backend);
-                Err(error)
+                Err(self.fail(error))
             }
         }
     }
@@ -145,16 +221,20 @@ impl<K, V> BackendLevel<K, V> {
     pub(crate) async fn read_many(
         &self,
         keys: &[&K],
-    ) -> Result<Vec<Option<RemoteHit<V>>>, BackendError> {
+    ) -> Result<Vec<Option<RemoteHit<V>>>, SecondError> {
         let texts: Vec<String> = keys.iter().map(|key| (self.key_text)(key)).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let start = Instant::now();
         let found = self.backend.get_many(&refs).await;
         let latency = elapsed_ns(start);
-        let found = found.inspect_err(|_| {
-            self.stats.tiers().lookup(L2Outcome::Error, latency);
-            self.stats.error(ErrorCause::Backend);
-        })?;
+        let found = match found {
+            Ok(found) => found,
+            Err(error) => {
+                self.stats.tiers().lookup(L2Outcome::Error, latency);
+                self.stats.error(ErrorCause::Backend);
+                return Err(self.fail(error));
+            }
+        };
         let per_key = latency / (found.len().max(1) as u64);
         Ok(texts
             .iter()
@@ -197,26 +277,33 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
-    /// Writes a sealed value; a failure is counted as a skipped write.
-    pub(crate) async fn write(&self, write: BackendWrite) -> Result<(), BackendError> {
+    /// Writes a sealed value, then announces it; a failure is counted as
+    /// a skipped write.
+    pub(crate) async fn write(&self, write: BackendWrite) -> Result<(), SecondError> {
         let written = self
             .backend
             .put(&write.key_text, &write.bytes, write.ttl)
             .await;
-        match &written {
+        match written {
             Ok(put) => {
-                if *put == Put::Replaced {
+                if put == Put::Replaced {
+                    // The second level decides for every region that has one.
                     self.stats.update();
                 }
                 self.stats.tiers().count(TierEvent::Write);
+                self.announce(Announce::Key(write.key_text)).await;
+                Ok(())
             }
-            Err(_) => self.skipped(),
+            Err(error) => {
+                self.skipped();
+                Err(self.fail(error))
+            }
         }
-        written.map(drop)
     }
 
-    /// Writes sealed values in one call.
-    pub(crate) async fn write_many(&self, writes: Vec<BackendWrite>) -> Result<(), BackendError> {
+    /// Writes sealed values in one call, then announces them in one
+    /// message.
+    pub(crate) async fn write_many(&self, writes: Vec<BackendWrite>) -> Result<(), SecondError> {
         let entries: Vec<Entry<'_>> = writes
             .iter()
             .map(|write| Entry {
@@ -225,7 +312,9 @@ impl<K, V> BackendLevel<K, V> {
                 ttl: write.ttl,
             })
             .collect();
-        match self.backend.put_many(&entries).await {
+        let answered = self.backend.put_many(&entries).await;
+        drop(entries);
+        match answered {
             Ok(answers) => {
                 for put in answers {
                     if put == Put::Replaced {
@@ -233,13 +322,15 @@ impl<K, V> BackendLevel<K, V> {
                     }
                     self.stats.tiers().count(TierEvent::Write);
                 }
+                let keys = writes.into_iter().map(|write| write.key_text).collect();
+                self.announce(Announce::Keys(keys)).await;
                 Ok(())
             }
             Err(error) => {
                 for _ in &writes {
                     self.skipped();
                 }
-                Err(error)
+                Err(self.fail(error))
             }
         }
     }
@@ -250,34 +341,64 @@ impl<K, V> BackendLevel<K, V> {
         self.stats.error(ErrorCause::Backend);
     }
 
-    fn settle<T>(&self, outcome: Result<T, BackendError>) -> Result<T, BackendError> {
-        if outcome.is_err() {
+    /// Counts a failed operation other than a lookup or a write.
+    fn settle<T>(&self, outcome: Result<T, BackendError>) -> Result<T, SecondError> {
+        outcome.map_err(|error| {
             self.stats.tiers().error();
             self.stats.error(ErrorCause::Backend);
-        }
-        outcome
+            self.fail(error)
+        })
     }
 
-    pub(crate) async fn remove(&self, key_text: String) -> Result<bool, BackendError> {
-        self.settle(self.backend.remove(&key_text).await)
+    /// Removes `key_text`'s value; whether there was one. Announced.
+    pub(crate) async fn remove(&self, key_text: String) -> Result<bool, SecondError> {
+        let removed = self.settle(self.backend.remove(&key_text).await)?;
+        self.announce(Announce::Key(key_text)).await;
+        Ok(removed)
     }
 
-    pub(crate) async fn clear(&self) -> Result<u64, BackendError> {
-        self.settle(self.backend.clear().await)
+    /// Removes every value of the region; how many. Announced, even after a
+    /// failure part-way (some went).
+    pub(crate) async fn clear(&self) -> Result<u64, SecondError> {
+        let removed = self.settle(self.backend.clear().await);
+        self.announce(Announce::Region).await;
+        removed
     }
 
-    pub(crate) async fn clear_matching(&self, glob: &Glob) -> Result<u64, BackendError> {
-        self.settle(self.backend.clear_matching(glob).await)
+    /// Removes the values whose key text matches `glob`; how many.
+    /// Announced.
+    pub(crate) async fn clear_matching(
+        &self,
+        glob: &Glob,
+        pattern: &str,
+    ) -> Result<u64, SecondError> {
+        let removed = self.settle(self.backend.clear_matching(glob).await);
+        self.announce(Announce::Matching(pattern.to_owned())).await;
+        removed
     }
 
-    /// A page of entries whose key text matches `glob`.
+    /// A page of entries whose key text matches `glob`, from a cursor this
+    /// level handed out (`Ok(Err(cursor))` for one it cannot read).
     pub(crate) async fn page(
         &self,
         glob: Option<&Glob>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<SecondPage, BackendError> {
-        let page = self.settle(self.backend.scan(glob, cursor, limit).await)?;
+    ) -> Result<Result<SecondPage, String>, SecondError> {
+        let page = match self.backend.scan(glob, cursor, limit).await {
+            Ok(page) => page,
+            // A cursor the backend cannot read is the caller's mistake.
+            Err(BackendError::Failed {
+                operation: "scan", ..
+            }) if cursor.is_some() => {
+                return Ok(Err(cursor.unwrap_or_default().to_owned()));
+            }
+            Err(error) => {
+                self.stats.tiers().error();
+                self.stats.error(ErrorCause::Backend);
+                return Err(self.fail(error));
+            }
+        };
         let refs: Vec<&str> = page.keys.iter().map(String::as_str).collect();
         let values = self.settle(self.backend.get_many(&refs).await)?;
         let now = self.clock.now_ms();
@@ -291,14 +412,14 @@ impl<K, V> BackendLevel<K, V> {
                 Some((text.clone(), decoded))
             })
             .collect();
-        Ok(SecondPage {
+        Ok(Ok(SecondPage {
             entries,
             next: page.cursor,
-        })
+        }))
     }
 
     /// Every key text the backend holds for the region.
-    pub(crate) async fn key_texts(&self) -> Result<Vec<String>, BackendError> {
+    pub(crate) async fn key_texts(&self) -> Result<Vec<String>, SecondError> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -315,12 +436,23 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
+    /// A stored value as JSON (entries browsing).
+    pub(crate) fn json(
+        &self,
+        bytes: &[u8],
+        to_json: fn(&V) -> Result<serde_json::Value, serde_json::Error>,
+    ) -> Option<serde_json::Value> {
+        (self.value.decode)(bytes, self.schema.format()).and_then(|value| to_json(&value).ok())
+    }
+
     /// How many entries the backend holds, when it can tell.
-    pub(crate) async fn count(&self) -> Option<u64> {
+    pub(crate) fn count_blocking(&self) -> Option<u64> {
         if !self.capabilities.count {
             return None;
         }
-        self.backend.count().await.ok().flatten()
+        crate::block_on::block_on(self.backend.count())
+            .ok()
+            .flatten()
     }
 }
 
@@ -332,274 +464,47 @@ pub(crate) struct SecondPage {
 }
 
 /// Why a second level failed.
-pub(crate) enum SecondError {
-    Redis(RedisError),
-    Backend {
-        name: Arc<str>,
-        source: BackendError,
-    },
+pub(crate) struct SecondError {
+    name: Arc<str>,
+    redis_tier: bool,
+    source: BackendError,
 }
 
 impl SecondError {
     pub(crate) fn into_cache_error(self, region: &str) -> CacheError {
-        match self {
-            SecondError::Redis(source) => CacheError::Redis {
-                region: region.to_owned(),
-                source,
-            },
-            SecondError::Backend { name, source } => CacheError::Backend {
-                region: region.to_owned(),
-                backend: name.to_string(),
-                source,
-            },
-        }
-    }
-}
-
-/// The awaited second level of a region: Redis, or a named backend.
-pub(crate) enum Second<K, V> {
-    Redis(RemoteLevel<K, V>),
-    Backend(BackendLevel<K, V>),
-}
-
-/// A value prepared for the second level.
-pub(crate) enum SecondWrite {
-    Redis(RemoteWrite),
-    Backend(BackendWrite),
-}
-
-impl<K, V> Second<K, V> {
-    fn backend_error(&self, source: BackendError) -> SecondError {
-        match self {
-            Second::Backend(level) => SecondError::Backend {
-                name: Arc::clone(&level.name),
-                source,
-            },
-            Second::Redis(_) => SecondError::Backend {
-                name: "redis".into(),
-                source,
-            },
-        }
-    }
-
-    pub(crate) fn key_text(&self, key: &K) -> String {
-        match self {
-            Second::Redis(level) => level.key_text(key),
-            Second::Backend(level) => (level.key_text)(key),
-        }
-    }
-
-    pub(crate) fn set_ttl(&self, ttl: Option<Duration>) {
-        match self {
-            Second::Redis(level) => level.set_ttl(ttl),
-            Second::Backend(level) => level.ttl.set(ttl),
-        }
-    }
-
-    pub(crate) fn set_compression(&self, compression: cache_spec::Compression) {
-        match self {
-            Second::Redis(level) => level.set_compression(compression),
-            Second::Backend(level) => level.compression.set(compression),
-        }
-    }
-
-    /// Runs `future` to completion on this thread (the blocking forms).
-    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        match self {
-            Second::Redis(level) => level.block_on(future),
-            Second::Backend(_) => crate::block_on::block_on(future),
-        }
-    }
-
-    pub(crate) async fn read(&self, key: &K) -> Result<Option<RemoteHit<V>>, SecondError> {
-        match self {
-            Second::Redis(level) => level.read(key).await.map_err(SecondError::Redis),
-            Second::Backend(level) => level
-                .read(key)
-                .await
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    pub(crate) async fn read_many(
-        &self,
-        keys: &[&K],
-    ) -> Result<Vec<Option<RemoteHit<V>>>, SecondError> {
-        match self {
-            Second::Redis(level) => level.read_many(keys).await.map_err(SecondError::Redis),
-            Second::Backend(level) => level
-                .read_many(keys)
-                .await
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    pub(crate) fn prepare(&self, key: &K, value: &V, ttl: Option<Duration>) -> Option<SecondWrite> {
-        match self {
-            Second::Redis(level) => level.prepare(key, value, ttl).map(SecondWrite::Redis),
-            Second::Backend(level) => level.prepare(key, value, ttl).map(SecondWrite::Backend),
-        }
-    }
-
-    pub(crate) async fn write(&self, write: SecondWrite) -> Result<(), SecondError> {
-        match (self, write) {
-            (Second::Redis(level), SecondWrite::Redis(write)) => {
-                level.write(write).await.map_err(SecondError::Redis)
-            }
-            (Second::Backend(level), SecondWrite::Backend(write)) => level
-                .write(write)
-                .await
-                .map_err(|error| self.backend_error(error)),
-            _ => Ok(()),
-        }
-    }
-
-    pub(crate) async fn write_many(&self, writes: Vec<SecondWrite>) -> Result<(), SecondError> {
-        match self {
-            Second::Redis(level) => {
-                let writes = writes
-                    .into_iter()
-                    .filter_map(|write| match write {
-                        SecondWrite::Redis(write) => Some(write),
-                        SecondWrite::Backend(_) => None,
-                    })
-                    .collect();
-                level.write_many(writes).await.map_err(SecondError::Redis)
-            }
-            Second::Backend(level) => {
-                let writes = writes
-                    .into_iter()
-                    .filter_map(|write| match write {
-                        SecondWrite::Backend(write) => Some(write),
-                        SecondWrite::Redis(_) => None,
-                    })
-                    .collect();
-                level
-                    .write_many(writes)
-                    .await
-                    .map_err(|error| self.backend_error(error))
+        #[cfg(feature = "redis")]
+        if self.redis_tier {
+            // The Redis tier's backend carries Redis' own error.
+            match self.source {
+                BackendError::Other(boxed) => match boxed.downcast::<crate::redis::RedisError>() {
+                    Ok(source) => {
+                        return CacheError::Redis {
+                            region: region.to_owned(),
+                            source: *source,
+                        };
+                    }
+                    Err(other) => {
+                        return CacheError::Backend {
+                            region: region.to_owned(),
+                            backend: self.name.to_string(),
+                            source: BackendError::Other(other),
+                        };
+                    }
+                },
+                source => {
+                    return CacheError::Backend {
+                        region: region.to_owned(),
+                        backend: self.name.to_string(),
+                        source,
+                    };
+                }
             }
         }
-    }
-
-    pub(crate) fn skipped(&self) {
-        match self {
-            Second::Redis(level) => level.skipped(),
-            Second::Backend(level) => level.skipped(),
-        }
-    }
-
-    pub(crate) async fn remove(&self, key_text: String) -> Result<bool, SecondError> {
-        match self {
-            Second::Redis(level) => level.remove(key_text).await.map_err(SecondError::Redis),
-            Second::Backend(level) => level
-                .remove(key_text)
-                .await
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    pub(crate) async fn clear(&self) -> Result<u64, SecondError> {
-        match self {
-            Second::Redis(level) => level.clear().await.map_err(SecondError::Redis),
-            Second::Backend(level) => level
-                .clear()
-                .await
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    pub(crate) async fn clear_matching(
-        &self,
-        glob: &Glob,
-        pattern: &str,
-    ) -> Result<u64, SecondError> {
-        match self {
-            Second::Redis(level) => level
-                .clear_matching(glob, pattern)
-                .await
-                .map_err(SecondError::Redis),
-            Second::Backend(level) => level
-                .clear_matching(glob)
-                .await
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    /// A page of entries, from a cursor this level handed out.
-    ///
-    /// # Errors
-    ///
-    /// `Ok(Err(cursor))` for a cursor this level cannot read.
-    pub(crate) async fn page(
-        &self,
-        glob: Option<&Glob>,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<Result<SecondPage, String>, SecondError> {
-        match self {
-            Second::Redis(level) => {
-                let cursor = match cursor {
-                    Some(text) => match text.parse::<u64>() {
-                        Ok(cursor) => cursor,
-                        Err(_) => return Ok(Err(text.to_owned())),
-                    },
-                    None => 0,
-                };
-                let page = level
-                    .page(glob, cursor, limit)
-                    .await
-                    .map_err(SecondError::Redis)?;
-                Ok(Ok(SecondPage {
-                    entries: page.entries,
-                    next: (page.next != 0).then(|| page.next.to_string()),
-                }))
-            }
-            Second::Backend(level) => level
-                .page(glob, cursor, limit)
-                .await
-                .map(Ok)
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    pub(crate) async fn key_texts(&self) -> Result<Vec<String>, SecondError> {
-        match self {
-            Second::Redis(level) => level.key_texts().await.map_err(SecondError::Redis),
-            Second::Backend(level) => level
-                .key_texts()
-                .await
-                .map_err(|error| self.backend_error(error)),
-        }
-    }
-
-    /// A stored value as JSON (entries browsing).
-    pub(crate) fn json(
-        &self,
-        bytes: &[u8],
-        to_json: fn(&V) -> Result<serde_json::Value, serde_json::Error>,
-    ) -> Option<serde_json::Value> {
-        match self {
-            Second::Redis(level) => level.json(bytes, to_json),
-            Second::Backend(level) => (level.value.decode)(bytes, level.schema.format())
-                .and_then(|value| to_json(&value).ok()),
-        }
-    }
-
-    /// How many entries the level holds, when it can tell.
-    pub(crate) fn count_blocking(&self) -> Option<u64> {
-        match self {
-            Second::Redis(_) => None,
-            Second::Backend(level) => crate::block_on::block_on(level.count()),
-        }
-    }
-
-    /// Whether a Redis level serves the region (the backplane's business).
-    #[cfg(feature = "redis")]
-    pub(crate) fn redis(&self) -> Option<&RemoteLevel<K, V>> {
-        match self {
-            Second::Redis(level) => Some(level),
-            Second::Backend(_) => None,
+        let _ = self.redis_tier;
+        CacheError::Backend {
+            region: region.to_owned(),
+            backend: self.name.to_string(),
+            source: self.source,
         }
     }
 }

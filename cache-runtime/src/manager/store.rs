@@ -20,8 +20,8 @@ use super::memory::{
 };
 use super::persisted::DiskLevel;
 use super::policy_slot::PolicySlot;
-use super::remote::{RedisShared, RemoteHit, RemoteLevel};
-use super::second::{BackendLevel, Second, SecondError, SecondWrite};
+use super::remote::{Announcer, RedisShared};
+use super::second::{BackendLevel, RemoteHit, Second, SecondError, SecondWrite};
 use crate::backend::{BackendContext, Backends};
 use crate::descriptor::RegionDescriptor;
 use crate::disk::{DiskCursor, DiskStore, Glob};
@@ -271,17 +271,21 @@ where
         let remote = match (&context.redis, wants_redis) {
             (Some(shared), true) => {
                 let (key_text, value_serde) = persistable("the Redis tier")?;
-                Some(Second::Redis(RemoteLevel::new(
-                    shared,
-                    &name,
-                    schema.clone(),
-                    settings.compression,
-                    key_text,
-                    value_serde,
-                    settings.ttl,
-                    &context.stats,
-                    wants_memory,
-                )))
+                Some(
+                    BackendLevel::new(
+                        super::remote::tier_backend(shared, &name),
+                        "redis",
+                        &name,
+                        schema.clone(),
+                        settings.compression,
+                        key_text,
+                        value_serde,
+                        settings.ttl,
+                        &context.stats,
+                        Announcer::for_region(Some(shared), wants_memory, true),
+                    )
+                    .redis_tier(),
+                )
             }
             _ => match backend {
                 Some(backend) => {
@@ -300,7 +304,8 @@ where
                             backend: backend.to_owned(),
                             source,
                         })?;
-                    Some(Second::Backend(BackendLevel::new(
+                    let shared = made.capabilities().shared;
+                    Some(BackendLevel::new(
                         made,
                         backend,
                         &name,
@@ -310,7 +315,8 @@ where
                         value_serde,
                         settings.ttl,
                         &context.stats,
-                    )))
+                        Announcer::for_region(context.redis.as_ref(), wants_memory, shared),
+                    ))
                 }
                 None => None,
             },

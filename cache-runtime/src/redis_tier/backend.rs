@@ -52,10 +52,7 @@ impl RedisConnection {
 
     /// The backend of `region` on this server.
     pub fn backend(&self, region: &str) -> RedisBackend {
-        RedisBackend {
-            level: RedisLevel::raw(&self.link, region),
-            link: Arc::clone(&self.link),
-        }
+        RedisBackend::on(&self.link, region)
     }
 
     /// A factory for
@@ -78,6 +75,17 @@ pub struct RedisBackend {
     link: Arc<RedisLink>,
 }
 
+impl RedisBackend {
+    /// `region`'s backend over `link` (the manager's own, for the Redis
+    /// tier).
+    pub(crate) fn on(link: &Arc<RedisLink>, region: &str) -> RedisBackend {
+        RedisBackend {
+            level: RedisLevel::new(link, region),
+            link: Arc::clone(link),
+        }
+    }
+}
+
 impl std::fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBackend")
@@ -86,25 +94,14 @@ impl std::fmt::Debug for RedisBackend {
     }
 }
 
+/// Redis' own error, kept whole: the Redis tier reports it as
+/// `CacheError::Redis`, and its message says what happened.
 fn backend_error(error: RedisError) -> BackendError {
-    match error {
-        RedisError::Encode { .. } => BackendError::Refused {
-            what: String::from("the value"),
-            reason: error.to_string(),
-        },
-        RedisError::Unavailable { .. } | RedisError::Timeout { .. } => BackendError::Unavailable {
-            server: String::from("redis"),
-            reason: error.to_string(),
-        },
-        other => BackendError::Other(Box::new(other)),
-    }
+    BackendError::Other(Box::new(error))
 }
 
 fn value(lookup: RedisLookup) -> Option<Vec<u8>> {
-    match lookup {
-        RedisLookup::Hit(decoded) => Some(decoded.value),
-        RedisLookup::Missing | RedisLookup::Rejected(_) => None,
-    }
+    lookup.into_value()
 }
 
 impl Backend for RedisBackend {

@@ -85,12 +85,6 @@ impl Io {
             future: Box::pin(future),
         }
     }
-
-    /// Runs `future` to completion on this thread (which must not be the
-    /// I/O thread), parking between polls: what the `_blocking` forms use.
-    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        crate::block_on::block_on(self.enter(future))
-    }
 }
 
 impl Drop for Io {
@@ -131,10 +125,10 @@ mod tests {
     fn timers_run_for_blocking_callers() {
         let io = Io::start().expect("runtime");
         let start = Instant::now();
-        let slept = io.block_on(async {
+        let slept = crate::block_on::block_on(io.enter(async {
             tokio::time::sleep(Duration::from_millis(20)).await;
             7
-        });
+        }));
         assert_eq!(slept, 7);
         assert!(start.elapsed() >= Duration::from_millis(20));
     }

@@ -16,16 +16,13 @@
 //!
 //! # Values
 //!
-//! Each value is an [`Envelope`] whose embedded key is the whole Redis key
-//! (so a value copied to another key, region or prefix is rejected), under
-//! the region's [`Schema`]. Every read decodes and checks it: a value that
-//! is not an envelope, damaged, written for another key, under another
-//! schema or format, expired, or not even a Redis string is a
-//! [`RedisLookup::Rejected`] miss, never a panic and never a wrong value.
-//! Rejected values are left in place: during a rolling deploy another
-//! version may be using them, and the next write (or their TTL) replaces
-//! them.
-//!
+//! Values are stored as they are given: the manager seals each in the
+//! versioned envelope (see `manager/second.rs`) before it reaches the
+//! Redis backend, and checks it on the way back, as on every other
+//! backend. A key holding another Redis type (a list, a hash...) reads as
+//! no bytes (an unusable value, counted as such), never an error and never
+//! a panic.
+
 //! # Time limits
 //!
 //! The connection is opened with an explicit connect timeout (which covers
@@ -55,17 +52,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_spec::Compression;
-
 #[cfg(doc)]
 use super::RedisConfig;
 use super::SCAN_COUNT;
 use super::error::RedisError;
 use super::link::RedisLink;
 use crate::disk::Glob;
-use crate::envelope::{
-    Clock, Decoded, Envelope, EnvelopeError, LiveCompression, Schema, SystemClock,
-};
 
 /// The longest TTL sent as `PX`: 100 years (Redis refuses a `PX` that
 /// overflows its clock).
@@ -74,22 +66,18 @@ const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3_600 * 1_000;
 /// What [`RedisLevel::get`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum RedisLookup {
-    /// The value, with its timestamps.
-    Hit(Decoded),
+    /// The bytes stored.
+    Hit(Vec<u8>),
     /// No value under the key.
     Missing,
-    /// A value that is not this key's under this schema (see
-    /// [`EnvelopeError::cause`] to count it); left in place.
-    Rejected(EnvelopeError),
 }
 
 impl RedisLookup {
     /// The value of a hit.
-    #[cfg(test)]
     pub(crate) fn into_value(self) -> Option<Vec<u8>> {
         match self {
-            RedisLookup::Hit(decoded) => Some(decoded.value),
-            RedisLookup::Missing | RedisLookup::Rejected(_) => None,
+            RedisLookup::Hit(bytes) => Some(bytes),
+            RedisLookup::Missing => None,
         }
     }
 }
@@ -101,13 +89,6 @@ pub(crate) struct RedisLevel {
     region: Arc<str>,
     /// `{prefix}:{region}:` (or with the hash tag), before every key text.
     key_prefix: Arc<str>,
-    schema: Arc<Schema>,
-    /// Changes when the region's settings do (shared by clones).
-    compression: Arc<LiveCompression>,
-    clock: Arc<dyn Clock>,
-    /// Values are stored as given, not sealed here: the level of a
-    /// [`super::RedisBackend`], whose caller seals them.
-    raw: bool,
 }
 
 impl fmt::Debug for RedisLevel {
@@ -115,20 +96,13 @@ impl fmt::Debug for RedisLevel {
         f.debug_struct("RedisLevel")
             .field("region", &self.region)
             .field("key_prefix", &self.key_prefix)
-            .field("schema", &self.schema)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisLevel {
-    /// `region`'s level on `link`, reading and writing values under
-    /// `schema`, compressed as `compression` says.
-    pub(crate) fn new(
-        link: &Arc<RedisLink>,
-        region: &str,
-        schema: Schema,
-        compression: Compression,
-    ) -> RedisLevel {
+    /// `region`'s level on `link`.
+    pub(crate) fn new(link: &Arc<RedisLink>, region: &str) -> RedisLevel {
         let options = link.config();
         let key_prefix = if options.hash_tag {
             format!("{}:{{{region}}}:", options.prefix)
@@ -139,25 +113,7 @@ impl RedisLevel {
             link: Arc::clone(link),
             region: region.into(),
             key_prefix: key_prefix.into(),
-            schema: Arc::new(schema),
-            compression: Arc::new(LiveCompression::new(compression)),
-            clock: Arc::new(SystemClock),
-            raw: false,
         }
-    }
-
-    /// `region`'s level on `link`, storing values as given (the caller
-    /// seals them).
-    pub(crate) fn raw(link: &Arc<RedisLink>, region: &str) -> RedisLevel {
-        let mut level = RedisLevel::new(link, region, Schema::new(1), Compression::NONE);
-        level.raw = true;
-        level
-    }
-
-    /// Values written from now on use `compression` (those already in
-    /// Redis keep theirs: every envelope names its codec).
-    pub(crate) fn set_compression(&self, compression: Compression) {
-        self.compression.set(compression);
     }
 
     /// The Redis key of `key_text`.
@@ -182,7 +138,7 @@ impl RedisLevel {
                 .query_async(&mut connection)
                 .await;
             match reply {
-                Ok(bytes) => Ok(self.decode(&key, bytes)),
+                Ok(bytes) => Ok(RedisLevel::decode(bytes)),
                 Err(error) if is_wrong_type(&error) => Ok(not_a_string()),
                 Err(error) => Err(self.fail("GET", key_target(&key), error)),
             }
@@ -228,7 +184,7 @@ impl RedisLevel {
                 }
                 for (key, reply) in keys.iter().zip(replies) {
                     found.push(match reply {
-                        Ok(bytes) => self.decode(key, bytes),
+                        Ok(bytes) => RedisLevel::decode(bytes),
                         Err(error) if is_wrong_type(&error) => not_a_string(),
                         Err(error) => {
                             return Err(self.fail("GET (pipelined)", key_target(key), error));
@@ -454,24 +410,15 @@ impl RedisLevel {
         }
     }
 
-    /// The `SET` command storing `value`'s envelope under `key`.
+    /// The `SET` command storing `value` under `key`.
     fn set_command(
         &self,
         key: &str,
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<redis::Cmd, RedisError> {
-        let now = self.clock.now_ms();
-        let ttl_ms = ttl.map(ttl_ms);
-        let sealed;
-        let bytes = if self.raw {
-            value
-        } else {
-            sealed = self.seal(key, value, now, ttl_ms)?;
-            &sealed
-        };
         let max = self.link.config().max_value;
-        if bytes.len() > max {
+        if value.len() > max {
             // One huge reply or request on the shared connection would hold
             // up every small call behind it.
             return Err(RedisError::Encode {
@@ -479,55 +426,24 @@ impl RedisLevel {
                 target: key_target(key),
                 source: crate::envelope::EncodeError::TooLarge {
                     what: "value (RedisConfig::max_value_size)",
-                    len: bytes.len(),
+                    len: value.len(),
                     max,
                 },
             });
         }
         let mut command = redis::cmd("SET");
-        command.arg(key).arg(bytes);
-        if let Some(ms) = ttl_ms {
+        command.arg(key).arg(value);
+        if let Some(ms) = ttl.map(ttl_ms) {
             command.arg("PX").arg(ms);
         }
         Ok(command)
     }
 
-    /// `value`'s envelope for `key`.
-    fn seal(
-        &self,
-        key: &str,
-        value: &[u8],
-        now: u64,
-        ttl_ms: Option<u64>,
-    ) -> Result<Vec<u8>, RedisError> {
-        Envelope::new(key.as_bytes(), value)
-            .written_at_ms(now)
-            .expires_at_ms(ttl_ms.map(|ms| now.saturating_add(ms)))
-            .encode(&self.schema, self.compression.get())
-            .map_err(|source| RedisError::Encode {
-                operation: "SET",
-                target: key_target(key),
-                source,
-            })
-    }
-
-    /// What the bytes read under `key` are.
-    fn decode(&self, key: &str, bytes: Option<Vec<u8>>) -> RedisLookup {
-        let Some(bytes) = bytes else {
-            return RedisLookup::Missing;
-        };
-        if self.raw {
-            return RedisLookup::Hit(Decoded {
-                stored_len: bytes.len(),
-                value: bytes,
-                written_at_ms: 0,
-                expires_at_ms: None,
-                compression: cache_spec::Codec::None,
-            });
-        }
-        match Envelope::decode(&bytes, key.as_bytes(), &self.schema, self.clock.now_ms()) {
-            Ok(decoded) => RedisLookup::Hit(decoded),
-            Err(error) => RedisLookup::Rejected(error),
+    /// What the bytes read under a key are.
+    fn decode(bytes: Option<Vec<u8>>) -> RedisLookup {
+        match bytes {
+            Some(bytes) => RedisLookup::Hit(bytes),
+            None => RedisLookup::Missing,
         }
     }
 
@@ -595,11 +511,11 @@ fn is_wrong_type(error: &redis::RedisError) -> bool {
     error.code() == Some("WRONGTYPE")
 }
 
-/// The miss for a key holding a list, set, hash...: not ours.
+/// What a key holding a list, set, hash... reads as: no bytes, which no
+/// envelope is, so the manager counts a rejected value (the key is left in
+/// place, as any unusable value).
 fn not_a_string() -> RedisLookup {
-    RedisLookup::Rejected(EnvelopeError::Malformed {
-        what: "Redis value type (not a string)",
-    })
+    RedisLookup::Hit(Vec::new())
 }
 
 #[cfg(test)]

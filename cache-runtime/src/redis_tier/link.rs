@@ -88,11 +88,6 @@ impl RedisLink {
         self.io.enter(future)
     }
 
-    /// Runs `future` on this thread until done, in the I/O context.
-    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.io.block_on(future)
-    }
-
     /// Spawns a task on the I/O thread.
     pub(crate) fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
     where

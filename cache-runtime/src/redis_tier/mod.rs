@@ -28,7 +28,6 @@ pub(crate) use self::breaker::BreakerSettings;
 pub use self::error::RedisError;
 pub(crate) use self::fleet::Fleet;
 pub use self::fleet::FleetStats;
-pub(crate) use self::level::{RedisLevel, RedisLookup};
 pub use self::link::RedisHealth;
 pub(crate) use self::link::RedisLink;
 
