@@ -345,3 +345,51 @@ backend = "none"
         assert!(text.contains(needle), "{needle} in: {text}");
     }
 }
+
+#[test]
+fn the_environment_moves_a_region_onto_a_backend_and_checks_the_name() {
+    let scratch = Scratch::new("backends", "environment");
+    let vars = |backend: &str| {
+        [
+            ("CACHE_REGION__BK_PLAIN__TIER", "backend"),
+            ("CACHE_REGION__BK_PLAIN__BACKEND", backend),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    };
+    let (factory, shelves) = map_backend();
+    let manager = CacheManager::builder()
+        .background_stats(false)
+        .disk_root(scratch.path())
+        .config_env_vars(vars("in-test"))
+        .backend("in-test", factory)
+        .build()
+        .expect("manager");
+    let plain = manager.region::<Plain>().expect("region");
+    plain.insert_blocking(s("k"), s("v"));
+    assert_eq!(shelves.lock().expect("shelves")["bk-plain"].len(), 1);
+
+    // A name that is not a backend name, and one nobody registered: the
+    // region, the field, the variable and what would be accepted.
+    for (value, needle) in [
+        ("In Test", "not a backend name"),
+        ("elsewhere", "registered: \"in-test\""),
+    ] {
+        let (factory, _) = map_backend();
+        let error = CacheManager::builder()
+            .background_stats(false)
+            .disk_root(scratch.path())
+            .config_env_vars(vars(value))
+            .backend("in-test", factory)
+            .build()
+            .expect_err("refused");
+        let text = error.to_string();
+        for expected in [
+            "bk-plain",
+            "backend",
+            "CACHE_REGION__BK_PLAIN__BACKEND",
+            needle,
+        ] {
+            assert!(text.contains(expected), "{expected} in: {text}");
+        }
+    }
+}

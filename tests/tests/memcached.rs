@@ -263,3 +263,52 @@ fn a_sensitive_region_cannot_be_moved_to_memcached() {
         "{text}"
     );
 }
+
+#[custom_cache_region(name = "mc-layered", key = String, value = String, backend = "memcached", tier = "hybrid")]
+struct Layered;
+
+/// Two instances with a memory level over one Memcached, and a Redis
+/// backplane: a write on one drops the other's stale memory copy, as with
+/// hybrid over Redis (Memcached says it is shared between processes).
+#[cfg(feature = "redis")]
+#[test]
+fn hybrid_instances_over_memcached_stay_coherent_through_the_backplane() {
+    use std::time::Instant;
+
+    let server = MemcachedServer::start();
+    let redis = support::redis::RedisServer::start();
+    let memcached = memcached(&server);
+    let scratch = Scratch::new("memcached", "coherent");
+    let instance = || {
+        builder(&scratch, &memcached)
+            .redis(cache_runtime::redis::RedisConfig::new(redis.url()))
+            .build()
+            .expect("manager")
+    };
+    let (a, b) = (instance(), instance());
+    for manager in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !manager.backplane_stats().expect("backplane").subscribed {
+            assert!(Instant::now() < deadline, "the backplane never subscribed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let (la, lb) = (
+        a.region::<Layered>().expect("region"),
+        b.region::<Layered>().expect("region"),
+    );
+    la.insert_blocking("k".to_owned(), "v1".to_owned());
+    assert_eq!(lb.get_blocking(&"k".to_owned()).as_deref(), Some("v1"));
+    la.insert_blocking("k".to_owned(), "v2".to_owned());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lb.get_blocking(&"k".to_owned()).as_deref() != Some("v2") {
+        assert!(
+            Instant::now() < deadline,
+            "b kept its stale memory copy: no invalidation arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let tiers = la.snapshot().tiers.expect("tiers");
+    assert!(tiers.backplane_sent >= 2, "{tiers:?}");
+    assert!(lb.snapshot().tiers.expect("tiers").backplane_received >= 1);
+}
