@@ -65,7 +65,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cache_runtime::backend::{
-    Backend, BackendContext, BackendError, Capabilities, Entry, Health, Put, ScanPage,
+    Backend, BackendContext, BackendError, Capabilities, Health, Put, ScanPage,
 };
 use cache_runtime::disk::Glob;
 use cache_runtime::manager::BoxFuture;
@@ -394,8 +394,13 @@ impl MemcachedBackend {
                 other => other?,
             };
             let Some(dumped) = dumped else {
-                // Another crawl is running: wait for it.
-                sleep(Duration::from_millis(20)).await;
+                // Another crawl is running: wait for it (on our runtime,
+                // whose timer runs whatever polls this future).
+                let _ = self
+                    .client
+                    .runtime
+                    .spawn(tokio::time::sleep(Duration::from_millis(20)))
+                    .await;
                 continue;
             };
             let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
@@ -463,16 +468,6 @@ impl MemcachedBackend {
 /// At most this many dump-and-delete rounds per clear.
 const MAX_CLEAR_ROUNDS: usize = 20;
 
-/// A sleep that needs no runtime: a plain thread wakes the task.
-async fn sleep(duration: Duration) {
-    let (wake, woken) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        std::thread::sleep(duration);
-        let _ = wake.send(());
-    });
-    let _ = woken.await;
-}
-
 impl Backend for MemcachedBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities::none()
@@ -538,19 +533,6 @@ impl Backend for MemcachedBackend {
                     (connection, stored)
                 })
                 .await
-        })
-    }
-
-    fn put_many<'a>(
-        &'a self,
-        entries: &'a [Entry<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Put>, BackendError>> {
-        Box::pin(async move {
-            let mut answers = Vec::with_capacity(entries.len());
-            for entry in entries {
-                answers.push(self.put(entry.key, entry.value, entry.ttl).await?);
-            }
-            Ok(answers)
         })
     }
 

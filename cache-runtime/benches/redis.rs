@@ -105,6 +105,8 @@ use tokio::runtime::{Builder, Handle, Runtime};
 #[path = "../src/test_support/redis.rs"]
 #[allow(dead_code)] // pause, resume, restart: not needed here
 mod redis_server;
+#[path = "../src/test_support/server.rs"]
+mod server;
 
 use redis_server::RedisServer;
 

@@ -48,3 +48,4 @@ impl Drop for Scratch {
 #[cfg(feature = "redis")]
 #[allow(dead_code)] // each test uses part of it
 pub(crate) mod redis;
+pub(crate) mod server;

@@ -18,7 +18,7 @@ use cache_runtime::{
 };
 use serde::{Deserialize, Serialize};
 
-use support::Scratch;
+use support::{Scratch, block_on};
 
 /// Entries of every region, by (region, key): value and deadline.
 type Shelves = Arc<Mutex<HashMap<String, BTreeMap<String, (Vec<u8>, Option<Instant>)>>>>;
@@ -147,14 +147,6 @@ fn map_backend() -> (
         },
         shelves,
     )
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
 }
 
 #[test]

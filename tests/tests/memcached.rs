@@ -15,8 +15,8 @@ use cache_runtime::{CacheManager, CacheManagerBuilder, manager::EntryQuery};
 use cache_runtime::{cache_region, custom_cache_region};
 use serde::{Deserialize, Serialize};
 
-use support::Scratch;
 use support::memcached::MemcachedServer;
+use support::{Scratch, block_on};
 
 fn memcached(server: &MemcachedServer) -> Memcached {
     Memcached::new(
@@ -25,14 +25,6 @@ fn memcached(server: &MemcachedServer) -> Memcached {
             .connect_timeout(Duration::from_millis(500)),
     )
     .expect("client")
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
 }
 
 #[test]

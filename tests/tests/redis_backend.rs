@@ -12,20 +12,12 @@ use std::time::Duration;
 use cache_runtime::backend::{Backend, conformance};
 use cache_runtime::redis::{RedisConfig, RedisConnection};
 use cache_runtime::{CacheManager, RegionDescriptor, manager::RegionCodecs};
-use support::Scratch;
 use support::redis::RedisServer;
+use support::{Scratch, block_on};
 
 fn connection(server: &RedisServer) -> RedisConnection {
     RedisConnection::open(RedisConfig::new(server.url()).response_timeout(Duration::from_secs(2)))
         .expect("connection")
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
 }
 
 #[test]

@@ -268,28 +268,16 @@ where
             Ok((key_text, value_serde))
         };
         let schema = Schema::for_region(&context.descriptor).with_format(context.value_format);
-        let remote = match (&context.redis, wants_redis) {
-            (Some(shared), true) => {
-                let (key_text, value_serde) = persistable("the Redis tier")?;
-                Some(
-                    BackendLevel::new(
-                        super::remote::tier_backend(shared, &name),
-                        "redis",
-                        &name,
-                        schema.clone(),
-                        settings.compression,
-                        key_text,
-                        value_serde,
-                        settings.ttl,
-                        &context.stats,
-                        Announcer::for_region(Some(shared), wants_memory, true),
-                    )
-                    .redis_tier(),
-                )
-            }
-            _ => match backend {
-                Some(backend) => {
-                    let (key_text, value_serde) = persistable("a storage backend")?;
+        // The awaited second level: the manager's Redis, or the region's
+        // named backend.
+        let second: Option<(Arc<dyn crate::backend::Backend>, &str, &'static str)> =
+            match (&context.redis, wants_redis, backend) {
+                (Some(shared), true, _) => Some((
+                    super::remote::tier_backend(shared, &name),
+                    "redis",
+                    "the Redis tier",
+                )),
+                (_, _, Some(backend)) => {
                     let Some(factory) = context.backends.get(backend) else {
                         return Err(CacheError::UnknownBackend {
                             region: region(),
@@ -304,22 +292,33 @@ where
                             backend: backend.to_owned(),
                             source,
                         })?;
-                    let shared = made.capabilities().shared;
-                    Some(BackendLevel::new(
-                        made,
-                        backend,
-                        &name,
-                        schema.clone(),
-                        settings.compression,
-                        key_text,
-                        value_serde,
-                        settings.ttl,
-                        &context.stats,
-                        Announcer::for_region(context.redis.as_ref(), wants_memory, shared),
-                    ))
+                    Some((made, backend, "a storage backend"))
                 }
-                None => None,
-            },
+                _ => None,
+            };
+        let remote = match second {
+            Some((made, backend_name, what)) => {
+                let (key_text, value_serde) = persistable(what)?;
+                let shared = made.capabilities().shared;
+                let level = BackendLevel::new(
+                    made,
+                    backend_name,
+                    &name,
+                    schema.clone(),
+                    settings.compression,
+                    key_text,
+                    value_serde,
+                    settings.ttl,
+                    &context.stats,
+                    Announcer::for_region(context.redis.as_ref(), wants_memory, shared),
+                );
+                Some(if wants_redis {
+                    level.redis_tier()
+                } else {
+                    level
+                })
+            }
+            None => None,
         };
         let disk = if wants_disk {
             let (key_text, value_serde) = persistable("the disk tier")?;

@@ -15,12 +15,14 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::server::{free_port, wait_until_ready};
 
 /// How long a server may take to answer `PING` after it is spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -158,21 +160,12 @@ impl Drop for RedisServer {
     }
 }
 
-/// A port nothing listens on right now (the OS picks it; the listener is
-/// closed again before the server binds it, hence the retries).
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("bind a loopback port")
-        .port()
-}
-
 /// Spawns `redis-server` on `port` with `dir` as its folder and waits until
 /// it answers `PING`; on failure the child is killed and reaped and the
 /// error says why (with the end of the server's log).
 fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
     let log = dir.join(format!("redis-{port}.log"));
-    let mut child = match Command::new("redis-server")
+    let child = match Command::new("redis-server")
         // redis-server titles itself `redis-server 127.0.0.1:<port>`, so a
         // leftover server is easy to spot in `ps`.
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
@@ -193,23 +186,13 @@ fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
         ),
         Err(error) => panic!("cannot run redis-server: {error}"),
     };
-    let deadline = Instant::now() + START_TIMEOUT;
-    let failure = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break format!("redis-server exited with {status}"),
-            Ok(None) => {}
-            Err(error) => break format!("cannot watch redis-server: {error}"),
-        }
-        match ping(port, Duration::from_millis(250)) {
-            Ok(()) => return Ok(child),
-            Err(error) if Instant::now() >= deadline => {
-                break format!("no answer to PING within {START_TIMEOUT:?}: {error}");
-            }
-            Err(_) => thread::sleep(Duration::from_millis(20)),
-        }
+    let ready = wait_until_ready(child, "redis-server", START_TIMEOUT, || {
+        ping(port, Duration::from_millis(250))
+    });
+    let failure = match ready {
+        Ok(child) => return Ok(child),
+        Err(failure) => failure,
     };
-    let _ = child.kill();
-    let _ = child.wait();
     let log_tail = fs::read_to_string(&log).unwrap_or_default();
     let log_tail: Vec<&str> = log_tail.lines().rev().take(5).collect();
     Err(format!("{failure}; log: {}", log_tail.join(" | ")))

@@ -4,10 +4,12 @@
 //! port, for outage tests).
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::server::{free_port, wait_until_ready};
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const PORT_ATTEMPTS: usize = 5;
@@ -86,13 +88,6 @@ impl Drop for MemcachedServer {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("bind a loopback port")
-        .port()
-}
-
 fn spawn_and_wait(port: u16) -> Result<Child, String> {
     let mut command = Command::new("memcached");
     command
@@ -102,7 +97,7 @@ fn spawn_and_wait(port: u16) -> Result<Child, String> {
     if std::env::var("USER").as_deref() == Ok("root") || is_root() {
         command.args(["-u", "root"]);
     }
-    let mut child = match command
+    let child = match command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -115,24 +110,9 @@ fn spawn_and_wait(port: u16) -> Result<Child, String> {
         ),
         Err(error) => panic!("cannot run memcached: {error}"),
     };
-    let deadline = Instant::now() + START_TIMEOUT;
-    let failure = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break format!("memcached exited with {status}"),
-            Ok(None) => {}
-            Err(error) => break format!("cannot watch memcached: {error}"),
-        }
-        match version(port, Duration::from_millis(250)) {
-            Ok(()) => return Ok(child),
-            Err(error) if Instant::now() >= deadline => {
-                break format!("no answer to `version` within {START_TIMEOUT:?}: {error}");
-            }
-            Err(_) => thread::sleep(Duration::from_millis(20)),
-        }
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(failure)
+    wait_until_ready(child, "memcached", START_TIMEOUT, || {
+        version(port, Duration::from_millis(250))
+    })
 }
 
 fn is_root() -> bool {

@@ -83,6 +83,16 @@ impl Drop for Scratch {
     }
 }
 
+/// Runs `future` on a runtime of its own (what a backend's futures and
+/// the conformance suite need from a synchronous test).
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
 /// An ephemeral `memcached` per test, on a free loopback port.
 pub(crate) mod memcached;
 
@@ -91,3 +101,7 @@ pub(crate) mod memcached;
 /// too.
 #[path = "../../../cache-runtime/src/test_support/redis.rs"]
 pub(crate) mod redis;
+
+/// What the ephemeral servers share (a free port, waiting until ready).
+#[path = "../../../cache-runtime/src/test_support/server.rs"]
+pub(crate) mod server;
