@@ -227,13 +227,17 @@ fn random_keys(count: usize, seed: u64) -> Vec<String> {
 }
 
 fn descriptor(name: &'static str, tier: Tier) -> RegionDescriptor {
-    RegionDescriptor::builder(name)
+    let builder = RegionDescriptor::builder(name)
         .key::<String>()
         .value::<Vec<u8>>()
-        .tier(tier)
-        .max_entries(200_000)
-        .build()
-        .expect("region descriptor")
+        .tier(tier);
+    // Only a memory level takes a limit (a Redis region has none).
+    let builder = if tier.has_memory_level() {
+        builder.max_entries(200_000)
+    } else {
+        builder
+    };
+    builder.build().expect("region descriptor")
 }
 
 fn new_manager(url: &str) -> CacheManager {
@@ -345,11 +349,16 @@ static BENCH: LazyLock<Bench> = LazyLock::new(|| {
         .build()
         .expect("runtime");
     let manager = new_manager(&url);
-    let on_caller = manager_with(
-        RedisConfig::new(url.as_str())
-            .prefix(PREFIX)
-            .runtime(rt.handle().clone()),
-    );
+    // Built off the runtime's thread while the runtime runs: building
+    // reads the shared configuration from Redis, on that runtime.
+    let on_caller_config = RedisConfig::new(url.as_str())
+        .prefix(PREFIX)
+        .runtime(rt.handle().clone());
+    let on_caller = rt
+        .block_on(async move {
+            tokio::task::spawn_blocking(move || manager_with(on_caller_config)).await
+        })
+        .expect("the manager builds");
     let handle = |manager: &CacheManager, name| {
         manager
             .region_named::<String, Vec<u8>>(name)
