@@ -84,8 +84,6 @@ mod test_support;
 #[path = "private.rs"]
 pub mod __private;
 
-pub(crate) use __private as private;
-
 pub use cache_macros::{cache_config_provider, cache_region, custom_cache_region};
 pub use config::ConfigLayer;
 pub use descriptor::RegionDescriptor;

@@ -13,8 +13,6 @@ pub use crate::provider::{BoxError, IntoConfigLayer, LinkedProvider, ProviderDes
 pub use crate::region::CacheRegion;
 pub use crate::site::DeclarationSite;
 
-use linkme::distributed_slice;
-
 /// What a declaration's kit function uses (see `manager::kit`).
 pub mod kit {
     pub use crate::manager::kit::{
@@ -49,34 +47,10 @@ pub fn check_linked(manifest: &str, program: &str) -> crate::registry::LinkRepor
     }
 }
 
-// linkme names a slice's linker section after the static's identifier, so two
-// slices with one name in one binary collide. These carry the crate and its
-// minor version so that another library (or another version of this one)
-// never clashes with them.
-
-/// Every region declared with `#[cache_region]` or `#[custom_cache_region]`
-/// in the program.
-#[distributed_slice]
-pub static CACHE_RUNTIME_0_1_REGIONS: [RegionDescriptor];
-
-/// One 16-byte entry per declared region, beside its descriptor: the name's
-/// hash (computed by the compiler) and the descriptor's address. Building
-/// the registry's index reads only this contiguous list, never the
-/// descriptors themselves, which are large and spread over many pages.
-#[distributed_slice]
-pub static CACHE_RUNTIME_0_1_REGION_INDEX: [RegionIndexEntry];
-
-/// An entry of `CACHE_RUNTIME_0_1_REGION_INDEX`.
-pub struct RegionIndexEntry {
-    /// `name_hash` of the region's name.
-    pub hash: u64,
-    /// The region's descriptor, an element of `CACHE_RUNTIME_0_1_REGIONS`.
-    pub descriptor: &'static RegionDescriptor,
-}
-
-/// Every function declared with `#[cache_config_provider]` in the program.
-#[distributed_slice]
-pub static CACHE_RUNTIME_0_1_PROVIDERS: [ProviderDescriptor];
+pub use crate::registry::slices::{
+    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
+    RegionIndexEntry,
+};
 
 /// What a marker whose attribute had errors points at, so that code using
 /// it compiles on while the attribute's own errors are reported. Never in

@@ -7,6 +7,7 @@
 
 mod error;
 mod index;
+pub(crate) mod slices;
 
 use std::sync::OnceLock;
 
@@ -14,14 +15,14 @@ use cache_spec::name_hash;
 
 pub use self::error::{RegistryError, RegistryProblem};
 use self::index::NameIndex;
+use self::slices::{
+    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
+    RegionIndexEntry,
+};
 pub use crate::builder::{RegionBuilder, RegionError};
 pub use crate::descriptor::RegionDescriptor;
 pub use crate::link_check::{LinkReport, Missing};
 pub use crate::policy::PolicyInfo;
-use crate::private::{
-    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
-    RegionIndexEntry,
-};
 pub use crate::provider::ProviderDescriptor;
 use crate::region::CacheRegion;
 pub use crate::site::DeclarationSite;
