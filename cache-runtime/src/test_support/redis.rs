@@ -19,10 +19,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::server::{free_port, wait_until_ready};
+use super::server::{self, free_port, wait_until_ready};
 
 /// How long a server may take to answer `PING` after it is spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -103,10 +102,7 @@ impl RedisServer {
     /// starts it again on the same port. Its data is lost (persistence is
     /// off).
     pub(crate) fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        server::kill(&mut self.child);
     }
 
     /// Kills the server if it runs, then starts a new one on the same port
@@ -118,23 +114,13 @@ impl RedisServer {
     /// process took the port meanwhile).
     pub(crate) fn restart(&mut self) {
         self.kill();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            match spawn_and_wait(self.port, &self.dir) {
-                Ok(child) => {
-                    self.child = Some(child);
-                    return;
-                }
-                Err(failure) if Instant::now() >= deadline => {
-                    panic!(
-                        "could not restart redis-server on port {}: {failure}",
-                        self.port
-                    )
-                }
-                // The old socket may linger for a moment.
-                Err(_) => thread::sleep(Duration::from_millis(50)),
-            }
-        }
+        let dir = self.dir.clone();
+        self.child = Some(server::restart(
+            "redis-server",
+            self.port,
+            START_TIMEOUT,
+            |port| spawn_and_wait(port, &dir),
+        ));
     }
 
     /// Whether the server answers `PING` within `timeout`.

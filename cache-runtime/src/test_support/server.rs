@@ -42,3 +42,35 @@ pub(crate) fn wait_until_ready<E: std::fmt::Display>(
     let _ = child.wait();
     Err(failure)
 }
+
+/// Kills and reaps `child`, if any.
+pub(crate) fn kill(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Starts a server again on `port` with `spawn` (retrying while the old
+/// socket lingers, at most `timeout`).
+///
+/// # Panics
+///
+/// When no new server answers in time (another process took the port).
+pub(crate) fn restart(
+    name: &str,
+    port: u16,
+    timeout: Duration,
+    spawn: impl Fn(u16) -> Result<Child, String>,
+) -> Child {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match spawn(port) {
+            Ok(child) => return child,
+            Err(failure) if Instant::now() >= deadline => {
+                panic!("could not restart {name} on port {port}: {failure}")
+            }
+            Err(_) => thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}

@@ -6,10 +6,9 @@
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::server::{free_port, wait_until_ready};
+use super::server::{self, free_port, wait_until_ready};
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const PORT_ATTEMPTS: usize = 5;
@@ -54,31 +53,18 @@ impl MemcachedServer {
 
     /// Kills the server (its entries are gone).
     pub(crate) fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        server::kill(&mut self.child);
     }
 
     /// Starts it again on the same port, empty.
     pub(crate) fn restart(&mut self) {
         self.kill();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            match spawn_and_wait(self.port) {
-                Ok(child) => {
-                    self.child = Some(child);
-                    return;
-                }
-                Err(failure) if Instant::now() >= deadline => {
-                    panic!(
-                        "could not restart memcached on port {}: {failure}",
-                        self.port
-                    )
-                }
-                Err(_) => thread::sleep(Duration::from_millis(100)),
-            }
-        }
+        self.child = Some(server::restart(
+            "memcached",
+            self.port,
+            START_TIMEOUT,
+            spawn_and_wait,
+        ));
     }
 }
 
