@@ -1,5 +1,6 @@
-//! The Redis level of a region: values in Redis, in the same versioned
-//! [`Envelope`] as the disk tier, over one multiplexed async connection.
+//! The Redis level of a region: its bytes in Redis (sealed by the manager
+//! before they get here), over one multiplexed async connection; what
+//! [`super::RedisBackend`] runs on.
 //!
 //! # Keys
 //!
@@ -28,7 +29,7 @@
 //! The connection is opened with an explicit connect timeout (which covers
 //! the TCP connection and the handshake) and response timeout (which covers
 //! queueing a request and waiting for its reply). The `redis` crate 1.x
-//! defaults to 1 s and 500 ms; we set both from [`RedisOptions`]. The
+//! defaults to 1 s and 500 ms; we set both from [`RedisConfig`]. The
 //! response timeout applies to a whole pipeline, so batches are cut in
 //! chunks of [`RedisConfig::batch`] commands. A reply that arrives after
 //! its request timed out is dropped by the connection, and the embedded

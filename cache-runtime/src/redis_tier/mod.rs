@@ -5,8 +5,10 @@
 //! - `breaker.rs`: the circuit breaker;
 //! - `link.rs`: [`RedisLink`], the connection opened on first use and
 //!   reopened after it breaks;
-//! - `level.rs`: [`RedisLevel`], one region's values (keys, envelopes,
-//!   batches, clearing with `SCAN` + `UNLINK`);
+//! - `level.rs`: `RedisLevel`, one region's bytes (keys, batches, clearing
+//!   with `SCAN` + `UNLINK`);
+//! - `backend.rs`: [`RedisConnection`] and [`RedisBackend`], the level as a
+//!   storage backend (the Redis tier's second level, or a named backend);
 //! - `backplane.rs`: pub/sub invalidation of other instances' memory levels;
 //! - `error.rs`: [`RedisError`].
 

@@ -56,9 +56,9 @@ pub(crate) const FAIL_SAFE: u8 = 2;
 /// checked against the new settings.
 pub(crate) const CHECKING: u8 = 4;
 
-/// What [`EntryExpiry::expire_after_read`] has to do: a TTI is set.
+/// What `EntryExpiry::expire_after_read` (moka's `Expiry`) has to do: a TTI is set.
 const READ_TTI: u8 = 1;
-/// What [`EntryExpiry::expire_after_read`] has to do: re-time the entry.
+/// What `EntryExpiry::expire_after_read` (moka's `Expiry`) has to do: re-time the entry.
 pub(super) const READ_RETIME: u8 = 2;
 
 /// A region's settings that apply without rebuilding anything, shared by
