@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_runtime::backend::{Backend, conformance};
+use cache_runtime::manager::{EntryQuery, RegionCodecs};
 use cache_runtime::redis::{RedisConfig, RedisConnection};
-use cache_runtime::{CacheManager, RegionDescriptor, manager::RegionCodecs};
+use cache_runtime::{CacheError, CacheManager, RegionDescriptor};
 use support::redis::RedisServer;
 use support::{Scratch, block_on};
 
@@ -72,6 +73,13 @@ fn a_region_on_the_redis_backend_works_through_a_manager() {
     sessions.insert_blocking("s1".to_owned(), 7);
     assert_eq!(sessions.get_blocking(&"s1".to_owned()), Some(7));
     assert_eq!(sessions.len(), None, "unknown, never 0");
+    let error = sessions
+        .entries_blocking(&EntryQuery::first(10).after("not-a-cursor"))
+        .expect_err("a cursor Redis never handed out");
+    assert!(
+        matches!(&error, CacheError::BadCursor { cursor, .. } if cursor == "not-a-cursor"),
+        "{error:?}"
+    );
     assert_eq!(sessions.clear_matching_blocking("s*").expect("clear"), 1);
     assert_eq!(sessions.get_blocking(&"s1".to_owned()), None);
 }

@@ -326,6 +326,12 @@ pub enum BackendError {
         /// Why.
         reason: String,
     },
+    /// [`Backend::scan`] was given a cursor it did not hand out.
+    #[error("{cursor:?} is not a cursor this backend handed out")]
+    BadCursor {
+        /// The cursor as given.
+        cursor: String,
+    },
     /// The backend does not support this operation (see [`Capabilities`]).
     #[error("this backend does not support {operation}")]
     Unsupported {

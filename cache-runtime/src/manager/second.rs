@@ -388,11 +388,7 @@ impl<K, V> BackendLevel<K, V> {
         let page = match self.backend.scan(glob, cursor, limit).await {
             Ok(page) => page,
             // A cursor the backend cannot read is the caller's mistake.
-            Err(BackendError::Failed {
-                operation: "scan", ..
-            }) if cursor.is_some() => {
-                return Ok(Err(cursor.unwrap_or_default().to_owned()));
-            }
+            Err(BackendError::BadCursor { cursor }) => return Ok(Err(cursor)),
             Err(error) => {
                 self.stats.tiers().error();
                 self.stats.error(ErrorCause::Backend);

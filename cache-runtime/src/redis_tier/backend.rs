@@ -202,9 +202,8 @@ impl Backend for RedisBackend {
     ) -> BoxFuture<'a, Result<ScanPage, BackendError>> {
         Box::pin(async move {
             let cursor = match cursor {
-                Some(text) => text.parse::<u64>().map_err(|_| BackendError::Failed {
-                    operation: "scan",
-                    reason: format!("{text:?} is not a SCAN cursor"),
+                Some(text) => text.parse::<u64>().map_err(|_| BackendError::BadCursor {
+                    cursor: text.to_owned(),
                 })?,
                 None => 0,
             };
