@@ -847,7 +847,11 @@ fn hybrid_memory_misses_read_the_disk_and_promote() {
     hybrid.run_pending_tasks();
     // The region holds what its disk level holds; memory starts empty.
     assert_eq!(hybrid.len(), Some(3), "the entry files");
-    assert_eq!(hybrid.snapshot().tiers, None);
+    let tiers = hybrid
+        .snapshot()
+        .tiers
+        .expect("a hybrid region counts per tier");
+    assert_eq!((tiers.l1_hits, tiers.l2_hits, tiers.l2_misses), (0, 0, 0));
     assert_eq!(hybrid.get_blocking(&"p1".into()), Some(profile(1, "P")));
     hybrid.run_pending_tasks();
     assert_eq!(hybrid.len(), Some(3), "a promotion adds no entry");
@@ -871,6 +875,17 @@ fn hybrid_memory_misses_read_the_disk_and_promote() {
         ),
         (3, 1, 0, Some(2)),
         "a promotion is not an insert"
+    );
+    // As on every tier with a second level: which level answered.
+    let tiers = snapshot.tiers.expect("tiers");
+    assert_eq!(
+        (
+            tiers.l1_hits,
+            tiers.l2_hits,
+            tiers.l2_misses,
+            tiers.l2_rejected
+        ),
+        (1, 2, 1, 0)
     );
 }
 
@@ -1155,12 +1170,13 @@ fn writes_the_disk_refuses_are_errors_not_silent_drops() {
         let region = manager.region::<Refused>().expect("region");
         assert!(region.insert_blocking("kept".into(), "old".into()));
 
-        // The largest key an envelope holds is stored and read back.
-        let largest = "l".repeat(64 * 1024);
+        // The largest key an envelope holds is stored and read back: the
+        // envelope's 64 KiB hold the region's name, a colon and the key.
+        let largest = "l".repeat(64 * 1024 - "mdisk-refused:".len());
         assert!(region.insert_blocking(largest.clone(), "big".into()));
         assert_eq!(region.get_blocking(&largest), Some("big".into()));
         assert!(region.remove_blocking(&largest));
-        for huge in [64 * 1024 + 1, 1024 * 1024] {
+        for huge in [largest.len() + 1, 1024 * 1024] {
             let key = "k".repeat(huge);
             assert!(
                 !region.insert_blocking(key.clone(), "v".into()),

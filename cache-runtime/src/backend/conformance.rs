@@ -18,8 +18,10 @@
 //!   the backend's resolution (the suite waits 2.5 s for a 1 s TTL);
 //! - concurrent writers from 8 threads all land;
 //! - through a manager: bytes that are not an envelope, or another key's
-//!   envelope, are counted misses; hits, misses, inserts, updates,
-//!   removals and clears count as they do on the memory tier.
+//!   envelope, are counted misses; a value past its TTL is a miss (the
+//!   envelope's expiry, with or without native TTLs); hits, misses,
+//!   inserts, updates, removals and clears count as they do on the memory
+//!   tier.
 //!
 //! A killed server must give errors, not panics: stop yours and call
 //! [`check_outage`].
@@ -693,6 +695,13 @@ where
         .try_insert(key("b"), vec![5])
         .await
         .map_err(region_error)?;
+    let short_lived = std::time::Instant::now();
+    if !handle
+        .insert_with_ttl(key("short"), vec![6], Duration::from_millis(500))
+        .await
+    {
+        return fail(CHECK, "an insert with a TTL was not stored");
+    }
     expect_eq(
         CHECK,
         "typed get",
@@ -723,10 +732,19 @@ where
         handle.try_remove(&key("a")).await.map_err(region_error)?,
         true,
     )?;
+    // Past its TTL: a miss, whether the backend dropped it or still
+    // serves the bytes.
+    sleep(Duration::from_millis(1_500).saturating_sub(short_lived.elapsed())).await;
+    expect_eq(
+        CHECK,
+        "typed get 1.5 s after a 0.5 s TTL",
+        handle.try_get(&key("short")).await.map_err(region_error)?,
+        None,
+    )?;
     let stats = handle.snapshot();
     expect_eq(CHECK, "hits", stats.hits, 1)?;
-    expect_eq(CHECK, "misses", stats.misses, 3)?;
-    expect_eq(CHECK, "inserts", stats.inserts, 3)?;
+    expect_eq(CHECK, "misses", stats.misses, 4)?;
+    expect_eq(CHECK, "inserts", stats.inserts, 4)?;
     expect_eq(CHECK, "updates", stats.updates, 1)?;
     expect_eq(CHECK, "removals", stats.removals, 1)?;
     expect_eq(CHECK, "corrupt values", stats.errors.corrupt, 2)?;

@@ -63,6 +63,7 @@ use cache_spec::glob::Glob;
 
 use crate::provider::BoxError;
 
+pub use crate::disk::CleanupReport;
 pub use crate::envelope::{
     Clock, Decoded, EncodeError, Envelope, EnvelopeError, MissCause, Schema, SystemClock,
     ValueFormat,
@@ -80,7 +81,8 @@ pub use crate::future::BoxFuture;
 /// [`remove`](Backend::remove), [`clear`](Backend::clear),
 /// [`health`](Backend::health) and [`capabilities`](Backend::capabilities).
 /// The rest have defaults: many-key forms one key at a time, pattern
-/// clearing and scanning [`BackendError::Unsupported`], counting unknown.
+/// clearing and scanning [`BackendError::Unsupported`], counting unknown,
+/// flushing and cleaning up nothing to do.
 /// A backend that overrides one says so in its [`Capabilities`].
 pub trait Backend: Send + Sync + 'static {
     /// What this backend supports.
@@ -169,6 +171,21 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Whether the backend answers, and how fast.
     fn health<'a>(&'a self) -> BoxFuture<'a, Result<Health, BackendError>>;
+
+    /// Waits until every write this backend acknowledged is durable: what a
+    /// backend that queues writes (the disk tier's write-behind) does before
+    /// the program exits. The default has nothing to wait for.
+    fn flush<'a>(&'a self) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Removes what the backend keeps but can no longer serve (expired or
+    /// damaged entries, leftovers of interrupted writes) and says what it
+    /// removed; `Ok(None)` for a backend that has nothing to clean (a server
+    /// that expires entries itself), the default.
+    fn cleanup<'a>(&'a self) -> BoxFuture<'a, Result<Option<CleanupReport>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// One entry of [`Backend::put_many`].

@@ -122,7 +122,8 @@ impl DiskLookup {
     }
 }
 
-/// What [`DiskStore::cleanup`] did.
+/// What a cleanup removed and kept: [`DiskStore::cleanup`]'s answer, and a
+/// [`Backend::cleanup`](crate::backend::Backend::cleanup)'s.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CleanupReport {
@@ -354,7 +355,6 @@ impl DiskStoreBuilder {
 pub struct DiskStore {
     dir: PathBuf,
     schema: Schema,
-    /// Changes when the region's settings do ([`DiskStore::set_compression`]).
     compression: LiveCompression,
     temp_grace_ms: u64,
     clock: Arc<dyn Clock>,
@@ -410,12 +410,6 @@ impl DiskStore {
         self.compression.get()
     }
 
-    /// Writes from now on use `compression` (entries already written keep
-    /// theirs: every file names its codec).
-    pub(crate) fn set_compression(&self, compression: Compression) {
-        self.compression.set(compression);
-    }
-
     /// The file that holds (or would hold) `key`'s entry.
     pub fn path_for(&self, key: &[u8]) -> PathBuf {
         self.dir.join(files::file_name(key))
@@ -466,6 +460,30 @@ impl DiskStore {
                 // and cleanup will try again.
                 let _ = files::remove_if_same(&path, &meta);
                 Ok(DiskLookup::Rejected(error))
+            }
+        }
+    }
+
+    /// What `key`'s file holds, judged only by what the file itself can
+    /// say: the value of an intact envelope for `key`, past its expiry or
+    /// under another schema included (what [`DiskBackend`] serves: the
+    /// value inside is the caller's to judge); the raw bytes of a damaged
+    /// or misnamed file (empty when they were not read); nothing is
+    /// removed.
+    pub(crate) fn read_held(&self, key: &[u8]) -> Result<Held, DiskError> {
+        let path = self.path_for(key);
+        match files::read_entry(&path).map_err(io_error("read", &path))? {
+            Contents::Missing => Ok(Held::Missing),
+            Contents::Misfit(_) => Ok(Held::Damaged(Vec::new())),
+            Contents::Bytes(bytes, _) => {
+                let intact = Parsed::verify(&bytes)
+                    .ok()
+                    .filter(|parsed| parsed.header.key == key)
+                    .and_then(|parsed| parsed.decompress().ok());
+                Ok(match intact {
+                    Some(decoded) => Held::Intact(decoded.value),
+                    None => Held::Damaged(bytes),
+                })
             }
         }
     }
@@ -695,6 +713,26 @@ impl DiskStore {
 
     fn list(&self) -> Result<files::Listing, DiskError> {
         files::list(&self.dir).map_err(io_error("list", &self.dir))
+    }
+}
+
+/// What an entry file holds ([`DiskStore::read_held`]).
+pub(crate) enum Held {
+    Missing,
+    /// The value of an intact envelope for the key.
+    Intact(Vec<u8>),
+    /// The bytes of a file that is not one.
+    Damaged(Vec<u8>),
+}
+
+impl Held {
+    /// The bytes a backend serves: the value, or the damaged bytes for the
+    /// caller's check to reject.
+    pub(crate) fn into_served(self) -> Option<Vec<u8>> {
+        match self {
+            Held::Missing => None,
+            Held::Intact(bytes) | Held::Damaged(bytes) => Some(bytes),
+        }
     }
 }
 

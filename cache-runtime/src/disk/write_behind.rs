@@ -13,7 +13,7 @@ use super::Glob;
 use cache_spec::Codec;
 
 use super::{
-    CleanupReport, DiskCursor, DiskEntryPage, DiskError, DiskLookup, DiskStore, expires_at,
+    CleanupReport, DiskCursor, DiskEntryPage, DiskError, DiskLookup, DiskStore, Held, expires_at,
 };
 use crate::envelope::{Decoded, EnvelopeError, check_sizes};
 
@@ -222,6 +222,17 @@ impl WriteBehind {
             compression: Codec::None,
             stored_len: pending.value.len(),
         }))
+    }
+
+    /// As [`DiskStore::read_held`], queued operations first: a queued
+    /// value, whatever its expiry; a queued removal is missing.
+    pub(crate) fn read_held(&self, key: &[u8]) -> Result<Held, DiskError> {
+        let pending = lock(&self.shared.pending).get(key).map(|p| p.value.clone());
+        match pending {
+            None => self.store.read_held(key),
+            Some(None) => Ok(Held::Missing),
+            Some(Some(pending)) => Ok(Held::Intact(pending.value.to_vec())),
+        }
     }
 
     /// Queues `value` for `key`, expiring `ttl` after now (not after the

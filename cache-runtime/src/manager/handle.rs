@@ -423,8 +423,10 @@ where
         self.store.flush()
     }
 
-    /// Removes expired and damaged entry files and orphaned temporary
-    /// files; `None` for a region without a disk level.
+    /// Removes what the region's second level keeps but cannot serve: on
+    /// the disk tier, expired and damaged entry files and orphaned temporary
+    /// files; `None` for a region without a second level, or one whose
+    /// backend has nothing to clean (a server that expires entries itself).
     ///
     /// # Errors
     ///
@@ -435,6 +437,6 @@ where
 
     /// The folder of the region's disk level, if it has one.
     pub fn disk_dir(&self) -> Option<&std::path::Path> {
-        self.store.disk().map(|disk| disk.store().dir())
+        self.store.disk_dir()
     }
 }

@@ -9,7 +9,9 @@
 //! - `configure.rs`: run-time configuration changes, rollback, history,
 //!   `explain`, the config-file watcher;
 //! - `startup.rs`: the configuration a manager starts with;
-//! - `persisted.rs`: the disk level (serde over `DiskStore`);
+//! - `second.rs`: the second level over any storage backend (the disk
+//!   tier's, Redis, a named one): sealing, checking, counting;
+//! - `remote.rs`: what the Redis tier adds (the backplane, the announcer);
 //! - `flight.rs`: single-flight loads;
 //! - `kit.rs`: what a region's types support (text keys, serde, weight);
 //! - `erased.rs`: operations by name, values as JSON;
@@ -24,7 +26,6 @@ mod flight;
 mod handle;
 pub(crate) mod kit;
 mod memory;
-mod persisted;
 mod policy_slot;
 #[cfg(feature = "redis")]
 mod remote;
@@ -690,8 +691,9 @@ impl CacheManager {
         }
     }
 
-    /// Removes expired and damaged files of region `name`'s disk level;
-    /// `None` without one.
+    /// Cleans up region `name`'s second level (see
+    /// [`RegionHandle::cleanup`]): on the disk tier, expired and damaged
+    /// files; `None` without a second level or with nothing to clean.
     ///
     /// # Errors
     ///
@@ -703,7 +705,8 @@ impl CacheManager {
         }
     }
 
-    /// Waits until every queued disk write is on disk.
+    /// Waits until every acknowledged write is durable (the disk tier's
+    /// write-behind queues, a backend's [`flush`](crate::backend::Backend::flush)).
     ///
     /// # Errors
     ///

@@ -1,7 +1,8 @@
-//! The awaited second level of a `redis`, `backend` or `hybrid` region,
+//! The second level of a `disk`, `redis`, `backend` or `hybrid` region,
 //! typed: keys through their text form, values through the region's serde
-//! functions and the versioned envelope, over any [`Backend`] — Redis'
-//! ([`crate::redis::RedisBackend`]) as much as a user's. Every operation is
+//! functions and the versioned envelope, over any [`Backend`] — the disk
+//! tier's ([`crate::disk::DiskBackend`]) and Redis'
+//! (`crate::redis::RedisBackend`) as much as a user's. Every operation is
 //! counted per tier; writes, removals and clears of a hybrid region over a
 //! second level shared between processes are announced on the backplane
 //! once the backend has them.
@@ -21,7 +22,7 @@ use super::error::CacheError;
 use super::kit::SerdeFns;
 use super::memory::LiveDuration;
 use super::remote::Announcer;
-use crate::backend::{Backend, BackendError, Capabilities, Entry, Put};
+use crate::backend::{Backend, BackendError, Capabilities, CleanupReport, Entry, Put};
 use crate::envelope::{Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock};
 use crate::stats::{ErrorCause, EvictionCause, L2Outcome, RegionStats, TierEvent};
 
@@ -63,8 +64,22 @@ pub(crate) struct BackendLevel<K, V> {
     stats: Arc<RegionStats>,
     /// Publishes changes to other instances (hybrid over a shared level).
     announcer: Option<Announcer>,
-    /// The built-in Redis tier: its failures are [`CacheError::Redis`].
-    redis_tier: bool,
+    /// Which tier this level is, for how its failures are reported.
+    tier: BuiltIn,
+}
+
+/// Whether a level is one of the built-in tiers, whose failures keep their
+/// own error types ([`CacheError::Disk`], [`CacheError::Redis`]) and
+/// counters, or a named backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BuiltIn {
+    /// A backend registered by name: [`CacheError::Backend`].
+    Named,
+    /// The disk tier: its failures are file I/O ([`ErrorCause::Io`]).
+    Disk,
+    /// The Redis tier.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis,
 }
 
 /// A value sealed for the backend, written once the memory level has it.
@@ -91,7 +106,7 @@ impl<K, V> BackendLevel<K, V> {
         stats.tiers().enable();
         BackendLevel {
             announcer,
-            redis_tier: false,
+            tier: BuiltIn::Named,
             capabilities: backend.capabilities(),
             backend,
             name: name.into(),
@@ -106,11 +121,25 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
-    /// This level as the built-in Redis tier: its failures are reported as
-    /// [`CacheError::Redis`].
-    pub(crate) fn redis_tier(mut self) -> BackendLevel<K, V> {
-        self.redis_tier = true;
+    /// This level as a built-in tier (its failures reported as that
+    /// tier's).
+    pub(crate) fn built_in(mut self, tier: BuiltIn) -> BackendLevel<K, V> {
+        self.tier = tier;
         self
+    }
+
+    /// What a failure of this level counts as.
+    fn failure(&self) -> ErrorCause {
+        match self.tier {
+            BuiltIn::Disk => ErrorCause::Io,
+            BuiltIn::Named | BuiltIn::Redis => ErrorCause::Backend,
+        }
+    }
+
+    /// The backend, for tests that look at what it stores.
+    #[cfg(test)]
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
     }
 
     /// The announcer, when this level publishes to other instances.
@@ -142,7 +171,7 @@ impl<K, V> BackendLevel<K, V> {
     fn fail(&self, source: BackendError) -> SecondError {
         SecondError {
             name: Arc::clone(&self.name),
-            redis_tier: self.redis_tier,
+            tier: self.tier,
             source,
         }
     }
@@ -163,11 +192,11 @@ impl<K, V> BackendLevel<K, V> {
     }
 
     /// Opens the bytes stored under `text`: the value, or a counted miss.
-    fn open(&self, text: &str, bytes: Option<Vec<u8>>, latency: u64) -> Option<RemoteHit<V>> {
+    fn open(&self, text: &str, bytes: Option<Vec<u8>>, latency: u64) -> Opened<V> {
         let tiers = self.stats.tiers();
         let Some(bytes) = bytes else {
             tiers.lookup(L2Outcome::Miss, latency);
-            return None;
+            return Opened::Missing;
         };
         let decoded = match Envelope::decode(
             &bytes,
@@ -182,13 +211,13 @@ impl<K, V> BackendLevel<K, V> {
                     MissCause::Expired => self.stats.evict(EvictionCause::Expired),
                     MissCause::Stale | MissCause::Corrupt => self.stats.error(ErrorCause::Corrupt),
                 }
-                return None;
+                return Opened::Unusable;
             }
         };
         match (self.value.decode)(&decoded.value, self.schema.format()) {
             Some(value) => {
                 tiers.lookup(L2Outcome::Hit, latency);
-                Some(RemoteHit {
+                Opened::Hit(RemoteHit {
                     value,
                     remaining: remaining(decoded.expires_at_ms),
                 })
@@ -196,6 +225,24 @@ impl<K, V> BackendLevel<K, V> {
             None => {
                 tiers.lookup(L2Outcome::Rejected, latency);
                 self.stats.error(ErrorCause::Corrupt);
+                Opened::Unusable
+            }
+        }
+    }
+
+    /// The value an opened lookup found. Unusable bytes in a backend no
+    /// other process reads (a local folder) are removed, best effort: only
+    /// this region could have written them, and none of its readers can use
+    /// them. In a shared backend they are left alone: another instance, on
+    /// another schema, may be reading them.
+    async fn settle_lookup(&self, text: &str, opened: Opened<V>) -> Option<RemoteHit<V>> {
+        match opened {
+            Opened::Hit(hit) => Some(hit),
+            Opened::Missing => None,
+            Opened::Unusable => {
+                if !self.capabilities.shared {
+                    let _ = self.backend.remove(text).await;
+                }
                 None
             }
         }
@@ -208,10 +255,13 @@ impl<K, V> BackendLevel<K, V> {
         let found = self.backend.get(&text).await;
         let latency = elapsed_ns(start);
         match found {
-            Ok(bytes) => Ok(self.open(&text, bytes, latency)),
+            Ok(bytes) => {
+                let opened = self.open(&text, bytes, latency);
+                Ok(self.settle_lookup(&text, opened).await)
+            }
             Err(error) => {
                 self.stats.tiers().lookup(L2Outcome::Error, latency);
-                self.stats.error(ErrorCause::Backend);
+                self.stats.error(self.failure());
                 Err(self.fail(error))
             }
         }
@@ -231,29 +281,33 @@ impl<K, V> BackendLevel<K, V> {
             Ok(found) => found,
             Err(error) => {
                 self.stats.tiers().lookup(L2Outcome::Error, latency);
-                self.stats.error(ErrorCause::Backend);
+                self.stats.error(self.failure());
                 return Err(self.fail(error));
             }
         };
         let per_key = latency / (found.len().max(1) as u64);
-        Ok(texts
-            .iter()
-            .zip(found)
-            .map(|(text, bytes)| self.open(text, bytes, per_key))
-            .collect())
+        let mut hits = Vec::with_capacity(texts.len());
+        for (text, bytes) in texts.iter().zip(found) {
+            let opened = self.open(text, bytes, per_key);
+            hits.push(self.settle_lookup(text, opened).await);
+        }
+        Ok(hits)
     }
 
-    /// `value` sealed for `key` (`None`, counted, when serde or the
-    /// envelope refuse it).
+    /// `value` sealed for `key`; when serde or the envelope refuse it,
+    /// counted, and why.
     pub(crate) fn prepare(
         &self,
         key: &K,
         value: &V,
         ttl: Option<Duration>,
-    ) -> Option<BackendWrite> {
+    ) -> Result<BackendWrite, SecondError> {
         let Some(encoded) = (self.value.encode)(value, self.schema.format()) else {
             self.stats.error(ErrorCause::Corrupt);
-            return None;
+            return Err(self.fail(BackendError::Refused {
+                what: String::from("the value"),
+                reason: String::from("its Serialize implementation failed"),
+            }));
         };
         let key_text = (self.key_text)(key);
         let ttl = ttl.or(self.ttl.get());
@@ -265,14 +319,18 @@ impl<K, V> BackendLevel<K, V> {
             .expires_at_ms(expires)
             .encode(&self.schema, self.compression.get())
         {
-            Ok(bytes) => Some(BackendWrite {
+            Ok(bytes) => Ok(BackendWrite {
                 key_text,
                 bytes,
                 ttl,
             }),
-            Err(_) => {
-                self.stats.error(ErrorCause::Corrupt);
-                None
+            Err(error) => {
+                // Too large for the envelope: the store cannot take it.
+                self.stats.error(self.failure());
+                Err(self.fail(BackendError::Refused {
+                    what: format!("the entry for key {key_text:?}"),
+                    reason: error.to_string(),
+                }))
             }
         }
     }
@@ -338,14 +396,14 @@ impl<K, V> BackendLevel<K, V> {
     /// Counts a write that did not reach the backend.
     pub(crate) fn skipped(&self) {
         self.stats.tiers().count(TierEvent::WriteSkipped);
-        self.stats.error(ErrorCause::Backend);
+        self.stats.error(self.failure());
     }
 
     /// Counts a failed operation other than a lookup or a write.
     fn settle<T>(&self, outcome: Result<T, BackendError>) -> Result<T, SecondError> {
         outcome.map_err(|error| {
             self.stats.tiers().error();
-            self.stats.error(ErrorCause::Backend);
+            self.stats.error(self.failure());
             self.fail(error)
         })
     }
@@ -391,7 +449,7 @@ impl<K, V> BackendLevel<K, V> {
             Err(BackendError::BadCursor { cursor }) => return Ok(Err(cursor)),
             Err(error) => {
                 self.stats.tiers().error();
-                self.stats.error(ErrorCause::Backend);
+                self.stats.error(self.failure());
                 return Err(self.fail(error));
             }
         };
@@ -441,6 +499,19 @@ impl<K, V> BackendLevel<K, V> {
         (self.value.decode)(bytes, self.schema.format()).and_then(|value| to_json(&value).ok())
     }
 
+    /// Waits until the writes the backend acknowledged are durable.
+    pub(crate) async fn flush(&self) -> Result<(), SecondError> {
+        self.backend.flush().await.map_err(|error| self.fail(error))
+    }
+
+    /// Cleans up what the backend keeps but cannot serve.
+    pub(crate) async fn cleanup(&self) -> Result<Option<CleanupReport>, SecondError> {
+        self.backend
+            .cleanup()
+            .await
+            .map_err(|error| self.fail(error))
+    }
+
     /// How many entries the backend holds, when it can tell.
     pub(crate) fn count_blocking(&self) -> Option<u64> {
         if !self.capabilities.count {
@@ -450,6 +521,14 @@ impl<K, V> BackendLevel<K, V> {
             .ok()
             .flatten()
     }
+}
+
+/// What a lookup's bytes turned out to be.
+enum Opened<V> {
+    Hit(RemoteHit<V>),
+    Missing,
+    /// Bytes that are not a usable value of this key (counted).
+    Unusable,
 }
 
 /// A page of decoded entries from a second level.
@@ -462,45 +541,45 @@ pub(crate) struct SecondPage {
 /// Why a second level failed.
 pub(crate) struct SecondError {
     name: Arc<str>,
-    redis_tier: bool,
+    tier: BuiltIn,
     source: BackendError,
 }
 
 impl SecondError {
+    /// The failure as the caller sees it: a built-in tier's in its own
+    /// error type (its backend carries it), a named backend's as
+    /// [`CacheError::Backend`].
     pub(crate) fn into_cache_error(self, region: &str) -> CacheError {
-        #[cfg(feature = "redis")]
-        if self.redis_tier {
-            // The Redis tier's backend carries Redis' own error.
-            match self.source {
-                BackendError::Other(boxed) => match boxed.downcast::<crate::redis::RedisError>() {
+        let source = match (self.tier, self.source) {
+            (BuiltIn::Disk, BackendError::Other(boxed)) => {
+                match boxed.downcast::<crate::disk::DiskError>() {
+                    Ok(source) => {
+                        return CacheError::Disk {
+                            region: region.to_owned(),
+                            source: *source,
+                        };
+                    }
+                    Err(other) => BackendError::Other(other),
+                }
+            }
+            #[cfg(feature = "redis")]
+            (BuiltIn::Redis, BackendError::Other(boxed)) => {
+                match boxed.downcast::<crate::redis::RedisError>() {
                     Ok(source) => {
                         return CacheError::Redis {
                             region: region.to_owned(),
                             source: *source,
                         };
                     }
-                    Err(other) => {
-                        return CacheError::Backend {
-                            region: region.to_owned(),
-                            backend: self.name.to_string(),
-                            source: BackendError::Other(other),
-                        };
-                    }
-                },
-                source => {
-                    return CacheError::Backend {
-                        region: region.to_owned(),
-                        backend: self.name.to_string(),
-                        source,
-                    };
+                    Err(other) => BackendError::Other(other),
                 }
             }
-        }
-        let _ = self.redis_tier;
+            (_, source) => source,
+        };
         CacheError::Backend {
             region: region.to_owned(),
             backend: self.name.to_string(),
-            source: self.source,
+            source,
         }
     }
 }

@@ -18,13 +18,12 @@ use super::kit::RegionCodecs;
 use super::memory::{
     CHECKING, DISABLED, Entry, FAIL_SAFE, Freshness, ListenerBase, Live, MemoryLevel, Shape, clamp,
 };
-use super::persisted::DiskLevel;
 use super::policy_slot::PolicySlot;
 use super::remote::{Announcer, RedisShared};
-use super::second::{BackendLevel, RemoteHit, Second, SecondError, SecondWrite};
-use crate::backend::{BackendContext, Backends};
+use super::second::{BackendLevel, BuiltIn, RemoteHit, Second, SecondError, SecondWrite};
+use crate::backend::{Backend, BackendContext, Backends};
 use crate::descriptor::RegionDescriptor;
-use crate::disk::{DiskCursor, DiskStore, Glob};
+use crate::disk::{DiskBackend, DiskStore, Glob};
 use crate::envelope::{Schema, ValueFormat};
 use crate::policy::CachePolicy;
 use crate::provider::BoxError;
@@ -102,13 +101,13 @@ enum Miss {
 pub(crate) enum Stored {
     /// The policy refused it.
     Refused,
-    /// Stored in the local levels (memory, disk).
+    /// Stored in the memory level, and that is all there is.
     Local,
-    /// Stored locally; this still has to reach the awaited second level
-    /// (Redis, a named backend).
+    /// Stored in the memory level, if any; this still has to reach the
+    /// second level (disk, Redis, a named backend).
     Remote(SecondWrite),
-    /// The disk level could not take it, and no memory level holds it:
-    /// counted, announced, not stored.
+    /// The second level cannot take it (serde or the envelope refused it),
+    /// and no memory level holds it: counted, announced, not stored.
     Failed(CacheError),
 }
 
@@ -140,9 +139,9 @@ pub(crate) struct Reconfigured {
     pub(crate) dropped: u64,
 }
 
-/// One region's entries: a moka cache (memory and hybrid tiers), a disk
-/// level (disk tier, hybrid without Redis) and a Redis level (redis tier,
-/// hybrid with Redis), keyed and valued by the region's types.
+/// One region's entries: a moka cache (memory and hybrid tiers) and a
+/// second level over a [`Backend`] (the disk tier's folder, Redis, a named
+/// backend), keyed and valued by the region's types.
 ///
 /// Its settings can change while it runs ([`RegionStore::reconfigure`]):
 /// the timing ones (TTL, memory TTL, TTI, fail-safe grace), `enabled` and
@@ -159,9 +158,10 @@ pub(crate) struct RegionStore<K, V> {
     /// The settings read on the hot paths, as atomics.
     live: Arc<Live>,
     pub(crate) memory: Option<MemoryLevel<K, V>>,
-    pub(crate) disk: Option<DiskLevel<K, V>>,
-    /// The awaited second level: Redis, or a named backend.
+    /// The second level: the disk tier's, Redis, or a named backend.
     pub(crate) remote: Option<Second<K, V>>,
+    /// The disk tier's folder, for a region on it.
+    disk_dir: Option<PathBuf>,
     /// One reconfiguration at a time.
     reconfiguring: Mutex<()>,
     pub(crate) stats: Arc<RegionStats>,
@@ -268,86 +268,63 @@ where
             Ok((key_text, value_serde))
         };
         let schema = Schema::for_region(&context.descriptor).with_format(context.value_format);
-        // The awaited second level: the manager's Redis, or the region's
-        // named backend.
-        let second: Option<(Arc<dyn crate::backend::Backend>, &str, &'static str)> =
-            match (&context.redis, wants_redis, backend) {
-                (Some(shared), true, _) => Some((
-                    super::remote::tier_backend(shared, &name),
-                    "redis",
-                    "the Redis tier",
-                )),
-                (_, _, Some(backend)) => {
-                    let Some(factory) = context.backends.get(backend) else {
-                        return Err(CacheError::UnknownBackend {
-                            region: region(),
-                            backend: backend.to_owned(),
-                            registered: context.backends.listed(),
-                        });
-                    };
-                    let made = factory
-                        .make(&BackendContext::new(&name, backend, &settings))
-                        .map_err(|source| CacheError::Backend {
-                            region: region(),
-                            backend: backend.to_owned(),
-                            source,
-                        })?;
-                    Some((made, backend, "a storage backend"))
-                }
-                _ => None,
-            };
-        let remote = match second {
-            Some((made, backend_name, what)) => {
-                let (key_text, value_serde) = persistable(what)?;
-                let shared = made.capabilities().shared;
-                let level = BackendLevel::new(
-                    made,
-                    backend_name,
-                    &name,
-                    schema.clone(),
-                    settings.compression,
-                    key_text,
-                    value_serde,
-                    settings.ttl,
-                    &context.stats,
-                    Announcer::for_region(context.redis.as_ref(), wants_memory, shared),
-                );
-                Some(if wants_redis {
-                    level.redis_tier()
-                } else {
-                    level
-                })
-            }
-            None => None,
+        // The second level: the manager's Redis, the region's named
+        // backend, or the region's folder under the disk root.
+        let kind = if wants_redis {
+            Some(("redis", "the Redis tier", BuiltIn::Redis))
+        } else if let Some(backend) = backend {
+            Some((backend, "a storage backend", BuiltIn::Named))
+        } else if wants_disk {
+            Some(("disk", "the disk tier", BuiltIn::Disk))
+        } else {
+            None
         };
-        let disk = if wants_disk {
-            let (key_text, value_serde) = persistable("the disk tier")?;
-            let dir = context.disk_root.join(&*name);
-            let mut builder = DiskStore::builder(&dir)
-                .schema(schema)
-                .compression(settings.compression);
-            if let Some(grace) = context.temp_grace {
-                builder = builder.temp_grace(grace);
-            }
-            let store = builder
-                .build()
-                .and_then(|store| {
-                    DiskLevel::new(
-                        store,
-                        context.write_behind,
+        let mut disk_dir = None;
+        let remote = match kind {
+            Some((backend_name, what, tier)) => {
+                let (key_text, value_serde) = persistable(what)?;
+                let made: Arc<dyn Backend> = match (tier, &context.redis) {
+                    (BuiltIn::Redis, Some(shared)) => super::remote::tier_backend(shared, &name),
+                    (BuiltIn::Disk, _) => {
+                        let disk = open_disk(context, &schema)?;
+                        disk_dir = Some(disk.store().dir().to_path_buf());
+                        Arc::new(disk)
+                    }
+                    _ => {
+                        let Some(factory) = context.backends.get(backend_name) else {
+                            return Err(CacheError::UnknownBackend {
+                                region: region(),
+                                backend: backend_name.to_owned(),
+                                registered: context.backends.listed(),
+                            });
+                        };
+                        factory
+                            .make(&BackendContext::new(&name, backend_name, &settings))
+                            .map_err(|source| CacheError::Backend {
+                                region: region(),
+                                backend: backend_name.to_owned(),
+                                source,
+                            })?
+                    }
+                };
+                let shared = made.capabilities().shared;
+                Some(
+                    BackendLevel::new(
+                        made,
+                        backend_name,
+                        &name,
+                        schema,
+                        settings.compression,
                         key_text,
                         value_serde,
                         settings.ttl,
-                        Arc::clone(&context.stats),
+                        &context.stats,
+                        Announcer::for_region(context.redis.as_ref(), wants_memory, shared),
                     )
-                })
-                .map_err(|source| CacheError::Disk {
-                    region: region(),
-                    source,
-                })?;
-            Some(store)
-        } else {
-            None
+                    .built_in(tier),
+                )
+            }
+            None => None,
         };
         Ok(RegionStore {
             name,
@@ -356,8 +333,8 @@ where
             sensitive,
             live,
             memory,
-            disk,
             remote,
+            disk_dir,
             reconfiguring: Mutex::new(()),
             stats: Arc::clone(&context.stats),
             events: context.events.clone(),
@@ -430,16 +407,10 @@ where
         if !new.enabled {
             self.live.set_enabled(false);
         }
-        if new.compression != old.compression {
-            if let Some(disk) = &self.disk {
-                disk.set_compression(new.compression);
-            }
-            if let Some(remote) = &self.remote {
-                remote.set_compression(new.compression);
-            }
-        }
-        if let Some(disk) = &self.disk {
-            disk.set_ttl(new.ttl);
+        if new.compression != old.compression
+            && let Some(remote) = &self.remote
+        {
+            remote.set_compression(new.compression);
         }
         if let Some(remote) = &self.remote {
             remote.set_ttl(new.ttl);
@@ -486,8 +457,8 @@ where
         self.codecs.key_text.map(|text| text(key))
     }
 
-    /// A counted, timed get: memory, then disk or Redis (promoting into
-    /// memory). Blocks on Redis; a Redis failure is a miss (see
+    /// A counted, timed get: memory, then the second level (promoting into
+    /// memory). Blocks on the second level; its failure is a miss (see
     /// [`RegionStore::try_get`]).
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<V> {
@@ -505,17 +476,11 @@ where
             Ok(value) => return Some(value),
             Err(rest) => rest,
         };
-        if let Some(remote) = &self.remote {
-            return remote
+        match &self.remote {
+            Some(remote) => remote
                 .block_on(self.read_remote(remote, key, timer, stale))
                 .ok()
-                .flatten();
-        }
-        match self.read_disk(key) {
-            Some(value) => {
-                timer.hit();
-                Some(value)
-            }
+                .flatten(),
             None => {
                 timer.miss();
                 None
@@ -635,13 +600,13 @@ where
                 }
                 None => {
                     timer.miss();
-                    Err(self.redis_error(error))
+                    Err(self.second_error(error))
                 }
             },
         }
     }
 
-    fn redis_error(&self, source: SecondError) -> CacheError {
+    fn second_error(&self, source: SecondError) -> CacheError {
         source.into_cache_error(&self.name)
     }
 
@@ -657,35 +622,16 @@ where
         Some(entry.value)
     }
 
-    /// The disk level's value, promoted into memory for the time it has
-    /// left (capped by the memory TTL, which the expiry applies).
-    fn read_disk(&self, key: &K) -> Option<V> {
-        let disk = self.disk.as_ref()?;
-        let hit = disk.read(key)?;
-        if let Some(memory) = &self.memory {
-            memory.insert(
-                key.clone(),
-                Entry::new(hit.value.clone(), clamp(hit.remaining)),
-            );
-        }
-        Some(hit.value)
-    }
-
     /// A get that is not counted: what a single-flight checks before it
     /// starts a load.
     fn peek(&self, key: &K) -> Option<V> {
-        if self.memory.is_some() {
-            if let Lookup::Fresh(value) = self.memory_lookup(key, self.live.flags()) {
-                return Some(value);
-            }
-            if self.disk.is_some() || self.remote.is_some() {
-                // A hybrid region's loads store into memory too.
-                return None;
-            }
+        // A hybrid region's loads store into memory too. A region with only
+        // a second level cannot be read here without waiting; a caller that
+        // raced a finished load may load again.
+        match self.memory_lookup(key, self.live.flags()) {
+            Lookup::Fresh(value) => Some(value),
+            Lookup::Stale(_) | Lookup::Absent => None,
         }
-        // A Redis-only region cannot be read here without waiting; a caller
-        // that raced a finished load may load again.
-        self.read_disk(key)
     }
 
     /// Stores `value` unless the policy refuses it; whether it was stored.
@@ -724,9 +670,10 @@ where
         }
     }
 
-    /// Sends a stored value to Redis. A hybrid region keeps it in memory
-    /// when Redis fails (counted as a skipped write); a Redis-only region
-    /// reports the failure.
+    /// Sends a stored value to the second level. A hybrid region keeps it
+    /// in memory when the second level fails (counted as a skipped write);
+    /// a region without a memory level reports the failure (and announces
+    /// it: the value was not stored anywhere).
     pub(crate) async fn finish(&self, write: SecondWrite) -> Result<(), CacheError> {
         let Some(remote) = &self.remote else {
             return Ok(());
@@ -734,8 +681,15 @@ where
         match remote.write(write).await {
             Ok(()) => Ok(()),
             Err(_) if self.memory.is_some() => Ok(()),
-            Err(error) => Err(self.redis_error(error)),
+            Err(error) => Err(self.refused(self.second_error(error))),
         }
+    }
+
+    /// Announces a write no level took.
+    fn refused(&self, error: CacheError) -> CacheError {
+        self.events
+            .send_detail(&self.name, EventKind::WriteRefused, error.to_string());
+        error
     }
 
     /// [`RegionStore::finish`], unless Redis already failed this call: a
@@ -808,7 +762,7 @@ where
                 for _ in &missing {
                     self.stats.miss();
                 }
-                return Err(self.redis_error(error));
+                return Err(self.second_error(error));
             }
         };
         for (index, hit) in missing.into_iter().zip(hits) {
@@ -858,7 +812,7 @@ where
             && let Err(error) = remote.write_many(writes).await
             && self.memory.is_none()
         {
-            return Err(self.redis_error(error));
+            return Err(self.second_error(error));
         }
         Ok(stored)
     }
@@ -892,26 +846,17 @@ where
         } else {
             None
         };
-        if let Some(disk) = &self.disk {
-            match disk.write(&key, &value, ttl) {
-                // The disk decides for disk and hybrid regions.
-                Ok(true) => self.stats.update(),
-                Ok(false) => {}
-                // A hybrid region keeps the value in memory, as it does
-                // when Redis fails; a disk region has nowhere to keep it.
-                Err(_) if self.memory.is_some() => {}
-                Err(source) => {
-                    let error = self.disk_error(source);
-                    self.events
-                        .send_detail(&self.name, EventKind::WriteRefused, error.to_string());
-                    return Stored::Failed(error);
-                }
-            }
-        }
-        let write = self
-            .remote
-            .as_ref()
-            .and_then(|remote| remote.prepare(&key, &value, ttl));
+        let write = match &self.remote {
+            Some(remote) => match remote.prepare(&key, &value, ttl) {
+                Ok(write) => Some(write),
+                // A hybrid region keeps the value in memory, as it does when
+                // the second level fails; a region without one has nowhere
+                // to keep it.
+                Err(_) if self.memory.is_some() => None,
+                Err(error) => return Stored::Failed(self.refused(self.second_error(error))),
+            },
+            None => None,
+        };
         if let Some(memory) = &self.memory {
             memory.insert(key, Entry::new(value, ttl));
         }
@@ -945,7 +890,7 @@ where
         let in_redis = remote
             .remove(remote.key_text(key))
             .await
-            .map_err(|error| self.redis_error(error));
+            .map_err(|error| self.second_error(error));
         let only_in_redis = matches!(in_redis, Ok(true)) && !in_memory;
         let existed = in_memory || only_in_redis;
         if existed {
@@ -960,9 +905,6 @@ where
         let mut existed = false;
         if let Some(memory) = &self.memory {
             existed |= memory.remove(key);
-        }
-        if let Some(disk) = &self.disk {
-            existed |= disk.remove(key);
         }
         if existed {
             // Once per key, whichever levels held it.
@@ -1267,8 +1209,8 @@ where
         report
     }
 
-    /// Every key held: in Redis for a region with a Redis level (read back
-    /// through the key's serde; none when Redis fails), else
+    /// Every key held: in the second level for a region with one (read back
+    /// through the key's serde; the memory level's when it fails), else
     /// [`RegionStore::keys`].
     async fn all_keys(&self) -> Vec<K> {
         let (Some(remote), Some(key_serde)) = (&self.remote, self.codecs.key_serde) else {
@@ -1283,49 +1225,27 @@ where
         }
     }
 
-    /// Every key held in memory, or on disk for a disk-only region (keys
-    /// read back through their serde).
+    /// Every key held in memory.
     pub(crate) fn keys(&self) -> Vec<K> {
-        if let Some(memory) = &self.memory {
-            let mut keys = Vec::new();
-            memory.for_each(|key, _| keys.push(K::clone(key)));
-            return keys;
-        }
-        let (Some(disk), Some(key_serde)) = (&self.disk, self.codecs.key_serde) else {
-            return Vec::new();
-        };
         let mut keys = Vec::new();
-        let mut cursor: Option<DiskCursor> = None;
-        while let Ok(page) = disk.entries(cursor.as_ref(), 512) {
-            for entry in &page.entries {
-                let Ok(text) = std::str::from_utf8(&entry.key) else {
-                    continue;
-                };
-                if let Some(key) = key_from_text(key_serde.from_json, text) {
-                    keys.push(key);
-                }
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        if let Some(memory) = &self.memory {
+            memory.for_each(|key, _| keys.push(K::clone(key)));
         }
         keys
     }
 
-    /// Removes every entry; how many. Blocks on Redis.
+    /// Removes every entry; how many. Blocks on the second level.
     pub(crate) fn clear(&self) -> Result<u64, CacheError> {
         match &self.remote {
             Some(remote) => remote.block_on(self.try_clear()),
             None => {
                 let removed = self.clear_memory();
-                let on_disk = self.disk_clear(|disk| disk.clear())?;
-                Ok(self.settle_clear(removed, on_disk))
+                Ok(self.settle_clear(removed, None))
             }
         }
     }
 
-    /// [`RegionStore::clear`], awaiting Redis.
+    /// [`RegionStore::clear`], awaiting the second level.
     pub(crate) async fn try_clear(&self) -> Result<u64, CacheError> {
         let Some(remote) = &self.remote else {
             return self.clear();
@@ -1334,23 +1254,22 @@ where
         let in_redis = remote
             .clear()
             .await
-            .map_err(|error| self.redis_error(error))?;
+            .map_err(|error| self.second_error(error))?;
         Ok(self.settle_clear(removed, Some(in_redis)))
     }
 
     /// Removes the entries whose key text matches `pattern`; how many.
-    /// Blocks on Redis.
+    /// Blocks on the second level.
     pub(crate) fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         if let Some(remote) = &self.remote {
             return remote.block_on(self.try_clear_matching(pattern));
         }
         let glob = Glob::key(pattern);
         let removed = self.clear_memory_matching(&glob)?;
-        let on_disk = self.disk_clear(|disk| disk.clear_matching(&glob))?;
-        Ok(self.settle_clear(removed, on_disk))
+        Ok(self.settle_clear(removed, None))
     }
 
-    /// [`RegionStore::clear_matching`], awaiting Redis.
+    /// [`RegionStore::clear_matching`], awaiting the second level.
     pub(crate) async fn try_clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         let Some(remote) = &self.remote else {
             return self.clear_matching(pattern);
@@ -1360,7 +1279,7 @@ where
         let in_redis = remote
             .clear_matching(&glob, pattern)
             .await
-            .map_err(|error| self.redis_error(error))?;
+            .map_err(|error| self.second_error(error))?;
         Ok(self.settle_clear(removed, Some(in_redis)))
     }
 
@@ -1397,20 +1316,6 @@ where
         Ok(removed)
     }
 
-    /// Clears the disk level with `clear`, if there is one: how many files
-    /// went.
-    fn disk_clear(
-        &self,
-        clear: impl FnOnce(&DiskLevel<K, V>) -> Result<u64, crate::disk::DiskError>,
-    ) -> Result<Option<u64>, CacheError> {
-        match &self.disk {
-            Some(disk) => clear(disk)
-                .map(Some)
-                .map_err(|source| self.disk_error(source)),
-            None => Ok(None),
-        }
-    }
-
     /// Counts the entries a clear removed (the memory level's, or the
     /// second level's where it held more: it holds every entry the memory
     /// level does), announces the clear and says how many entries went.
@@ -1434,8 +1339,9 @@ where
         }
     }
 
-    /// One page of entries in key-text order (memory), file order (disk)
-    /// or `SCAN` order (Redis). Blocks on Redis.
+    /// One page of entries in key-text order (memory) or the second
+    /// level's scan order (file order on disk, `SCAN` order in Redis).
+    /// Blocks on the second level.
     pub(crate) fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         match &self.remote {
             Some(remote) => remote.block_on(self.try_entries(query)),
@@ -1443,7 +1349,7 @@ where
         }
     }
 
-    /// [`RegionStore::entries`], awaiting Redis.
+    /// [`RegionStore::entries`], awaiting the second level.
     pub(crate) async fn try_entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
         let Some(remote) = &self.remote else {
             return self.local_entries(query);
@@ -1454,7 +1360,7 @@ where
         let page = remote
             .page(pattern.as_ref(), query.cursor.as_deref(), limit)
             .await
-            .map_err(|error| self.redis_error(error))?
+            .map_err(|error| self.second_error(error))?
             .map_err(|cursor| CacheError::BadCursor {
                 region: self.name.to_string(),
                 cursor,
@@ -1506,9 +1412,6 @@ where
         let (key_text, value_serde) = self.browsable()?;
         let pattern = query.pattern.as_deref().map(Glob::key);
         let limit = query.limit.clamp(1, 10_000);
-        if let Some(disk) = &self.disk {
-            return self.disk_entries(disk, pattern.as_ref(), query.cursor.as_deref(), limit);
-        }
         let Some(memory) = &self.memory else {
             return Ok(EntryPage::default());
         };
@@ -1545,69 +1448,14 @@ where
         Ok(EntryPage { entries, next })
     }
 
-    fn disk_entries(
-        &self,
-        disk: &DiskLevel<K, V>,
-        pattern: Option<&Glob>,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<EntryPage, CacheError> {
-        let mut cursor = match cursor {
-            Some(text) => Some(
-                DiskCursor::parse(text).ok_or_else(|| CacheError::BadCursor {
-                    region: self.name.to_string(),
-                    cursor: text.to_owned(),
-                })?,
-            ),
-            None => None,
-        };
-        let now_ms = crate::envelope::unix_ms(std::time::SystemTime::now());
-        let mut page = EntryPage::default();
-        loop {
-            // Only as many as the page has room for: every listed entry may
-            // match, and a page holds at most `limit`.
-            let listed = disk
-                .entries(cursor.as_ref(), limit - page.entries.len())
-                .map_err(|source| self.disk_error(source))?;
-            for entry in listed.entries {
-                let Ok(text) = String::from_utf8(entry.key) else {
-                    continue;
-                };
-                if pattern.is_some_and(|glob| !glob.matches(&text)) {
-                    continue;
-                }
-                let Some(value) = disk.json(&text) else {
-                    continue;
-                };
-                page.entries.push(EntryView {
-                    key: text,
-                    value,
-                    age_ms: Some(now_ms.saturating_sub(entry.written_at_ms)),
-                    expires_in_ms: entry.expires_at_ms.map(|at| at.saturating_sub(now_ms)),
-                });
-            }
-            match listed.next {
-                Some(next) if page.entries.len() < limit => cursor = Some(next),
-                Some(next) => {
-                    page.next = Some(next.to_string());
-                    break;
-                }
-                None => break,
-            }
-        }
-        Ok(page)
-    }
-
-    /// Entries held (memory, or disk files for a disk-only region).
+    /// Entries held: the second level's count when there is one (it holds
+    /// every entry the memory level does; `None` when it cannot count), else
+    /// the memory level's.
     pub(crate) fn len(&self) -> Option<u64> {
-        match (&self.memory, &self.disk, &self.remote) {
-            // The second level holds every entry the first does.
-            (_, Some(disk), _) => disk.len(),
-            // Keys in a shared server, written by every instance: not
-            // counted here, unless the backend counts them.
-            (_, None, Some(remote)) => remote.count_blocking(),
-            (Some(memory), None, None) => Some(memory.entry_count()),
-            (None, None, None) => Some(0),
+        match (&self.memory, &self.remote) {
+            (_, Some(remote)) => remote.count_blocking(),
+            (Some(memory), None) => Some(memory.entry_count()),
+            (None, None) => Some(0),
         }
     }
 
@@ -1635,36 +1483,55 @@ where
         }
     }
 
-    fn disk_error(&self, source: crate::disk::DiskError) -> CacheError {
-        CacheError::Disk {
-            region: self.name.to_string(),
-            source,
-        }
-    }
-
-    /// Removes expired and damaged entry files and orphaned temporary
-    /// files; `None` without a disk level.
+    /// Cleans up what the second level keeps but cannot serve (the disk
+    /// tier's expired and damaged files, orphaned temporary files); `None`
+    /// without a second level, or one with nothing to clean.
     pub(crate) fn cleanup(&self) -> Result<Option<crate::disk::CleanupReport>, CacheError> {
-        match &self.disk {
-            Some(disk) => disk
-                .cleanup()
-                .map(Some)
-                .map_err(|source| self.disk_error(source)),
+        match &self.remote {
+            Some(remote) => remote
+                .block_on(remote.cleanup())
+                .map_err(|error| self.second_error(error)),
             None => Ok(None),
         }
     }
 
-    /// Waits until queued disk writes are on disk.
+    /// The disk tier's folder, for a region on it.
+    pub(crate) fn disk_dir(&self) -> Option<&std::path::Path> {
+        self.disk_dir.as_deref()
+    }
+
+    /// Waits until the writes the second level acknowledged are durable
+    /// (the disk tier's write-behind queue).
     pub(crate) fn flush(&self) -> Result<(), CacheError> {
-        match &self.disk {
-            Some(disk) => disk.flush().map_err(|source| self.disk_error(source)),
+        match &self.remote {
+            Some(remote) => remote
+                .block_on(remote.flush())
+                .map_err(|error| self.second_error(error)),
             None => Ok(()),
         }
     }
+}
 
-    pub(crate) fn disk(&self) -> Option<&DiskLevel<K, V>> {
-        self.disk.as_ref()
+/// The disk tier's backend for a region: its folder under the manager's
+/// disk root, under the region's schema, writing directly or through a
+/// write-behind queue. Values arrive sealed and compressed by the region's
+/// level, so the store itself compresses nothing.
+fn open_disk(context: &StoreContext, schema: &Schema) -> Result<DiskBackend, CacheError> {
+    let dir = context.disk_root.join(&*context.name);
+    let mut builder = DiskStore::builder(&dir).schema(schema.clone());
+    if let Some(grace) = context.temp_grace {
+        builder = builder.temp_grace(grace);
     }
+    builder
+        .build()
+        .and_then(|store| match context.write_behind {
+            0 => Ok(DiskBackend::new(store)),
+            capacity => DiskBackend::with_write_behind(store, capacity),
+        })
+        .map_err(|source| CacheError::Disk {
+            region: context.name.to_string(),
+            source,
+        })
 }
 
 fn duration_ms(duration: Duration) -> u64 {
