@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use cache_spec::{Preset, RegionOptions, RegionSettings};
 
-use crate::manager::RegionKit;
+use crate::kit::RegionKit;
 use crate::policy::PolicyInfo;
 use crate::site::DeclarationSite;
 

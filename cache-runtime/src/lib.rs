@@ -64,6 +64,7 @@ mod discovery_cache;
 pub mod disk;
 mod envelope;
 mod future;
+mod kit;
 mod link_check;
 pub mod manager;
 mod policy;

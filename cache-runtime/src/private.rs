@@ -13,9 +13,9 @@ pub use crate::provider::{BoxError, IntoConfigLayer, LinkedProvider, ProviderDes
 pub use crate::region::CacheRegion;
 pub use crate::site::DeclarationSite;
 
-/// What a declaration's kit function uses (see `manager::kit`).
+/// What a declaration's kit function uses (see `crate::kit`).
 pub mod kit {
-    pub use crate::manager::kit::{
+    pub use crate::kit::{
         KeySerde, KeySerdeNone, KeyTextDisplay, KeyTextNone, KeyTextSerde, Probe, ValueSerde,
         ValueSerdeNone, WeighSerde, WeighSize, WeighTrait,
     };

@@ -733,9 +733,11 @@ async fn fleet_statistics_add_up_every_instance() {
 /// With Redis paused (SIGSTOP), a get-or-load waits for Redis once (its
 /// read's timeout), runs the loader and does not wait again to write what
 /// it loaded: the write is counted as skipped. Two such calls are two
-/// timeouts, not four, so the breaker (3 in a row) stays closed. (The time
-/// is printed, not asserted: the bound is the response timeout plus the
-/// loader.)
+/// failed lookups and no write attempt. (The breaker is not the measure:
+/// the manager's own background work — the configuration watcher polling
+/// the version when the backplane reconnects — may time out during the
+/// pause too and count towards it. The time is printed, not asserted: the
+/// bound is the response timeout plus the loader.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_get_or_load_waits_for_a_paused_redis_once() {
     let server = RedisServer::start();
@@ -754,9 +756,12 @@ async fn a_get_or_load_waits_for_a_paused_redis_once() {
     }
     let health = manager.redis_health().expect("a Redis tier");
     server.resume();
-    assert_eq!(health.breaker_opened, 0, "one timeout per call: {health:?}");
     let tiers = users.snapshot().tiers.expect("Redis tier counters");
-    assert_eq!(tiers.l2_writes_skipped, 2, "{tiers:?}");
+    assert_eq!(
+        (tiers.l2_errors, tiers.l2_writes, tiers.l2_writes_skipped),
+        (2, 1, 2),
+        "one failed lookup per call, no write attempted: {tiers:?} {health:?}"
+    );
     println!(
         "get_or_insert_with against a paused Redis: {slowest:?} (response timeout {TIMEOUT:?})"
     );

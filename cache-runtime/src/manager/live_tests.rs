@@ -19,8 +19,8 @@ use super::{RegionStore, StoreContext};
 use crate::block_on::block_on;
 use crate::descriptor::RegionDescriptor;
 use crate::envelope::{SystemClock, ValueFormat};
+use crate::kit::RegionCodecs;
 use crate::manager::event::{EventKind, Events};
-use crate::manager::kit::RegionCodecs;
 use crate::stats::{EvictionCause, RegionStats, Settings, StatsSnapshot};
 
 const MS: Duration = Duration::from_millis(1);
@@ -606,7 +606,7 @@ fn a_disabled_hybrid_region_invalidates_the_disk_level_too() {
         ..settings
     });
     assert!(!store.store(1, "new".into(), None));
-    let disk = store.remote.as_ref().expect("a disk level");
+    let disk = store.levels.second().expect("a disk level");
     let read = |key: u64| disk.block_on(disk.read(&key)).ok().flatten();
     assert!(read(1).is_none(), "the disk kept a value written over");
     assert!(read(2).is_some());
@@ -641,7 +641,7 @@ fn a_compression_change_applies_to_new_disk_writes() {
     store.store("after".into(), value.clone(), None);
     // What the disk backend holds for each key is the envelope the region
     // sealed: its header says how the value was compressed.
-    let disk = store.remote.as_ref().expect("a disk level");
+    let disk = store.levels.second().expect("a disk level");
     let sealed = |key: &str| {
         disk.block_on(disk.backend().get(key))
             .expect("the file reads")
@@ -690,7 +690,7 @@ fn a_ttl_change_applies_to_new_disk_writes_only() {
         ..settings
     });
     store.store(2, 2, None);
-    let disk = store.remote.as_ref().expect("a disk level");
+    let disk = store.levels.second().expect("a disk level");
     let left = |key: u64| {
         disk.block_on(disk.read(&key))
             .ok()
@@ -764,7 +764,7 @@ fn a_hybrid_memory_ttl_caps_promoted_entries_live() {
     store.store(1, 1, None);
     // Promoted from disk: its own TTL is the hour the file has left.
     store.store(2, 2, None);
-    store.memory.as_ref().expect("memory").remove(&2);
+    store.levels.memory().expect("memory").remove(&2);
     assert_eq!(store.get(&2), Some(2));
     store.reconfigure(&RegionSettings {
         memory_ttl: Some(200 * MS),
@@ -772,7 +772,7 @@ fn a_hybrid_memory_ttl_caps_promoted_entries_live() {
     });
     sleep(400 * MS);
     // Gone from memory (both), still on disk: served again from there.
-    let memory = store.memory.as_ref().expect("memory");
+    let memory = store.levels.memory().expect("memory");
     assert!(memory.get(&1).is_none());
     assert!(memory.get(&2).is_none());
     assert_eq!(store.get(&1), Some(1));

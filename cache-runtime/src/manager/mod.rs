@@ -3,7 +3,10 @@
 //!
 //! - `mod.rs`: [`CacheManager`], its builder, the region table;
 //! - `handle.rs`: [`RegionHandle`], typed operations;
-//! - `store.rs`: a region's typed store over its tiers;
+//! - `store.rs`: a region's typed store over its levels (single flights,
+//!   policies, statistics, events);
+//! - `levels.rs`: which levels a region has, by tier; `hybrid.rs`: a memory
+//!   level over a second level (promotion, fail-safe, backplane coherence);
 //! - `memory/`: the moka cache (limits, expiry, eviction listener), rebuilt
 //!   or re-timed when the region's settings change;
 //! - `configure.rs`: run-time configuration changes, rollback, history,
@@ -13,7 +16,6 @@
 //!   tier's, Redis, a named one): sealing, checking, counting;
 //! - `remote.rs`: what the Redis tier adds (the backplane, the announcer);
 //! - `flight.rs`: single-flight loads;
-//! - `kit.rs`: what a region's types support (text keys, serde, weight);
 //! - `erased.rs`: operations by name, values as JSON;
 //! - `policy_slot.rs`, `event.rs`, `entries.rs`, `error.rs`.
 
@@ -24,7 +26,8 @@ mod error;
 mod event;
 mod flight;
 mod handle;
-pub(crate) mod kit;
+mod hybrid;
+mod levels;
 mod memory;
 mod policy_slot;
 #[cfg(feature = "redis")]
@@ -62,7 +65,15 @@ pub use self::entries::{EntryPage, EntryQuery, EntryView};
 pub use self::error::CacheError;
 pub use self::event::{CacheEvent, EventKind};
 pub use self::handle::RegionHandle;
-pub use self::kit::{CacheWeight, RegionCodecs, RegionKit};
+pub use crate::kit::{CacheWeight, RegionCodecs, RegionKit};
+
+/// What a region kit ([`crate::kit`]) opens a store with: the one place the
+/// registry's side reaches the manager, a function pointer each kit is
+/// built with.
+pub(crate) mod opening {
+    pub(crate) use super::erased::ErasedStore;
+    pub(crate) use super::store::{StoreContext, open_erased};
+}
 pub use self::store::{BoxFuture, RefreshReport};
 
 use self::erased::ErasedStore;

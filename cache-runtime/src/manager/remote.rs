@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use super::hybrid::Invalidated;
 use super::second::Announce;
-use crate::disk::Glob;
 use crate::redis_tier::{Backplane, Invalidation, LocalLevel, RedisLink};
 use crate::stats::{RegionStats, TierEvent};
 
@@ -71,16 +71,16 @@ impl Announcer {
 }
 
 /// Delivers the backplane's invalidations for `store`'s region to its
-/// memory level (hybrid regions over Redis only).
+/// memory level (hybrid regions over a shared second level).
 pub(crate) fn attach_backplane<K, V>(store: &Arc<super::store::RegionStore<K, V>>)
 where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    let (Some(second), Some(_)) = (&store.remote, &store.memory) else {
+    let Some(hybrid) = store.levels.hybrid() else {
         return;
     };
-    if let Some(announcer) = second.announcer() {
+    if let Some(announcer) = hybrid.second().announcer() {
         let level: Arc<dyn LocalLevel> = store.clone();
         announcer.register(&store.name, Arc::downgrade(&level));
     }
@@ -92,48 +92,16 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn invalidate_local(&self, what: &Invalidation, received: bool) {
-        let Some(memory) = &self.memory else {
+        let Some(hybrid) = self.levels.hybrid() else {
             return;
         };
-        if received {
-            self.stats.tiers().count(TierEvent::BackplaneReceived);
-        }
         match what {
-            Invalidation::Key(text) => self.invalidate_local_key(memory, text),
-            Invalidation::Keys(texts) => {
-                for text in texts {
-                    self.invalidate_local_key(memory, text);
-                }
-            }
+            Invalidation::Key(text) => hybrid.invalidate(Invalidated::Key(text), received),
+            Invalidation::Keys(texts) => hybrid.invalidate(Invalidated::Keys(texts), received),
             Invalidation::Matching(pattern) => {
-                let _ = self.clear_memory_matching(&Glob::key(pattern));
+                hybrid.invalidate(Invalidated::Matching(pattern), received);
             }
-            Invalidation::Region => {
-                memory.clear();
-            }
-        }
-    }
-}
-
-impl<K, V> super::store::RegionStore<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    /// Drops the key whose text is `text` from the memory level.
-    fn invalidate_local_key(&self, memory: &super::memory::MemoryLevel<K, V>, text: &str) {
-        let key = self
-            .codecs
-            .key_serde
-            .and_then(|serde| super::store::key_from_text(serde.from_json, text));
-        match key {
-            Some(key) => {
-                memory.remove(&key);
-            }
-            // A text this region cannot read back: drop by text.
-            None => {
-                let _ = self.clear_memory_matching(&Glob::key(&Glob::escape(text)));
-            }
+            Invalidation::Region => hybrid.invalidate(Invalidated::Region, received),
         }
     }
 }

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 use cache_spec::glob::Glob;
 
 use super::error::CacheError;
-use super::kit::SerdeFns;
 use super::memory::LiveDuration;
 use super::remote::Announcer;
 use crate::backend::{Backend, BackendError, Capabilities, CleanupReport, Entry, Put};
 use crate::envelope::{Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock};
+use crate::kit::SerdeFns;
 use crate::stats::{ErrorCause, EvictionCause, L2Outcome, RegionStats, TierEvent};
 
 /// A value read from the second level, with the time it has left.

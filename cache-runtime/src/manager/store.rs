@@ -14,17 +14,20 @@ use super::entries::{EntryPage, EntryQuery, EntryView};
 use super::error::CacheError;
 use super::event::{EventKind, Events};
 use super::flight::{Flights, Outcome};
-use super::kit::RegionCodecs;
+use super::hybrid::Hybrid;
+use super::levels::Levels;
 use super::memory::{
     CHECKING, DISABLED, Entry, FAIL_SAFE, Freshness, ListenerBase, Live, MemoryLevel, Shape, clamp,
 };
 use super::policy_slot::PolicySlot;
 use super::remote::{Announcer, RedisShared};
-use super::second::{BackendLevel, BuiltIn, RemoteHit, Second, SecondError, SecondWrite};
+use super::second::{BackendLevel, BuiltIn, SecondError, SecondWrite};
 use crate::backend::{Backend, BackendContext, Backends};
+use crate::block_on::block_on;
 use crate::descriptor::RegionDescriptor;
 use crate::disk::{DiskBackend, DiskStore, Glob};
 use crate::envelope::{Schema, ValueFormat};
+use crate::kit::RegionCodecs;
 use crate::policy::CachePolicy;
 use crate::provider::BoxError;
 use crate::stats::{GetTimer, RegionStats, TierEvent};
@@ -53,7 +56,7 @@ pub(crate) struct StoreContext {
 }
 
 /// What browsing entries needs: the key's text and the value's serde.
-type Browsable<K, V> = (fn(&K) -> String, super::kit::SerdeFns<V>);
+type Browsable<K, V> = (fn(&K) -> String, crate::kit::SerdeFns<V>);
 
 /// What the memory level holds for a key.
 enum Lookup<V> {
@@ -157,9 +160,9 @@ pub(crate) struct RegionStore<K, V> {
     sensitive: bool,
     /// The settings read on the hot paths, as atomics.
     live: Arc<Live>,
-    pub(crate) memory: Option<MemoryLevel<K, V>>,
-    /// The second level: the disk tier's, Redis, or a named backend.
-    pub(crate) remote: Option<Second<K, V>>,
+    /// A memory level, a second level (the disk tier's, Redis, a named
+    /// backend) or both.
+    pub(crate) levels: Levels<K, V>,
     /// The disk tier's folder, for a region on it.
     disk_dir: Option<PathBuf>,
     /// One reconfiguration at a time.
@@ -326,14 +329,31 @@ where
             }
             None => None,
         };
+        let levels = match (memory, remote) {
+            (Some(memory), None) => Levels::Memory(memory),
+            (None, Some(second)) => Levels::Second(second),
+            (Some(memory), Some(second)) => Levels::Hybrid(Hybrid::new(
+                memory,
+                second,
+                codecs,
+                Arc::clone(&context.stats),
+            )),
+            // Every tier above opens a level; kept as an error, not a panic.
+            (None, None) => {
+                return Err(CacheError::TierUnavailable {
+                    region: region(),
+                    tier: settings.tier.as_str(),
+                    reason: "opens no level in this build",
+                });
+            }
+        };
         Ok(RegionStore {
             name,
             descriptor: context.descriptor.clone(),
             settings: RwLock::new(settings),
             sensitive,
             live,
-            memory,
-            remote,
+            levels,
             disk_dir,
             reconfiguring: Mutex::new(()),
             stats: Arc::clone(&context.stats),
@@ -408,11 +428,11 @@ where
             self.live.set_enabled(false);
         }
         if new.compression != old.compression
-            && let Some(remote) = &self.remote
+            && let Some(remote) = self.levels.second()
         {
             remote.set_compression(new.compression);
         }
-        if let Some(remote) = &self.remote {
+        if let Some(remote) = self.levels.second() {
             remote.set_ttl(new.ttl);
         }
         let retime = self.live.memory_timing_differs(&new);
@@ -422,7 +442,7 @@ where
             self.live.begin_retime();
         }
         self.live.set_timing(&new);
-        if let Some(memory) = &self.memory {
+        if let Some(memory) = self.levels.memory() {
             let shape = Shape::of(&new);
             if shape != memory.shape() {
                 // Copies get their deadlines under the new timing too.
@@ -476,14 +496,13 @@ where
             Ok(value) => return Some(value),
             Err(rest) => rest,
         };
-        match &self.remote {
-            Some(remote) => remote
-                .block_on(self.read_remote(remote, key, timer, stale))
-                .ok()
-                .flatten(),
-            None => {
+        match &self.levels {
+            Levels::Memory(_) => {
                 timer.miss();
                 None
+            }
+            Levels::Second(_) | Levels::Hybrid(_) => {
+                block_on(self.read_second(key, timer, stale)).ok().flatten()
             }
         }
     }
@@ -501,9 +520,9 @@ where
         flags: u8,
         miss: Miss,
     ) -> Result<Option<V>, CacheError> {
-        let Some(remote) = &self.remote else {
+        if let Levels::Memory(_) = &self.levels {
             return Ok(self.get_with_flags(key, flags, miss));
-        };
+        }
         if flags & DISABLED != 0 {
             return Ok(self.disabled_get());
         }
@@ -511,7 +530,7 @@ where
             Ok(value) => return Ok(Some(value)),
             Err(rest) => rest,
         };
-        self.read_remote(remote, key, timer, stale).await
+        self.read_second(key, timer, stale).await
     }
 
     /// Starts a counted get at the memory level: a fresh value (a counted
@@ -531,7 +550,7 @@ where
         match self.memory_lookup(key, flags) {
             Lookup::Fresh(value) => {
                 if timer.is_sampled()
-                    && let Some(memory) = &self.memory
+                    && let Some(memory) = self.levels.memory()
                 {
                     // Hotness for rebuilds, from the timed sample only.
                     memory.record(key);
@@ -557,7 +576,7 @@ where
     /// drops entries at their deadline).
     #[inline]
     fn memory_lookup(&self, key: &K, flags: u8) -> Lookup<V> {
-        let Some(memory) = &self.memory else {
+        let Some(memory) = self.levels.memory() else {
             return Lookup::Absent;
         };
         match memory.get(key) {
@@ -571,20 +590,22 @@ where
         }
     }
 
-    /// The Redis level's value, promoted into memory; when Redis fails, the
-    /// stale memory value if fail-safe kept one.
-    async fn read_remote(
+    /// A read past the memory level: the second level's value (promoted
+    /// into memory by a hybrid region); when the second level fails, the
+    /// stale value fail-safe kept in memory, if any, else the error.
+    async fn read_second(
         &self,
-        remote: &Second<K, V>,
         key: &K,
         timer: GetTimer<'_>,
         stale: Option<V>,
     ) -> Result<Option<V>, CacheError> {
-        match remote.read(key).await {
-            Ok(Some(RemoteHit { value, remaining })) => {
-                if let Some(memory) = &self.memory {
-                    memory.insert(key.clone(), Entry::new(value.clone(), clamp(remaining)));
-                }
+        let read = match &self.levels {
+            Levels::Hybrid(hybrid) => hybrid.read_through(key, stale).await,
+            Levels::Second(second) => second.read(key).await.map(|hit| hit.map(|hit| hit.value)),
+            Levels::Memory(_) => Ok(None),
+        };
+        match read {
+            Ok(Some(value)) => {
                 timer.hit();
                 Ok(Some(value))
             }
@@ -592,17 +613,10 @@ where
                 timer.miss();
                 Ok(None)
             }
-            Err(error) => match stale {
-                Some(value) => {
-                    self.stats.tiers().count(TierEvent::StaleServed);
-                    timer.hit();
-                    Ok(Some(value))
-                }
-                None => {
-                    timer.miss();
-                    Err(self.second_error(error))
-                }
-            },
+            Err(error) => {
+                timer.miss();
+                Err(self.second_error(error))
+            }
         }
     }
 
@@ -613,7 +627,7 @@ where
     /// A fail-safe value for `key`: its expired memory entry, if kept.
     fn stale(&self, key: &K) -> Option<V> {
         self.live.grace()?;
-        let entry = self.memory.as_ref()?.get(key)?;
+        let entry = self.levels.memory()?.get(key)?;
         let flags = self.live.flags() | FAIL_SAFE;
         if let Freshness::Expired = self.live.classify(&entry, flags) {
             return None;
@@ -675,13 +689,16 @@ where
     /// a region without a memory level reports the failure (and announces
     /// it: the value was not stored anywhere).
     pub(crate) async fn finish(&self, write: SecondWrite) -> Result<(), CacheError> {
-        let Some(remote) = &self.remote else {
-            return Ok(());
-        };
-        match remote.write(write).await {
-            Ok(()) => Ok(()),
-            Err(_) if self.memory.is_some() => Ok(()),
-            Err(error) => Err(self.refused(self.second_error(error))),
+        match &self.levels {
+            Levels::Memory(_) => Ok(()),
+            Levels::Hybrid(hybrid) => {
+                hybrid.finish(write).await;
+                Ok(())
+            }
+            Levels::Second(second) => second
+                .write(write)
+                .await
+                .map_err(|error| self.refused(self.second_error(error))),
         }
     }
 
@@ -700,7 +717,7 @@ where
         redis_failed: bool,
         write: SecondWrite,
     ) -> Result<(), CacheError> {
-        match &self.remote {
+        match self.levels.second() {
             Some(remote) if redis_failed => {
                 remote.skipped();
                 Ok(())
@@ -712,26 +729,25 @@ where
     /// A get-or-load's first look, on this thread: Redis' failure is told
     /// apart from a miss (a failed read skips the write that follows).
     fn lookup_blocking(&self, key: &K, flags: u8) -> Result<Option<V>, CacheError> {
-        match &self.remote {
-            Some(remote) => remote.block_on(self.try_get_with_flags(key, flags, Miss::Defer)),
-            None => Ok(self.get_with_flags(key, flags, Miss::Defer)),
+        match &self.levels {
+            Levels::Memory(_) => Ok(self.get_with_flags(key, flags, Miss::Defer)),
+            Levels::Second(_) | Levels::Hybrid(_) => {
+                block_on(self.try_get_with_flags(key, flags, Miss::Defer))
+            }
         }
     }
 
     /// [`RegionStore::finish`] on this thread.
     fn finish_blocking(&self, write: SecondWrite) -> Result<(), CacheError> {
-        match &self.remote {
-            Some(remote) => remote.block_on(self.finish(write)),
-            None => Ok(()),
-        }
+        block_on(self.finish(write))
     }
 
-    /// The values of `keys`, in order: from memory, the rest from Redis
-    /// with pipelined `GET`s (promoted into memory); from memory or disk
-    /// one by one for a region without Redis. Each key is counted as a hit
-    /// or a miss.
+    /// The values of `keys`, in order: from memory, the rest from the
+    /// second level in one call (its `get_many`: pipelined `GET`s on Redis),
+    /// promoted into memory by a hybrid region; one by one from memory for
+    /// a memory region. Each key is counted as a hit or a miss.
     pub(crate) async fn try_get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, CacheError> {
-        let Some(remote) = &self.remote else {
+        let Some(remote) = self.levels.second() else {
             return Ok(keys.iter().map(|key| self.get(key)).collect());
         };
         let flags = self.live.flags();
@@ -767,15 +783,12 @@ where
         };
         for (index, hit) in missing.into_iter().zip(hits) {
             match hit {
-                Some(RemoteHit { value, remaining }) => {
-                    if let Some(memory) = &self.memory {
-                        memory.insert(
-                            keys[index].clone(),
-                            Entry::new(value.clone(), clamp(remaining)),
-                        );
+                Some(hit) => {
+                    if let Some(hybrid) = self.levels.hybrid() {
+                        hybrid.promote(&keys[index], &hit);
                     }
                     self.stats.hit();
-                    found[index] = Some(value);
+                    found[index] = Some(hit.value);
                 }
                 None => self.stats.miss(),
             }
@@ -807,18 +820,22 @@ where
                 }
             }
         }
-        if let Some(remote) = &self.remote
-            && !writes.is_empty()
-            && let Err(error) = remote.write_many(writes).await
-            && self.memory.is_none()
-        {
-            return Err(self.second_error(error));
+        if writes.is_empty() {
+            return Ok(stored);
+        }
+        match &self.levels {
+            Levels::Memory(_) => {}
+            Levels::Hybrid(hybrid) => hybrid.finish_many(writes).await,
+            Levels::Second(second) => second
+                .write_many(writes)
+                .await
+                .map_err(|error| self.second_error(error))?,
         }
         Ok(stored)
     }
 
-    /// Stores `value` in the local levels unless the policy refuses it (or
-    /// the region is disabled); what is left to send to Redis.
+    /// Stores `value` in the memory level unless the policy refuses it (or
+    /// the region is disabled); what is left to send to the second level.
     pub(crate) fn store_local(&self, key: K, value: V, ttl: Option<Duration>) -> Stored {
         if !self.live.enabled() {
             // A load that finished after the region was disabled.
@@ -846,20 +863,19 @@ where
         } else {
             None
         };
-        let write = match &self.remote {
-            Some(remote) => match remote.prepare(&key, &value, ttl) {
+        let write = match &self.levels {
+            Levels::Memory(memory) => {
+                memory.insert(key, Entry::new(value, ttl));
+                None
+            }
+            Levels::Hybrid(hybrid) => hybrid.store(key, value, ttl),
+            // Without a memory level, a value the second level cannot take
+            // has nowhere to go.
+            Levels::Second(second) => match second.prepare(&key, &value, ttl) {
                 Ok(write) => Some(write),
-                // A hybrid region keeps the value in memory, as it does when
-                // the second level fails; a region without one has nowhere
-                // to keep it.
-                Err(_) if self.memory.is_some() => None,
                 Err(error) => return Stored::Failed(self.refused(self.second_error(error))),
             },
-            None => None,
         };
-        if let Some(memory) = &self.memory {
-            memory.insert(key, Entry::new(value, ttl));
-        }
         self.stats.insert();
         self.events.send(&self.name, EventKind::Insert, event_key);
         match write {
@@ -868,46 +884,46 @@ where
         }
     }
 
-    /// Removes `key` from every level; whether it was held. Blocks on
-    /// Redis; a Redis failure counts as "not held there".
+    /// Removes `key` from every level; whether it was held. Blocks on the
+    /// second level; its failure counts as "not held there".
     pub(crate) fn remove(&self, key: &K) -> bool {
-        match &self.remote {
-            Some(remote) => remote.block_on(self.try_remove(key)).unwrap_or(false),
+        match self.levels.second() {
+            Some(_) => block_on(self.try_remove(key)).unwrap_or(false),
             None => self.remove_local(key),
         }
     }
 
-    /// [`RegionStore::remove`] awaiting Redis, and saying when it failed
-    /// (the memory level has dropped the key by then).
+    /// [`RegionStore::remove`] awaiting the second level, and saying when
+    /// it failed (the memory level has dropped the key by then).
     pub(crate) async fn try_remove(&self, key: &K) -> Result<bool, CacheError> {
-        let Some(remote) = &self.remote else {
+        let Some(remote) = self.levels.second() else {
             return Ok(self.remove_local(key));
         };
         let in_memory = self
-            .memory
-            .as_ref()
+            .levels
+            .memory()
             .is_some_and(|memory| memory.remove(key));
-        let in_redis = remote
+        let in_second = remote
             .remove(remote.key_text(key))
             .await
             .map_err(|error| self.second_error(error));
-        let only_in_redis = matches!(in_redis, Ok(true)) && !in_memory;
-        let existed = in_memory || only_in_redis;
+        let only_in_second = matches!(in_second, Ok(true)) && !in_memory;
+        let existed = in_memory || only_in_second;
         if existed {
+            // Once per key, whichever levels held it.
             self.stats.remove();
             self.events
                 .send(&self.name, EventKind::Remove, self.event_key(key));
         }
-        in_redis.map(|_| existed)
+        in_second.map(|_| existed)
     }
 
     fn remove_local(&self, key: &K) -> bool {
-        let mut existed = false;
-        if let Some(memory) = &self.memory {
-            existed |= memory.remove(key);
-        }
+        let existed = self
+            .levels
+            .memory()
+            .is_some_and(|memory| memory.remove(key));
         if existed {
-            // Once per key, whichever levels held it.
             self.stats.remove();
             self.events
                 .send(&self.name, EventKind::Remove, self.event_key(key));
@@ -1038,10 +1054,8 @@ where
             },
             |value| pending.store(self, key, value),
         );
-        if let Some(write) = pending.take()
-            && let Some(remote) = &self.remote
-        {
-            let _ = remote.block_on(self.finish_unless(redis_failed, write));
+        if let Some(write) = pending.take() {
+            let _ = block_on(self.finish_unless(redis_failed, write));
         }
         match outcome {
             Ok(outcome) => self.count_outcome(outcome),
@@ -1084,10 +1098,8 @@ where
             },
             |value| pending.store(self, key, value),
         );
-        if let Some(write) = pending.take()
-            && let Some(remote) = &self.remote
-        {
-            let _ = remote.block_on(self.finish_unless(redis_failed, write));
+        if let Some(write) = pending.take() {
+            let _ = block_on(self.finish_unless(redis_failed, write));
         }
         match outcome {
             Ok(outcome) => Ok(self.count_outcome(outcome)),
@@ -1213,7 +1225,7 @@ where
     /// through the key's serde; the memory level's when it fails), else
     /// [`RegionStore::keys`].
     async fn all_keys(&self) -> Vec<K> {
-        let (Some(remote), Some(key_serde)) = (&self.remote, self.codecs.key_serde) else {
+        let (Some(remote), Some(key_serde)) = (self.levels.second(), self.codecs.key_serde) else {
             return self.keys();
         };
         match remote.key_texts().await {
@@ -1228,7 +1240,7 @@ where
     /// Every key held in memory.
     pub(crate) fn keys(&self) -> Vec<K> {
         let mut keys = Vec::new();
-        if let Some(memory) = &self.memory {
+        if let Some(memory) = self.levels.memory() {
             memory.for_each(|key, _| keys.push(K::clone(key)));
         }
         keys
@@ -1236,8 +1248,8 @@ where
 
     /// Removes every entry; how many. Blocks on the second level.
     pub(crate) fn clear(&self) -> Result<u64, CacheError> {
-        match &self.remote {
-            Some(remote) => remote.block_on(self.try_clear()),
+        match self.levels.second() {
+            Some(_) => block_on(self.try_clear()),
             None => {
                 let removed = self.clear_memory();
                 Ok(self.settle_clear(removed, None))
@@ -1247,7 +1259,7 @@ where
 
     /// [`RegionStore::clear`], awaiting the second level.
     pub(crate) async fn try_clear(&self) -> Result<u64, CacheError> {
-        let Some(remote) = &self.remote else {
+        let Some(remote) = self.levels.second() else {
             return self.clear();
         };
         let removed = self.clear_memory();
@@ -1261,8 +1273,8 @@ where
     /// Removes the entries whose key text matches `pattern`; how many.
     /// Blocks on the second level.
     pub(crate) fn clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
-        if let Some(remote) = &self.remote {
-            return remote.block_on(self.try_clear_matching(pattern));
+        if self.levels.second().is_some() {
+            return block_on(self.try_clear_matching(pattern));
         }
         let glob = Glob::key(pattern);
         let removed = self.clear_memory_matching(&glob)?;
@@ -1271,7 +1283,7 @@ where
 
     /// [`RegionStore::clear_matching`], awaiting the second level.
     pub(crate) async fn try_clear_matching(&self, pattern: &str) -> Result<u64, CacheError> {
-        let Some(remote) = &self.remote else {
+        let Some(remote) = self.levels.second() else {
             return self.clear_matching(pattern);
         };
         let glob = Glob::key(pattern);
@@ -1286,7 +1298,7 @@ where
     /// Empties the memory level; how many entries it held (its listener
     /// counts them).
     fn clear_memory(&self) -> u64 {
-        match &self.memory {
+        match self.levels.memory() {
             Some(memory) => memory.clear(),
             None => 0,
         }
@@ -1297,23 +1309,10 @@ where
         let Some(key_text) = self.codecs.key_text else {
             return Err(self.no_key_text("clear_matching"));
         };
-        let Some(memory) = &self.memory else {
-            return Ok(0);
-        };
-        let mut doomed: Vec<K> = Vec::new();
-        memory.for_each(|key, _| {
-            if glob.matches(&key_text(key)) {
-                doomed.push(K::clone(key));
-            }
-        });
-        let mut removed = 0;
-        for key in doomed {
-            if memory.remove(&key) {
-                removed += 1;
-            }
-        }
-        memory.run_pending_tasks();
-        Ok(removed)
+        Ok(self
+            .levels
+            .memory()
+            .map_or(0, |memory| memory.remove_matching(glob, key_text)))
     }
 
     /// Counts the entries a clear removed (the memory level's, or the
@@ -1343,15 +1342,15 @@ where
     /// level's scan order (file order on disk, `SCAN` order in Redis).
     /// Blocks on the second level.
     pub(crate) fn entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
-        match &self.remote {
-            Some(remote) => remote.block_on(self.try_entries(query)),
+        match self.levels.second() {
+            Some(_) => block_on(self.try_entries(query)),
             None => self.local_entries(query),
         }
     }
 
     /// [`RegionStore::entries`], awaiting the second level.
     pub(crate) async fn try_entries(&self, query: &EntryQuery) -> Result<EntryPage, CacheError> {
-        let Some(remote) = &self.remote else {
+        let Some(remote) = self.levels.second() else {
             return self.local_entries(query);
         };
         let (_, value_serde) = self.browsable()?;
@@ -1412,7 +1411,7 @@ where
         let (key_text, value_serde) = self.browsable()?;
         let pattern = query.pattern.as_deref().map(Glob::key);
         let limit = query.limit.clamp(1, 10_000);
-        let Some(memory) = &self.memory else {
+        let Some(memory) = self.levels.memory() else {
             return Ok(EntryPage::default());
         };
         let mut matching: Vec<(String, Entry<V>)> = Vec::new();
@@ -1452,7 +1451,7 @@ where
     /// every entry the memory level does; `None` when it cannot count), else
     /// the memory level's.
     pub(crate) fn len(&self) -> Option<u64> {
-        match (&self.memory, &self.remote) {
+        match (self.levels.memory(), self.levels.second()) {
             (_, Some(remote)) => remote.count_blocking(),
             (Some(memory), None) => Some(memory.entry_count()),
             (None, None) => Some(0),
@@ -1462,7 +1461,7 @@ where
     /// The memory level's size in bytes: the weighed size of a byte-limited
     /// region, an estimate from a sample of 64 entries otherwise.
     pub(crate) fn bytes(&self) -> Option<u64> {
-        let memory = self.memory.as_ref()?;
+        let memory = self.levels.memory()?;
         if memory.by_weight() {
             return Some(memory.weighted_size());
         }
@@ -1478,7 +1477,7 @@ where
 
     /// Applies moka's pending maintenance (evictions, listener calls).
     pub(crate) fn run_pending_tasks(&self) {
-        if let Some(memory) = &self.memory {
+        if let Some(memory) = self.levels.memory() {
             memory.run_pending_tasks();
         }
     }
@@ -1487,7 +1486,7 @@ where
     /// tier's expired and damaged files, orphaned temporary files); `None`
     /// without a second level, or one with nothing to clean.
     pub(crate) fn cleanup(&self) -> Result<Option<crate::disk::CleanupReport>, CacheError> {
-        match &self.remote {
+        match self.levels.second() {
             Some(remote) => remote
                 .block_on(remote.cleanup())
                 .map_err(|error| self.second_error(error)),
@@ -1503,7 +1502,7 @@ where
     /// Waits until the writes the second level acknowledged are durable
     /// (the disk tier's write-behind queue).
     pub(crate) fn flush(&self) -> Result<(), CacheError> {
-        match &self.remote {
+        match self.levels.second() {
             Some(remote) => remote
                 .block_on(remote.flush())
                 .map_err(|error| self.second_error(error)),
@@ -1532,6 +1531,25 @@ fn open_disk(context: &StoreContext, schema: &Schema) -> Result<DiskBackend, Cac
             region: context.name.to_string(),
             source,
         })
+}
+
+/// Opens the store of a region with keys `K` and values `V` from its
+/// codecs (what a [`crate::kit::RegionKit`] is built with).
+pub(crate) fn open_erased<K, V>(
+    context: &StoreContext,
+    codecs: &dyn std::any::Any,
+) -> Result<Arc<dyn super::erased::ErasedStore>, CacheError>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let codecs = codecs
+        .downcast_ref::<RegionCodecs<K, V>>()
+        .copied()
+        .unwrap_or_else(RegionCodecs::plain);
+    let store: Arc<dyn super::erased::ErasedStore> =
+        RegionStore::<K, V>::open_shared(context, codecs)?;
+    Ok(store)
 }
 
 fn duration_ms(duration: Duration) -> u64 {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 use cache_spec::RegionSettings;
+use cache_spec::glob::Glob;
 use moka::sync::Cache;
 
 use super::entry::Entry;
@@ -207,6 +208,25 @@ where
             .as_ref()
             .is_some_and(|previous| quietly(|| previous.cache.remove(key)).is_some());
         in_current || in_previous
+    }
+
+    /// Removes the entries whose key text (by `key_text`) matches `glob`;
+    /// how many.
+    pub(crate) fn remove_matching(&self, glob: &Glob, key_text: fn(&K) -> String) -> u64 {
+        let mut doomed: Vec<K> = Vec::new();
+        self.for_each(|key, _| {
+            if glob.matches(&key_text(key)) {
+                doomed.push(K::clone(key));
+            }
+        });
+        let mut removed = 0;
+        for key in doomed {
+            if self.remove(&key) {
+                removed += 1;
+            }
+        }
+        self.run_pending_tasks();
+        removed
     }
 
     /// Empties the level; how many entries it held (the store counts them

@@ -20,10 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::erased::ErasedStore;
-use super::error::CacheError;
-use super::store::{RegionStore, StoreContext};
 use crate::envelope::ValueFormat;
+use crate::manager::CacheError;
+use crate::manager::opening::{ErasedStore, StoreContext, open_erased};
 
 /// A value that knows how many bytes it weighs, for regions limited by
 /// `max_bytes`. Without it, a region's weigher counts a value's serde_json
@@ -292,22 +291,6 @@ impl RegionKit {
             copy: self.copy,
         }
     }
-}
-
-fn open_erased<K, V>(
-    context: &StoreContext,
-    codecs: &dyn std::any::Any,
-) -> Result<Arc<dyn ErasedStore>, CacheError>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    let codecs = codecs
-        .downcast_ref::<RegionCodecs<K, V>>()
-        .copied()
-        .unwrap_or_else(RegionCodecs::plain);
-    let store: Arc<dyn ErasedStore> = RegionStore::<K, V>::open_shared(context, codecs)?;
-    Ok(store)
 }
 
 /// The probe the declaration's kit function calls methods on.
