@@ -530,6 +530,33 @@ fn a_valid_change_applies_whole_and_is_recorded() {
 }
 
 #[test]
+fn a_change_made_against_an_old_version_is_refused_and_changes_nothing() {
+    let scratch = Scratch::new("config", "stale");
+    let manager = builder(&scratch).build().expect("manager");
+    let first = manager
+        .configure_blocking(change().if_version(0).set("cfg-plain", "ttl", "20m"))
+        .expect("version 0 is current");
+    assert_eq!(first.version, 1);
+    let error = manager
+        .configure_blocking(change().if_version(0).set("cfg-plain", "ttl", "30m"))
+        .expect_err("version 0 is no longer current");
+    assert!(
+        matches!(
+            error,
+            ConfigError::StaleVersion {
+                expected: 0,
+                current: 1
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("version 1"), "{error}");
+    let settings = manager.settings("cfg-plain").expect("settings");
+    assert_eq!(settings.ttl, Some(Duration::from_secs(1200)));
+    assert_eq!(manager.history_blocking().expect("history").len(), 1);
+}
+
+#[test]
 fn resizing_under_load_keeps_the_hottest_and_never_fails_a_reader() {
     let scratch = Scratch::new("config", "resize");
     let manager = builder(&scratch)

@@ -40,6 +40,7 @@ pub struct ConfigChange {
     actor: String,
     reason: String,
     edits: Vec<Edit>,
+    expected_version: Option<u64>,
 }
 
 impl ConfigChange {
@@ -50,6 +51,7 @@ impl ConfigChange {
             actor: actor.into(),
             reason: reason.into(),
             edits: Vec::new(),
+            expected_version: None,
         }
     }
 
@@ -67,6 +69,22 @@ impl ConfigChange {
             value: value.to_string(),
         });
         self
+    }
+
+    /// Applies the change only if configuration version `version` is still
+    /// the one in force when it commits (the check and the commit are one
+    /// step, across instances sharing a config store): how two operators
+    /// avoid overwriting each other. Otherwise
+    /// [`ConfigError::StaleVersion`](super::ConfigError::StaleVersion) and
+    /// nothing is applied.
+    pub fn if_version(mut self, version: u64) -> ConfigChange {
+        self.expected_version = Some(version);
+        self
+    }
+
+    /// The version the change requires, if any.
+    pub fn expected_version(&self) -> Option<u64> {
+        self.expected_version
     }
 
     /// Drops the run-time override of `field` of `region`: the lower layers'

@@ -115,6 +115,18 @@ pub enum ConfigError {
         /// The latest version.
         latest: u64,
     },
+    /// A change made against a configuration version that is no longer
+    /// the one in force ([`ConfigChange::if_version`](super::ConfigChange::if_version)):
+    /// someone else changed it first. Nothing was applied.
+    #[error(
+        "configuration change not applied: it was made against version {expected}, but version {current} is in force now; read the configuration again and redo the change"
+    )]
+    StaleVersion {
+        /// The version the change was made against.
+        expected: u64,
+        /// The version in force.
+        current: u64,
+    },
     /// Other writers kept committing first.
     #[error(
         "configuration change not applied: {attempts} attempts lost to concurrent changes from other instances; try again"

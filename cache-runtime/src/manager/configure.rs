@@ -156,7 +156,9 @@ impl CacheManager {
     ///
     /// [`ConfigError::Invalid`] listing every problem (region, field, value,
     /// what is accepted); [`ConfigError::State`] when the change could not
-    /// be saved (then it is not applied); [`ConfigError::Contended`].
+    /// be saved (then it is not applied); [`ConfigError::Contended`];
+    /// [`ConfigError::StaleVersion`] for a change made
+    /// [against a version](ConfigChange::if_version) no longer in force.
     pub async fn configure(&self, change: ConfigChange) -> Result<AuditRecord, ConfigError> {
         let known = self.region_names();
         let mut problems = Vec::new();
@@ -169,6 +171,8 @@ impl CacheManager {
             &mut problems,
         );
         if !problems.is_empty() {
+            // Every problem at once: the values of the known regions too.
+            let _ = change.apply_to(&ConfigPatch::default(), &mut problems);
             return Err(ConfigError::Invalid { problems });
         }
         self.commit(
@@ -176,6 +180,14 @@ impl CacheManager {
             change.actor(),
             change.reason(),
             |shared, _| {
+                if let Some(expected) = change.expected_version()
+                    && expected != shared.version
+                {
+                    return Err(ConfigError::StaleVersion {
+                        expected,
+                        current: shared.version,
+                    });
+                }
                 let mut problems = Vec::new();
                 let runtime = change.apply_to(&shared.overrides, &mut problems);
                 if problems.is_empty() {

@@ -425,6 +425,26 @@ impl CacheManager {
         Ok(self.slot(name)?.descriptor.clone())
     }
 
+    /// The key and value types of the region called `name`, as the
+    /// declaration spells them or, for a region registered by hand with
+    /// codecs, as `std::any::type_name` does; `None` for a region whose
+    /// types are not known yet (registered without codecs, never opened).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`].
+    pub fn type_names(&self, name: &str) -> Result<Option<(String, String)>, CacheError> {
+        let slot = self.slot(name)?;
+        let descriptor = &slot.descriptor;
+        if let (Some(key), Some(value)) = (descriptor.key_type(), descriptor.value_type()) {
+            return Ok(Some((key.to_owned(), value.to_owned())));
+        }
+        Ok(slot.kit().map(|kit| {
+            let (key, value) = kit.type_names();
+            (key.to_owned(), value.to_owned())
+        }))
+    }
+
     /// The value of `key` (given as JSON, or as its text form in a JSON
     /// string) in region `name`, as JSON; counted like a typed get.
     ///
