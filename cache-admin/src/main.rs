@@ -1,10 +1,6 @@
-//! `cache-admin`: the admin HTTP API, dashboard and CLI. Until the admin
-//! issue lands it prints the regions linked into itself, which is none.
+//! `cache-admin`: the command-line tool of the admin API (see
+//! `cache-admin --help`).
 
 fn main() {
-    let registry = cache_runtime::registry();
-    println!(
-        "cache-admin: {} region(s) linked; the admin API is not built yet",
-        registry.len()
-    );
+    std::process::exit(cache_admin::cli::run(std::env::args_os()));
 }

@@ -1,0 +1,157 @@
+//! The routes, their guards and the OpenAPI document they make.
+
+pub(crate) mod config;
+pub(crate) mod entries;
+mod extract;
+pub(crate) mod health;
+pub(crate) mod ops;
+pub(crate) mod regions;
+pub(crate) mod stream;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Caller, authenticate};
+use crate::error::ApiError;
+use crate::state::AdminState;
+
+/// The document's fixed parts: title, version, the bearer scheme.
+fn base_document() -> OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("cache-admin")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Admin API of a service's cache regions: configuration, statistics, entries, operations, events.",
+                ))
+                .build(),
+        )
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
+    doc
+}
+
+/// Bounds a request's handling time (not the event stream's): a JSON 503
+/// past it.
+async fn time_limit(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+    let limit = state.config().request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {limit:?}"),
+        )
+        .into_response(),
+    }
+}
+
+/// The router and its OpenAPI document.
+pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
+    let (bounded, mut doc) = OpenApiRouter::with_openapi(base_document())
+        .routes(routes!(config::get_config, config::put_config))
+        .routes(routes!(config::history))
+        .routes(routes!(config::rollback))
+        .routes(routes!(config::audit))
+        .routes(routes!(regions::list))
+        .routes(routes!(regions::detail))
+        .routes(routes!(regions::all_stats))
+        .routes(routes!(regions::region_stats))
+        .routes(routes!(ops::clear))
+        .routes(routes!(ops::refresh))
+        .routes(routes!(ops::policy))
+        .routes(routes!(entries::list))
+        .routes(routes!(entries::get, entries::delete))
+        .routes(routes!(health::metrics))
+        .split_for_parts();
+    let (streaming, stream_doc) = OpenApiRouter::new()
+        .routes(routes!(stream::events))
+        .split_for_parts();
+    let (public, public_doc) = OpenApiRouter::new()
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .split_for_parts();
+    doc.merge(stream_doc);
+    doc.merge(public_doc);
+    doc.paths.paths.insert(
+        String::from("/openapi.json"),
+        utoipa::openapi::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("openapi")
+                .summary(Some("This document."))
+                .response(
+                    "200",
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("The OpenAPI 3 document of this API")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::schema::Object::new()))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .response(
+                    "401",
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("No valid token")
+                        .build(),
+                )
+                .security(utoipa::openapi::security::SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                ))
+                .build(),
+        ),
+    );
+    let doc = Arc::new(doc);
+    let served = Arc::clone(&doc);
+    let bounded = bounded
+        .route(
+            "/openapi.json",
+            get(move |_: Caller| {
+                let served = Arc::clone(&served);
+                async move { axum::Json(served.as_ref().clone()) }
+            }),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let streaming =
+        streaming.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let limit = state.config().body_limit;
+    let router = public
+        .merge(bounded)
+        .merge(streaming)
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_route",
+                "no such endpoint: see /openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method: see /openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    (router, doc)
+}

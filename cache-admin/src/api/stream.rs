@@ -1,0 +1,131 @@
+//! `/api/config/caching/events`: server-sent events — every region event
+//! the manager announces (`event: cache`), and a statistics tick
+//! (`event: stats`) every interval, one connection for every region.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::ApiQuery;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AdminState;
+
+/// How often statistics ticks come.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventsQuery {
+    /// Seconds between `stats` events, 1 to 3600 (default 5); 0 for none.
+    pub stats_every: Option<u64>,
+}
+
+/// One region's figures in a `stats` event.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StatsTick {
+    /// The region.
+    pub region: String,
+    /// Gets that found a value, since start.
+    pub hits: u64,
+    /// Gets that found none.
+    pub misses: u64,
+    /// Gets that waited for another caller's load.
+    pub coalesced: u64,
+    /// `(hits + coalesced) / gets`.
+    pub hit_rate: Option<f64>,
+    /// Entries held.
+    pub entries: Option<u64>,
+    /// Bytes held in memory.
+    pub bytes: Option<u64>,
+    /// Evictions, all causes.
+    pub evictions: u64,
+}
+
+/// The event stream (`text/event-stream`): `cache` events (a region's
+/// insert, removal, eviction, clear, refresh, configuration change...;
+/// never a key of a sensitive region) and `stats` events (every region's
+/// figures); `lagged` when the reader fell behind and events were dropped.
+#[utoipa::path(get, path = "/api/config/caching/events", tag = "events",
+    params(EventsQuery),
+    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn events(
+    State(state): State<AdminState>,
+    _: Caller,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let every = match query.stats_every.unwrap_or(5) {
+        0 => None,
+        seconds @ 1..=3600 => Some(Duration::from_secs(seconds)),
+        other => {
+            return Err(ApiError::bad_request(
+                "bad_stats_every",
+                format!("stats_every {other} is not between 0 and 3600 seconds"),
+            )
+            .field("stats_every"));
+        }
+    };
+    let (sender, receiver) = mpsc::channel::<Result<Event, Infallible>>(256);
+    let mut events = state.manager().subscribe();
+    let manager = state.manager().clone();
+    tokio::spawn(async move {
+        let mut ticks = every.map(tokio::time::interval);
+        loop {
+            let tick = async {
+                match ticks.as_mut() {
+                    Some(ticks) => {
+                        ticks.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let event = tokio::select! {
+                received = events.recv() => match received {
+                    Ok(event) => Event::default()
+                        .event("cache")
+                        .json_data(&event)
+                        .unwrap_or_else(|_| Event::default().event("cache")),
+                    Err(RecvError::Lagged(missed)) => Event::default()
+                        .event("lagged")
+                        .data(missed.to_string()),
+                    Err(RecvError::Closed) => break,
+                },
+                () = tick => {
+                    let figures: Vec<StatsTick> = manager
+                        .all_stats()
+                        .into_iter()
+                        .map(|snapshot| StatsTick {
+                            hits: snapshot.hits,
+                            misses: snapshot.misses,
+                            coalesced: snapshot.coalesced,
+                            hit_rate: snapshot.hit_rate,
+                            entries: snapshot.entries,
+                            bytes: snapshot.bytes,
+                            evictions: snapshot.evictions.total(),
+                            region: snapshot.region,
+                        })
+                        .collect();
+                    Event::default()
+                        .event("stats")
+                        .json_data(&figures)
+                        .unwrap_or_else(|_| Event::default().event("stats"))
+                }
+            };
+            if sender.send(Ok(event)).await.is_err() {
+                // The client went away.
+                break;
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(receiver))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}

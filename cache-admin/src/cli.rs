@@ -1,0 +1,653 @@
+//! The `cache-admin` command line: subcommands over the admin API, human
+//! tables by default, `--json` for scripts, and exit codes scripts can use.
+//! The binary calls [`run`] with its arguments; a program can too (on a
+//! thread outside any async runtime: it runs its own).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::client::{Client, ClientError, Reply};
+use clap::{Parser, Subcommand};
+use hyper::Method;
+use serde_json::{Value, json};
+
+/// Exit code: done.
+pub const OK: i32 = 0;
+/// Exit code: the API refused the request (4xx other than 401/403): a bad argument,
+/// an unknown region, a stale version, a rate limit.
+pub const REFUSED: i32 = 1;
+/// Exit code: bad usage (clap's own code).
+pub const USAGE: i32 = 2;
+/// Exit code: the API could not be reached, timed out or failed (5xx).
+pub const UNAVAILABLE: i32 = 3;
+/// Exit code: no valid token, or its role does not allow the command.
+pub const DENIED: i32 = 4;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cache-admin",
+    version,
+    about = "Talk to a running service's cache admin API.",
+    after_help = "The token is read from --token-file (a file holding the secret, or a token-list line `name role secret`) or from the CACHE_ADMIN_TOKEN environment variable, never from a flag.\n\nExit codes: 0 done; 1 refused by the API (bad argument, unknown region, stale version, rate limit); 2 bad usage; 3 API unreachable or failing; 4 missing, invalid or insufficient token."
+)]
+struct Cli {
+    /// The admin API's base URL.
+    #[arg(long, env = "CACHE_ADMIN_URL", default_value = "http://127.0.0.1:9464")]
+    url: String,
+    /// A file holding the token's secret.
+    #[arg(long, env = "CACHE_ADMIN_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every region: tier, entries, hit rate, limits.
+    Regions,
+    /// Statistics of every region, or of one.
+    Stats {
+        /// One region.
+        region: Option<String>,
+        /// Also a window's figures: 1m, 5m or 1h.
+        #[arg(long)]
+        window: Option<String>,
+        /// Print again every this many seconds, until interrupted.
+        #[arg(long, value_name = "SECONDS")]
+        watch: Option<u64>,
+    },
+    /// Remove a region's entries (all, or those matching a pattern).
+    Clear {
+        /// The region.
+        region: String,
+        /// Only keys matching this glob.
+        #[arg(long = "match", value_name = "PATTERN")]
+        pattern: Option<String>,
+        /// Every instance, not only this one.
+        #[arg(long)]
+        fleet: bool,
+        /// Why (kept in the audit trail).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Browse a region's entries.
+    Entries {
+        /// The region.
+        region: String,
+        /// Only keys matching this glob.
+        #[arg(long = "match", value_name = "PATTERN")]
+        pattern: Option<String>,
+        /// Entries per page.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Continue after this cursor (the previous page's `next`).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// One entry's value.
+    Get {
+        /// The region.
+        region: String,
+        /// The key's text form.
+        key: String,
+    },
+    /// Remove one entry.
+    Delete {
+        /// The region.
+        region: String,
+        /// The key's text form.
+        key: String,
+    },
+    /// Change a region's live policy (`none` drops a limit or TTL).
+    Policy {
+        /// The region.
+        region: String,
+        /// Time to live, e.g. 10m.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Time to idle.
+        #[arg(long)]
+        tti: Option<String>,
+        /// The memory level's TTL (hybrid regions).
+        #[arg(long)]
+        memory_ttl: Option<String>,
+        /// Entry limit.
+        #[arg(long)]
+        max_entries: Option<String>,
+        /// Byte limit, e.g. 64MiB.
+        #[arg(long)]
+        max_bytes: Option<String>,
+        /// lru or tiny_lfu.
+        #[arg(long)]
+        eviction: Option<String>,
+        /// none, lz4, zstd:4KiB...
+        #[arg(long)]
+        compression: Option<String>,
+        /// true or false.
+        #[arg(long)]
+        enabled: Option<String>,
+        /// Fail-safe grace, e.g. 1m.
+        #[arg(long)]
+        fail_safe: Option<String>,
+        /// Why (kept in the audit trail).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// The configuration versions kept.
+    History,
+    /// Restore the configuration in force right after VERSION.
+    Rollback {
+        /// The version (0: no run-time overrides).
+        version: u64,
+        /// Why (kept in the audit trail).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Every mutation made through the admin API.
+    Audit {
+        /// Only this region's.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// The service's health, with components.
+    Health,
+}
+
+/// Runs the tool with `args` (the first is the program's name, as in
+/// `std::env::args_os()`); its exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { USAGE } else { OK };
+            let _ = error.print();
+            return code;
+        }
+    };
+    let token = match read_token(cli.token_file.as_deref()) {
+        Ok(token) => token,
+        Err(message) => {
+            eprintln!("cache-admin: {message}");
+            return USAGE;
+        }
+    };
+    let client = match Client::new(&cli.url, token) {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("cache-admin: {error}");
+            return USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cache-admin: cannot start: {error}");
+            return UNAVAILABLE;
+        }
+    };
+    runtime.block_on(execute(&client, cli.command, cli.json))
+}
+
+fn read_token(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read the token file {}: {error}", path.display()))?,
+        None => match std::env::var("CACHE_ADMIN_TOKEN") {
+            Ok(secret) => secret,
+            Err(_) => return Ok(None),
+        },
+    };
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .unwrap_or_default();
+    // A token-list line `name role secret`, or the secret alone.
+    let secret = line.split_whitespace().last().unwrap_or_default();
+    if secret.is_empty() {
+        return Err(String::from("the token file holds no token"));
+    }
+    Ok(Some(secret.to_owned()))
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+async fn execute(client: &Client, command: Command, as_json: bool) -> i32 {
+    let base = "/api/config/caching";
+    let outcome = match command {
+        Command::Regions => client.get(&format!("{base}/regions")).await,
+        Command::Stats {
+            region,
+            window,
+            watch,
+        } => {
+            let mut path = match &region {
+                Some(region) => format!("{base}/statistics/{}", encode(region)),
+                None => format!("{base}/statistics"),
+            };
+            if let Some(window) = &window {
+                path.push_str(&format!("?window={}", encode(window)));
+            }
+            if let Some(every) = watch {
+                loop {
+                    let code = finish(client.get(&path).await, as_json, Shape::Stats);
+                    if code != OK {
+                        return code;
+                    }
+                    tokio::time::sleep(Duration::from_secs(every.max(1))).await;
+                }
+            }
+            return finish(client.get(&path).await, as_json, Shape::Stats);
+        }
+        Command::Clear {
+            region,
+            pattern,
+            fleet,
+            reason,
+        } => {
+            let scope = if fleet { "fleet" } else { "instance" };
+            let body = json!({"pattern": pattern, "reason": reason});
+            client
+                .send(
+                    Method::POST,
+                    &format!("{base}/{}/clear?scope={scope}", encode(&region)),
+                    Some(&body),
+                    &[],
+                )
+                .await
+        }
+        Command::Entries {
+            region,
+            pattern,
+            limit,
+            cursor,
+        } => {
+            let mut path = format!("{base}/{}/entries?limit={limit}", encode(&region));
+            if let Some(pattern) = pattern {
+                path.push_str(&format!("&match={}", encode(&pattern)));
+            }
+            if let Some(cursor) = cursor {
+                path.push_str(&format!("&cursor={}", encode(&cursor)));
+            }
+            return finish(client.get(&path).await, as_json, Shape::Entries);
+        }
+        Command::Get { region, key } => {
+            client
+                .get(&format!(
+                    "{base}/{}/entries/{}",
+                    encode(&region),
+                    encode(&key)
+                ))
+                .await
+        }
+        Command::Delete { region, key } => {
+            client
+                .send(
+                    Method::DELETE,
+                    &format!("{base}/{}/entries/{}", encode(&region), encode(&key)),
+                    None,
+                    &[],
+                )
+                .await
+        }
+        Command::Policy {
+            region,
+            ttl,
+            tti,
+            memory_ttl,
+            max_entries,
+            max_bytes,
+            eviction,
+            compression,
+            enabled,
+            fail_safe,
+            reason,
+        } => {
+            let mut body = serde_json::Map::new();
+            for (field, value) in [
+                ("ttl", ttl),
+                ("tti", tti),
+                ("memory_ttl", memory_ttl),
+                ("max_entries", max_entries),
+                ("max_bytes", max_bytes),
+                ("eviction", eviction),
+                ("compression", compression),
+                ("enabled", enabled),
+                ("fail_safe", fail_safe),
+            ] {
+                if let Some(value) = value {
+                    body.insert(field.to_owned(), Value::String(value));
+                }
+            }
+            body.insert(String::from("reason"), Value::String(reason));
+            client
+                .send(
+                    Method::PUT,
+                    &format!("{base}/{}/policy", encode(&region)),
+                    Some(&Value::Object(body)),
+                    &[],
+                )
+                .await
+        }
+        Command::History => {
+            return finish(
+                client.get(&format!("{base}/history")).await,
+                as_json,
+                Shape::History,
+            );
+        }
+        Command::Rollback { version, reason } => {
+            client
+                .send(
+                    Method::POST,
+                    &format!("{base}/rollback/{version}"),
+                    Some(&json!({"reason": reason})),
+                    &[],
+                )
+                .await
+        }
+        Command::Audit { region } => {
+            let path = match region {
+                Some(region) => format!("{base}/audit?region={}", encode(&region)),
+                None => format!("{base}/audit"),
+            };
+            return finish(client.get(&path).await, as_json, Shape::Audit);
+        }
+        Command::Health => {
+            return finish(client.get("/health/ready").await, as_json, Shape::Health);
+        }
+    };
+    let shape = Shape::Plain;
+    finish(outcome, as_json, shape)
+}
+
+/// How to print a successful answer as a table.
+#[derive(Clone, Copy)]
+enum Shape {
+    Plain,
+    Stats,
+    Entries,
+    History,
+    Audit,
+    Health,
+}
+
+fn finish(outcome: Result<Reply, ClientError>, as_json: bool, shape: Shape) -> i32 {
+    let reply = match outcome {
+        Ok(reply) => reply,
+        Err(error) => {
+            eprintln!("cache-admin: {error}");
+            return UNAVAILABLE;
+        }
+    };
+    let body = reply.json();
+    if !reply.status.is_success() {
+        let message = body["error"]["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| reply.text());
+        eprintln!("cache-admin: {} {message}", reply.status.as_u16());
+        for problem in body["error"]["problems"].as_array().into_iter().flatten() {
+            eprintln!(
+                "  - {} {}: {}",
+                problem["region"].as_str().unwrap_or("?"),
+                problem["field"].as_str().unwrap_or(""),
+                problem["message"].as_str().unwrap_or("")
+            );
+        }
+        return match reply.status.as_u16() {
+            401 | 403 => DENIED,
+            500..=599 => UNAVAILABLE,
+            _ => REFUSED,
+        };
+    }
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_else(|_| reply.text())
+        );
+        return OK;
+    }
+    print!("{}", render(&body, shape));
+    OK
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::from("-"),
+        Value::String(text) => text.clone(),
+        Value::Number(number) => match number.as_f64() {
+            Some(float) if number.is_f64() => format!("{float:.3}"),
+            _ => number.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Rows under a header, columns aligned.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|name| name.chars().count()).collect();
+    for row in &rows {
+        for (index, value) in row.iter().enumerate() {
+            widths[index] = widths[index].max(value.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |values: Vec<String>, out: &mut String| {
+        let cells: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| format!("{value:<width$}", width = widths[index]))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(
+        header.iter().map(|name| (*name).to_owned()).collect(),
+        &mut out,
+    );
+    for row in rows {
+        line(row, &mut out);
+    }
+    out
+}
+
+fn render(body: &Value, shape: Shape) -> String {
+    let list = |value: &Value| {
+        value
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| vec![value.clone()])
+    };
+    match shape {
+        Shape::Stats => table(
+            &[
+                "REGION",
+                "HITS",
+                "MISSES",
+                "COALESCED",
+                "HIT RATE",
+                "ENTRIES",
+                "EVICTIONS",
+            ],
+            list(body)
+                .iter()
+                .map(|view| {
+                    let totals = &view["totals"];
+                    vec![
+                        cell(&view["region"]),
+                        cell(&totals["hits"]),
+                        cell(&totals["misses"]),
+                        cell(&totals["coalesced"]),
+                        cell(&totals["hit_rate"]),
+                        cell(&totals["entries"]),
+                        cell(&totals["evictions"]["total"]),
+                    ]
+                })
+                .collect(),
+        ),
+        Shape::Entries => {
+            let mut out = table(
+                &["KEY", "SIZE", "TTL LEFT (ms)", "VALUE"],
+                list(&body["entries"])
+                    .iter()
+                    .map(|entry| {
+                        vec![
+                            cell(&entry["key"]),
+                            cell(&entry["size"]),
+                            cell(&entry["ttl_left_ms"]),
+                            entry.get("value").map(cell).unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            );
+            if let Some(next) = body["next"].as_str() {
+                out.push_str(&format!("more: --cursor {next}\n"));
+            }
+            out
+        }
+        Shape::History => table(
+            &["VERSION", "ACTOR", "REASON", "CHANGES"],
+            list(body)
+                .iter()
+                .map(|entry| {
+                    let record = &entry["record"];
+                    let changes = record["changes"]
+                        .as_array()
+                        .map(|changes| {
+                            changes
+                                .iter()
+                                .map(|change| {
+                                    format!(
+                                        "{}.{}: {} -> {}",
+                                        cell(&change["region"]),
+                                        cell(&change["field"]),
+                                        cell(&change["before"]),
+                                        cell(&change["after"])
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        })
+                        .unwrap_or_default();
+                    vec![
+                        cell(&entry["version"]),
+                        cell(&record["actor"]),
+                        cell(&record["reason"]),
+                        changes,
+                    ]
+                })
+                .collect(),
+        ),
+        Shape::Audit => table(
+            &["ID", "ACTOR", "ACTION", "REGION", "RESULT", "DETAIL"],
+            list(body)
+                .iter()
+                .map(|record| {
+                    vec![
+                        cell(&record["id"]),
+                        cell(&record["actor"]),
+                        cell(&record["action"]),
+                        cell(&record["region"]),
+                        cell(&record["result"]),
+                        cell(&record["detail"]),
+                    ]
+                })
+                .collect(),
+        ),
+        Shape::Health => {
+            let mut out = format!("status: {}\n", cell(&body["status"]));
+            if body["components"].is_array() {
+                out.push_str(&table(
+                    &["COMPONENT", "STATUS", "DETAIL"],
+                    list(&body["components"])
+                        .iter()
+                        .map(|component| {
+                            vec![
+                                cell(&component["name"]),
+                                cell(&component["status"]),
+                                cell(&component["detail"]),
+                            ]
+                        })
+                        .collect(),
+                ));
+            }
+            out
+        }
+        Shape::Plain => {
+            if body.is_array()
+                && body
+                    .as_array()
+                    .is_some_and(|rows| rows.iter().all(Value::is_object))
+            {
+                regions_or_objects(body)
+            } else {
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(body).unwrap_or_default()
+                )
+            }
+        }
+    }
+}
+
+/// A list of objects: the regions table when it is one, else one column
+/// per key of the first object.
+fn regions_or_objects(body: &Value) -> String {
+    let rows = body.as_array().cloned().unwrap_or_default();
+    if rows.first().is_some_and(|row| row.get("tier").is_some()) {
+        return table(
+            &[
+                "REGION",
+                "TIER",
+                "ENTRIES",
+                "LIMIT",
+                "HIT RATE",
+                "SENSITIVE",
+                "SITE",
+            ],
+            rows.iter()
+                .map(|region| {
+                    let limit = if region["max_entries"].is_null() {
+                        cell(&region["max_bytes"])
+                    } else {
+                        cell(&region["max_entries"])
+                    };
+                    vec![
+                        cell(&region["name"]),
+                        cell(&region["tier"]),
+                        cell(&region["entries"]),
+                        limit,
+                        cell(&region["hit_rate"]),
+                        cell(&region["sensitive"]),
+                        cell(&region["site"]),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(body).unwrap_or_default()
+    )
+}
