@@ -1,15 +1,19 @@
 //! Quickstart: the regions a small AI gateway would declare, the registry
 //! the linker collected for them (printed as a table), and the cache
 //! manager serving requests from them: single-flight loads, a policy,
-//! statistics, events and browsing. Memory tier only: nothing to install.
+//! statistics, events and browsing; then the admin HTTP API on loopback
+//! and the `cache-admin` tool driving it. Memory tier only: nothing to
+//! install.
 //!
-//! Run it with `cargo run -p cache-examples --example quickstart`.
+//! Run it with `cargo run -p cache-examples --example quickstart`; add
+//! `-- --serve` to keep the admin API up until Ctrl-C.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use cache_admin::{AdminConfig, Role, Token};
 use cache_runtime::{
     CacheError, CacheManager, CachePolicy, ConfigLayer, RegionDescriptor, cache_config_provider,
     cache_region,
@@ -287,9 +291,113 @@ async fn serve() -> Result<(), CacheError> {
         "... {seen} events in all; Prometheus text: {} lines",
         manager.prometheus().lines().count()
     );
+
+    admin_api(&manager).await;
     manager.shutdown()?;
     let _ = std::fs::remove_file(&config_state);
     Ok(())
+}
+
+/// The admin API on loopback, and the `cache-admin` tool against it.
+/// With `--serve`, it stays up until Ctrl-C so you can try the tool
+/// yourself.
+async fn admin_api(manager: &CacheManager) {
+    let token_file =
+        std::env::temp_dir().join(format!("quickstart-admin-token-{}", std::process::id()));
+    let secret = fresh_secret();
+    let token = match Token::new("quickstart", Role::Admin, &secret) {
+        Ok(token) => token,
+        Err(error) => return eprintln!("admin API not started: {error}"),
+    };
+    if let Err(error) = std::fs::write(&token_file, format!("quickstart admin {secret}\n")) {
+        return eprintln!(
+            "admin API not started: cannot write {}: {error}",
+            token_file.display()
+        );
+    }
+    let config = AdminConfig::new().token(token);
+    // The default port, or any free one when it is taken.
+    let server = match cache_admin::serve(manager.clone(), config.clone()).await {
+        Ok(server) => server,
+        Err(_) => {
+            let any = config.bind(([127, 0, 0, 1], 0).into());
+            match cache_admin::serve(manager.clone(), any).await {
+                Ok(server) => server,
+                Err(error) => return eprintln!("admin API not started: {error}"),
+            }
+        }
+    };
+    let url = server.url();
+    println!(
+        "\nadmin API on {url} (token file {}, removed at exit)",
+        token_file.display()
+    );
+    let token_path = token_file.display().to_string();
+    for command in [
+        vec!["regions"],
+        vec!["stats", "rate-limits", "--window", "1m"],
+        vec!["entries", "rate-limits", "--match", "tenant-*"],
+        vec![
+            "clear",
+            "rate-limits",
+            "--match",
+            "tenant-c",
+            "--reason",
+            "demo",
+        ],
+        vec!["policy", "rate-limits", "--ttl", "ten minutes"],
+        vec!["audit"],
+    ] {
+        println!(
+            "\n$ cache-admin --url {url} --token-file {token_path} {}",
+            command.join(" ")
+        );
+        let mut args = vec![
+            "cache-admin".to_owned(),
+            "--url".to_owned(),
+            url.clone(),
+            "--token-file".to_owned(),
+            token_path.clone(),
+        ];
+        args.extend(command.iter().map(|arg| (*arg).to_owned()));
+        // The tool runs its own runtime: on a plain thread.
+        let code = std::thread::spawn(move || cache_admin::cli::run(args))
+            .join()
+            .unwrap_or(cache_admin::cli::UNAVAILABLE);
+        if code != cache_admin::cli::OK {
+            println!("(exit code {code})");
+        }
+    }
+    if std::env::args().any(|arg| arg == "--serve") {
+        println!(
+            "\nserving until Ctrl-C; try: cargo run -p cache-admin -- --url {url} --token-file {token_path} regions"
+        );
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    server.shutdown().await;
+    let _ = std::fs::remove_file(&token_file);
+}
+
+/// A secret for the demo's token: 32 hex digits from the system's random
+/// source (or, without one, from the clock and the process).
+fn fresh_secret() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let read =
+        std::fs::File::open("/dev/urandom").and_then(|mut random| random.read_exact(&mut bytes));
+    if read.is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|since| since.as_nanos())
+                .unwrap_or_default(),
+        );
+        hasher.write_u32(std::process::id());
+        bytes[..8].copy_from_slice(&hasher.finish().to_le_bytes());
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn print_table<'a>(regions: impl Iterator<Item = &'a RegionDescriptor>) {
