@@ -887,6 +887,19 @@ fn hybrid_memory_misses_read_the_disk_and_promote() {
         ),
         (1, 2, 1, 0)
     );
+    // The same figures in the metrics, one tier apart from the other.
+    let text = manager.prometheus();
+    let region = Hybrid::DESCRIPTOR.name();
+    for (labels, value) in [
+        ("tier=\"memory\",result=\"hit\"", 1),
+        ("tier=\"memory\",result=\"miss\"", 3),
+        ("tier=\"disk\",result=\"hit\"", 2),
+        ("tier=\"disk\",result=\"miss\"", 1),
+        ("tier=\"disk\",result=\"rejected\"", 0),
+    ] {
+        let line = format!("cache_tier_gets_total{{region=\"{region}\",{labels}}} {value}\n");
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
 }
 
 #[test]

@@ -282,6 +282,31 @@ fn prometheus_shows_each_region_under_its_label() {
         ("cache_entries", "", "1"),
         ("cache_get_latency_seconds_count", "", "4"),
         ("cache_get_latency_seconds_bucket", ",le=\"+Inf\"", "4"),
+        ("cache_gets_total", ",result=\"hit\"", "3"),
+        ("cache_gets_total", ",result=\"miss\"", "1"),
+        (
+            "cache_tier_gets_total",
+            ",tier=\"memory\",result=\"hit\"",
+            "3",
+        ),
+        (
+            "cache_tier_gets_total",
+            ",tier=\"memory\",result=\"miss\"",
+            "1",
+        ),
+        ("cache_get_duration_seconds_count", ",result=\"hit\"", "3"),
+        ("cache_get_duration_seconds_count", ",result=\"miss\"", "1"),
+        (
+            "cache_get_duration_seconds_bucket",
+            ",result=\"miss\",le=\"+Inf\"",
+            "1",
+        ),
+        ("cache_max_entries", "", "10000"),
+        (
+            "cache_region_info",
+            ",tier=\"memory\",second_level=\"none\",sensitive=\"false\"",
+            "1",
+        ),
     ] {
         let key = format!("{sample_name}{{{region}{labels}}}");
         assert_eq!(
@@ -296,6 +321,32 @@ fn prometheus_shows_each_region_under_its_label() {
         ("cache_inserts_total", "", "1"),
         ("cache_errors_total", ",kind=\"corrupt\"", "1"),
         ("cache_entries", "", "0"),
+        ("cache_gets_total", ",result=\"miss\"", "1"),
+        (
+            "cache_tier_gets_total",
+            ",tier=\"disk\",result=\"rejected\"",
+            "1",
+        ),
+        (
+            "cache_tier_gets_total",
+            ",tier=\"disk\",result=\"hit\"",
+            "0",
+        ),
+        (
+            "cache_tier_writes_total",
+            ",tier=\"disk\",result=\"stored\"",
+            "1",
+        ),
+        (
+            "cache_tier_operation_duration_seconds_count",
+            ",tier=\"disk\",operation=\"get\"",
+            "1",
+        ),
+        (
+            "cache_region_info",
+            ",tier=\"disk\",second_level=\"disk\",sensitive=\"false\"",
+            "1",
+        ),
     ] {
         let key = format!("{sample_name}{{{disk_region}{labels}}}");
         assert_eq!(
@@ -304,8 +355,22 @@ fn prometheus_shows_each_region_under_its_label() {
             "{key} in\n{text}"
         );
     }
+    // A disk-only region has no memory level to count.
+    assert!(!text.contains(&format!(
+        "cache_tier_gets_total{{{disk_region},tier=\"memory\""
+    )));
+    // The old names stay one release, marked deprecated.
+    assert!(
+        text.contains("# HELP cache_hits_total Deprecated"),
+        "{text}"
+    );
     // One family header each, before its samples.
-    for family in ["cache_hits_total", "cache_errors_total"] {
+    for family in [
+        "cache_hits_total",
+        "cache_errors_total",
+        "cache_gets_total",
+        "cache_tier_gets_total",
+    ] {
         let header = format!("# TYPE {family} counter");
         assert_eq!(text.matches(&header).count(), 1, "{header}");
         let first_sample = text

@@ -30,6 +30,7 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn flush(&self) -> Result<(), CacheError>;
     fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError>;
     fn type_names(&self) -> (&'static str, &'static str);
+    fn second_name(&self) -> Option<&'static str>;
     /// Applies new settings to the running store (see
     /// [`RegionStore::reconfigure`]).
     fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured;
@@ -171,6 +172,10 @@ where
 
     fn type_names(&self) -> (&'static str, &'static str) {
         (std::any::type_name::<K>(), std::any::type_name::<V>())
+    }
+
+    fn second_name(&self) -> Option<&'static str> {
+        RegionStore::second_name(self)
     }
 
     fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured {

@@ -165,6 +165,9 @@ pub(crate) struct RegionStore<K, V> {
     pub(crate) levels: Levels<K, V>,
     /// The disk tier's folder, for a region on it.
     disk_dir: Option<PathBuf>,
+    /// What the second level is (`disk`, `redis` or a backend's name), for
+    /// the per-tier metrics.
+    second_name: Option<&'static str>,
     /// One reconfiguration at a time.
     reconfiguring: Mutex<()>,
     pub(crate) stats: Arc<RegionStats>,
@@ -283,6 +286,7 @@ where
             None
         };
         let mut disk_dir = None;
+        let second_name = kind.as_ref().map(|(name, _, _)| *name);
         let remote = match kind {
             Some((backend_name, what, tier)) => {
                 let (key_text, value_serde) = persistable(what)?;
@@ -355,6 +359,7 @@ where
             live,
             levels,
             disk_dir,
+            second_name,
             reconfiguring: Mutex::new(()),
             stats: Arc::clone(&context.stats),
             events: context.events.clone(),
@@ -1495,6 +1500,11 @@ where
     }
 
     /// The disk tier's folder, for a region on it.
+    /// What the second level is: `disk`, `redis` or a backend's name.
+    pub(crate) fn second_name(&self) -> Option<&'static str> {
+        self.second_name
+    }
+
     pub(crate) fn disk_dir(&self) -> Option<&std::path::Path> {
         self.disk_dir.as_deref()
     }

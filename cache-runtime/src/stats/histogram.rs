@@ -153,6 +153,17 @@ impl HistogramReading {
         self.max
     }
 
+    /// The values of `self` that are not in `part` (a histogram of a
+    /// subset of the same values): bucket by bucket and the sum; the
+    /// maximum stays `self`'s.
+    pub(crate) fn minus(&self, part: &HistogramReading) -> HistogramReading {
+        HistogramReading {
+            buckets: std::array::from_fn(|i| self.buckets[i].saturating_sub(part.buckets[i])),
+            sum: self.sum.saturating_sub(part.sum),
+            max: self.max,
+        }
+    }
+
     /// The cumulative count of values `<= 2^power` ns.
     #[cfg(test)]
     pub(crate) fn count_at_most_pow2(&self, power: u32) -> u64 {

@@ -79,6 +79,7 @@ pub use self::worker::{StatsWorker, StatsWorkerBuilder};
 pub use crate::envelope::{Clock, SystemClock};
 
 use self::histogram::{Histogram, HistogramReading};
+pub(crate) use self::prometheus::RegionInfo;
 use self::shard::{
     CLEARED, COALESCED, Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, Shards,
     UPDATES,
@@ -144,6 +145,8 @@ pub struct RegionStats {
     name: Box<str>,
     shards: Shards,
     get_latency: Histogram,
+    /// The misses among `get_latency` (hits are the difference).
+    miss_latency: Histogram,
     load_time: Histogram,
     gauges: Gauges,
     sample_threshold: u64,
@@ -182,7 +185,11 @@ pub(crate) struct Reading {
     pub(crate) taken_at_ms: u64,
     pub(crate) counts: Counts,
     pub(crate) get_latency: HistogramReading,
+    pub(crate) miss_latency: HistogramReading,
     pub(crate) load_time: HistogramReading,
+    /// Per-level counters and the second level's lookup latency, for a
+    /// region with a second level.
+    pub(crate) tiers: Option<(TierSnapshot, HistogramReading)>,
     pub(crate) entries: Option<u64>,
     pub(crate) bytes: Option<u64>,
     pub(crate) last_access_ms: Option<u64>,
@@ -202,6 +209,7 @@ impl RegionStats {
             name: name.into_boxed_str(),
             shards: Shards::new(),
             get_latency: Histogram::default(),
+            miss_latency: Histogram::default(),
             load_time: Histogram::default(),
             gauges: Gauges::default(),
             sample_threshold: settings.sample_threshold,
@@ -245,6 +253,7 @@ impl RegionStats {
     pub fn miss_latency(&self, latency_ns: u64) {
         self.shards.local().add(MISSES, 1);
         self.get_latency.record(latency_ns);
+        self.miss_latency.record(latency_ns);
     }
 
     /// Starts a get: finish it with [`GetTimer::hit`] or [`GetTimer::miss`].
@@ -376,7 +385,9 @@ impl RegionStats {
             taken_at_ms: now_ms,
             counts,
             get_latency: self.get_latency.read(),
+            miss_latency: self.miss_latency.read(),
             load_time: self.load_time.read(),
+            tiers: self.tiers.reading(counts[HITS]),
             entries: known(&self.gauges.entries),
             bytes: known(&self.gauges.bytes),
             last_access_ms,
@@ -390,6 +401,7 @@ impl RegionStats {
         &self,
         counts: &Counts,
         get_latency: &HistogramReading,
+        miss_latency: &HistogramReading,
         load_time: &HistogramReading,
         last_access_ms: Option<u64>,
     ) {
@@ -403,6 +415,7 @@ impl RegionStats {
         windows.absorb(counts, last_access_ms);
         drop(windows);
         self.get_latency.add(get_latency);
+        self.miss_latency.add(miss_latency);
         self.load_time.add(load_time);
     }
 

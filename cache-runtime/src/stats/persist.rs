@@ -192,10 +192,14 @@ struct SavedRegion {
     errors: ErrorCounts,
     last_access_ms: Option<u64>,
     get_latency: SavedHistogram,
+    /// The misses among `get_latency` (absent in files written before it
+    /// was kept: then every restored get counts as a hit's latency).
+    #[serde(default)]
+    miss_latency: SavedHistogram,
     load_time: SavedHistogram,
 }
 
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct SavedHistogram {
     sum_ns: u64,
     max_ns: u64,
@@ -220,6 +224,7 @@ impl SavedRegion {
             errors: ErrorCounts::from_counts(counts),
             last_access_ms: reading.last_access_ms,
             get_latency: SavedHistogram::from_reading(&reading.get_latency),
+            miss_latency: SavedHistogram::from_reading(&reading.miss_latency),
             load_time: SavedHistogram::from_reading(&reading.load_time),
         }
     }
@@ -343,19 +348,24 @@ pub(crate) fn restore(
             Ok(reading) => reading,
             Err(outcome) => return outcome,
         };
+        let miss_latency = match saved.miss_latency.to_reading(name) {
+            Ok(reading) => reading,
+            Err(outcome) => return outcome,
+        };
         let load_time = match saved.load_time.to_reading(name) {
             Ok(reading) => reading,
             Err(outcome) => return outcome,
         };
         match registry.by_name(name) {
-            Some(stats) => plan.push((stats, saved, get_latency, load_time)),
+            Some(stats) => plan.push((stats, saved, get_latency, miss_latency, load_time)),
             None => unknown.push(name.clone()),
         }
     }
-    for (stats, saved, get_latency, load_time) in &plan {
+    for (stats, saved, get_latency, miss_latency, load_time) in &plan {
         stats.add_baseline(
             &saved.counts(),
             get_latency,
+            miss_latency,
             load_time,
             saved.last_access_ms,
         );

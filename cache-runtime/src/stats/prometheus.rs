@@ -36,16 +36,55 @@ const LE_LABELS: [&str; 15] = [
     "68.719476736",
 ];
 
-pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::Result {
+/// What the manager knows of a region beyond its statistics: the
+/// `cache_region_info` labels, the limits, and which levels it has.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RegionInfo {
+    /// The configured tier (`memory`, `disk`, `redis`, `backend`, `hybrid`).
+    pub(crate) tier: &'static str,
+    /// Whether the region has a memory level (memory and hybrid tiers).
+    pub(crate) memory: bool,
+    /// The second level, once the region is open: `disk`, `redis` or a
+    /// backend's name.
+    pub(crate) second: Option<&'static str>,
+    pub(crate) sensitive: bool,
+    pub(crate) max_entries: Option<u64>,
+    pub(crate) max_bytes: Option<u64>,
+}
+
+/// Reads one limit of a region.
+type Limit = fn(&RegionInfo) -> Option<u64>;
+
+/// Renders every region; `info` adds the families only the manager can
+/// fill (per-tier figures, limits, `cache_region_info`).
+pub(crate) fn render(
+    out: &mut impl Write,
+    regions: &[(&str, Reading)],
+    info: &dyn Fn(&str) -> Option<RegionInfo>,
+) -> fmt::Result {
+    let name = "cache_gets_total";
+    header(
+        out,
+        name,
+        "Gets by result: hit (a value was found, or another caller's load of the same key was waited for and shared: see cache_coalesced_total) or miss (nothing found; get_or_insert_with then runs the loader). Hit rate = hit / (hit + miss).",
+        "counter",
+    )?;
+    for (region, reading) in regions {
+        let hits = reading.counts[HITS].wrapping_add(reading.counts[COALESCED]);
+        sample(out, name, region, &[("result", "hit")], hits)?;
+        let misses = reading.counts[MISSES];
+        sample(out, name, region, &[("result", "miss")], misses)?;
+    }
+
     let simple: [(&str, &str, usize); 7] = [
         (
             "cache_hits_total",
-            "Gets that found a value. Every get is one of hit, miss or coalesced; hit rate = (hits + coalesced) / gets.",
+            "Deprecated, removed in the next release: use cache_gets_total{result=\"hit\"} (which also counts coalesced gets). Gets that found a value.",
             HITS,
         ),
         (
             "cache_misses_total",
-            "Gets that found nothing; in get_or_insert_with the caller then ran the loader (loads <= misses).",
+            "Deprecated, removed in the next release: use cache_gets_total{result=\"miss\"}. Gets that found nothing.",
             MISSES,
         ),
         (
@@ -149,6 +188,141 @@ pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::
         }
     }
 
+    let infos: Vec<Option<RegionInfo>> = regions.iter().map(|(region, _)| info(region)).collect();
+    let limits: [(&str, &str, Limit); 2] = [
+        (
+            "cache_max_entries",
+            "The region's entry limit (memory level); omitted when unbounded or limited by bytes.",
+            |info| info.max_entries,
+        ),
+        (
+            "cache_max_bytes",
+            "The region's size limit in bytes (memory level); omitted when unbounded or limited by entries.",
+            |info| info.max_bytes,
+        ),
+    ];
+    for (name, help, limit) in limits {
+        header(out, name, help, "gauge")?;
+        for ((region, _), info) in regions.iter().zip(&infos) {
+            if let Some(value) = info.as_ref().and_then(limit) {
+                sample(out, name, region, &[], value)?;
+            }
+        }
+    }
+
+    let name = "cache_region_info";
+    header(
+        out,
+        name,
+        "Always 1: the region's configured tier, its second level once open (disk, redis, a backend's name, or none) and whether it is sensitive.",
+        "gauge",
+    )?;
+    for ((region, _), info) in regions.iter().zip(&infos) {
+        if let Some(info) = info {
+            let labels = [
+                ("tier", info.tier),
+                ("second_level", info.second.unwrap_or("none")),
+                ("sensitive", if info.sensitive { "true" } else { "false" }),
+            ];
+            sample(out, name, region, &labels, 1)?;
+        }
+    }
+
+    let name = "cache_tier_gets_total";
+    header(
+        out,
+        name,
+        "Lookups per level, by result. tier=\"memory\": hit, or miss (the get went on to the second level or the loader). The second level (tier = disk, redis or a backend's name): hit, miss, or rejected (an unusable value: old, corrupt, another key's; a miss too). Failed lookups are in cache_tier_errors_total. Sum one tier's results, never across tiers.",
+        "counter",
+    )?;
+    for ((region, reading), info) in regions.iter().zip(&infos) {
+        let Some(info) = info else { continue };
+        let counts = &reading.counts;
+        if info.memory {
+            let gets = counts[HITS]
+                .wrapping_add(counts[MISSES])
+                .wrapping_add(counts[COALESCED]);
+            let hits = match &reading.tiers {
+                Some((tiers, _)) => tiers.l1_hits,
+                None => counts[HITS],
+            };
+            let memory = [("tier", "memory"), ("result", "hit")];
+            sample(out, name, region, &memory, hits)?;
+            let memory = [("tier", "memory"), ("result", "miss")];
+            sample(out, name, region, &memory, gets.saturating_sub(hits))?;
+        }
+        if let (Some((tiers, _)), Some(second)) = (&reading.tiers, info.second) {
+            for (result, value) in [
+                ("hit", tiers.l2_hits),
+                ("miss", tiers.l2_misses),
+                ("rejected", tiers.l2_rejected),
+            ] {
+                sample(
+                    out,
+                    name,
+                    region,
+                    &[("tier", second), ("result", result)],
+                    value,
+                )?;
+            }
+        }
+    }
+
+    let second_levels = || {
+        regions
+            .iter()
+            .zip(&infos)
+            .filter_map(|((region, reading), info)| {
+                let (tiers, latency) = reading.tiers.as_ref()?;
+                Some((*region, info.as_ref()?.second?, tiers, latency))
+            })
+    };
+    let name = "cache_tier_writes_total";
+    header(
+        out,
+        name,
+        "Writes to the second level, by result: stored, or skipped (it could not be reached; the value stayed in memory only).",
+        "counter",
+    )?;
+    for (region, second, tiers, _) in second_levels() {
+        for (result, value) in [
+            ("stored", tiers.l2_writes),
+            ("skipped", tiers.l2_writes_skipped),
+        ] {
+            sample(
+                out,
+                name,
+                region,
+                &[("tier", second), ("result", result)],
+                value,
+            )?;
+        }
+    }
+
+    let name = "cache_tier_errors_total";
+    header(
+        out,
+        name,
+        "Second-level operations that failed (timeout, connection, open breaker), lookups and writes alike.",
+        "counter",
+    )?;
+    for (region, second, tiers, _) in second_levels() {
+        sample(out, name, region, &[("tier", second)], tiers.l2_errors)?;
+    }
+
+    let name = "cache_tier_operation_duration_seconds";
+    header(
+        out,
+        name,
+        "Duration of second-level lookups (operation=\"get\").",
+        "histogram",
+    )?;
+    let names = Histogram::names(name);
+    for (region, second, _, latency) in second_levels() {
+        let labels = [("tier", second), ("operation", "get")];
+        names.write(out, region, &labels, latency)?;
+    }
+
     let name = "cache_last_access_timestamp_seconds";
     header(
         out,
@@ -162,18 +336,37 @@ pub(crate) fn render(out: &mut impl Write, regions: &[(&str, Reading)]) -> fmt::
         }
     }
 
-    let name = "cache_get_latency_seconds";
-    header(out, name, "Latency of sampled gets.", "histogram")?;
+    let name = "cache_get_duration_seconds";
+    header(
+        out,
+        name,
+        "Duration of sampled gets, by result (hit, miss); coalesced gets count as hits.",
+        "histogram",
+    )?;
     let names = Histogram::names(name);
     for (region, reading) in regions {
-        names.write(out, region, &reading.get_latency)?;
+        let hits = reading.get_latency.minus(&reading.miss_latency);
+        names.write(out, region, &[("result", "hit")], &hits)?;
+        names.write(out, region, &[("result", "miss")], &reading.miss_latency)?;
+    }
+
+    let name = "cache_get_latency_seconds";
+    header(
+        out,
+        name,
+        "Deprecated, removed in the next release: use cache_get_duration_seconds. Latency of sampled gets.",
+        "histogram",
+    )?;
+    let names = Histogram::names(name);
+    for (region, reading) in regions {
+        names.write(out, region, &[], &reading.get_latency)?;
     }
 
     let name = "cache_load_duration_seconds";
     header(out, name, "Duration of loads run on a miss.", "histogram")?;
     let names = Histogram::names(name);
     for (region, reading) in regions {
-        names.write(out, region, &reading.load_time)?;
+        names.write(out, region, &[], &reading.load_time)?;
     }
     Ok(())
 }
@@ -227,7 +420,16 @@ impl Histogram {
         }
     }
 
-    fn write(&self, out: &mut impl Write, region: &str, reading: &HistogramReading) -> fmt::Result {
+    fn write(
+        &self,
+        out: &mut impl Write,
+        region: &str,
+        labels: &[(&str, &str)],
+        reading: &HistogramReading,
+    ) -> fmt::Result {
+        let mut with_le = labels.to_vec();
+        with_le.push(("le", ""));
+        let le_at = with_le.len() - 1;
         let mut cumulative = 0u64;
         let mut next_bucket = 0;
         for (power, le) in LE_POWERS.into_iter().zip(LE_LABELS) {
@@ -236,13 +438,15 @@ impl Histogram {
                 cumulative = cumulative.wrapping_add(*n);
             }
             next_bucket = last + 1;
-            sample(out, &self.bucket, region, &[("le", le)], cumulative)?;
+            with_le[le_at].1 = le;
+            sample(out, &self.bucket, region, &with_le, cumulative)?;
         }
         let count = reading.count();
-        sample(out, &self.bucket, region, &[("le", "+Inf")], count)?;
+        with_le[le_at].1 = "+Inf";
+        sample(out, &self.bucket, region, &with_le, count)?;
         let sum = Seconds(reading.sum as f64 / 1e9);
-        sample(out, &self.sum, region, &[], sum)?;
-        sample(out, &self.count, region, &[], count)
+        sample(out, &self.sum, region, labels, sum)?;
+        sample(out, &self.count, region, labels, count)
     }
 }
 

@@ -156,7 +156,21 @@ impl StatsRegistry {
             .in_name_order()
             .map(|region| (region.name(), region.read()))
             .collect();
-        prometheus::render(out, &readings)
+        prometheus::render(out, &readings, &|_| None)
+    }
+
+    /// [`write_prometheus`](StatsRegistry::write_prometheus) with what the
+    /// manager knows of each region (tiers, limits, info).
+    pub(crate) fn write_prometheus_with(
+        &self,
+        out: &mut impl fmt::Write,
+        info: &dyn Fn(&str) -> Option<super::RegionInfo>,
+    ) -> fmt::Result {
+        let readings: Vec<(&str, Reading)> = self
+            .in_name_order()
+            .map(|region| (region.name(), region.read()))
+            .collect();
+        prometheus::render(out, &readings, info)
     }
 
     /// Saves every region's cumulative counters and histograms to `path`,

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::histogram::Histogram;
+use super::histogram::{Histogram, HistogramReading};
 use super::snapshot::LatencySummary;
 
 /// The per-level counters of one region.
@@ -89,6 +89,14 @@ impl TierStats {
             TierEvent::BackplaneDeferred => &self.backplane_deferred,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters and the second level's lookup latency histogram, given
+    /// the region's overall hits; `None` for a region without a second
+    /// level.
+    pub(crate) fn reading(&self, hits: u64) -> Option<(TierSnapshot, HistogramReading)> {
+        let snapshot = self.snapshot(hits)?;
+        Some((snapshot, self.l2_latency.read()))
     }
 
     /// The counters, given the region's overall hits; `None` for a region
