@@ -66,9 +66,12 @@ enum Command {
         /// Only keys matching this glob.
         #[arg(long = "match", value_name = "PATTERN")]
         pattern: Option<String>,
-        /// Every instance, not only this one.
+        /// Every instance sharing the service's Redis, not only this one.
         #[arg(long)]
         fleet: bool,
+        /// With --fleet: how long to wait for the other instances' answers.
+        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        wait_ms: u64,
         /// Why (kept in the audit trail).
         #[arg(long, default_value = "")]
         reason: String,
@@ -263,18 +266,23 @@ async fn execute(client: &Client, command: Command, as_json: bool) -> i32 {
             region,
             pattern,
             fleet,
+            wait_ms,
             reason,
         } => {
             let scope = if fleet { "fleet" } else { "instance" };
-            let body = json!({"pattern": pattern, "reason": reason});
-            client
+            let mut body = json!({"pattern": pattern, "reason": reason});
+            if fleet {
+                body["wait_ms"] = json!(wait_ms);
+            }
+            let outcome = client
                 .send(
                     Method::POST,
                     &format!("{base}/{}/clear?scope={scope}", encode(&region)),
                     Some(&body),
                     &[],
                 )
-                .await
+                .await;
+            return finish(outcome, as_json, Shape::Clear);
         }
         Command::Entries {
             region,
@@ -385,6 +393,7 @@ async fn execute(client: &Client, command: Command, as_json: bool) -> i32 {
 #[derive(Clone, Copy)]
 enum Shape {
     Plain,
+    Clear,
     Stats,
     Entries,
     History,
@@ -575,6 +584,30 @@ fn render(body: &Value, shape: Shape) -> String {
                 })
                 .collect(),
         ),
+        Shape::Clear => {
+            let mut out = format!(
+                "{}: {} removed on this instance\n",
+                cell(&body["region"]),
+                cell(&body["removed"])
+            );
+            let fleet = &body["fleet"];
+            if fleet.is_object() {
+                out.push_str(&format!(
+                    "fleet: {} of {} other instance(s) answered, {} removed there\n",
+                    cell(&fleet["answered"]),
+                    cell(&fleet["reached"]),
+                    cell(&fleet["removed"])
+                ));
+                for answer in list(&fleet["answers"]) {
+                    let what = match answer["error"].as_str() {
+                        Some(error) => format!("failed: {error}"),
+                        None => format!("{} removed", cell(&answer["removed"])),
+                    };
+                    out.push_str(&format!("  {}  {what}\n", cell(&answer["instance"])));
+                }
+            }
+            out
+        }
         Shape::Health => {
             let mut out = format!("status: {}\n", cell(&body["status"]));
             if body["components"].is_array() {

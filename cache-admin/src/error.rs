@@ -141,6 +141,11 @@ impl ApiError {
             CacheError::NoLoader { region } => {
                 (StatusCode::CONFLICT, "no_loader", Some(region.clone()))
             }
+            CacheError::TierUnavailable { region, .. } => (
+                StatusCode::CONFLICT,
+                "tier_unavailable",
+                Some(region.clone()),
+            ),
             CacheError::Redis { region, .. }
             | CacheError::Backend { region, .. }
             | CacheError::Disk { region, .. } => (

@@ -112,7 +112,8 @@ pub mod redis {
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub use crate::redis_tier::{
-        BackplaneStats, FleetStats, RedisBackend, RedisConfig, RedisConnection, RedisHealth,
+        BackplaneStats, FleetAnswer, FleetClear, FleetStats, RedisBackend, RedisConfig,
+        RedisConnection, RedisHealth,
     };
 }
 

@@ -1,7 +1,6 @@
 //! Operations on a region: clear (all or by pattern), refresh, policy.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use cache_runtime::config::ConfigChange;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,7 +22,13 @@ pub(crate) struct ClearRequest {
     /// Why (kept in the audit trail).
     #[serde(default)]
     pub reason: String,
+    /// With `scope=fleet`: how long to wait for the other instances'
+    /// answers, in milliseconds (1 to 30000; 2000 by default).
+    pub wait_ms: Option<u64>,
 }
+
+/// The longest a fleet clear waits for answers.
+const MAX_WAIT_MS: u64 = 30_000;
 
 /// Where to clear.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -38,10 +43,41 @@ pub(crate) struct ClearScope {
 pub(crate) struct ClearReport {
     /// The region.
     pub region: String,
-    /// Entries removed.
+    /// Entries removed on this instance.
     pub removed: u64,
-    /// `instance`.
+    /// `instance` or `fleet`.
     pub scope: String,
+    /// With `scope=fleet`: the other instances, and what they answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetReport>,
+}
+
+/// What the other instances did for a fleet clear.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct FleetReport {
+    /// This instance's backplane id.
+    pub instance: String,
+    /// Other instances the request reached (subscribed to the backplane).
+    pub reached: u64,
+    /// How many answered within the wait.
+    pub answered: u64,
+    /// Entries the answering instances removed, summed.
+    pub removed: u64,
+    /// Each answer.
+    pub answers: Vec<FleetAnswerView>,
+}
+
+/// One other instance's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct FleetAnswerView {
+    /// Its backplane id.
+    pub instance: String,
+    /// Entries it removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<u64>,
+    /// Why it could not clear.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Removes a region's entries, or those whose key matches a pattern.
@@ -51,7 +87,8 @@ pub(crate) struct ClearReport {
     responses((status = 200, body = ClearReport),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 501, description = "Fleet scope: not built yet", body = ErrorBody),
+        (status = 409, description = "Fleet scope without a Redis backplane", body = ErrorBody),
+        (status = 429, body = ErrorBody),
         (status = 503, description = "The region's store failed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn clear(
@@ -63,16 +100,9 @@ pub(crate) async fn clear(
 ) -> Result<axum::Json<ClearReport>, ApiError> {
     state.allow_mutation(&caller)?;
     let request = body.map(|ApiJson(body)| body).unwrap_or_default();
-    match scope.scope.as_deref() {
-        None | Some("instance") => {}
-        Some("fleet") => {
-            return Err(ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "fleet_clear_unavailable",
-                "scope=fleet is not built yet: clear each instance, or clear a redis/hybrid region, whose clear reaches the shared store and every instance's memory level through the backplane",
-            )
-            .region(id));
-        }
+    let fleet = match scope.scope.as_deref() {
+        None | Some("instance") => false,
+        Some("fleet") => true,
         Some(other) => {
             return Err(ApiError::bad_request(
                 "bad_scope",
@@ -80,18 +110,29 @@ pub(crate) async fn clear(
             )
             .field("scope"));
         }
+    };
+    let wait_ms = request.wait_ms.unwrap_or(2_000);
+    if !(1..=MAX_WAIT_MS).contains(&wait_ms) {
+        return Err(ApiError::bad_request(
+            "bad_wait",
+            format!("wait_ms {wait_ms} is out of range: 1 to {MAX_WAIT_MS}"),
+        )
+        .field("wait_ms"));
     }
     let manager = state.manager().clone();
     // Only non-sensitive regions' patterns go into the trail.
     let sensitive = manager.settings(&id)?.sensitive;
-    let detail = match (&request.pattern, sensitive) {
+    let mut detail = match (&request.pattern, sensitive) {
         (Some(_), true) => String::from("by a pattern"),
         (Some(pattern), false) => format!("keys matching {pattern:?}"),
         (None, _) => String::from("every entry"),
     };
+    if fleet {
+        detail.push_str(", every instance");
+    }
     let region = id.clone();
     let pattern = request.pattern.clone();
-    let removed = state
+    let (removed, fleet) = state
         .mutate(
             Operation {
                 actor: &caller.name,
@@ -101,19 +142,71 @@ pub(crate) async fn clear(
                 detail,
             },
             async move {
+                if fleet {
+                    let wait = std::time::Duration::from_millis(wait_ms);
+                    let report = clear_fleet(&manager, &region, pattern.as_deref(), wait).await?;
+                    return Ok(((report.0, Some(report.1)), None));
+                }
                 let removed = match &pattern {
                     Some(pattern) => manager.clear_matching(&region, pattern).await?,
                     None => manager.clear_region(&region).await?,
                 };
-                Ok((removed, None))
+                Ok(((removed, None), None))
             },
         )
         .await?;
     Ok(axum::Json(ClearReport {
         region: id,
         removed,
-        scope: String::from("instance"),
+        scope: String::from(if fleet.is_some() { "fleet" } else { "instance" }),
+        fleet,
     }))
+}
+
+/// Clears on every instance through the manager's Redis backplane.
+#[cfg(feature = "redis")]
+async fn clear_fleet(
+    manager: &cache_runtime::CacheManager,
+    region: &str,
+    pattern: Option<&str>,
+    wait: std::time::Duration,
+) -> Result<(u64, FleetReport), ApiError> {
+    let done = manager.clear_fleet(region, pattern, wait).await?;
+    let answers: Vec<FleetAnswerView> = done
+        .answers
+        .into_iter()
+        .map(|answer| FleetAnswerView {
+            instance: answer.instance,
+            removed: answer.removed,
+            error: answer.error,
+        })
+        .collect();
+    Ok((
+        done.removed,
+        FleetReport {
+            instance: done.instance,
+            reached: done.reached,
+            answered: answers.len() as u64,
+            removed: answers.iter().filter_map(|answer| answer.removed).sum(),
+            answers,
+        },
+    ))
+}
+
+/// Without the `redis` feature there is no backplane to clear through.
+#[cfg(not(feature = "redis"))]
+async fn clear_fleet(
+    _: &cache_runtime::CacheManager,
+    region: &str,
+    _: Option<&str>,
+    _: std::time::Duration,
+) -> Result<(u64, FleetReport), ApiError> {
+    Err(ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "tier_unavailable",
+        "scope=fleet travels on the Redis backplane: build cache-admin with its `redis` feature and the manager with a Redis connection",
+    )
+    .region(region))
 }
 
 /// Which keys to reload.

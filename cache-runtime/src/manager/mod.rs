@@ -46,7 +46,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
-use cache_spec::RegionSettings;
+use cache_spec::{RegionSettings, Tier};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -57,8 +57,8 @@ use crate::envelope::{Clock, SystemClock, ValueFormat};
 use crate::region::CacheRegion;
 use crate::registry::{RegionId, Registry};
 use crate::stats::{
-    DEFAULT_SAMPLE_EVERY, RegionStats, RestoreOutcome, Settings, StatsRegistry, StatsSnapshot,
-    StatsWorker,
+    DEFAULT_SAMPLE_EVERY, RegionInfo, RegionStats, RestoreOutcome, Settings, StatsRegistry,
+    StatsSnapshot, StatsWorker,
 };
 
 pub use self::entries::{EntryPage, EntryQuery, EntryView};
@@ -526,6 +526,65 @@ impl CacheManager {
             })
     }
 
+    /// Clears region `name` (the keys matching `pattern`, or all of it) on
+    /// this instance and on every other instance sharing this manager's
+    /// Redis, through the backplane: the others clear their own copy (a
+    /// memory level, a disk level; a shared Redis level is cleared once
+    /// here and finds nothing left there) and answer within `wait`.
+    ///
+    /// Only instances whose backplane is subscribed at that moment are
+    /// reached; [`FleetClear::reached`](crate::redis::FleetClear::reached)
+    /// says how many, `answers` who answered and what each removed.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`]; what a local clear reports;
+    /// [`CacheError::TierUnavailable`] without Redis or with the
+    /// backplane off; [`CacheError::Redis`] when the request cannot be
+    /// published or this instance is not subscribed (the local clear is
+    /// done by then).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub async fn clear_fleet(
+        &self,
+        name: &str,
+        pattern: Option<&str>,
+        wait: Duration,
+    ) -> Result<crate::redis_tier::FleetClear, CacheError> {
+        let slot = self.slot(name)?;
+        let backplane = self
+            .inner
+            .redis
+            .as_ref()
+            .and_then(|redis| Some((redis, redis.backplane.as_ref()?)))
+            .ok_or_else(|| CacheError::TierUnavailable {
+                region: name.to_owned(),
+                tier: "redis",
+                reason: "a fleet clear travels on the Redis backplane: build the manager with CacheManagerBuilder::redis(RedisConfig::new(url)) and keep its backplane on",
+            });
+        let (redis, backplane) = backplane?;
+        let removed = match pattern {
+            Some(pattern) => self.clear_matching(name, pattern).await?,
+            None => self.clear_region(name).await?,
+        };
+        let (reached, answers) = redis
+            .link
+            .enter(backplane.fleet_clear(&slot.name, pattern, wait))
+            .await
+            .map_err(|source| CacheError::Redis {
+                region: name.to_owned(),
+                source,
+            })?;
+        Ok(crate::redis_tier::FleetClear {
+            region: name.to_owned(),
+            pattern: pattern.map(str::to_owned),
+            instance: backplane.instance().to_owned(),
+            removed,
+            reached,
+            answers,
+        })
+    }
+
     #[cfg(feature = "redis")]
     fn redis_or_refuse(&self, region: &str) -> Result<&RedisShared, CacheError> {
         self.inner
@@ -682,9 +741,40 @@ impl CacheManager {
     }
 
     /// The Prometheus text exposition of every region's statistics.
+    ///
+    /// Besides the statistics registry's families, it has what only the
+    /// manager knows: `cache_region_info`, `cache_max_entries` /
+    /// `cache_max_bytes`, and the per-tier families
+    /// (`cache_tier_gets_total`, `cache_tier_writes_total`,
+    /// `cache_tier_errors_total`, `cache_tier_operation_duration_seconds`).
     pub fn prometheus(&self) -> String {
         self.refresh_gauges();
-        self.inner.stats_registry().prometheus()
+        let slots: HashMap<Arc<str>, Arc<Slot>> = self
+            .inner
+            .read()
+            .slots
+            .iter()
+            .map(|slot| (Arc::clone(&slot.name), Arc::clone(slot)))
+            .collect();
+        let info = |name: &str| {
+            let slot = slots.get(name)?;
+            let settings = slot.settings();
+            Some(RegionInfo {
+                tier: settings.tier.as_str(),
+                memory: matches!(settings.tier, Tier::Memory | Tier::Hybrid),
+                second: slot.store.get().and_then(|store| store.second_name()),
+                sensitive: settings.sensitive,
+                max_entries: settings.max_entries,
+                max_bytes: settings.max_bytes,
+            })
+        };
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = self
+            .inner
+            .stats_registry()
+            .write_prometheus_with(&mut out, &info);
+        out
     }
 
     /// What restoring the [`stats_file`](CacheManagerBuilder::stats_file)
@@ -1520,6 +1610,8 @@ impl CacheManagerBuilder {
         let inner = Arc::new(inner);
         #[cfg(feature = "redis")]
         start_fleet_flusher(&inner);
+        #[cfg(feature = "redis")]
+        answer_fleet_clears(&inner);
         if let (Some(path), Some(every)) = (self.config_file, self.config_poll) {
             configure::watch_file(&inner, path, every);
         }
@@ -1575,6 +1667,34 @@ fn start_fleet_flusher(inner: &Arc<Inner>) {
             let _ = redis.fleet.flush(&redis.link, &snapshots).await;
         }
     });
+}
+
+/// Runs the clears other instances ask for through the backplane on this
+/// manager's regions, while the manager lives.
+#[cfg(feature = "redis")]
+fn answer_fleet_clears(inner: &Arc<Inner>) {
+    let Some(backplane) = inner
+        .redis
+        .as_ref()
+        .and_then(|redis| redis.backplane.as_ref())
+    else {
+        return;
+    };
+    let weak = Arc::downgrade(inner);
+    backplane.set_clear_handler(Arc::new(move |region: String, pattern: Option<String>| {
+        let weak = weak.clone();
+        Box::pin(async move {
+            let Some(inner) = weak.upgrade() else {
+                return Err(String::from("the manager is shutting down"));
+            };
+            let manager = CacheManager { inner };
+            let cleared = match &pattern {
+                Some(pattern) => manager.clear_matching(&region, pattern).await,
+                None => manager.clear_region(&region).await,
+            };
+            cleared.map_err(|error| error.to_string())
+        })
+    }));
 }
 
 #[cfg(not(feature = "redis"))]

@@ -42,6 +42,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::RedisError;
+use super::fleet_clear::{ClearHandler, FleetAnswer, FleetClears, Reply, Request};
 use super::link::RedisLink;
 
 /// The most messages kept while Redis is unreachable.
@@ -154,6 +155,8 @@ pub(crate) struct Backplane {
     subscribed: AtomicBool,
     counters: Counters,
     config_signal: tokio::sync::watch::Sender<ConfigSignal>,
+    /// Fleet-wide clears, on two channels of their own.
+    clears: Arc<FleetClears>,
 }
 
 impl std::fmt::Debug for Backplane {
@@ -179,6 +182,7 @@ impl Backplane {
             subscribed: AtomicBool::new(false),
             counters: Counters::default(),
             config_signal: tokio::sync::watch::Sender::new(ConfigSignal::default()),
+            clears: Arc::new(FleetClears::new(&link.config().prefix)),
         });
         link.spawn(subscribe(Arc::downgrade(&backplane)));
         backplane
@@ -215,6 +219,122 @@ impl Backplane {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(region.to_owned(), level);
+    }
+
+    /// Runs the clears other instances ask for (see
+    /// [`fleet_clear`](Backplane::fleet_clear)) with `handler`.
+    pub(crate) fn set_clear_handler(&self, handler: ClearHandler) {
+        self.clears.set_handler(handler);
+    }
+
+    /// Asks every other instance subscribed to this Redis to clear
+    /// `region` (the keys matching `pattern`, or all) and waits up to
+    /// `wait` for their answers: how many the request reached, and the
+    /// answers that came.
+    ///
+    /// # Errors
+    ///
+    /// A [`RedisError`] when the request cannot be published, or
+    /// [`RedisError::Setup`] while this instance is not subscribed (it
+    /// could not hear the answers).
+    pub(crate) async fn fleet_clear(
+        &self,
+        region: &str,
+        pattern: Option<&str>,
+        wait: Duration,
+    ) -> Result<(u64, Vec<FleetAnswer>), RedisError> {
+        if !self.subscribed.load(Ordering::Relaxed) {
+            return Err(RedisError::Setup(String::from(
+                "the backplane is not subscribed (Redis unreachable, or the manager is starting): the other instances' answers could not be heard; try again",
+            )));
+        }
+        let request = Request {
+            id: instance_id(),
+            from: self.instance.clone(),
+            region: region.to_owned(),
+            pattern: pattern.map(str::to_owned),
+        };
+        let mut waiting = self.clears.wait_for(&request.id);
+        let payload = serde_json::to_vec(&request)
+            .map_err(|error| RedisError::Setup(format!("fleet clear request: {error}")))?;
+        let receivers = self
+            .publish_to(&self.clears.request_channel, payload)
+            .await?;
+        // Every subscriber but this instance's own.
+        let reached = receivers.saturating_sub(1);
+        let mut answers = Vec::new();
+        let deadline = tokio::time::Instant::now() + wait;
+        while (answers.len() as u64) < reached {
+            match tokio::time::timeout_at(deadline, waiting.answers.recv()).await {
+                Ok(Some(answer)) => answers.push(answer),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok((reached, answers))
+    }
+
+    /// Runs a clear another instance asked for, then answers it.
+    fn deliver_clear_request(self: &Arc<Self>, payload: &[u8]) {
+        let Ok(request) = serde_json::from_slice::<Request>(payload) else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if request.from == self.instance {
+            return;
+        }
+        let backplane = Arc::downgrade(self);
+        let handler = self.clears.handler();
+        self.link.spawn(async move {
+            let outcome = match handler {
+                Some(handler) => handler(request.region, request.pattern).await,
+                None => Err(String::from("this instance does not run fleet clears")),
+            };
+            let Some(backplane) = backplane.upgrade() else {
+                return;
+            };
+            let (removed, error) = match outcome {
+                Ok(removed) => (Some(removed), None),
+                Err(error) => (None, Some(error)),
+            };
+            let reply = Reply {
+                id: request.id,
+                from: backplane.instance.clone(),
+                removed,
+                error,
+            };
+            if let Ok(payload) = serde_json::to_vec(&reply) {
+                // An answer that cannot be sent is a missing answer.
+                let channel = backplane.clears.reply_channel.clone();
+                let _ = backplane.publish_to(&channel, payload).await;
+            }
+        });
+    }
+
+    /// Takes an answer to a fleet clear.
+    fn deliver_clear_reply(&self, payload: &[u8]) {
+        match serde_json::from_slice::<Reply>(payload) {
+            Ok(reply) => self.clears.deliver_reply(reply),
+            Err(_) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `PUBLISH`es `payload` on `channel`: how many subscribers got it.
+    async fn publish_to(&self, channel: &str, payload: Vec<u8>) -> Result<u64, RedisError> {
+        self.link
+            .call(
+                "PUBLISH",
+                || format!("channel `{channel}`"),
+                |mut connection| async move {
+                    redis::cmd("PUBLISH")
+                        .arg(channel)
+                        .arg(payload)
+                        .query_async::<u64>(&mut connection)
+                        .await
+                },
+            )
+            .await
     }
 
     /// Publishes `what` for `region`; when Redis cannot take it, keeps it
@@ -403,6 +523,8 @@ async fn subscribe(backplane: Weak<Backplane>) {
         let client = strong.link.client().clone();
         let channel = strong.channel.clone();
         let config_channel = strong.config_channel.clone();
+        let request_channel = strong.clears.request_channel.clone();
+        let reply_channel = strong.clears.reply_channel.clone();
         drop(strong);
 
         let opened = tokio::time::timeout(config.connect_timeout, client.get_async_pubsub()).await;
@@ -410,7 +532,7 @@ async fn subscribe(backplane: Weak<Backplane>) {
             let (mut sink, mut stream) = pubsub.split();
             let subscribed = tokio::time::timeout(
                 config.response_timeout,
-                sink.subscribe(&[&channel, &config_channel]),
+                sink.subscribe(&[&channel, &config_channel, &request_channel, &reply_channel]),
             )
             .await;
             if let Ok(Ok(())) = subscribed {
@@ -439,10 +561,16 @@ async fn subscribe(backplane: Weak<Backplane>) {
                             let Some(strong) = backplane.upgrade() else {
                                 return;
                             };
-                            if message.get_channel_name() == config_channel {
-                                strong.deliver_config(message.get_payload_bytes());
+                            let payload = message.get_payload_bytes();
+                            let name = message.get_channel_name();
+                            if name == config_channel {
+                                strong.deliver_config(payload);
+                            } else if name == request_channel {
+                                strong.deliver_clear_request(payload);
+                            } else if name == reply_channel {
+                                strong.deliver_clear_reply(payload);
                             } else {
-                                strong.deliver(message.get_payload_bytes());
+                                strong.deliver(payload);
                             }
                         }
                         // The connection closed.

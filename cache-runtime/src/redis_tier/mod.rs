@@ -17,6 +17,7 @@ mod backplane;
 mod breaker;
 mod error;
 mod fleet;
+mod fleet_clear;
 mod io;
 mod level;
 mod link;
@@ -30,6 +31,7 @@ pub(crate) use self::breaker::BreakerSettings;
 pub use self::error::RedisError;
 pub(crate) use self::fleet::Fleet;
 pub use self::fleet::FleetStats;
+pub use self::fleet_clear::{FleetAnswer, FleetClear};
 pub use self::link::RedisHealth;
 pub(crate) use self::link::RedisLink;
 

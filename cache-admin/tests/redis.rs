@@ -1,0 +1,333 @@
+//! The admin API over Redis regions, against a real `redis-server` started
+//! here: browsing and statistics of a Redis region, readiness while Redis
+//! is paused, and a fleet clear across two managers sharing one Redis.
+
+#![cfg(feature = "redis")]
+
+mod support;
+
+/// What the ephemeral servers share (a free port, waiting until ready).
+#[path = "../../cache-runtime/src/test_support/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+/// An ephemeral `redis-server`, killed on drop.
+#[path = "../../cache-runtime/src/test_support/redis.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
+use std::time::{Duration, Instant};
+
+use cache_runtime::CacheManager;
+use cache_runtime::RegionDescriptor;
+use cache_runtime::config::Tier;
+use cache_runtime::manager::RegionCodecs;
+use cache_runtime::redis::RedisConfig;
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use redis_server::RedisServer;
+use support::{Admin, config};
+
+const BASE: &str = "/api/config/caching";
+
+/// A manager on `server` with a memory region, a Redis region and a hybrid
+/// one (prefix `prefix`, shared by the managers of one test).
+fn manager(server: &RedisServer, prefix: &str) -> CacheManager {
+    CacheManager::builder()
+        .without_linked_regions()
+        .without_config_env()
+        .background_stats(false)
+        .redis(
+            RedisConfig::new(server.url())
+                .prefix(prefix)
+                .backplane_ping_every(Duration::from_millis(200)),
+        )
+        .region_with(
+            RegionDescriptor::builder("fleet-users")
+                .max_entries(10_000)
+                .build()
+                .expect("descriptor"),
+            RegionCodecs::<String, String>::serde(),
+        )
+        .region_with(
+            RegionDescriptor::builder("fleet-shared")
+                .tier(Tier::Redis)
+                .build()
+                .expect("descriptor"),
+            RegionCodecs::<String, String>::serde(),
+        )
+        .region_with(
+            RegionDescriptor::builder("fleet-hybrid")
+                .tier(Tier::Hybrid)
+                .build()
+                .expect("descriptor"),
+            RegionCodecs::<String, String>::serde(),
+        )
+        .build()
+        .expect("manager")
+}
+
+async fn until_subscribed(managers: &[&CacheManager]) {
+    let start = Instant::now();
+    while !managers.iter().all(|manager| {
+        manager
+            .backplane_stats()
+            .is_some_and(|stats| stats.subscribed)
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "backplanes never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn fill(manager: &CacheManager, region: &str, keys: impl Iterator<Item = String>) {
+    let handle = manager
+        .region_named::<String, String>(region)
+        .expect("region");
+    for key in keys {
+        handle.insert(key.clone(), format!("value of {key}")).await;
+    }
+}
+
+fn len(manager: &CacheManager, region: &str) -> Option<u64> {
+    let handle = manager
+        .region_named::<String, String>(region)
+        .expect("region");
+    handle.run_pending_tasks();
+    handle.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_clear_reaches_every_instance_and_counts_their_answers() {
+    let server = RedisServer::start();
+    let one = manager(&server, "admin-fleet");
+    let two = manager(&server, "admin-fleet");
+    until_subscribed(&[&one, &two]).await;
+    fill(&one, "fleet-users", (0..50).map(|i| format!("user:{i}"))).await;
+    fill(&two, "fleet-users", (0..30).map(|i| format!("user:{i}"))).await;
+    let admin = Admin::start(one.clone(), config()).await;
+
+    // By pattern: user:1, user:10..19 on each instance.
+    let reply = admin
+        .admin(
+            Method::POST,
+            &format!("{BASE}/fleet-users/clear?scope=fleet"),
+            Some(json!({"pattern": "user:1*", "reason": "test", "wait_ms": 5000})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["scope"], "fleet");
+    assert_eq!(body["removed"], 11);
+    assert_eq!(body["fleet"]["reached"], 1, "{body}");
+    assert_eq!(body["fleet"]["answered"], 1, "{body}");
+    assert_eq!(body["fleet"]["removed"], 11, "{body}");
+    assert_eq!(len(&one, "fleet-users"), Some(39));
+    assert_eq!(len(&two, "fleet-users"), Some(19));
+
+    // The whole region.
+    let reply = admin
+        .admin(
+            Method::POST,
+            &format!("{BASE}/fleet-users/clear?scope=fleet"),
+            Some(json!({"reason": "test"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["fleet"]["removed"], 19);
+    assert_eq!(len(&one, "fleet-users"), Some(0));
+    assert_eq!(len(&two, "fleet-users"), Some(0));
+
+    // A hybrid region: the shared Redis level is cleared once, and the
+    // other instance's memory level too.
+    fill(&one, "fleet-hybrid", (0..5).map(|i| format!("h:{i}"))).await;
+    let hybrid_two = two
+        .region_named::<String, String>("fleet-hybrid")
+        .expect("region");
+    assert_eq!(
+        hybrid_two.get(&String::from("h:1")).await.as_deref(),
+        Some("value of h:1"),
+        "read through from Redis into the second instance's memory"
+    );
+    let reply = admin
+        .admin(
+            Method::POST,
+            &format!("{BASE}/fleet-hybrid/clear?scope=fleet"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(hybrid_two.get(&String::from("h:1")).await, None);
+
+    // The trail says it was every instance.
+    let audit = admin.read(&format!("{BASE}/audit")).await.json();
+    let details: Vec<&str> = audit
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|record| record["detail"].as_str())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|detail| detail.ends_with("every instance")),
+        "{details:?}"
+    );
+
+    // Bad waits are refused before anything is cleared.
+    let reply = admin
+        .admin(
+            Method::POST,
+            &format!("{BASE}/fleet-users/clear?scope=fleet"),
+            Some(json!({"wait_ms": 0})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json()["error"]["field"], "wait_ms");
+    admin.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_clear_without_redis_is_a_conflict() {
+    let scratch = support::Scratch::new("no-redis-fleet");
+    let admin = Admin::start(support::manager(&scratch), config()).await;
+    let reply = admin
+        .admin(
+            Method::POST,
+            &format!("{BASE}/admin-users/clear?scope=fleet"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["error"]["code"], "tier_unavailable");
+    assert_eq!(body["error"]["region"], "admin-users");
+    admin.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_regions_are_browsed_counted_and_survive_a_paused_server() {
+    let server = RedisServer::start();
+    let manager = manager(&server, "admin-redis");
+    fill(
+        &manager,
+        "fleet-shared",
+        (0..120).map(|i| format!("k:{i:03}")),
+    )
+    .await;
+    let shared = manager
+        .region_named::<String, String>("fleet-shared")
+        .expect("region");
+    assert!(shared.get(&String::from("k:007")).await.is_some());
+    assert!(shared.get(&String::from("absent")).await.is_none());
+    let admin = Admin::start(manager.clone(), config()).await;
+
+    let regions = admin.read(&format!("{BASE}/regions")).await.json();
+    let view = regions
+        .as_array()
+        .expect("regions")
+        .iter()
+        .find(|region| region["name"] == "fleet-shared")
+        .cloned()
+        .expect("the Redis region is listed");
+    assert_eq!(view["tier"], "redis");
+
+    // Cursor paging over Redis' SCAN: every key once.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let mut path = format!("{BASE}/fleet-shared/entries?limit=25&match=k:*");
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = admin.admin(Method::GET, &path, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        let page = page.json();
+        for entry in page["entries"].as_array().expect("entries") {
+            assert_eq!(entry["tier"], "redis", "{entry}");
+            seen.insert(entry["key"].as_str().expect("key").to_owned());
+        }
+        cursor = page["next"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 120);
+
+    let entry = admin
+        .admin(
+            Method::GET,
+            &format!("{BASE}/fleet-shared/entries/k:042"),
+            None,
+        )
+        .await;
+    assert_eq!(entry.status, StatusCode::OK, "{}", entry.text());
+    assert_eq!(entry.json()["value"], "value of k:042");
+    let deleted = admin
+        .admin(
+            Method::DELETE,
+            &format!("{BASE}/fleet-shared/entries/k:042"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    assert_eq!(shared.get(&String::from("k:042")).await, None);
+
+    // Per-tier figures, in the statistics and the metrics.
+    let stats = admin
+        .read(&format!("{BASE}/statistics/fleet-shared"))
+        .await
+        .json();
+    assert!(
+        stats["totals"]["tiers"]["l2_hits"].as_u64() >= Some(1),
+        "{stats}"
+    );
+    let metrics = admin.read("/metrics").await.text();
+    assert!(
+        metrics.contains(
+            "cache_tier_gets_total{region=\"fleet-shared\",tier=\"redis\",result=\"hit\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "cache_region_info{region=\"fleet-shared\",tier=\"redis\",second_level=\"redis\",sensitive=\"false\"} 1"
+    ));
+
+    // Redis paused: the service stays ready (its regions degrade), and the
+    // Redis component says why.
+    let ready = admin.read("/health/ready").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    server.pause();
+    let start = Instant::now();
+    let degraded = loop {
+        // A Redis read fails, so the manager notices.
+        let _ = shared.try_get(&String::from("k:001")).await;
+        let ready = admin.read("/health/ready").await;
+        let body: Value = ready.json();
+        let redis = body["components"]
+            .as_array()
+            .and_then(|components| components.iter().find(|c| c["name"] == "redis"))
+            .cloned();
+        if redis
+            .as_ref()
+            .is_some_and(|redis| redis["status"] == "degraded")
+        {
+            assert_eq!(
+                ready.status,
+                StatusCode::OK,
+                "a cache outage is not unready"
+            );
+            break true;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    server.resume();
+    assert!(degraded, "the Redis component never reported the pause");
+    admin.stop().await;
+}
