@@ -493,11 +493,17 @@ fn parse_labels<'a>(mut rest: &'a str, line: &str) -> &'a str {
     }
 }
 
-const GOLDEN: &str = r#"# HELP cache_hits_total Gets that found a value. Every get is one of hit, miss or coalesced; hit rate = (hits + coalesced) / gets.
+const GOLDEN: &str = r#"# HELP cache_gets_total Gets by result: hit (a value was found, or another caller's load of the same key was waited for and shared: see cache_coalesced_total) or miss (nothing found; get_or_insert_with then runs the loader). Hit rate = hit / (hit + miss).
+# TYPE cache_gets_total counter
+cache_gets_total{region="users",result="hit"} 3
+cache_gets_total{region="users",result="miss"} 1
+cache_gets_total{region="we\"ird\\name\n",result="hit"} 0
+cache_gets_total{region="we\"ird\\name\n",result="miss"} 0
+# HELP cache_hits_total Deprecated, removed in the next release: use cache_gets_total{result="hit"} (which also counts coalesced gets). Gets that found a value.
 # TYPE cache_hits_total counter
 cache_hits_total{region="users"} 2
 cache_hits_total{region="we\"ird\\name\n"} 0
-# HELP cache_misses_total Gets that found nothing; in get_or_insert_with the caller then ran the loader (loads <= misses).
+# HELP cache_misses_total Deprecated, removed in the next release: use cache_gets_total{result="miss"}. Gets that found nothing.
 # TYPE cache_misses_total counter
 cache_misses_total{region="users"} 1
 cache_misses_total{region="we\"ird\\name\n"} 0
@@ -549,10 +555,98 @@ cache_entries{region="users"} 41
 # HELP cache_bytes Size of the memory level in bytes; omitted for regions without one.
 # TYPE cache_bytes gauge
 cache_bytes{region="users"} 8192
+# HELP cache_max_entries The region's entry limit (memory level); omitted when unbounded or limited by bytes.
+# TYPE cache_max_entries gauge
+# HELP cache_max_bytes The region's size limit in bytes (memory level); omitted when unbounded or limited by entries.
+# TYPE cache_max_bytes gauge
+# HELP cache_region_info Always 1: the region's configured tier, its second level once open (disk, redis, a backend's name, or none) and whether it is sensitive.
+# TYPE cache_region_info gauge
+# HELP cache_tier_gets_total Lookups per level, by result. tier="memory": hit, or miss (the get went on to the second level or the loader). The second level (tier = disk, redis or a backend's name): hit, miss, or rejected (an unusable value: old, corrupt, another key's; a miss too). Failed lookups are in cache_tier_errors_total. Sum one tier's results, never across tiers.
+# TYPE cache_tier_gets_total counter
+# HELP cache_tier_writes_total Writes to the second level, by result: stored, or skipped (it could not be reached; the value stayed in memory only).
+# TYPE cache_tier_writes_total counter
+# HELP cache_tier_errors_total Second-level operations that failed (timeout, connection, open breaker), lookups and writes alike.
+# TYPE cache_tier_errors_total counter
+# HELP cache_tier_operation_duration_seconds Duration of second-level lookups (operation="get").
+# TYPE cache_tier_operation_duration_seconds histogram
 # HELP cache_last_access_timestamp_seconds When the region was last read or written, Unix seconds (to within a second).
 # TYPE cache_last_access_timestamp_seconds gauge
 cache_last_access_timestamp_seconds{region="users"} 1767225601.5
-# HELP cache_get_latency_seconds Latency of sampled gets.
+# HELP cache_get_duration_seconds Duration of sampled gets, by result: hit, or miss (plain gets that found nothing; the misses and coalesced waits of get_or_insert_with and loads are not timed here: see cache_load_duration_seconds).
+# TYPE cache_get_duration_seconds histogram
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.000000256"} 1
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.000001024"} 1
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.000004096"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.000016384"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.000065536"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.000262144"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.001048576"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.004194304"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.016777216"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.067108864"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="0.268435456"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="1.073741824"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="4.294967296"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="17.179869184"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="68.719476736"} 2
+cache_get_duration_seconds_bucket{region="users",result="hit",le="+Inf"} 2
+cache_get_duration_seconds_sum{region="users",result="hit"} 0.0000032
+cache_get_duration_seconds_count{region="users",result="hit"} 2
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.000000256"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.000001024"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.000004096"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.000016384"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.000065536"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.000262144"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.001048576"} 0
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.004194304"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.016777216"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.067108864"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="0.268435456"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="1.073741824"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="4.294967296"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="17.179869184"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="68.719476736"} 1
+cache_get_duration_seconds_bucket{region="users",result="miss",le="+Inf"} 1
+cache_get_duration_seconds_sum{region="users",result="miss"} 0.0015
+cache_get_duration_seconds_count{region="users",result="miss"} 1
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.000000256"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.000001024"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.000004096"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.000016384"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.000065536"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.000262144"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.001048576"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.004194304"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.016777216"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.067108864"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="0.268435456"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="1.073741824"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="4.294967296"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="17.179869184"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="68.719476736"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="hit",le="+Inf"} 0
+cache_get_duration_seconds_sum{region="we\"ird\\name\n",result="hit"} 0
+cache_get_duration_seconds_count{region="we\"ird\\name\n",result="hit"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.000000256"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.000001024"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.000004096"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.000016384"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.000065536"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.000262144"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.001048576"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.004194304"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.016777216"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.067108864"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="0.268435456"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="1.073741824"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="4.294967296"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="17.179869184"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="68.719476736"} 0
+cache_get_duration_seconds_bucket{region="we\"ird\\name\n",result="miss",le="+Inf"} 0
+cache_get_duration_seconds_sum{region="we\"ird\\name\n",result="miss"} 0
+cache_get_duration_seconds_count{region="we\"ird\\name\n",result="miss"} 0
+# HELP cache_get_latency_seconds Deprecated, removed in the next release: use cache_get_duration_seconds. Latency of sampled gets.
 # TYPE cache_get_latency_seconds histogram
 cache_get_latency_seconds_bucket{region="users",le="0.000000256"} 1
 cache_get_latency_seconds_bucket{region="users",le="0.000001024"} 1

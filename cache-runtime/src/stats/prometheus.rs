@@ -340,7 +340,7 @@ pub(crate) fn render(
     header(
         out,
         name,
-        "Duration of sampled gets, by result (hit, miss); coalesced gets count as hits.",
+        "Duration of sampled gets, by result: hit, or miss (plain gets that found nothing; the misses and coalesced waits of get_or_insert_with and loads are not timed here: see cache_load_duration_seconds).",
         "histogram",
     )?;
     let names = Histogram::names(name);
