@@ -232,23 +232,18 @@ pub(crate) async fn put_config(
         described.push(format!("{}.{} unset", unset.region, unset.field));
         change = change.unset(unset.region.clone(), unset.field.clone());
     }
-    let manager = state.manager().clone();
-    let record = state
-        .mutate(
-            Operation {
-                actor: &caller.name,
-                action: "configure",
-                region: None,
-                reason: &update.reason,
-                detail: described.join(", "),
-            },
-            async move {
-                let record = manager.configure(change).await?;
-                let version = record.version;
-                Ok((record, Some(version)))
-            },
-        )
-        .await?;
+    let record = configure(
+        &state,
+        Operation {
+            actor: &caller.name,
+            action: "configure",
+            region: None,
+            reason: &update.reason,
+            detail: described.join(", "),
+        },
+        change,
+    )
+    .await?;
     let version = record.version;
     let mut response = axum::Json(ConfigRecord {
         version,
@@ -340,4 +335,21 @@ pub(crate) async fn audit(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> axum::Json<Vec<OperationRecord>> {
     axum::Json(state.log().list(query.region.as_deref()))
+}
+
+/// Applies `change` to the manager, recorded in the audit trail as
+/// `operation` with the version it made.
+pub(super) async fn configure(
+    state: &AdminState,
+    operation: Operation<'_>,
+    change: ConfigChange,
+) -> Result<cache_runtime::config::AuditRecord, ApiError> {
+    let manager = state.manager().clone();
+    state
+        .mutate(operation, async move {
+            let record = manager.configure(change).await?;
+            let version = record.version;
+            Ok((record, Some(version)))
+        })
+        .await
 }

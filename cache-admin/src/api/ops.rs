@@ -393,23 +393,18 @@ pub(crate) async fn policy(
             }
         }
     }
-    let manager = state.manager().clone();
-    let record = state
-        .mutate(
-            Operation {
-                actor: &caller.name,
-                action: "policy",
-                region: Some(&id),
-                reason: &update.reason,
-                detail: described.join(", "),
-            },
-            async move {
-                let record = manager.configure(change).await?;
-                let version = record.version;
-                Ok((record, Some(version)))
-            },
-        )
-        .await?;
+    let record = super::config::configure(
+        &state,
+        Operation {
+            actor: &caller.name,
+            action: "policy",
+            region: Some(&id),
+            reason: &update.reason,
+            detail: described.join(", "),
+        },
+        change,
+    )
+    .await?;
     Ok(axum::Json(ConfigRecord {
         version: record.version,
         record: serde_json::to_value(&record).unwrap_or_default(),
