@@ -3,7 +3,9 @@
 # formatting, lints, docs, then every test of the workspace, the trybuild UI
 # cases included. Besides cargo it needs `redis-server` and `memcached`
 # (the Redis and Memcached tests start their own): installed with apt-get
-# when missing. It starts no process that outlives it: each of those tests
+# when missing; and python3 (with venv and pip) for schemathesis, installed
+# from PyPI into a throwaway venv for the admin API's property-based run.
+# It starts no process that outlives it: each of those tests
 # starts an ephemeral server on a free loopback port and kills it on drop,
 # a panicking test included. Only a test process killed with SIGKILL leaves
 # its server behind; it shows as `redis-server 127.0.0.1:<port>` or
@@ -59,9 +61,24 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
 
+# schemathesis (PyPI) runs the admin API's OpenAPI document
+# (cache-admin/tests/schemathesis.rs): installed into a throwaway venv,
+# removed at exit.
+step "installing schemathesis (pip, throwaway venv)"
+scratch=$(mktemp -d)
+log="$scratch/test.log"
+trap 'rm -rf "$scratch"' EXIT
+need python3 python3 "the admin API's schemathesis run"
+if ! python3 -m venv "$scratch/venv" >/dev/null 2>&1; then
+    # Debian's python3 keeps venv (and pip) in packages of their own.
+    ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq python3-venv python3-pip
+    python3 -m venv "$scratch/venv"
+fi
+"$scratch/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4.32,<5"
+export CACHE_ADMIN_SCHEMATHESIS="$scratch/venv/bin/schemathesis"
+
 step "cargo test (workspace, all features)"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 cargo test --workspace --all-features 2>&1 | tee "$log"
 
 # One closing line for the whole run (cargo prints one per test binary, the

@@ -405,7 +405,7 @@ async fn tokens_roles_and_refusals() {
             Some(json!({"patern": "x"})),
         )
         .await;
-    assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
     assert!(
         unknown_field.text().contains("patern"),
         "{}",

@@ -24,6 +24,7 @@ pub(crate) struct EntriesQuery {
     /// The `next` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

@@ -1,5 +1,6 @@
-//! Extractors whose rejections are [`ApiError`]s (JSON bodies with the
-//! status axum chose: 400, 413, 415, 422).
+//! Extractors whose rejections are [`ApiError`]s: a body, query or path
+//! that does not parse is a 400 (every validation failure is), a body
+//! too large 413, one that is not JSON 415.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
@@ -44,12 +45,12 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for ApiJson<T> 
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     let status = rejection.status();
-    let code = match status.as_u16() {
-        413 => "body_too_large",
-        415 => "unsupported_media_type",
-        _ => "bad_body",
-    };
-    ApiError::new(status, code, rejection.body_text())
+    match status.as_u16() {
+        413 => ApiError::new(status, "body_too_large", rejection.body_text()),
+        415 => ApiError::new(status, "unsupported_media_type", rejection.body_text()),
+        // Bad syntax (axum's 400) and the wrong shape (axum's 422) alike.
+        _ => ApiError::bad_request("bad_body", rejection.body_text()),
+    }
 }
 
 /// Query parameters.

@@ -60,6 +60,74 @@ async fn time_limit(State(state): State<AdminState>, request: Request, next: Nex
     }
 }
 
+/// Adds to every operation the error answers that come from the layers
+/// around the handlers rather than from the handler itself: a body that
+/// does not parse (400), is too large (413) or is not JSON (415); a path
+/// or query parameter that does not parse (400); and, behind a token,
+/// 401 and 503 (the time limit, or the API shutting down).
+fn document_common_errors(doc: &mut OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut add = Vec::new();
+            if operation.request_body.is_some() {
+                add.push(("400", "The body does not parse or is not valid"));
+                add.push(("413", "The body is larger than the limit"));
+                add.push((
+                    "415",
+                    "The body is not JSON (Content-Type: application/json)",
+                ));
+            }
+            let parsed_parameters = operation.parameters.iter().flatten().any(|parameter| {
+                matches!(
+                    parameter,
+                    RefOr::T(parameter)
+                        if matches!(parameter.parameter_in, ParameterIn::Path | ParameterIn::Query)
+                )
+            });
+            if parsed_parameters {
+                add.push(("400", "A path or query parameter does not parse"));
+            }
+            if operation.security.is_some() {
+                add.push(("401", "No valid token"));
+                add.push((
+                    "503",
+                    "The request took too long, or the API is shutting down",
+                ));
+            }
+            for (status, description) in add {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description));
+            }
+        }
+    }
+}
+
 /// The router and its OpenAPI document.
 pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
     let (bounded, mut doc) = OpenApiRouter::with_openapi(base_document())
@@ -119,6 +187,7 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
                 .build(),
         ),
     );
+    document_common_errors(&mut doc);
     let doc = Arc::new(doc);
     let served = Arc::clone(&doc);
     let bounded = bounded

@@ -24,6 +24,7 @@ pub(crate) struct ClearRequest {
     pub reason: String,
     /// With `scope=fleet`: how long to wait for the other instances'
     /// answers, in milliseconds (1 to 30000; 2000 by default).
+    #[schema(minimum = 1, maximum = 30000)]
     pub wait_ms: Option<u64>,
 }
 

@@ -141,6 +141,7 @@ pub(crate) async fn detail(
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatsQuery {
     /// `1m`, `5m` or `1h`: that window's figures in `window`.
+    #[param(pattern = "^(1m|5m|1h)$")]
     pub window: Option<String>,
 }
 

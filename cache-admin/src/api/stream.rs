@@ -24,6 +24,7 @@ use crate::state::AdminState;
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     /// Seconds between `stats` events, 1 to 3600 (default 5); 0 for none.
+    #[param(maximum = 3600)]
     pub stats_every: Option<u64>,
 }
 
@@ -48,13 +49,24 @@ pub(crate) struct StatsTick {
     pub evictions: u64,
 }
 
+/// One server-sent event as a client parses it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SseEvent {
+    /// `cache`, `stats` or `lagged`.
+    pub event: String,
+    /// JSON: for `cache`, the event (region, kind, the key unless the
+    /// region is sensitive, detail); for `stats`, a list of [`StatsTick`];
+    /// for `lagged`, how many events were dropped.
+    pub data: String,
+}
+
 /// The event stream (`text/event-stream`): `cache` events (a region's
 /// insert, removal, eviction, clear, refresh, configuration change...;
 /// never a key of a sensitive region) and `stats` events (every region's
 /// figures); `lagged` when the reader fell behind and events were dropped.
 #[utoipa::path(get, path = "/api/config/caching/events", tag = "events",
     params(EventsQuery),
-    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = SseEvent),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn events(
