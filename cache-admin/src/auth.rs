@@ -101,11 +101,15 @@ pub(crate) async fn authenticate(
     let Some(token) = find(&state.config().tokens, presented.as_bytes()) else {
         return unauthorized("the token is not valid");
     };
-    request.extensions_mut().insert(Caller {
+    let caller = Caller {
         name: token.name().to_owned(),
         role: token.role(),
-    });
-    next.run(request).await
+    };
+    request.extensions_mut().insert(caller.clone());
+    let mut response = next.run(request).await;
+    // For the access log: who asked.
+    response.extensions_mut().insert(caller);
+    response
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

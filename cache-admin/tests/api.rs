@@ -41,6 +41,7 @@ async fn fill(admin: &Admin) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_with_the_right_status_and_shape() {
+    support::capture_logs();
     let scratch = Scratch::new("endpoints");
     let admin = Admin::start(manager(&scratch), config()).await;
     fill(&admin).await;
@@ -193,6 +194,19 @@ async fn every_endpoint_answers_with_the_right_status_and_shape() {
         .await;
     assert_eq!(secrets.status, StatusCode::FORBIDDEN);
     assert_eq!(secrets.json()["error"]["code"], "sensitive_region");
+    // Reading a secret entry by its key is refused; removing it (revoking
+    // a credential) is allowed, and nothing echoes the key: not the
+    // answers, the audit trail ("one key") or the access log.
+    let secret_entry = format!("{BASE}/admin-secrets/entries/key-{CANARY}");
+    let by_key = admin.admin(Method::GET, &secret_entry, None).await;
+    assert_eq!(by_key.status, StatusCode::FORBIDDEN, "{}", by_key.text());
+    let revoked = admin.admin(Method::DELETE, &secret_entry, None).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
+    assert_eq!(revoked.json()["removed"], true);
+    let trail = admin
+        .read(&format!("{BASE}/audit?region=admin-secrets"))
+        .await;
+    assert_eq!(trail.json()[0]["detail"], "one key", "{}", trail.text());
 
     // Clear by pattern, refresh, policy.
     let cleared = admin
@@ -330,10 +344,53 @@ async fn every_endpoint_answers_with_the_right_status_and_shape() {
     assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown_route.json()["error"]["code"], "no_route");
 
-    // The canary of the sensitive region appeared in no answer.
+    // Compressed when asked for, the same text.
+    let gzipped = admin
+        .call(
+            Some(READ_SECRET),
+            Method::GET,
+            "/metrics",
+            None,
+            &[("accept-encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(
+        gzipped
+            .headers
+            .get("content-encoding")
+            .and_then(|value| value.to_str().ok()),
+        Some("gzip")
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&gzipped.body[..]),
+        &mut text,
+    )
+    .expect("gzip");
+    assert!(
+        text.contains("cache_gets_total{region=\"admin-users\""),
+        "{text}"
+    );
+    assert!(gzipped.body.len() * 3 < text.len(), "compressed");
+
+    // The canary of the sensitive region appeared in no answer and in no
+    // log line; the access log names routes as declared, not as sent.
     for answer in admin.answers() {
+        // (The kept line starts with the request's own path.)
+        let (_, answer) = answer.split_once(" -> ").expect("path -> answer");
         assert!(!answer.contains(CANARY), "canary leaked: {answer}");
     }
+    let logs = support::log_lines();
+    for line in &logs {
+        assert!(!line.contains(CANARY), "canary logged: {line}");
+    }
+    assert!(
+        logs.iter()
+            .any(|line| line.starts_with("cache_admin::access:")
+                && line.contains("route=\"/api/config/caching/{id}/entries/{key}\"")
+                && line.contains("actor=\"ops-alice\"")),
+        "{logs:#?}"
+    );
     admin.stop().await;
 }
 

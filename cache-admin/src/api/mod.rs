@@ -1,5 +1,6 @@
 //! The routes, their guards and the OpenAPI document they make.
 
+mod access;
 pub(crate) mod config;
 pub(crate) mod entries;
 mod extract;
@@ -15,6 +16,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::compression::CompressionLayer;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -199,9 +201,12 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
             }),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), time_limit))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    let streaming =
-        streaming.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(middleware::from_fn(access::access_log));
+    let streaming = streaming
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(middleware::from_fn(access::access_log));
+    let public = public.route_layer(middleware::from_fn(access::access_log));
     let limit = state.config().body_limit;
     let router = public
         .merge(bounded)
@@ -221,6 +226,9 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
+        // gzip when the client asks for it (never the event stream, which
+        // must not wait for a buffer to fill).
+        .layer(CompressionLayer::new().gzip(true))
         .with_state(state);
     (router, doc)
 }

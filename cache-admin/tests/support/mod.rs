@@ -151,3 +151,61 @@ impl Admin {
         }
     }
 }
+
+/// Every `tracing` event of this test process, as `target: field=value ...`
+/// lines (installed once, as the global subscriber, by [`log_lines`]).
+pub fn log_lines() -> Vec<String> {
+    capture::install();
+    capture::LINES.lock().expect("log lines").clone()
+}
+
+/// Starts capturing log events (call before the requests to watch).
+pub fn capture_logs() {
+    capture::install();
+}
+
+mod capture {
+    use std::fmt::Write as _;
+    use std::sync::{Mutex, Once};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    pub static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    pub fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            tracing::subscriber::set_global_default(Capture).expect("the only subscriber");
+        });
+    }
+
+    struct Capture;
+
+    struct Line(String);
+
+    impl Visit for Line {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut line = Line(format!("{}:", event.metadata().target()));
+            event.record(&mut line);
+            LINES.lock().expect("log lines").push(line.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+}
