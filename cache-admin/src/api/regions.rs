@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use cache_runtime::CacheManager;
+use cache_runtime::stats::StatsSnapshot;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -161,43 +162,45 @@ pub(crate) struct StatsView {
     /// Everything since start: counters, hit rate, coalesced, evictions
     /// by cause, latency percentiles, entries and bytes, per-tier figures.
     #[schema(value_type = Object)]
-    pub totals: serde_json::Value,
+    pub totals: StatsSnapshot,
     /// The entry limit, if any.
     pub max_entries: Option<u64>,
     /// The byte limit, if any.
     pub max_bytes: Option<u64>,
 }
 
+/// `snapshot` as a [`StatsView`], with `window`'s figures if one.
 fn stats_view(
     manager: &CacheManager,
-    name: &str,
+    snapshot: StatsSnapshot,
     window: Option<&str>,
 ) -> Result<StatsView, ApiError> {
-    let snapshot = manager.stats(name)?;
-    let settings = manager.settings(name)?;
+    let settings = manager.settings(&snapshot.region)?;
     let window_stats = match window {
         None => None,
         Some("1m") => Some(serde_json::to_value(snapshot.last_1m)),
         Some("5m") => Some(serde_json::to_value(snapshot.last_5m)),
         Some("1h") => Some(serde_json::to_value(snapshot.last_1h)),
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "bad_window",
-                format!("window {other:?} is not one of `1m`, `5m`, `1h`"),
-            )
-            .field("window"));
-        }
+        Some(other) => return Err(bad_window(other)),
     }
     .transpose()
     .unwrap_or_default();
     Ok(StatsView {
-        region: name.to_owned(),
+        region: snapshot.region.clone(),
         window: window.map(str::to_owned),
         window_stats,
-        totals: serde_json::to_value(&snapshot).unwrap_or_default(),
         max_entries: settings.max_entries,
         max_bytes: settings.max_bytes,
+        totals: snapshot,
     })
+}
+
+fn bad_window(window: &str) -> ApiError {
+    ApiError::bad_request(
+        "bad_window",
+        format!("window {window:?} is not one of `1m`, `5m`, `1h`"),
+    )
+    .field("window")
 }
 
 /// Every region's statistics.
@@ -212,11 +215,20 @@ pub(crate) async fn all_stats(
     _: Caller,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<axum::Json<Vec<StatsView>>, ApiError> {
-    let manager = state.manager();
-    let mut views = Vec::new();
-    for name in manager.region_names() {
-        views.push(stats_view(manager, &name, query.window.as_deref())?);
+    if let Some(window) = query
+        .window
+        .as_deref()
+        .filter(|w| !["1m", "5m", "1h"].contains(w))
+    {
+        return Err(bad_window(window));
     }
+    let manager = state.manager();
+    // One pass over the regions (their gauges refreshed once each).
+    let views = manager
+        .all_stats()
+        .into_iter()
+        .map(|snapshot| stats_view(manager, snapshot, query.window.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(axum::Json(views))
 }
 
@@ -233,9 +245,11 @@ pub(crate) async fn region_stats(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<axum::Json<StatsView>, ApiError> {
+    let manager = state.manager();
+    let snapshot = manager.stats(&id)?;
     Ok(axum::Json(stats_view(
-        state.manager(),
-        &id,
+        manager,
+        snapshot,
         query.window.as_deref(),
     )?))
 }
