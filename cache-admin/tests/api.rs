@@ -737,3 +737,44 @@ async fn axum_serve(
 ) -> std::io::Result<()> {
     axum::serve(listener, router).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_disk_level_degrades_readiness_without_making_the_service_unready() {
+    let scratch = Scratch::new("disk-health");
+    let admin = Admin::start(manager(&scratch), config()).await;
+    let files = admin
+        .manager
+        .region_named::<String, Vec<u32>>("admin-files")
+        .expect("region");
+    files.insert("f".into(), vec![1, 2, 3]).await;
+    let disk = |body: &serde_json::Value| {
+        body["components"]
+            .as_array()
+            .and_then(|components| components.iter().find(|c| c["name"] == "disk"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no disk component in {body}"))
+    };
+    let ready = admin.read("/health/ready").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    let component = disk(&ready.json());
+    assert_eq!(component["status"], "up", "{component}");
+    assert!(
+        component["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("admin-files")),
+        "{component}"
+    );
+
+    // The region's folder disappears (an unmounted volume, say).
+    std::fs::remove_dir_all(scratch.0.join("disk").join("admin-files")).expect("remove");
+    let ready = admin.read("/health/ready").await;
+    assert_eq!(
+        ready.status,
+        StatusCode::OK,
+        "a cache outage is not unready"
+    );
+    let body = ready.json();
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(disk(&body)["status"], "degraded", "{body}");
+    admin.stop().await;
+}

@@ -1,6 +1,8 @@
 //! Health (anonymous: the status; with a token, the components too),
 //! Prometheus metrics and the OpenAPI document.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,8 +26,8 @@ pub(crate) struct HealthView {
 /// One component's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Component {
-    /// `regions`, `redis`, `config`.
-    pub name: &'static str,
+    /// `regions`, `redis`, `disk`, `backend:<name>`, `config`.
+    pub name: String,
     /// `up`, `degraded` or `down`.
     pub status: &'static str,
     /// What was found.
@@ -42,10 +44,13 @@ pub(crate) async fn live() -> axum::Json<HealthView> {
     })
 }
 
-fn components(state: &AdminState) -> Vec<Component> {
+/// How long the second levels' health checks may take together.
+const LEVEL_CHECKS: Duration = Duration::from_secs(2);
+
+async fn components(state: &AdminState) -> Vec<Component> {
     let manager = state.manager();
     let mut components = vec![Component {
-        name: "regions",
+        name: String::from("regions"),
         status: "up",
         detail: format!("{} region(s) serving", manager.region_names().len()),
     }];
@@ -58,7 +63,7 @@ fn components(state: &AdminState) -> Vec<Component> {
             "degraded"
         };
         components.push(Component {
-            name: "redis",
+            name: String::from("redis"),
             status,
             detail: format!(
                 "{}: {}, circuit breaker {} (opened {} time(s))",
@@ -73,9 +78,39 @@ fn components(state: &AdminState) -> Vec<Component> {
             ),
         });
     }
+    // The second levels in use (the disk tier's folders, named backends;
+    // Redis has its own component above): a failing one degrades the
+    // regions on it, which still answer (from memory, or as misses).
+    match tokio::time::timeout(LEVEL_CHECKS, manager.level_health()).await {
+        Ok(levels) => {
+            for level in levels.into_iter().filter(|level| level.level != "redis") {
+                let (status, detail) = match &level.outcome {
+                    Ok(health) => ("up", format!("{} in {:?}", health.detail, health.latency)),
+                    Err(error) => ("degraded", error.clone()),
+                };
+                components.push(Component {
+                    name: if level.level == "disk" {
+                        String::from("disk")
+                    } else {
+                        format!("backend:{}", level.level)
+                    },
+                    status,
+                    detail: format!(
+                        "{detail} (asked through region {:?}; {} open region(s) use it)",
+                        level.region, level.regions
+                    ),
+                });
+            }
+        }
+        Err(_) => components.push(Component {
+            name: String::from("levels"),
+            status: "degraded",
+            detail: format!("the second levels did not all answer within {LEVEL_CHECKS:?}"),
+        }),
+    }
     let warnings = manager.config_warnings();
     components.push(Component {
-        name: "config",
+        name: String::from("config"),
         status: if warnings.is_empty() {
             "up"
         } else {
@@ -106,7 +141,7 @@ pub(crate) async fn ready(State(state): State<AdminState>, headers: HeaderMap) -
         )
             .into_response();
     }
-    let components = components(&state);
+    let components = components(&state).await;
     let status = if components.iter().all(|component| component.status == "up") {
         "up"
     } else {

@@ -31,6 +31,7 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn cleanup(&self) -> Result<Option<CleanupReport>, CacheError>;
     fn type_names(&self) -> (&'static str, &'static str);
     fn second_name(&self) -> Option<&'static str>;
+    fn second_backend(&self) -> Option<Arc<dyn crate::backend::Backend>>;
     /// Applies new settings to the running store (see
     /// [`RegionStore::reconfigure`]).
     fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured;
@@ -176,6 +177,12 @@ where
 
     fn second_name(&self) -> Option<&'static str> {
         RegionStore::second_name(self)
+    }
+
+    fn second_backend(&self) -> Option<Arc<dyn crate::backend::Backend>> {
+        self.levels
+            .second()
+            .map(|second| Arc::clone(second.backend()))
     }
 
     fn reconfigure(&self, settings: &RegionSettings) -> Reconfigured {

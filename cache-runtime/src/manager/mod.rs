@@ -26,6 +26,7 @@ mod error;
 mod event;
 mod flight;
 mod handle;
+mod health;
 mod hybrid;
 mod levels;
 mod memory;
@@ -65,6 +66,7 @@ pub use self::entries::{EntryPage, EntryQuery, EntryView};
 pub use self::error::CacheError;
 pub use self::event::{CacheEvent, EventKind};
 pub use self::handle::RegionHandle;
+pub use self::health::LevelHealth;
 pub use crate::kit::{CacheWeight, RegionCodecs, RegionKit};
 
 /// What a region kit ([`crate::kit`]) opens a store with: the one place the

@@ -136,8 +136,7 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
-    /// The backend, for tests that look at what it stores.
-    #[cfg(test)]
+    /// The backend (health checks; tests that look at what it stores).
     pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
     }
