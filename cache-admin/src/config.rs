@@ -150,6 +150,33 @@ impl Token {
         })?;
         Token::parse_list(&text, &path.display().to_string())
     }
+
+    /// Reads tokens from the environment variable `name`: the same
+    /// `name role secret` entries as a file, one per line or separated by
+    /// `;` (`ops admin s3cr3t...; grafana read ...`). An unset variable is
+    /// no tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Invalid`] naming the variable and the entry (never the
+    /// secret); [`TokenError::NotUnicode`].
+    pub fn from_env(name: &str) -> Result<Vec<Token>, TokenError> {
+        match std::env::var(name) {
+            Ok(text) => env_list(&text, name),
+            Err(std::env::VarError::NotPresent) => Ok(Vec::new()),
+            Err(std::env::VarError::NotUnicode(_)) => Err(TokenError::NotUnicode {
+                variable: name.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The tokens of environment variable `name`, whose value is `text`.
+fn env_list(text: &str, name: &str) -> Result<Vec<Token>, TokenError> {
+    Token::parse_list(
+        &text.replace(';', "\n"),
+        &format!("${name} (`;`-separated)"),
+    )
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -183,6 +210,12 @@ pub enum TokenError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The environment variable holding tokens is not valid Unicode.
+    #[error("admin tokens: the environment variable {variable} is not valid UTF-8")]
+    NotUnicode {
+        /// The variable.
+        variable: String,
     },
     /// A token is malformed.
     #[error("admin tokens, {location}: {reason}")]
@@ -294,5 +327,31 @@ impl AdminConfig {
     /// The address it binds.
     pub fn address(&self) -> SocketAddr {
         self.bind
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_from_the_environment_are_entries_separated_by_semicolons() {
+        let tokens = env_list(
+            "ops admin 0123456789abcdefgh; grafana read 0123456789abcdefgi",
+            "CACHE_ADMIN_TOKENS",
+        )
+        .expect("two tokens");
+        let names: Vec<(&str, Role)> = tokens.iter().map(|t| (t.name(), t.role())).collect();
+        assert_eq!(names, [("ops", Role::Admin), ("grafana", Role::Read)]);
+        let error = env_list("ops admin 0123456789abcdefgh; bad", "CACHE_ADMIN_TOKENS")
+            .expect_err("a broken entry");
+        let message = error.to_string();
+        assert!(message.contains("$CACHE_ADMIN_TOKENS"), "{message}");
+        assert!(!message.contains("0123456789abcdefgh"), "{message}");
+        assert!(
+            Token::from_env("CACHE_ADMIN_TESTS_NO_SUCH_VARIABLE")
+                .expect("unset")
+                .is_empty()
+        );
     }
 }
