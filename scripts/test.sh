@@ -3,7 +3,8 @@
 # formatting, lints, docs, then every test of the workspace, the trybuild UI
 # cases included. Besides cargo it needs `redis-server` and `memcached`
 # (the Redis and Memcached tests start their own): installed with apt-get
-# when missing; and python3 (with venv and pip) for schemathesis, installed
+# when missing, like Debian's `chromium` and `chromium-driver` for the
+# dashboard's browser tests; and python3 (with venv and pip) for schemathesis, installed
 # from PyPI into a throwaway venv for the admin API's property-based run.
 # It starts no process that outlives it: each of those tests
 # starts an ephemeral server on a free loopback port and kills it on drop,
@@ -51,6 +52,8 @@ need() {
 
 need redis-server redis-server "the Redis tests"
 need memcached memcached "the Memcached backend tests"
+need chromium chromium "the dashboard's browser tests"
+need chromium-driver chromedriver "the dashboard's browser tests"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -34,6 +34,7 @@ mod config;
 mod error;
 mod serve;
 mod state;
+mod ui;
 
 pub use crate::audit::OperationRecord;
 pub use crate::auth::Caller;

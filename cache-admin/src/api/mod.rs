@@ -206,7 +206,9 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
     let streaming = streaming
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .route_layer(middleware::from_fn(access::access_log));
-    let public = public.route_layer(middleware::from_fn(access::access_log));
+    let public = public
+        .merge(crate::ui::routes())
+        .route_layer(middleware::from_fn(access::access_log));
     let limit = state.config().body_limit;
     let router = public
         .merge(bounded)

@@ -1,0 +1,576 @@
+// cache-admin dashboard: one vanilla module, no build step, no third-party
+// code. Every figure comes from the admin API, with the token kept in this
+// tab's session storage; the live figures come from the API's event
+// stream (one connection per page). Text from the API is only ever set as
+// text (never parsed as HTML).
+
+const TOKEN = "cache-admin-token";
+const API = "/api/config/caching";
+
+const main = document.getElementById("main");
+const page = main ? main.dataset.page : "";
+
+function token() {
+  return sessionStorage.getItem(TOKEN);
+}
+
+/** One API call: `{status, body}` (body parsed as JSON when it is). */
+async function api(method, path, body, headers = {}) {
+  const init = { method, headers: { Authorization: `Bearer ${token()}`, ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401 && page !== "login") {
+    sessionStorage.removeItem(TOKEN);
+    location.assign("/login");
+  }
+  const text = await response.text();
+  let parsed = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch (_) {
+    // Not JSON (metrics): keep the text.
+  }
+  return { status: response.status, ok: response.ok, body: parsed, headers: response.headers };
+}
+
+/** The API's error as one sentence, with every problem of a refused change. */
+function errorText(reply) {
+  const error = reply.body && reply.body.error;
+  if (!error) return `HTTP ${reply.status}`;
+  const problems = (error.problems || []).map((p) => `${p.field || ""}: ${p.message}`);
+  return [error.message, ...problems].join(" — ");
+}
+
+/** An element with attributes and children (strings become text). */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const number = new Intl.NumberFormat("en");
+function count(value) {
+  return value === null || value === undefined ? "–" : number.format(value);
+}
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)} %`;
+}
+function duration(ns) {
+  if (!ns) return "–";
+  if (ns < 1e3) return `${ns} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
+  return `${(ns / 1e9).toFixed(2)} s`;
+}
+function bytes(value) {
+  if (value === null || value === undefined) return "–";
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let n = value;
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit += 1;
+  }
+  return `${n.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+/**
+ * Follows the API's event stream (fetch, since EventSource cannot send the
+ * token): calls `onEvent(name, data)` for each event until `signal` aborts;
+ * reconnects after a failure.
+ */
+async function follow(onEvent, signal, status) {
+  while (!signal.aborted) {
+    try {
+      const response = await fetch(`${API}/events?stats_every=1`, {
+        headers: { Authorization: `Bearer ${token()}` },
+        signal,
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      status("Live");
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const raw = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = "message";
+          const data = [];
+          for (const line of raw.split("\n")) {
+            if (line.startsWith("event:")) name = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+          }
+          if (data.length) onEvent(name, data.join("\n"));
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      status(`Reconnecting (${error.message})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+/** The Pause control: whether live figures are applied now. */
+function pauseControl() {
+  const button = document.getElementById("pause");
+  const state = { paused: false };
+  button.addEventListener("click", () => {
+    state.paused = !state.paused;
+    button.setAttribute("aria-pressed", String(state.paused));
+    button.textContent = state.paused ? "Resume live updates" : "Pause live updates";
+  });
+  return state;
+}
+
+function liveStatus(text) {
+  const node = document.getElementById("live");
+  if (node && node.textContent !== text) node.textContent = text;
+}
+
+/** The filled part of a bar (a CSSOM width: the page's policy allows no inline style attribute). */
+function filled(share) {
+  const span = el("span");
+  span.style.width = `${(share * 100).toFixed(1)}%`;
+  return span;
+}
+
+// ---- login -----------------------------------------------------------
+
+function loginPage() {
+  const form = document.getElementById("login");
+  const status = document.getElementById("login-status");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = form.elements.token.value.trim();
+    sessionStorage.setItem(TOKEN, value);
+    const reply = await api("GET", `${API}/regions`);
+    if (reply.ok) {
+      location.assign("/");
+    } else {
+      sessionStorage.removeItem(TOKEN);
+      status.textContent = reply.status === 401 ? "That token is not valid." : errorText(reply);
+    }
+  });
+}
+
+// ---- regions table -----------------------------------------------------
+
+async function regionsPage() {
+  const table = document.querySelector("#regions tbody");
+  const filter = document.getElementById("filter");
+  const pause = pauseControl();
+  const rows = new Map();
+  let sort = { key: "name", ascending: true };
+
+  const [regions, stats] = await Promise.all([api("GET", `${API}/regions`), api("GET", `${API}/statistics`)]);
+  if (!regions.ok) {
+    table.replaceChildren(el("tr", {}, el("td", { colspan: 10, class: "error" }, errorText(regions))));
+    return;
+  }
+  const byName = new Map((stats.ok ? stats.body : []).map((view) => [view.region, view.totals]));
+  for (const region of regions.body) {
+    const totals = byName.get(region.name) || {};
+    rows.set(region.name, {
+      ...region,
+      coalesced: totals.coalesced || 0,
+      p99: totals.get_latency ? totals.get_latency.p99_ns : 0,
+      evictions: totals.evictions ? totals.evictions.expired + totals.evictions.idle + totals.evictions.size : 0,
+      loads: totals.loads_succeeded || 0,
+      load_mean_ns: totals.load_time ? totals.load_time.mean_ns : 0,
+    });
+  }
+
+  function render() {
+    const needle = filter.value.trim().toLowerCase();
+    const shown = [...rows.values()].filter(
+      (row) => !needle || `${row.name} ${row.tier} ${row.backend || ""} ${row.site}`.toLowerCase().includes(needle),
+    );
+    shown.sort((a, b) => {
+      const x = a[sort.key] ?? -1;
+      const y = b[sort.key] ?? -1;
+      const order = typeof x === "string" ? x.localeCompare(y) : x - y;
+      return sort.ascending ? order : -order;
+    });
+    table.replaceChildren(
+      ...shown.map((row) => {
+        const limit = row.max_entries ? [row.entries, row.max_entries] : [row.bytes, row.max_bytes];
+        const share = limit[0] !== null && limit[1] ? Math.min(1, limit[0] / limit[1]) : null;
+        const bar =
+          share === null
+            ? el("span", { class: "muted" }, row.max_entries || row.max_bytes ? "–" : "unbounded")
+            : el(
+                "div",
+                {
+                  class: share > 0.9 ? "bar high" : "bar",
+                  role: "img",
+                  "aria-label": `${percent(share)} of the limit`,
+                  title: `${percent(share)} of the limit`,
+                },
+                filled(share),
+              );
+        return el(
+          "tr",
+          { "data-region": row.name },
+          el("th", { scope: "row" }, el("a", { href: `/regions/${encodeURIComponent(row.name)}` }, row.name)),
+          el("td", {}, row.backend ? `${row.tier} (${row.backend})` : row.tier, row.sensitive ? " · sensitive" : ""),
+          el("td", { class: "num" }, count(row.entries)),
+          el("td", {}, bar),
+          el("td", { class: "num" }, percent(row.hit_rate)),
+          el("td", { class: "num", "data-field": "hits" }, count(row.hits)),
+          el("td", { class: "num", "data-field": "misses" }, count(row.misses)),
+          el("td", { class: "num" }, duration(row.p99)),
+          el("td", { class: "num" }, count(row.evictions)),
+          el("td", { class: "muted" }, row.site),
+        );
+      }),
+    );
+    if (!shown.length) table.append(el("tr", {}, el("td", { colspan: 10, class: "muted" }, "No region matches.")));
+    effectiveness();
+  }
+
+  function effectiveness() {
+    let avoided = 0;
+    let saved = 0;
+    for (const row of rows.values()) {
+      const hits = row.hits + row.coalesced;
+      avoided += hits;
+      saved += hits * row.load_mean_ns;
+    }
+    document.getElementById("effectiveness").textContent =
+      `Loader calls avoided: ${count(avoided)} (every hit and coalesced get); ` +
+      `load time saved: ${saved ? duration(saved) : "– (no load measured yet)"} ` +
+      `(hits × each region's mean load time).`;
+  }
+
+  for (const button of document.querySelectorAll("th button[data-sort]")) {
+    button.addEventListener("click", () => {
+      const key = button.dataset.sort;
+      sort = { key, ascending: sort.key === key ? !sort.ascending : true };
+      for (const th of document.querySelectorAll("#regions th")) th.removeAttribute("aria-sort");
+      button.parentElement.setAttribute("aria-sort", sort.ascending ? "ascending" : "descending");
+      render();
+    });
+  }
+  filter.addEventListener("input", render);
+  render();
+
+  const abort = new AbortController();
+  follow(
+    (name, data) => {
+      if (name !== "stats" || pause.paused) return;
+      for (const tick of JSON.parse(data)) {
+        const row = rows.get(tick.region);
+        if (!row) continue;
+        Object.assign(row, {
+          hits: tick.hits,
+          misses: tick.misses,
+          coalesced: tick.coalesced,
+          hit_rate: tick.hit_rate,
+          entries: tick.entries,
+          bytes: tick.bytes,
+          evictions: tick.evictions,
+        });
+      }
+      render();
+      liveStatus(`Live · updated ${new Date().toLocaleTimeString()}`);
+    },
+    abort.signal,
+    liveStatus,
+  );
+  addEventListener("pagehide", () => abort.abort());
+}
+
+// ---- one region ----------------------------------------------------------
+
+async function regionPage() {
+  const id = main.dataset.region;
+  const path = `${API}/${encodeURIComponent(id)}`;
+  const pause = pauseControl();
+  const detail = await api("GET", `${API}/regions/${encodeURIComponent(id)}`);
+  if (!detail.ok) {
+    document.getElementById("summary").textContent = errorText(detail);
+    return;
+  }
+  const region = detail.body;
+  document.title = `${region.name} · cache-admin`;
+  const summary = document.getElementById("summary");
+  function showSummary() {
+    summary.textContent =
+      `${region.tier}${region.backend ? ` (${region.backend})` : ""} · ${count(region.entries)} entries · ` +
+      `hit rate ${percent(region.hit_rate)} · declared at ${region.site}` +
+      (region.sensitive ? " · sensitive: keys and values are never shown" : "");
+  }
+  showSummary();
+
+  const settings = document.querySelector("#settings tbody");
+  const current = {};
+  settings.replaceChildren(
+    ...region.fields.map((field) => {
+      current[field.field] = field.value;
+      return el("tr", {}, el("th", { scope: "row" }, field.field), el("td", {}, field.value), el("td", { class: "muted" }, field.source));
+    }),
+  );
+
+  // Live chart: hits and misses per second, from the stats ticks.
+  const points = [];
+  const svg = document.getElementById("chart");
+  const chartText = document.getElementById("chart-text");
+  let last = null;
+  function drawChart() {
+    const width = 600;
+    const height = 180;
+    const top = Math.max(1, ...points.map((p) => Math.max(p.hits, p.misses)));
+    const x = (i) => (points.length < 2 ? 0 : (i / (points.length - 1)) * (width - 40)) + 36;
+    const y = (v) => height - 18 - (v / top) * (height - 30);
+    const line = (key) => points.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+    const ns = "http://www.w3.org/2000/svg";
+    const make = (tag, attributes, text) => {
+      const node = document.createElementNS(ns, tag);
+      for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+      if (text !== undefined) node.textContent = text;
+      return node;
+    };
+    svg.replaceChildren(
+      make("text", { x: 2, y: 12 }, `${top}/s`),
+      make("text", { x: 2, y: height - 6 }, "0"),
+      make("line", { x1: 36, x2: width, y1: height - 18, y2: height - 18, stroke: "#c9d1da" }),
+      make("polyline", { class: "hits", points: line("hits") }),
+      make("polyline", { class: "misses", points: line("misses") }),
+    );
+    const now = points[points.length - 1];
+    if (now) chartText.textContent = `Last second: ${now.hits} hits, ${now.misses} misses (${points.length - 1} s shown).`;
+  }
+
+  const abort = new AbortController();
+  follow(
+    (name, data) => {
+      if (name !== "stats") return;
+      const tick = JSON.parse(data).find((t) => t.region === id);
+      if (!tick) return;
+      if (last) {
+        // The line starts from the first second seen, at zero.
+        if (!points.length) points.push({ hits: 0, misses: 0 });
+        points.push({ hits: Math.max(0, tick.hits - last.hits), misses: Math.max(0, tick.misses - last.misses) });
+        if (points.length > 120) points.shift();
+      }
+      last = tick;
+      if (pause.paused) return;
+      Object.assign(region, { entries: tick.entries, hit_rate: tick.hit_rate });
+      showSummary();
+      drawChart();
+      liveStatus(`Live · updated ${new Date().toLocaleTimeString()}`);
+    },
+    abort.signal,
+    liveStatus,
+  );
+  addEventListener("pagehide", () => abort.abort());
+
+  // Clear, with the region's name typed to confirm.
+  const clear = document.getElementById("clear");
+  clear.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = clear.querySelector(".status");
+    if (clear.elements.confirm.value !== id) {
+      status.className = "status error";
+      status.textContent = `Type “${id}” exactly to confirm.`;
+      clear.elements.confirm.focus();
+      return;
+    }
+    const pattern = clear.elements.pattern.value.trim();
+    const scope = clear.elements.fleet.checked ? "fleet" : "instance";
+    const reply = await api("POST", `${path}/clear?scope=${scope}`, {
+      pattern: pattern || null,
+      reason: "dashboard",
+    });
+    status.className = reply.ok ? "status ok" : "status error";
+    status.textContent = reply.ok
+      ? `Removed ${count(reply.body.removed)} entries${reply.body.fleet ? `; ${reply.body.fleet.answered} of ${reply.body.fleet.reached} other instances answered` : ""}.`
+      : errorText(reply);
+    clear.elements.confirm.value = "";
+    loadAudit();
+  });
+
+  // Policy: a diff before applying, the API's errors inline.
+  const policy = document.getElementById("policy");
+  const diff = policy.querySelector(".diff");
+  function changes() {
+    const out = {};
+    for (const field of ["ttl", "max_entries"]) {
+      const value = policy.elements[field].value.trim();
+      if (value && value !== current[field]) out[field] = value;
+    }
+    return out;
+  }
+  policy.addEventListener("input", () => {
+    const change = changes();
+    diff.textContent = Object.keys(change).length
+      ? Object.entries(change).map(([k, v]) => `${k}: ${current[k] ?? "–"} → ${v}`).join("; ")
+      : "";
+  });
+  policy.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = policy.querySelector(".status");
+    const change = changes();
+    if (!Object.keys(change).length) {
+      status.className = "status muted";
+      status.textContent = "Nothing to change.";
+      return;
+    }
+    const reply = await api("PUT", `${path}/policy`, { ...change, reason: policy.elements.reason.value || "dashboard" });
+    status.className = reply.ok ? "status ok" : "status error";
+    status.textContent = reply.ok ? `Applied as configuration version ${reply.body.version}.` : errorText(reply);
+    if (reply.ok) {
+      for (const [k, v] of Object.entries(change)) current[k] = v;
+      diff.textContent = "";
+      loadHistory();
+    }
+    loadAudit();
+  });
+
+  // Entries, a page at a time.
+  const browse = document.getElementById("browse");
+  const entries = document.querySelector("#entries tbody");
+  const more = document.getElementById("more");
+  const entriesStatus = document.getElementById("entries-status");
+  let cursor = null;
+  async function loadEntries(reset) {
+    if (reset) {
+      cursor = null;
+      entries.replaceChildren();
+    }
+    const match = browse.elements.match.value.trim();
+    const query = new URLSearchParams({ limit: "50" });
+    if (match) query.set("match", match);
+    if (cursor) query.set("cursor", cursor);
+    const reply = await api("GET", `${path}/entries?${query}`);
+    if (!reply.ok) {
+      more.hidden = true;
+      entriesStatus.className = "status error";
+      entriesStatus.textContent =
+        reply.body && reply.body.error && reply.body.error.code === "sensitive_region"
+          ? "This region is sensitive: its keys and values are never shown."
+          : errorText(reply);
+      return;
+    }
+    entriesStatus.className = "status muted";
+    for (const entry of reply.body.entries) {
+      const value =
+        entry.value === undefined || entry.value === null
+          ? el("span", { class: "muted" }, "(shown to admin tokens)")
+          : el("pre", { class: "value" }, JSON.stringify(entry.value, null, 2) + (entry.truncated ? "\n…" : ""));
+      const remove = el("button", { type: "button", class: "secondary" }, "Delete");
+      remove.setAttribute("aria-label", `Delete ${entry.key}`);
+      const row = el(
+        "tr",
+        {},
+        el("th", { scope: "row" }, entry.key),
+        el("td", { class: "num" }, count(entry.size)),
+        el("td", { class: "num" }, entry.ttl_left_ms === null || entry.ttl_left_ms === undefined ? "–" : `${(entry.ttl_left_ms / 1000).toFixed(0)} s`),
+        el("td", {}, entry.tier),
+        el("td", {}, value),
+        el("td", {}, remove),
+      );
+      remove.addEventListener("click", async () => {
+        const reply = await api("DELETE", `${path}/entries/${encodeURIComponent(entry.key)}`);
+        entriesStatus.textContent = reply.ok ? `Deleted ${entry.key}.` : errorText(reply);
+        if (reply.ok) row.remove();
+      });
+      entries.append(row);
+    }
+    cursor = reply.body.next || null;
+    more.hidden = !cursor;
+    entriesStatus.textContent = `${entries.children.length} entries shown${cursor ? "; more to load" : ""}.`;
+  }
+  browse.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadEntries(true);
+  });
+  more.addEventListener("click", () => loadEntries(false));
+  loadEntries(true);
+
+  // History (rollback) and this region's audit trail.
+  const history = document.querySelector("#history tbody");
+  async function loadHistory() {
+    const reply = await api("GET", `${API}/history`);
+    if (!reply.ok) return;
+    history.replaceChildren(
+      ...reply.body
+        .slice()
+        .reverse()
+        .slice(0, 20)
+        .map((record) => {
+          const back = el("button", { type: "button", class: "secondary" }, `Roll back to ${record.version}`);
+          back.addEventListener("click", async () => {
+            const status = document.getElementById("history-status");
+            const done = await api("POST", `${API}/rollback/${record.version}`, { reason: "dashboard" });
+            status.className = done.ok ? "status ok" : "status error";
+            status.textContent = done.ok ? `Rolled back to version ${record.version}.` : errorText(done);
+            loadHistory();
+            loadAudit();
+          });
+          const what = (record.changes || []).map((c) => `${c.region}.${c.field}: ${c.before} → ${c.after}`).join("; ");
+          return el("tr", {}, el("td", {}, record.version), el("td", {}, record.actor), el("td", {}, what), el("td", {}, back));
+        }),
+    );
+  }
+  const audit = document.querySelector("#audit tbody");
+  async function loadAudit() {
+    const reply = await api("GET", `${API}/audit?region=${encodeURIComponent(id)}`);
+    if (!reply.ok) return;
+    audit.replaceChildren(
+      ...reply.body
+        .slice()
+        .reverse()
+        .slice(0, 50)
+        .map((record) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, new Date(record.at_unix_ms).toLocaleString()),
+            el("td", {}, record.actor),
+            el("td", {}, `${record.action}: ${record.detail}`),
+            el("td", {}, record.result),
+          ),
+        ),
+    );
+  }
+  loadHistory();
+  loadAudit();
+}
+
+// ---- start ---------------------------------------------------------------
+
+const signOut = document.getElementById("sign-out");
+if (signOut) {
+  signOut.addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN);
+    location.assign("/login");
+  });
+}
+if (page === "login") {
+  loginPage();
+} else if (!token()) {
+  location.assign("/login");
+} else if (page === "regions") {
+  regionsPage();
+} else if (page === "region") {
+  regionPage();
+}

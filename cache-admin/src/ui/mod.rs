@@ -1,0 +1,268 @@
+//! The dashboard: server-rendered page shells (`/`, `/regions/{id}`,
+//! `/login`) and one vanilla JavaScript module with our own SVG charts,
+//! embedded in the binary (nothing from a CDN, works offline).
+//!
+//! The shells hold no data: the module reads everything through the API
+//! with the token the person typed on the login page, which it keeps in
+//! the tab's session storage (never in a URL, never in a cookie). So the
+//! pages are served without a token, under a Content-Security-Policy that
+//! allows only this origin's script and style.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+/// The module, the stylesheet.
+const APP_JS: &str = include_str!("app.js");
+const APP_CSS: &str = include_str!("app.css");
+
+/// What the pages may load: this origin's script, style and API; no
+/// inline script, no frames.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The dashboard's routes (state-free; mounted next to the API).
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/", get(|| async { page(Page::Regions) }))
+        .route("/login", get(|| async { page(Page::Login) }))
+        .route(
+            "/regions/{id}",
+            get(|Path(id): Path<String>| async move { page(Page::Region(id)) }),
+        )
+        .route(
+            "/ui/app.js",
+            get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/ui/app.css",
+            get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
+        )
+}
+
+enum Page {
+    Login,
+    Regions,
+    Region(String),
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn page(page: Page) -> Response {
+    let (title, name, body) = match &page {
+        Page::Login => ("Sign in", "login", login_body()),
+        Page::Regions => ("Cache regions", "regions", regions_body()),
+        Page::Region(id) => ("Region", "region", region_body(id)),
+    };
+    let region = match &page {
+        Page::Region(id) => format!(" data-region=\"{}\"", escape(id)),
+        Page::Login | Page::Regions => String::new(),
+    };
+    let nav = if matches!(page, Page::Login) {
+        ""
+    } else {
+        r##"<nav aria-label="Main"><a href="/">Regions</a></nav>
+    <button type="button" id="sign-out">Sign out</button>"##
+    };
+    let html = format!(
+        r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} · cache-admin</title>
+  <link rel="stylesheet" href="/ui/app.css">
+  <script type="module" src="/ui/app.js"></script>
+</head>
+<body>
+  <a class="skip" href="#main">Skip to content</a>
+  <header class="top">
+    <a class="brand" href="/">cache-admin</a>
+    {nav}
+  </header>
+  <main id="main" data-page="{name}"{region} tabindex="-1">
+{body}
+  </main>
+  <noscript><p>The dashboard needs JavaScript; the API and the <code>cache-admin</code> CLI work without it.</p></noscript>
+</body>
+</html>
+"##
+    );
+    (
+        [
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(POLICY),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+fn login_body() -> String {
+    String::from(
+        r##"    <h1>Sign in</h1>
+    <form id="login" class="panel">
+      <label>Admin API token
+        <input id="token" name="token" type="password" autocomplete="current-password" required>
+      </label>
+      <p class="muted">The token stays in this tab's session storage until you sign out or close the tab.</p>
+      <button type="submit">Sign in</button>
+      <p id="login-status" class="status" role="alert"></p>
+    </form>"##,
+    )
+}
+
+fn regions_body() -> String {
+    String::from(
+        r##"    <h1>Cache regions</h1>
+    <div class="toolbar">
+      <label>Filter
+        <input id="filter" type="search" placeholder="name, tier or site">
+      </label>
+      <button type="button" id="pause" class="secondary" aria-pressed="false">Pause live updates</button>
+      <p id="live" class="muted status" aria-live="polite"></p>
+    </div>
+    <table id="regions">
+      <caption class="sr-only">Every region with its live figures; column headers sort.</caption>
+      <thead><tr>
+        <th scope="col" aria-sort="ascending"><button type="button" data-sort="name">Region</button></th>
+        <th scope="col"><button type="button" data-sort="tier">Tier</button></th>
+        <th scope="col" class="num"><button type="button" data-sort="entries">Entries</button></th>
+        <th scope="col">Size vs limit</th>
+        <th scope="col" class="num"><button type="button" data-sort="hit_rate">Hit rate</button></th>
+        <th scope="col" class="num"><button type="button" data-sort="hits">Hits</button></th>
+        <th scope="col" class="num"><button type="button" data-sort="misses">Misses</button></th>
+        <th scope="col" class="num"><button type="button" data-sort="p99">p99</button></th>
+        <th scope="col" class="num"><button type="button" data-sort="evictions">Evictions</button></th>
+        <th scope="col">Declared at</th>
+      </tr></thead>
+      <tbody><tr><td colspan="10" class="muted">Loading…</td></tr></tbody>
+    </table>
+    <h2>Effectiveness</h2>
+    <p id="effectiveness" class="panel">Loading…</p>"##,
+    )
+}
+
+fn region_body(id: &str) -> String {
+    let id = escape(id);
+    format!(
+        r##"    <h1>Region <code>{id}</code></h1>
+    <p id="summary" class="muted">Loading…</p>
+    <div class="toolbar">
+      <button type="button" id="pause" class="secondary" aria-pressed="false">Pause live updates</button>
+      <p id="live" class="muted status" aria-live="polite"></p>
+    </div>
+    <div class="grid">
+      <section class="panel" aria-labelledby="chart-title">
+        <h2 id="chart-title">Gets per second</h2>
+        <div class="legend"><span class="hits">hits</span><span class="misses">misses</span></div>
+        <svg id="chart" class="chart" role="img" aria-labelledby="chart-title chart-text" viewBox="0 0 600 180" preserveAspectRatio="none"></svg>
+        <p id="chart-text" class="muted">Waiting for the first figures…</p>
+      </section>
+      <section class="panel" aria-labelledby="settings-title">
+        <h2 id="settings-title">Settings</h2>
+        <table id="settings"><caption class="sr-only">Effective settings and the layer that set each.</caption>
+          <thead><tr><th scope="col">Field</th><th scope="col">Value</th><th scope="col">Set by</th></tr></thead><tbody></tbody></table>
+      </section>
+    </div>
+    <section aria-labelledby="actions-title">
+      <h2 id="actions-title">Actions</h2>
+      <div class="grid">
+        <form id="clear" class="panel">
+          <h3>Clear</h3>
+          <label>Only keys matching (optional)<input name="pattern" placeholder="user:*"></label>
+          <label>Type the region name to confirm<input name="confirm" autocomplete="off" required></label>
+          <label><span><input type="checkbox" name="fleet"> every instance (fleet)</span></label>
+          <button type="submit" class="danger">Clear</button>
+          <p class="status" role="status"></p>
+        </form>
+        <form id="policy" class="panel">
+          <h3>Policy</h3>
+          <label>TTL<input name="ttl" placeholder="10m, or none"></label>
+          <label>Max entries<input name="max_entries" inputmode="numeric"></label>
+          <label>Reason<input name="reason"></label>
+          <p class="diff muted" aria-live="polite"></p>
+          <button type="submit">Apply</button>
+          <p class="status" role="status"></p>
+        </form>
+      </div>
+    </section>
+    <section aria-labelledby="entries-title">
+      <h2 id="entries-title">Entries</h2>
+      <form id="browse" class="toolbar">
+        <label>Keys matching<input name="match" placeholder="*"></label>
+        <button type="submit">Search</button>
+      </form>
+      <p id="entries-status" class="status" role="status"></p>
+      <table id="entries"><caption class="sr-only">Entries of this region.</caption>
+        <thead><tr><th scope="col">Key</th><th scope="col" class="num">Size</th><th scope="col" class="num">TTL left</th><th scope="col">Tier</th><th scope="col">Value</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody></tbody></table>
+      <button type="button" id="more" class="secondary" hidden>Load more</button>
+    </section>
+    <section aria-labelledby="history-title">
+      <h2 id="history-title">Configuration history</h2>
+      <table id="history"><thead><tr><th scope="col">Version</th><th scope="col">By</th><th scope="col">Changes</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody></tbody></table>
+      <p id="history-status" class="status" role="status"></p>
+    </section>
+    <section aria-labelledby="audit-title">
+      <h2 id="audit-title">Audit trail</h2>
+      <table id="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Result</th></tr></thead><tbody></tbody></table>
+    </section>"##
+    )
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names_are_escaped_in_pages() {
+        assert_eq!(
+            escape(r##"<a href="x">'&'</a>"##),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        let body = region_body("<script>alert(1)</script>");
+        assert!(!body.contains("<script>"), "{body}");
+    }
+}

@@ -1,0 +1,344 @@
+//! The dashboard in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, which `scripts/test.sh` installs), driven over
+//! WebDriver: sign in, the live regions table, a hit made through the API
+//! showing up, a typed-confirmation clear, a refused policy edit shown
+//! inline, a rollback, a sensitive region whose values never reach the
+//! page. Screenshots go to `target/dashboard-screenshots/`.
+
+mod support;
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{ADMIN_SECRET, Admin, CANARY, Scratch, config, manager};
+
+/// A `chromedriver` child on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let command = program("CACHE_ADMIN_CHROMEDRIVER", "chromedriver");
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&command)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{} did not start: {error}", command.display()));
+        let driver = Driver { child, port };
+        let started = Instant::now();
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "chromedriver never listened"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `variable`, else `name` on PATH; a clear message when neither is there.
+fn program(variable: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable) {
+        return PathBuf::from(path);
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|candidate| candidate.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not installed: run scripts/test.sh (which installs Debian's chromium and chromium-driver), or set {variable}"
+            )
+        })
+}
+
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let chromium =
+        std::env::var("CACHE_ADMIN_CHROMIUM").unwrap_or_else(|_| String::from("/usr/bin/chromium"));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        String::from("goog:chromeOptions"),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a browser session")
+}
+
+/// Waits until `check` holds (polling every 100 ms, at most 15 s).
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dashboard-screenshots");
+    std::fs::create_dir_all(&folder).expect("screenshot folder");
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(folder.join(format!("{name}.png")), png).expect("screenshot file");
+}
+
+async fn fill_in(client: &Client, css: &str, value: &str) {
+    let field = client.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_live_regions_and_acts_on_them() {
+    let scratch = Scratch::new("browser");
+    let admin = Admin::start(manager(&scratch), config()).await;
+    let users = admin
+        .manager
+        .region_named::<String, String>("admin-users")
+        .expect("region");
+    for i in 0..30 {
+        users.insert(format!("user:{i}"), format!("name {i}")).await;
+    }
+    let secrets = admin
+        .manager
+        .region_named::<String, String>("admin-secrets")
+        .expect("region");
+    secrets
+        .insert(format!("key-{CANARY}"), format!("value-{CANARY}"))
+        .await;
+
+    let driver = Driver::start();
+    let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
+    let url = admin.url.clone();
+
+    // Without a token, any page sends the person to sign in.
+    client.goto(&format!("{url}/")).await.expect("goto");
+    until("the login page", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|current| current.path() == "/login")
+    })
+    .await;
+    fill_in(&client, "#token", "not-the-token-0123456789").await;
+    click(&client, "#login button[type=submit]").await;
+    until("the refusal", || async {
+        text(&client, "#login-status").await.contains("not valid")
+    })
+    .await;
+    fill_in(&client, "#token", ADMIN_SECRET).await;
+    click(&client, "#login button[type=submit]").await;
+
+    // The regions table lists the real regions.
+    until("the regions table", || async {
+        client
+            .find_all(Locator::Css("#regions tbody tr[data-region]"))
+            .await
+            .is_ok_and(|rows| rows.len() == 3)
+    })
+    .await;
+    let table = text(&client, "#regions").await;
+    for region in ["admin-users", "admin-files", "admin-secrets"] {
+        assert!(table.contains(region), "{table}");
+    }
+    // The token is not in the URL.
+    let current = client.current_url().await.expect("url");
+    assert!(!current.as_str().contains(ADMIN_SECRET), "{current}");
+
+    // A hit made through the API shows up live.
+    let hits_cell = "#regions tr[data-region='admin-users'] td[data-field='hits']";
+    let before = text(&client, hits_cell).await;
+    for _ in 0..7 {
+        assert!(users.get(&String::from("user:1")).await.is_some());
+    }
+    until("the live hit count", || async {
+        let now = text(&client, hits_cell).await;
+        !now.is_empty() && now != before
+    })
+    .await;
+    // Filtering narrows the table.
+    fill_in(&client, "#filter", "files").await;
+    until("the filtered table", || async {
+        client
+            .find_all(Locator::Css("#regions tbody tr[data-region]"))
+            .await
+            .is_ok_and(|rows| rows.len() == 1)
+    })
+    .await;
+    // (A prefix every region shares: clearing a field through WebDriver
+    // sends no input event.)
+    fill_in(&client, "#filter", "admin").await;
+    until("the whole table again", || async {
+        client
+            .find_all(Locator::Css("#regions tbody tr[data-region]"))
+            .await
+            .is_ok_and(|rows| rows.len() == 3)
+    })
+    .await;
+    screenshot(&client, "regions").await;
+
+    // A region's page: entries, then a clear that needs the typed name.
+    client
+        .goto(&format!("{url}/regions/admin-users"))
+        .await
+        .expect("goto");
+    until("the entries", || async {
+        text(&client, "#entries-status")
+            .await
+            .contains("entries shown")
+    })
+    .await;
+    for _ in 0..5 {
+        users.get(&String::from("user:2")).await;
+        users.get(&String::from("absent")).await;
+    }
+    until("the live chart", || async {
+        text(&client, "#chart-text").await.contains("Last second")
+    })
+    .await;
+    screenshot(&client, "region").await;
+    fill_in(&client, "#clear input[name=confirm]", "admin-user").await;
+    click(&client, "#clear button[type=submit]").await;
+    until("the refused confirmation", || async {
+        text(&client, "#clear .status").await.contains("exactly")
+    })
+    .await;
+    assert_eq!(users.len(), Some(30), "nothing cleared without the name");
+    fill_in(&client, "#clear input[name=confirm]", "admin-users").await;
+    click(&client, "#clear button[type=submit]").await;
+    until("the clear", || async {
+        text(&client, "#clear .status").await.contains("Removed 30")
+    })
+    .await;
+    users.run_pending_tasks();
+    assert_eq!(users.len(), Some(0), "cleared, as the API sees it");
+
+    // A bad policy edit shows the API's error inline and changes nothing.
+    let ttl_before = admin.manager.settings("admin-users").expect("settings").ttl;
+    fill_in(&client, "#policy input[name=ttl]", "ten minutes").await;
+    click(&client, "#policy button[type=submit]").await;
+    until("the inline error", || async {
+        text(&client, "#policy .status")
+            .await
+            .contains("not a valid duration")
+    })
+    .await;
+    assert_eq!(
+        admin.manager.settings("admin-users").expect("settings").ttl,
+        ttl_before
+    );
+
+    // Two good edits, then a rollback to the first from the history list.
+    for ttl in ["20m", "30m"] {
+        fill_in(&client, "#policy input[name=ttl]", ttl).await;
+        until("the diff", || async {
+            text(&client, "#policy .diff").await.contains(ttl)
+        })
+        .await;
+        click(&client, "#policy button[type=submit]").await;
+        until("the applied change", || async {
+            text(&client, "#policy .status").await.contains("Applied")
+        })
+        .await;
+    }
+    let ttl = |manager: &cache_runtime::CacheManager| {
+        manager.settings("admin-users").expect("settings").ttl
+    };
+    assert_eq!(ttl(&admin.manager), Some(Duration::from_secs(1800)));
+    until("the history", || async {
+        client
+            .find(Locator::XPath("//button[text()='Roll back to 1']"))
+            .await
+            .is_ok()
+    })
+    .await;
+    client
+        .find(Locator::XPath("//button[text()='Roll back to 1']"))
+        .await
+        .expect("rollback button")
+        .click()
+        .await
+        .expect("click");
+    until("the rollback", || async {
+        text(&client, "#history-status")
+            .await
+            .contains("Rolled back")
+    })
+    .await;
+    assert_eq!(ttl(&admin.manager), Some(Duration::from_secs(1200)));
+
+    // A sensitive region: browsing is refused with the reason, and its
+    // keys and values never reach the page.
+    client
+        .goto(&format!("{url}/regions/admin-secrets"))
+        .await
+        .expect("goto");
+    until("the refusal", || async {
+        text(&client, "#entries-status").await.contains("sensitive")
+    })
+    .await;
+    let source = client.source().await.expect("page source");
+    assert!(
+        !source.contains(CANARY),
+        "a sensitive value reached the page"
+    );
+    screenshot(&client, "sensitive-region").await;
+
+    client.close().await.expect("close the browser");
+    admin.stop().await;
+}
