@@ -4,7 +4,8 @@
 # cases included. Besides cargo it needs `redis-server` and `memcached`
 # (the Redis and Memcached tests start their own): installed with apt-get
 # when missing, like Debian's `chromium` and `chromium-driver` for the
-# dashboard's browser tests; and python3 (with venv and pip) for schemathesis, installed
+# dashboard's browser tests, and npm for axe-core (into a cache folder);
+# and python3 (with venv and pip) for schemathesis, installed
 # from PyPI into a throwaway venv for the admin API's property-based run.
 # It starts no process that outlives it: each of those tests
 # starts an ephemeral server on a free loopback port and kills it on drop,
@@ -80,6 +81,17 @@ if ! python3 -m venv "$scratch/venv" >/dev/null 2>&1; then
 fi
 "$scratch/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4.32,<5"
 export CACHE_ADMIN_SCHEMATHESIS="$scratch/venv/bin/schemathesis"
+
+# axe-core (npm) checks the dashboard's pages for WCAG 2.x A/AA problems
+# in the browser test: installed into a cache folder, never the repository.
+step "installing axe-core (npm, into a cache folder)"
+need npm npm "the dashboard's accessibility checks"
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/cache-admin-tests/npm"
+if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+    mkdir -p "$axe_dir"
+    npm install --prefix "$axe_dir" --no-save --no-audit --no-fund --silent "axe-core@^4.10"
+fi
+export CACHE_ADMIN_AXE="$axe_dir/node_modules/axe-core/axe.min.js"
 
 step "cargo test (workspace, all features)"
 cargo test --workspace --all-features 2>&1 | tee "$log"

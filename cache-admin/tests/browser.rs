@@ -127,6 +127,69 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(folder.join(format!("{name}.png")), png).expect("screenshot file");
 }
 
+/// axe-core's script: `CACHE_ADMIN_AXE`, else where `scripts/test.sh`
+/// installs it from the npm registry (a cache folder, not the repository).
+fn axe_script() -> String {
+    let path = std::env::var_os("CACHE_ADMIN_AXE").map_or_else(
+        || {
+            let cache = std::env::var_os("XDG_CACHE_HOME").map_or_else(
+                || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"),
+                PathBuf::from,
+            );
+            cache.join("cache-admin-tests/npm/node_modules/axe-core/axe.min.js")
+        },
+        PathBuf::from,
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "axe-core is not at {} ({error}): run scripts/test.sh (which installs it with npm into a cache folder), or set CACHE_ADMIN_AXE",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page now shown: no WCAG 2.0/2.1 A or AA violation.
+async fn accessible(client: &Client, axe: &str, page: &str) {
+    let violations = axe_violations(client, axe, page).await;
+    assert!(
+        violations.is_empty(),
+        "{page}: WCAG violations: {}",
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}
+
+/// axe-core's WCAG 2.0/2.1 A and AA violations on the page now shown.
+async fn axe_violations(client: &Client, axe: &str, page: &str) -> Vec<serde_json::Value> {
+    client.execute(axe, vec![]).await.expect("axe-core loads");
+    let report = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+              .then((result) => done({
+                passes: result.passes.length,
+                violations: result.violations.map((v) => ({
+                  id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.map((n) => n.target.join(" ")),
+                })),
+              }))
+              .catch((error) => done({ error: String(error) }));"#,
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    assert!(
+        report["error"].is_null(),
+        "{page}: axe-core failed: {report}"
+    );
+    // Not vacuous: the rules ran and some passed.
+    let passes = report["passes"].as_u64().unwrap_or(0);
+    assert!(
+        passes >= 10,
+        "{page}: only {passes} axe rules passed: {report}"
+    );
+    report["violations"].as_array().cloned().expect("a list")
+}
+
 async fn fill_in(client: &Client, css: &str, value: &str) {
     let field = client.find(Locator::Css(css)).await.expect(css);
     field.clear().await.expect("clear");
@@ -162,6 +225,7 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
         .insert(format!("key-{CANARY}"), format!("value-{CANARY}"))
         .await;
 
+    let axe = axe_script();
     let driver = Driver::start();
     let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
     let url = admin.url.clone();
@@ -175,6 +239,7 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
             .is_ok_and(|current| current.path() == "/login")
     })
     .await;
+    accessible(&client, &axe, "login").await;
     fill_in(&client, "#token", "not-the-token-0123456789").await;
     click(&client, "#login button[type=submit]").await;
     until("the refusal", || async {
@@ -231,6 +296,7 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
     })
     .await;
     screenshot(&client, "regions").await;
+    accessible(&client, &axe, "regions").await;
 
     // A region's page: entries, then a clear that needs the typed name.
     client
@@ -252,6 +318,7 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
     })
     .await;
     screenshot(&client, "region").await;
+    accessible(&client, &axe, "region").await;
     fill_in(&client, "#clear input[name=confirm]", "admin-user").await;
     click(&client, "#clear button[type=submit]").await;
     until("the refused confirmation", || async {
@@ -338,6 +405,22 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
         "a sensitive value reached the page"
     );
     screenshot(&client, "sensitive-region").await;
+    accessible(&client, &axe, "sensitive region").await;
+
+    // The check itself sees a problem when there is one: an input
+    // without a label.
+    client
+        .execute(
+            "document.getElementById('main').append(document.createElement('input'))",
+            vec![],
+        )
+        .await
+        .expect("an unlabelled input");
+    let violations = axe_violations(&client, &axe, "a broken page").await;
+    assert!(
+        violations.iter().any(|v| v["id"] == "label"),
+        "{violations:?}"
+    );
 
     client.close().await.expect("close the browser");
     admin.stop().await;
