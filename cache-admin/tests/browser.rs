@@ -314,7 +314,9 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
         users.get(&String::from("absent")).await;
     }
     until("the live chart", || async {
-        text(&client, "#chart-text").await.contains("Last second")
+        text(&client, "#chart-gets-text")
+            .await
+            .starts_with("Now: hits")
     })
     .await;
     screenshot(&client, "region").await;
@@ -423,5 +425,107 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
     );
 
     client.close().await.expect("close the browser");
+    admin.stop().await;
+}
+
+/// 100 regions with live traffic: prints the time to the first render of
+/// the table and what an update (table and heatmap) costs in the page, as
+/// the browser's own performance marks measure them. Reports only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_regions_render_and_update() {
+    use cache_runtime::manager::RegionCodecs;
+    use cache_runtime::{CacheManager, RegionDescriptor};
+
+    let scratch = Scratch::new("browser-100");
+    let mut builder = CacheManager::builder()
+        .without_linked_regions()
+        .without_config_env()
+        .background_stats(false)
+        .disk_root(scratch.0.join("disk"));
+    for i in 0..100 {
+        builder = builder.region_with(
+            RegionDescriptor::builder(format!("region-{i:03}"))
+                .max_entries(1_000)
+                .build()
+                .expect("descriptor"),
+            RegionCodecs::<String, String>::serde(),
+        );
+    }
+    let manager = builder.build().expect("manager");
+    let handles: Vec<_> = (0..100)
+        .map(|i| {
+            manager
+                .region_named::<String, String>(&format!("region-{i:03}"))
+                .expect("region")
+        })
+        .collect();
+    for (i, handle) in handles.iter().enumerate() {
+        for key in 0..(i * 5) {
+            handle.insert(format!("k{key}"), String::from("v")).await;
+        }
+    }
+    let admin = Admin::start(manager, config()).await;
+    let traffic = tokio::spawn(async move {
+        for round in 0u64.. {
+            for handle in &handles {
+                handle.get(&format!("k{}", round % 7)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+
+    let driver = Driver::start();
+    let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
+    client
+        .goto(&format!("{}/login", admin.url))
+        .await
+        .expect("goto");
+    client
+        .execute(
+            "sessionStorage.setItem('cache-admin-token', arguments[0])",
+            vec![serde_json::json!(ADMIN_SECRET)],
+        )
+        .await
+        .expect("sign in");
+    client.goto(&format!("{}/", admin.url)).await.expect("goto");
+    until("100 rows", || async {
+        client
+            .find_all(Locator::Css("#regions tbody tr[data-region]"))
+            .await
+            .is_ok_and(|rows| rows.len() == 100)
+    })
+    .await;
+    until("ten live updates", || async {
+        client
+            .execute(
+                "return performance.getEntriesByName('cache-admin:update').length",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|count| count.as_u64())
+            .is_some_and(|count| count >= 10)
+    })
+    .await;
+    let timings = client
+        .execute(
+            r#"const first = performance.getEntriesByName("cache-admin:first-render")[0];
+            const updates = performance.getEntriesByName("cache-admin:update").map((e) => e.duration).sort((a, b) => a - b);
+            return { first_render_ms: first.startTime, updates: updates.length,
+                     update_median_ms: updates[Math.floor(updates.length / 2)],
+                     update_max_ms: updates[updates.length - 1] };"#,
+            vec![],
+        )
+        .await
+        .expect("timings");
+    println!("dashboard, 100 regions: {timings}");
+    assert!(
+        timings["first_render_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms > 0.0)
+    );
+    screenshot(&client, "regions-100").await;
+    client.close().await.expect("close the browser");
+    traffic.abort();
     admin.stop().await;
 }

@@ -47,6 +47,29 @@ pub(crate) struct StatsTick {
     pub bytes: Option<u64>,
     /// Evictions, all causes.
     pub evictions: u64,
+    /// Evictions by cause.
+    pub evicted: EvictedTick,
+    /// Sampled get latency since start: median and 99th percentile, ns.
+    pub p50_ns: u64,
+    /// The 99th percentile, ns.
+    pub p99_ns: u64,
+    /// Gets answered by the memory level, for a region with a second level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l1_hits: Option<u64>,
+    /// Gets answered by the second level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l2_hits: Option<u64>,
+}
+
+/// Evictions by cause, since start.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EvictedTick {
+    /// The TTL ran out.
+    pub expired: u64,
+    /// The idle time (TTI) ran out.
+    pub idle: u64,
+    /// The size limit.
+    pub size: u64,
 }
 
 /// One server-sent event as a client parses it.
@@ -122,6 +145,15 @@ pub(crate) async fn events(
                             entries: snapshot.entries,
                             bytes: snapshot.bytes,
                             evictions: snapshot.evictions.total(),
+                            evicted: EvictedTick {
+                                expired: snapshot.evictions.expired,
+                                idle: snapshot.evictions.idle,
+                                size: snapshot.evictions.size,
+                            },
+                            p50_ns: snapshot.get_latency.p50_ns,
+                            p99_ns: snapshot.get_latency.p99_ns,
+                            l1_hits: snapshot.tiers.map(|tiers| tiers.l1_hits),
+                            l2_hits: snapshot.tiers.map(|tiers| tiers.l2_hits),
                             region: snapshot.region,
                         })
                         .collect();

@@ -237,7 +237,7 @@ async function regionsPage() {
           el("td", { class: "num", "data-field": "hits" }, count(row.hits)),
           el("td", { class: "num", "data-field": "misses" }, count(row.misses)),
           el("td", { class: "num" }, duration(row.p99)),
-          el("td", { class: "num" }, count(row.evictions)),
+          el("td", { class: "num", title: row.evicted_text || "" }, row.per_minute === undefined ? count(row.evictions) : `${count(row.per_minute)}/min`),
           el("td", { class: "muted" }, row.site),
         );
       }),
@@ -271,6 +271,66 @@ async function regionsPage() {
   }
   filter.addEventListener("input", render);
   render();
+  performance.mark("cache-admin:first-render");
+
+  // Memory heatmap: each region's size as a share of its limit, a column
+  // per second (the last 60).
+  const heat = new Map();
+  function share(row) {
+    if (row.max_entries && row.entries !== null && row.entries !== undefined) return row.entries / row.max_entries;
+    if (row.max_bytes && row.bytes !== null && row.bytes !== undefined) return row.bytes / row.max_bytes;
+    return null;
+  }
+  function drawHeatmap() {
+    const svg = document.getElementById("heatmap");
+    const names = [...rows.keys()].filter((name) => share(rows.get(name)) !== null).sort();
+    const ns = "http://www.w3.org/2000/svg";
+    const make = (tag, attributes, text) => {
+      const node = document.createElementNS(ns, tag);
+      for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+      if (text !== undefined) node.textContent = text;
+      return node;
+    };
+    const cell = 10;
+    const left = 160;
+    svg.setAttribute("viewBox", `0 0 ${left + 60 * cell} ${Math.max(1, names.length) * (cell + 4)}`);
+    const children = [];
+    names.forEach((name, row) => {
+      const y = row * (cell + 4);
+      children.push(make("text", { x: 0, y: y + cell }, name));
+      (heat.get(name) || []).forEach((value, column) => {
+        // Light (empty) to dark (at the limit); a shade per tenth.
+        const level = Math.min(10, Math.round(value * 10));
+        const lightness = 95 - level * 6;
+        children.push(
+          make("rect", { class: "cell", x: left + column * cell, y, width: cell, height: cell, fill: `hsl(210 70% ${lightness}%)` }),
+        );
+      });
+    });
+    svg.replaceChildren(...children);
+    const table = document.querySelector("#heatmap-table tbody");
+    table.replaceChildren(
+      ...names.map((name) => {
+        const values = heat.get(name) || [];
+        return el(
+          "tr",
+          {},
+          el("th", { scope: "row" }, name),
+          el("td", { class: "num" }, percent(values[values.length - 1])),
+          el("td", { class: "num" }, percent(values.length ? Math.max(...values) : null)),
+        );
+      }),
+    );
+    document.getElementById("heatmap-text").textContent = names.length
+      ? `${names.length} limited region(s); the fullest now: ${names
+          .map((name) => [name, share(rows.get(name))])
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([name, value]) => `${name} ${percent(value)}`)
+          .join(", ")}.`
+      : "No region has a limit.";
+  }
+  drawHeatmap();
 
   const abort = new AbortController();
   follow(
@@ -287,15 +347,65 @@ async function regionsPage() {
           entries: tick.entries,
           bytes: tick.bytes,
           evictions: tick.evictions,
+          p99: tick.p99_ns,
         });
+        // Evictions per minute, by cause, over the last minute seen.
+        row.window = row.window || [];
+        row.window.push({ at: Date.now(), evicted: tick.evicted });
+        if (row.window.length > 61) row.window.shift();
+        const first = row.window[0];
+        const minutes = Math.max(1 / 60, (Date.now() - first.at) / 60000);
+        const rate = (cause) => (tick.evicted[cause] - first.evicted[cause]) / minutes;
+        row.per_minute = Math.round(rate("expired") + rate("idle") + rate("size"));
+        row.evicted_text = `per minute: expired ${rate("expired").toFixed(0)}, idle ${rate("idle").toFixed(0)}, size ${rate("size").toFixed(0)}`;
+        const value = share(row);
+        if (value !== null) {
+          const values = heat.get(tick.region) || [];
+          values.push(Math.min(1, value));
+          if (values.length > 60) values.shift();
+          heat.set(tick.region, values);
+        }
       }
+      const started = performance.now();
       render();
+      drawHeatmap();
+      performance.measure("cache-admin:update", { start: started });
       liveStatus(`Live · updated ${new Date().toLocaleTimeString()}`);
     },
     abort.signal,
     liveStatus,
   );
   addEventListener("pagehide", () => abort.abort());
+}
+
+/** Draws `points` (one object per second) as one line per series. */
+function drawLine(svg, points, chart) {
+  if (!svg) return;
+  const width = 600;
+  const height = 160;
+  const values = points.flatMap((p) => chart.series.map(([key]) => p[key] || 0));
+  const top = Math.max(1, ...values);
+  const span = Math.max(1, points.length - 1);
+  const x = (i) => 44 + (i / span) * (width - 48);
+  const y = (v) => height - 16 - ((v || 0) / top) * (height - 28);
+  const ns = "http://www.w3.org/2000/svg";
+  const make = (tag, attributes, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const format = chart.format || count;
+  const children = [
+    make("text", { x: 2, y: 12 }, `${format(top)}${chart.unit}`),
+    make("text", { x: 2, y: height - 4 }, "0"),
+    make("line", { x1: 44, x2: width, y1: height - 16, y2: height - 16, class: "axis" }),
+  ];
+  chart.series.forEach(([key], index) => {
+    const line = points.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+    children.push(make("polyline", { class: `series s${index}`, points: line }));
+  });
+  svg.replaceChildren(...children);
 }
 
 // ---- one region ----------------------------------------------------------
@@ -329,34 +439,39 @@ async function regionPage() {
     }),
   );
 
-  // Live chart: hits and misses per second, from the stats ticks.
-  const points = [];
-  const svg = document.getElementById("chart");
-  const chartText = document.getElementById("chart-text");
+  // Live charts from the stats ticks: gets per second, latency, entries
+  // vs limit, evictions per second by cause, and which level answered.
+  const limit = region.max_entries;
+  const charts = {
+    gets: { series: [["hits", "hits"], ["misses", "misses"]], unit: "/s" },
+    latency: { series: [["p50", "p50"], ["p99", "p99"]], unit: "", format: duration },
+    entries: { series: limit ? [["entries", "entries"], ["limit", "limit"]] : [["entries", "entries"]], unit: "" },
+    evictions: { series: [["expired", "expired"], ["idle", "idle"], ["size", "size"]], unit: "/s" },
+  };
+  const seconds = [];
   let last = null;
-  function drawChart() {
-    const width = 600;
-    const height = 180;
-    const top = Math.max(1, ...points.map((p) => Math.max(p.hits, p.misses)));
-    const x = (i) => (points.length < 2 ? 0 : (i / (points.length - 1)) * (width - 40)) + 36;
-    const y = (v) => height - 18 - (v / top) * (height - 30);
-    const line = (key) => points.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
-    const ns = "http://www.w3.org/2000/svg";
-    const make = (tag, attributes, text) => {
-      const node = document.createElementNS(ns, tag);
-      for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-      if (text !== undefined) node.textContent = text;
-      return node;
-    };
-    svg.replaceChildren(
-      make("text", { x: 2, y: 12 }, `${top}/s`),
-      make("text", { x: 2, y: height - 6 }, "0"),
-      make("line", { x1: 36, x2: width, y1: height - 18, y2: height - 18, stroke: "#c9d1da" }),
-      make("polyline", { class: "hits", points: line("hits") }),
-      make("polyline", { class: "misses", points: line("misses") }),
-    );
-    const now = points[points.length - 1];
-    if (now) chartText.textContent = `Last second: ${now.hits} hits, ${now.misses} misses (${points.length - 1} s shown).`;
+  function drawAll() {
+    for (const [name, chart] of Object.entries(charts)) {
+      const points = seconds.map((h) => h[name]);
+      drawLine(document.getElementById(`chart-${name}`), points, chart);
+      const now = points[points.length - 1];
+      const text = document.getElementById(`chart-${name}-text`);
+      if (now && text) {
+        const format = chart.format || count;
+        text.textContent =
+          `Now: ${chart.series.map(([key, label]) => `${label} ${format(now[key])}${chart.unit}`).join(", ")} ` +
+          `(${points.length} s shown).`;
+      }
+    }
+    const tiers = document.getElementById("tiers");
+    if (last && last.l1_hits !== undefined) {
+      const total = last.l1_hits + last.l2_hits;
+      tiers.textContent = total
+        ? `Hits answered by memory: ${percent(last.l1_hits / total)} (${count(last.l1_hits)}); by the second level: ${percent(last.l2_hits / total)} (${count(last.l2_hits)}).`
+        : "No hit yet.";
+    } else if (last) {
+      tiers.textContent = "One level: every hit is answered by it.";
+    }
   }
 
   const abort = new AbortController();
@@ -366,16 +481,24 @@ async function regionPage() {
       const tick = JSON.parse(data).find((t) => t.region === id);
       if (!tick) return;
       if (last) {
-        // The line starts from the first second seen, at zero.
-        if (!points.length) points.push({ hits: 0, misses: 0 });
-        points.push({ hits: Math.max(0, tick.hits - last.hits), misses: Math.max(0, tick.misses - last.misses) });
-        if (points.length > 120) points.shift();
+        const per = (now, before) => Math.max(0, now - before);
+        seconds.push({
+          gets: { hits: per(tick.hits, last.hits), misses: per(tick.misses, last.misses) },
+          latency: { p50: tick.p50_ns, p99: tick.p99_ns },
+          entries: { entries: tick.entries ?? 0, limit: limit ?? 0 },
+          evictions: {
+            expired: per(tick.evicted.expired, last.evicted.expired),
+            idle: per(tick.evicted.idle, last.evicted.idle),
+            size: per(tick.evicted.size, last.evicted.size),
+          },
+        });
+        if (seconds.length > 120) seconds.shift();
       }
       last = tick;
       if (pause.paused) return;
       Object.assign(region, { entries: tick.entries, hit_rate: tick.hit_rate });
       showSummary();
-      drawChart();
+      drawAll();
       liveStatus(`Live · updated ${new Date().toLocaleTimeString()}`);
     },
     abort.signal,

@@ -164,7 +164,19 @@ fn regions_body() -> String {
       <tbody><tr><td colspan="10" class="muted">Loading…</td></tr></tbody>
     </table>
     <h2>Effectiveness</h2>
-    <p id="effectiveness" class="panel">Loading…</p>"##,
+    <p id="effectiveness" class="panel">Loading…</p>
+    <h2 id="heatmap-title">Memory heatmap</h2>
+    <section class="panel" aria-labelledby="heatmap-title">
+      <p class="muted">Each limited region's size as a share of its limit, one column per second (last minute); darker is fuller.</p>
+      <svg id="heatmap" class="heatmap" role="img" aria-labelledby="heatmap-title heatmap-text"></svg>
+      <p id="heatmap-text" class="muted"></p>
+      <details>
+        <summary>As a table</summary>
+        <table id="heatmap-table"><caption class="sr-only">Share of the limit per region.</caption>
+          <thead><tr><th scope="col">Region</th><th scope="col" class="num">Now</th><th scope="col" class="num">Peak (last minute)</th></tr></thead>
+          <tbody></tbody></table>
+      </details>
+    </section>"##,
     )
 }
 
@@ -178,11 +190,30 @@ fn region_body(id: &str) -> String {
       <p id="live" class="muted status" aria-live="polite"></p>
     </div>
     <div class="grid">
-      <section class="panel" aria-labelledby="chart-title">
-        <h2 id="chart-title">Gets per second</h2>
-        <div class="legend"><span class="hits">hits</span><span class="misses">misses</span></div>
-        <svg id="chart" class="chart" role="img" aria-labelledby="chart-title chart-text" viewBox="0 0 600 180" preserveAspectRatio="none"></svg>
-        <p id="chart-text" class="muted">Waiting for the first figures…</p>
+      <section class="panel" aria-labelledby="chart-gets-title">
+        <h2 id="chart-gets-title">Gets per second</h2>
+        <div class="legend"><span class="s0">hits</span><span class="s1">misses</span></div>
+        <svg id="chart-gets" class="chart" role="img" aria-labelledby="chart-gets-title chart-gets-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <p id="chart-gets-text" class="muted">Waiting for the first figures…</p>
+      </section>
+      <section class="panel" aria-labelledby="chart-latency-title">
+        <h2 id="chart-latency-title">Get latency since start</h2>
+        <div class="legend"><span class="s0">p50</span><span class="s1">p99</span></div>
+        <svg id="chart-latency" class="chart" role="img" aria-labelledby="chart-latency-title chart-latency-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <p id="chart-latency-text" class="muted">Waiting for the first figures…</p>
+      </section>
+      <section class="panel" aria-labelledby="chart-entries-title">
+        <h2 id="chart-entries-title">Entries and the limit</h2>
+        <div class="legend"><span class="s0">entries</span><span class="s1">limit</span></div>
+        <svg id="chart-entries" class="chart" role="img" aria-labelledby="chart-entries-title chart-entries-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <p id="chart-entries-text" class="muted">Waiting for the first figures…</p>
+      </section>
+      <section class="panel" aria-labelledby="chart-evictions-title">
+        <h2 id="chart-evictions-title">Evictions per second, by cause</h2>
+        <div class="legend"><span class="s0">expired</span><span class="s1">idle</span><span class="s2">size</span></div>
+        <svg id="chart-evictions" class="chart" role="img" aria-labelledby="chart-evictions-title chart-evictions-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <p id="chart-evictions-text" class="muted">Waiting for the first figures…</p>
+        <p id="tiers" class="muted"></p>
       </section>
       <section class="panel" aria-labelledby="settings-title">
         <h2 id="settings-title">Settings</h2>
