@@ -529,3 +529,137 @@ async fn a_hundred_regions_render_and_update() {
     traffic.abort();
     admin.stop().await;
 }
+
+/// What the ephemeral servers share (a free port, waiting until ready).
+#[cfg(feature = "redis")]
+#[path = "../../cache-runtime/src/test_support/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+/// An ephemeral `redis-server`, killed on drop.
+#[cfg(feature = "redis")]
+#[path = "../../cache-runtime/src/test_support/redis.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
+/// A Redis region in the dashboard: listed with its tier, browsed a page at
+/// a time over Redis' SCAN ("load more"), an entry deleted from the page
+/// is gone from Redis.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
+    use cache_runtime::config::Tier;
+    use cache_runtime::manager::RegionCodecs;
+    use cache_runtime::redis::RedisConfig;
+    use cache_runtime::{CacheManager, RegionDescriptor};
+
+    let redis = redis_server::RedisServer::start();
+    let scratch = Scratch::new("browser-redis");
+    let manager = CacheManager::builder()
+        .without_linked_regions()
+        .without_config_env()
+        .background_stats(false)
+        .disk_root(scratch.0.join("disk"))
+        .redis(RedisConfig::new(redis.url()).prefix("dashboard"))
+        .region_with(
+            RegionDescriptor::builder("shared-sessions")
+                .tier(Tier::Redis)
+                .build()
+                .expect("descriptor"),
+            RegionCodecs::<String, String>::serde(),
+        )
+        .build()
+        .expect("manager");
+    let sessions = manager
+        .region_named::<String, String>("shared-sessions")
+        .expect("region");
+    for i in 0..60 {
+        sessions
+            .insert(format!("session:{i:02}"), format!("user {i}"))
+            .await;
+    }
+    let admin = Admin::start(manager, config()).await;
+
+    let driver = Driver::start();
+    let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
+    client
+        .goto(&format!("{}/login", admin.url))
+        .await
+        .expect("goto");
+    client
+        .execute(
+            "sessionStorage.setItem('cache-admin-token', arguments[0])",
+            vec![serde_json::json!(ADMIN_SECRET)],
+        )
+        .await
+        .expect("sign in");
+    client.goto(&format!("{}/", admin.url)).await.expect("goto");
+    until("the Redis region's row", || async {
+        text(&client, "#regions tr[data-region='shared-sessions']")
+            .await
+            .contains("redis")
+    })
+    .await;
+
+    client
+        .goto(&format!("{}/regions/shared-sessions", admin.url))
+        .await
+        .expect("goto");
+    let rows = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .find_all(Locator::Css("#entries tbody tr"))
+                .await
+                .map_or(0, |rows| rows.len())
+        }
+    };
+    // Pages of at most 50 (SCAN's count is a hint: page sizes vary), then
+    // "load more" until the cursor ends.
+    let mut pages = 0;
+    loop {
+        until("a page", || async {
+            text(&client, "#entries-status")
+                .await
+                .contains("entries shown")
+        })
+        .await;
+        pages += 1;
+        let more = client
+            .find(Locator::Css("#more"))
+            .await
+            .expect("the button");
+        if !more.is_displayed().await.unwrap_or(false) {
+            break;
+        }
+        let shown = rows(&client).await;
+        more.click().await.expect("load more");
+        until("the next page", || async { rows(&client).await > shown }).await;
+        assert!(pages < 20, "the cursor never ended");
+    }
+    assert!(pages >= 2, "60 entries take more than one page of 50");
+    assert_eq!(rows(&client).await, 60);
+    let table = text(&client, "#entries").await;
+    assert!(
+        table.contains("session:07") && table.contains("redis"),
+        "{table}"
+    );
+
+    client
+        .find(Locator::Css("button[aria-label='Delete session:07']"))
+        .await
+        .expect("the delete button")
+        .click()
+        .await
+        .expect("click");
+    until("the deletion", || async {
+        text(&client, "#entries-status")
+            .await
+            .contains("Deleted session:07")
+    })
+    .await;
+    assert_eq!(sessions.get(&String::from("session:07")).await, None);
+    accessible(&client, &axe_script(), "Redis region").await;
+    client.close().await.expect("close the browser");
+    admin.stop().await;
+}

@@ -131,6 +131,7 @@ fn percentiles_of_known_distributions() {
     assert_eq!(l.mean_ns, 50_000);
     within_an_eighth(l.p50_ns, 50_000);
     within_an_eighth(l.p90_ns, 90_000);
+    within_an_eighth(l.p95_ns, 95_000);
     within_an_eighth(l.p99_ns, 99_000);
 
     // 97 % fast hits at 250 ns, 3 % slow at 2 ms.
@@ -145,6 +146,7 @@ fn percentiles_of_known_distributions() {
     let l = bimodal.snapshot().get_latency;
     within_an_eighth(l.p50_ns, 250);
     within_an_eighth(l.p90_ns, 250);
+    within_an_eighth(l.p95_ns, 250);
     within_an_eighth(l.p99_ns, 2_000_000);
     assert_eq!(l.max_ns, 2_000_000);
 
@@ -156,7 +158,7 @@ fn percentiles_of_known_distributions() {
     constant.load_err(5_000_000);
     let l = constant.snapshot().load_time;
     assert_eq!((l.count, l.max_ns, l.mean_ns), (1001, 5_000_000, 5_000_000));
-    for p in [l.p50_ns, l.p90_ns, l.p99_ns] {
+    for p in [l.p50_ns, l.p90_ns, l.p95_ns, l.p99_ns] {
         within_an_eighth(p, 5_000_000);
         assert!(p <= l.max_ns);
     }

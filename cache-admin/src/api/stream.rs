@@ -51,6 +51,8 @@ pub(crate) struct StatsTick {
     pub evicted: EvictedTick,
     /// Sampled get latency since start: median and 99th percentile, ns.
     pub p50_ns: u64,
+    /// The 95th percentile, ns.
+    pub p95_ns: u64,
     /// The 99th percentile, ns.
     pub p99_ns: u64,
     /// Gets answered by the memory level, for a region with a second level.
@@ -151,6 +153,7 @@ pub(crate) async fn events(
                                 size: snapshot.evictions.size,
                             },
                             p50_ns: snapshot.get_latency.p50_ns,
+                            p95_ns: snapshot.get_latency.p95_ns,
                             p99_ns: snapshot.get_latency.p99_ns,
                             l1_hits: snapshot.tiers.map(|tiers| tiers.l1_hits),
                             l2_hits: snapshot.tiers.map(|tiers| tiers.l2_hits),

@@ -444,7 +444,7 @@ async function regionPage() {
   const limit = region.max_entries;
   const charts = {
     gets: { series: [["hits", "hits"], ["misses", "misses"]], unit: "/s" },
-    latency: { series: [["p50", "p50"], ["p99", "p99"]], unit: "", format: duration },
+    latency: { series: [["p50", "p50"], ["p95", "p95"], ["p99", "p99"]], unit: "", format: duration },
     entries: { series: limit ? [["entries", "entries"], ["limit", "limit"]] : [["entries", "entries"]], unit: "" },
     evictions: { series: [["expired", "expired"], ["idle", "idle"], ["size", "size"]], unit: "/s" },
   };
@@ -484,7 +484,7 @@ async function regionPage() {
         const per = (now, before) => Math.max(0, now - before);
         seconds.push({
           gets: { hits: per(tick.hits, last.hits), misses: per(tick.misses, last.misses) },
-          latency: { p50: tick.p50_ns, p99: tick.p99_ns },
+          latency: { p50: tick.p50_ns, p95: tick.p95_ns, p99: tick.p99_ns },
           entries: { entries: tick.entries ?? 0, limit: limit ?? 0 },
           evictions: {
             expired: per(tick.evicted.expired, last.evicted.expired),

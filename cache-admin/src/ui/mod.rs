@@ -198,7 +198,7 @@ fn region_body(id: &str) -> String {
       </section>
       <section class="panel" aria-labelledby="chart-latency-title">
         <h2 id="chart-latency-title">Get latency since start</h2>
-        <div class="legend"><span class="s0">p50</span><span class="s1">p99</span></div>
+        <div class="legend"><span class="s0">p50</span><span class="s1">p95</span><span class="s2">p99</span></div>
         <svg id="chart-latency" class="chart" role="img" aria-labelledby="chart-latency-title chart-latency-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
         <p id="chart-latency-text" class="muted">Waiting for the first figures…</p>
       </section>

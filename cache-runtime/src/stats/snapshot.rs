@@ -207,6 +207,8 @@ pub struct LatencySummary {
     pub p50_ns: u64,
     /// The 90th percentile.
     pub p90_ns: u64,
+    /// The 95th percentile.
+    pub p95_ns: u64,
     /// The 99th percentile.
     pub p99_ns: u64,
     /// The largest.
@@ -222,6 +224,7 @@ impl LatencySummary {
             mean_ns: reading.sum.checked_div(count).unwrap_or(0),
             p50_ns: reading.quantile(0.50),
             p90_ns: reading.quantile(0.90),
+            p95_ns: reading.quantile(0.95),
             p99_ns: reading.quantile(0.99),
             max_ns: reading.max,
         }
