@@ -277,6 +277,9 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
     })
     .await;
     // Filtering narrows the table.
+    // Without Redis there is no fleet to show.
+    let fleet = client.find(Locator::Css("#fleet")).await.expect("section");
+    assert!(!fleet.is_displayed().await.expect("displayed?"));
     fill_in(&client, "#filter", "files").await;
     until("the filtered table", || async {
         client
@@ -578,6 +581,11 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
             .insert(format!("session:{i:02}"), format!("user {i}"))
             .await;
     }
+    assert!(sessions.get(&String::from("session:01")).await.is_some());
+    manager
+        .flush_fleet_stats()
+        .await
+        .expect("fleet figures flushed");
     let admin = Admin::start(manager, config()).await;
 
     let driver = Driver::start();
@@ -598,6 +606,13 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
         text(&client, "#regions tr[data-region='shared-sessions']")
             .await
             .contains("redis")
+    })
+    .await;
+    // With Redis, the fleet's figures are shown too.
+    until("the fleet section", || async {
+        text(&client, "#fleet-table tr[data-region='shared-sessions']")
+            .await
+            .contains("100.0 %")
     })
     .await;
 

@@ -191,6 +191,40 @@ async fn a_fleet_clear_reaches_every_instance_and_counts_their_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_figures_sum_every_instance() {
+    let server = RedisServer::start();
+    let one = manager(&server, "admin-fleet-stats");
+    let two = manager(&server, "admin-fleet-stats");
+    for (manager, gets) in [(&one, 3), (&two, 4)] {
+        fill(manager, "fleet-users", (0..2).map(|i| format!("user:{i}"))).await;
+        let users = manager
+            .region_named::<String, String>("fleet-users")
+            .expect("region");
+        for _ in 0..gets {
+            assert!(users.get(&String::from("user:0")).await.is_some());
+        }
+        assert!(users.get(&String::from("absent")).await.is_none());
+        manager.flush_fleet_stats().await.expect("flushed");
+    }
+    let admin = Admin::start(one.clone(), config()).await;
+    let reply = admin.read(&format!("{BASE}/fleet")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let body = reply.json();
+    let users = body
+        .as_array()
+        .and_then(|views| views.iter().find(|view| view["region"] == "fleet-users"))
+        .cloned()
+        .expect("the region's fleet figures");
+    assert_eq!(
+        (users["hits"].as_u64(), users["misses"].as_u64()),
+        (Some(7), Some(2)),
+        "{users}"
+    );
+    assert_eq!(users["inserts"], 4);
+    admin.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_clear_without_redis_is_a_conflict() {
     let scratch = support::Scratch::new("no-redis-fleet");
     let admin = Admin::start(support::manager(&scratch), config()).await;
@@ -205,6 +239,8 @@ async fn a_fleet_clear_without_redis_is_a_conflict() {
     let body = reply.json();
     assert_eq!(body["error"]["code"], "tier_unavailable");
     assert_eq!(body["error"]["region"], "admin-users");
+    let fleet = admin.read(&format!("{BASE}/fleet")).await;
+    assert_eq!(fleet.status, StatusCode::CONFLICT, "{}", fleet.text());
     admin.stop().await;
 }
 

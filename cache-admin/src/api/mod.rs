@@ -141,6 +141,7 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
         .routes(routes!(regions::detail))
         .routes(routes!(regions::all_stats))
         .routes(routes!(regions::region_stats))
+        .routes(routes!(regions::fleet))
         .routes(routes!(ops::clear))
         .routes(routes!(ops::refresh))
         .routes(routes!(ops::policy))

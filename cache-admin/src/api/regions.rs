@@ -253,3 +253,70 @@ pub(crate) async fn region_stats(
         query.window.as_deref(),
     )?))
 }
+
+/// One region's counters summed over every instance that flushes them to
+/// the shared Redis (`RedisConfig::fleet_stats`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct FleetView {
+    /// The region.
+    pub region: String,
+    /// Gets that found a value, on every instance.
+    pub hits: u64,
+    /// Gets that found none.
+    pub misses: u64,
+    /// `hits / (hits + misses)`.
+    pub hit_rate: Option<f64>,
+    /// Values stored.
+    pub inserts: u64,
+    /// Loads that succeeded.
+    pub loads_succeeded: u64,
+    /// Loads that failed.
+    pub loads_failed: u64,
+    /// Gets answered by the second level.
+    pub l2_hits: u64,
+    /// Second-level operations that failed.
+    pub l2_errors: u64,
+}
+
+/// Every region's figures summed over the fleet (instances sharing the
+/// manager's Redis and flushing their counters to it).
+#[utoipa::path(get, path = "/api/config/caching/fleet", tag = "statistics",
+    responses((status = 200, body = [FleetView]),
+        (status = 409, description = "No Redis, or the redis feature is off", body = ErrorBody),
+        (status = 503, description = "Redis failed", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn fleet(
+    State(state): State<AdminState>,
+    _: Caller,
+) -> Result<axum::Json<Vec<FleetView>>, ApiError> {
+    fleet_views(state.manager()).await.map(axum::Json)
+}
+
+#[cfg(feature = "redis")]
+async fn fleet_views(manager: &CacheManager) -> Result<Vec<FleetView>, ApiError> {
+    let mut views = Vec::new();
+    for name in manager.region_names() {
+        let stats = manager.fleet_stats(&name).await?;
+        views.push(FleetView {
+            region: stats.region,
+            hits: stats.hits,
+            misses: stats.misses,
+            hit_rate: stats.hit_rate,
+            inserts: stats.inserts,
+            loads_succeeded: stats.loads_succeeded,
+            loads_failed: stats.loads_failed,
+            l2_hits: stats.l2_hits,
+            l2_errors: stats.l2_errors,
+        });
+    }
+    Ok(views)
+}
+
+#[cfg(not(feature = "redis"))]
+async fn fleet_views(_: &CacheManager) -> Result<Vec<FleetView>, ApiError> {
+    Err(ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "tier_unavailable",
+        "fleet figures live in Redis: build cache-admin with its `redis` feature and the manager with RedisConfig::fleet_stats",
+    ))
+}

@@ -332,6 +332,36 @@ async function regionsPage() {
   }
   drawHeatmap();
 
+  // The fleet's figures, when the service shares its counters through
+  // Redis (the section stays hidden otherwise).
+  async function loadFleet() {
+    if (pause.paused) return;
+    const reply = await api("GET", `${API}/fleet`);
+    const section = document.getElementById("fleet");
+    if (!reply.ok) {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    document.querySelector("#fleet-table tbody").replaceChildren(
+      ...reply.body.map((view) =>
+        el(
+          "tr",
+          { "data-region": view.region },
+          el("th", { scope: "row" }, view.region),
+          el("td", { class: "num" }, count(view.hits)),
+          el("td", { class: "num" }, count(view.misses)),
+          el("td", { class: "num" }, percent(view.hit_rate)),
+          el("td", { class: "num" }, count(view.loads_succeeded + view.loads_failed)),
+          el("td", { class: "num" }, count(view.l2_errors)),
+        ),
+      ),
+    );
+  }
+  loadFleet();
+  const fleetTimer = setInterval(loadFleet, 10000);
+  addEventListener("pagehide", () => clearInterval(fleetTimer));
+
   const abort = new AbortController();
   follow(
     (name, data) => {

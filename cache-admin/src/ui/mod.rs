@@ -165,6 +165,13 @@ fn regions_body() -> String {
     </table>
     <h2>Effectiveness</h2>
     <p id="effectiveness" class="panel">Loading…</p>
+    <section id="fleet" hidden aria-labelledby="fleet-title">
+      <h2 id="fleet-title">Fleet</h2>
+      <p class="muted">Every instance that flushes its counters to the shared Redis, summed (refreshed every 10 s).</p>
+      <table id="fleet-table"><caption class="sr-only">Each region's figures over the whole fleet.</caption>
+        <thead><tr><th scope="col">Region</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col" class="num">Hit rate</th><th scope="col" class="num">Loads</th><th scope="col" class="num">Second-level errors</th></tr></thead>
+        <tbody></tbody></table>
+    </section>
     <h2 id="heatmap-title">Memory heatmap</h2>
     <section class="panel" aria-labelledby="heatmap-title">
       <p class="muted">Each limited region's size as a share of its limit, one column per second (last minute); darker is fuller.</p>
