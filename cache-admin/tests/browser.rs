@@ -576,12 +576,14 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
     let sessions = manager
         .region_named::<String, String>("shared-sessions")
         .expect("region");
-    for i in 0..60 {
+    // Enough keys that Redis' SCAN needs several calls (with a few dozen
+    // it may answer every key at once, whatever the count asked).
+    for i in 0..300 {
         sessions
-            .insert(format!("session:{i:02}"), format!("user {i}"))
+            .insert(format!("session:{i:03}"), format!("user {i}"))
             .await;
     }
-    assert!(sessions.get(&String::from("session:01")).await.is_some());
+    assert!(sessions.get(&String::from("session:001")).await.is_some());
     manager
         .flush_fleet_stats()
         .await
@@ -629,7 +631,7 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
                 .map_or(0, |rows| rows.len())
         }
     };
-    // Pages of at most 50 (SCAN's count is a hint: page sizes vary), then
+    // Pages of about 50 (SCAN's count is a hint: page sizes vary), then
     // "load more" until the cursor ends.
     let mut pages = 0;
     loop {
@@ -652,16 +654,19 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
         until("the next page", || async { rows(&client).await > shown }).await;
         assert!(pages < 20, "the cursor never ended");
     }
-    assert!(pages >= 2, "60 entries take more than one page of 50");
-    assert_eq!(rows(&client).await, 60);
+    assert!(
+        pages >= 2,
+        "300 entries take more than one page of about 50"
+    );
+    assert_eq!(rows(&client).await, 300);
     let table = text(&client, "#entries").await;
     assert!(
-        table.contains("session:07") && table.contains("redis"),
+        table.contains("session:007") && table.contains("redis"),
         "{table}"
     );
 
     client
-        .find(Locator::Css("button[aria-label='Delete session:07']"))
+        .find(Locator::Css("button[aria-label='Delete session:007']"))
         .await
         .expect("the delete button")
         .click()
@@ -670,10 +675,10 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
     until("the deletion", || async {
         text(&client, "#entries-status")
             .await
-            .contains("Deleted session:07")
+            .contains("Deleted session:007")
     })
     .await;
-    assert_eq!(sessions.get(&String::from("session:07")).await, None);
+    assert_eq!(sessions.get(&String::from("session:007")).await, None);
     accessible(&client, &axe_script(), "Redis region").await;
     client.close().await.expect("close the browser");
     admin.stop().await;

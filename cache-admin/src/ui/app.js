@@ -566,7 +566,7 @@ async function regionPage() {
   const diff = policy.querySelector(".diff");
   function changes() {
     const out = {};
-    for (const field of ["ttl", "max_entries"]) {
+    for (const field of ["ttl", "tti", "memory_ttl", "max_entries", "max_bytes", "eviction", "compression", "enabled", "fail_safe"]) {
       const value = policy.elements[field].value.trim();
       if (value && value !== current[field]) out[field] = value;
     }

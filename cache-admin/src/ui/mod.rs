@@ -242,7 +242,14 @@ fn region_body(id: &str) -> String {
         <form id="policy" class="panel">
           <h3>Policy</h3>
           <label>TTL<input name="ttl" placeholder="10m, or none"></label>
+          <label>Idle time (TTI)<input name="tti" placeholder="5m, or none"></label>
+          <label>Memory TTL (hybrid)<input name="memory_ttl" placeholder="1m, or none"></label>
           <label>Max entries<input name="max_entries" inputmode="numeric"></label>
+          <label>Max bytes<input name="max_bytes" placeholder="64MiB"></label>
+          <label>Eviction<select name="eviction"><option value="">(unchanged)</option><option>tinylfu</option><option>lru</option></select></label>
+          <label>Compression<select name="compression"><option value="">(unchanged)</option><option>none</option><option>lz4</option><option>zstd</option></select></label>
+          <label>Enabled<select name="enabled"><option value="">(unchanged)</option><option>true</option><option>false</option></select></label>
+          <label>Fail-safe<input name="fail_safe" placeholder="30s, or off"></label>
           <label>Reason<input name="reason"></label>
           <p class="diff muted" aria-live="polite"></p>
           <button type="submit">Apply</button>
