@@ -414,7 +414,7 @@ function drawLine(svg, points, chart) {
   const width = 600;
   const height = 160;
   const values = points.flatMap((p) => chart.series.map(([key]) => p[key] || 0));
-  const top = Math.max(1, ...values);
+  const top = chart.max || Math.max(1, ...values);
   const span = Math.max(1, points.length - 1);
   const x = (i) => 44 + (i / span) * (width - 48);
   const y = (v) => height - 16 - ((v || 0) / top) * (height - 28);
@@ -474,6 +474,7 @@ async function regionPage() {
   const limit = region.max_entries;
   const charts = {
     gets: { series: [["hits", "hits"], ["misses", "misses"]], unit: "/s" },
+    rate: { series: [["rate", "hit rate"]], unit: " %", max: 100 },
     latency: { series: [["p50", "p50"], ["p95", "p95"], ["p99", "p99"]], unit: "", format: duration },
     entries: { series: limit ? [["entries", "entries"], ["limit", "limit"]] : [["entries", "entries"]], unit: "" },
     evictions: { series: [["expired", "expired"], ["idle", "idle"], ["size", "size"]], unit: "/s" },
@@ -514,6 +515,12 @@ async function regionPage() {
         const per = (now, before) => Math.max(0, now - before);
         seconds.push({
           gets: { hits: per(tick.hits, last.hits), misses: per(tick.misses, last.misses) },
+          // Each second's own hit rate (gets that ran no loader), in percent.
+          rate: (() => {
+            const hits = per(tick.hits, last.hits) + per(tick.coalesced, last.coalesced);
+            const gets = hits + per(tick.misses, last.misses);
+            return { rate: gets ? Math.round((hits / gets) * 100) : 0 };
+          })(),
           latency: { p50: tick.p50_ns, p95: tick.p95_ns, p99: tick.p99_ns },
           entries: { entries: tick.entries ?? 0, limit: limit ?? 0 },
           evictions: {
@@ -610,10 +617,17 @@ async function regionPage() {
       entries.replaceChildren();
     }
     const match = browse.elements.match.value.trim();
-    const query = new URLSearchParams({ limit: "50" });
-    if (match) query.set("match", match);
-    if (cursor) query.set("cursor", cursor);
-    const reply = await api("GET", `${path}/entries?${query}`);
+    // Like SCAN, a page may come back empty with a cursor to go on from:
+    // go on (a few times) rather than show an empty "more".
+    let reply;
+    for (let tries = 0; tries < 20; tries += 1) {
+      const query = new URLSearchParams({ limit: "50" });
+      if (match) query.set("match", match);
+      if (cursor) query.set("cursor", cursor);
+      reply = await api("GET", `${path}/entries?${query}`);
+      if (!reply.ok || reply.body.entries.length || !reply.body.next) break;
+      cursor = reply.body.next;
+    }
     if (!reply.ok) {
       more.hidden = true;
       entriesStatus.className = "status error";

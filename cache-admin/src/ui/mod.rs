@@ -203,6 +203,12 @@ fn region_body(id: &str) -> String {
         <svg id="chart-gets" class="chart" role="img" aria-labelledby="chart-gets-title chart-gets-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
         <p id="chart-gets-text" class="muted">Waiting for the first figures…</p>
       </section>
+      <section class="panel" aria-labelledby="chart-rate-title">
+        <h2 id="chart-rate-title">Hit rate, second by second</h2>
+        <div class="legend"><span class="s0">hit rate</span></div>
+        <svg id="chart-rate" class="chart" role="img" aria-labelledby="chart-rate-title chart-rate-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <p id="chart-rate-text" class="muted">Waiting for the first figures…</p>
+      </section>
       <section class="panel" aria-labelledby="chart-latency-title">
         <h2 id="chart-latency-title">Get latency since start</h2>
         <div class="legend"><span class="s0">p50</span><span class="s1">p95</span><span class="s2">p99</span></div>
