@@ -367,3 +367,43 @@ async fn redis_regions_are_browsed_counted_and_survive_a_paused_server() {
     assert!(degraded, "the Redis component never reported the pause");
     admin.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_a_redis_region_to_the_end_lists_every_key_once() {
+    let server = RedisServer::start();
+    let manager = manager(&server, "admin-paging");
+    fill(
+        &manager,
+        "fleet-shared",
+        (0..300).map(|i| format!("s:{i:03}")),
+    )
+    .await;
+    let admin = Admin::start(manager.clone(), config()).await;
+    let mut seen = std::collections::BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = Vec::new();
+    loop {
+        let mut path = format!("{BASE}/fleet-shared/entries?limit=50");
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = admin.admin(Method::GET, &path, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text());
+        let page = page.json();
+        let entries = page["entries"].as_array().expect("entries").len();
+        pages.push(entries);
+        for entry in page["entries"].as_array().expect("entries") {
+            *seen
+                .entry(entry["key"].as_str().expect("key").to_owned())
+                .or_insert(0) += 1;
+        }
+        cursor = page["next"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+        assert!(pages.len() < 100, "{pages:?}");
+    }
+    assert_eq!(seen.len(), 300, "pages {pages:?}");
+    println!("pages of a 300-key Redis region, limit 50: {pages:?}");
+    admin.stop().await;
+}

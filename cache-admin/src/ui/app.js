@@ -409,8 +409,10 @@ async function regionsPage() {
 }
 
 /** Draws `points` (one object per second) as one line per series. */
-function drawLine(svg, points, chart) {
+function drawLine(svg, shown, chart) {
   if (!svg) return;
+  // One second is drawn as a flat segment rather than an invisible point.
+  const points = shown.length === 1 ? [shown[0], shown[0]] : shown;
   const width = 600;
   const height = 160;
   const values = points.flatMap((p) => chart.series.map(([key]) => p[key] || 0));

@@ -200,31 +200,31 @@ fn region_body(id: &str) -> String {
       <section class="panel" aria-labelledby="chart-gets-title">
         <h2 id="chart-gets-title">Gets per second</h2>
         <div class="legend"><span class="s0">hits</span><span class="s1">misses</span></div>
-        <svg id="chart-gets" class="chart" role="img" aria-labelledby="chart-gets-title chart-gets-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <svg id="chart-gets" class="chart" role="img" aria-labelledby="chart-gets-title chart-gets-text" viewBox="0 0 600 160"></svg>
         <p id="chart-gets-text" class="muted">Waiting for the first figures…</p>
       </section>
       <section class="panel" aria-labelledby="chart-rate-title">
         <h2 id="chart-rate-title">Hit rate, second by second</h2>
         <div class="legend"><span class="s0">hit rate</span></div>
-        <svg id="chart-rate" class="chart" role="img" aria-labelledby="chart-rate-title chart-rate-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <svg id="chart-rate" class="chart" role="img" aria-labelledby="chart-rate-title chart-rate-text" viewBox="0 0 600 160"></svg>
         <p id="chart-rate-text" class="muted">Waiting for the first figures…</p>
       </section>
       <section class="panel" aria-labelledby="chart-latency-title">
         <h2 id="chart-latency-title">Get latency since start</h2>
         <div class="legend"><span class="s0">p50</span><span class="s1">p95</span><span class="s2">p99</span></div>
-        <svg id="chart-latency" class="chart" role="img" aria-labelledby="chart-latency-title chart-latency-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <svg id="chart-latency" class="chart" role="img" aria-labelledby="chart-latency-title chart-latency-text" viewBox="0 0 600 160"></svg>
         <p id="chart-latency-text" class="muted">Waiting for the first figures…</p>
       </section>
       <section class="panel" aria-labelledby="chart-entries-title">
         <h2 id="chart-entries-title">Entries and the limit</h2>
         <div class="legend"><span class="s0">entries</span><span class="s1">limit</span></div>
-        <svg id="chart-entries" class="chart" role="img" aria-labelledby="chart-entries-title chart-entries-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <svg id="chart-entries" class="chart" role="img" aria-labelledby="chart-entries-title chart-entries-text" viewBox="0 0 600 160"></svg>
         <p id="chart-entries-text" class="muted">Waiting for the first figures…</p>
       </section>
       <section class="panel" aria-labelledby="chart-evictions-title">
         <h2 id="chart-evictions-title">Evictions per second, by cause</h2>
         <div class="legend"><span class="s0">expired</span><span class="s1">idle</span><span class="s2">size</span></div>
-        <svg id="chart-evictions" class="chart" role="img" aria-labelledby="chart-evictions-title chart-evictions-text" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+        <svg id="chart-evictions" class="chart" role="img" aria-labelledby="chart-evictions-title chart-evictions-text" viewBox="0 0 600 160"></svg>
         <p id="chart-evictions-text" class="muted">Waiting for the first figures…</p>
         <p id="tiers" class="muted"></p>
       </section>
