@@ -15,14 +15,17 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use support::{ADMIN_SECRET, Admin, CANARY, Scratch, config, manager};
 
-/// A `chromedriver` child on a free loopback port, killed on drop.
+/// A `chromedriver` child on a free loopback port, and the Chromium it
+/// starts with `profile` as its user-data folder: both killed on drop,
+/// also when a test fails before closing its session.
 struct Driver {
     child: Child,
     port: u16,
+    profile: PathBuf,
 }
 
 impl Driver {
-    fn start() -> Driver {
+    fn start(profile: &Path) -> Driver {
         let command = program("CACHE_ADMIN_CHROMEDRIVER", "chromedriver");
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
@@ -35,7 +38,11 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("{} did not start: {error}", command.display()));
-        let driver = Driver { child, port };
+        let driver = Driver {
+            child,
+            port,
+            profile: profile.to_path_buf(),
+        };
         let started = Instant::now();
         while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
             assert!(
@@ -52,6 +59,13 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Chromium outlives chromedriver when the session was not closed:
+        // its processes are the ones naming this test's profile folder.
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(self.profile.as_os_str())
+            .status();
     }
 }
 
@@ -77,7 +91,8 @@ fn program(variable: &str, name: &str) -> PathBuf {
 /// compete for the same two cores, so they run one after the other.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+async fn browser(driver: &Driver) -> Client {
+    let profile = &driver.profile;
     let chromium =
         std::env::var("CACHE_ADMIN_CHROMIUM").unwrap_or_else(|_| String::from("/usr/bin/chromium"));
     let mut capabilities = serde_json::Map::new();
@@ -232,8 +247,8 @@ async fn the_dashboard_shows_live_regions_and_acts_on_them() {
         .await;
 
     let axe = axe_script();
-    let driver = Driver::start();
-    let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
+    let driver = Driver::start(&scratch.0.join("chromium-profile"));
+    let client = browser(&driver).await;
     let url = admin.url.clone();
 
     // Without a token, any page sends the person to sign in.
@@ -483,8 +498,8 @@ async fn a_hundred_regions_render_and_update() {
         }
     });
 
-    let driver = Driver::start();
-    let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
+    let driver = Driver::start(&scratch.0.join("chromium-profile"));
+    let client = browser(&driver).await;
     client
         .goto(&format!("{}/login", admin.url))
         .await
@@ -597,8 +612,8 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
         .expect("fleet figures flushed");
     let admin = Admin::start(manager, config()).await;
 
-    let driver = Driver::start();
-    let client = browser(&driver, &scratch.0.join("chromium-profile")).await;
+    let driver = Driver::start(&scratch.0.join("chromium-profile"));
+    let client = browser(&driver).await;
     client
         .goto(&format!("{}/login", admin.url))
         .await
