@@ -198,6 +198,67 @@ async function regionsPage() {
     });
   }
 
+  // Each region's row is built once; an update rewrites only the cells
+  // whose text changed and moves rows only when the order changed.
+  const built = new Map();
+  const empty = el("tr", {}, el("td", { colspan: 10, class: "muted" }, "No region matches."));
+  function buildRow(row) {
+    const cell = (attributes = {}) => el("td", attributes);
+    const cells = {
+      entries: cell({ class: "num" }),
+      size: cell(),
+      hit_rate: cell({ class: "num" }),
+      hits: cell({ class: "num", "data-field": "hits" }),
+      misses: cell({ class: "num", "data-field": "misses" }),
+      p99: cell({ class: "num" }),
+      evictions: cell({ class: "num" }),
+    };
+    const tr = el(
+      "tr",
+      { "data-region": row.name },
+      el("th", { scope: "row" }, el("a", { href: `/regions/${encodeURIComponent(row.name)}` }, row.name)),
+      el("td", {}, row.backend ? `${row.tier} (${row.backend})` : row.tier, row.sensitive ? " · sensitive" : ""),
+      cells.entries,
+      cells.size,
+      cells.hit_rate,
+      cells.hits,
+      cells.misses,
+      cells.p99,
+      cells.evictions,
+      el("td", { class: "muted" }, row.site),
+    );
+    return { tr, cells, size: null };
+  }
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+  function updateRow(row) {
+    let view = built.get(row.name);
+    if (!view) {
+      view = buildRow(row);
+      built.set(row.name, view);
+    }
+    const { cells } = view;
+    setText(cells.entries, count(row.entries));
+    setText(cells.hit_rate, percent(row.hit_rate));
+    setText(cells.hits, count(row.hits));
+    setText(cells.misses, count(row.misses));
+    setText(cells.p99, duration(row.p99));
+    setText(cells.evictions, row.per_minute === undefined ? count(row.evictions) : `${count(row.per_minute)}/min`);
+    if (row.evicted_text && cells.evictions.title !== row.evicted_text) cells.evictions.title = row.evicted_text;
+    const limit = row.max_entries ? [row.entries, row.max_entries] : [row.bytes, row.max_bytes];
+    const share = limit[0] !== null && limit[0] !== undefined && limit[1] ? Math.min(1, limit[0] / limit[1]) : null;
+    const label = share === null ? null : `${percent(share)} of the limit`;
+    if (label !== view.size) {
+      view.size = label;
+      cells.size.replaceChildren(
+        share === null
+          ? el("span", { class: "muted" }, row.max_entries || row.max_bytes ? "–" : "unbounded")
+          : el("div", { class: share > 0.9 ? "bar high" : "bar", role: "img", "aria-label": label, title: label }, filled(share)),
+      );
+    }
+    return view.tr;
+  }
   function render() {
     const needle = filter.value.trim().toLowerCase();
     const shown = [...rows.values()].filter(
@@ -209,40 +270,12 @@ async function regionsPage() {
       const order = typeof x === "string" ? x.localeCompare(y) : x - y;
       return sort.ascending ? order : -order;
     });
-    table.replaceChildren(
-      ...shown.map((row) => {
-        const limit = row.max_entries ? [row.entries, row.max_entries] : [row.bytes, row.max_bytes];
-        const share = limit[0] !== null && limit[1] ? Math.min(1, limit[0] / limit[1]) : null;
-        const bar =
-          share === null
-            ? el("span", { class: "muted" }, row.max_entries || row.max_bytes ? "–" : "unbounded")
-            : el(
-                "div",
-                {
-                  class: share > 0.9 ? "bar high" : "bar",
-                  role: "img",
-                  "aria-label": `${percent(share)} of the limit`,
-                  title: `${percent(share)} of the limit`,
-                },
-                filled(share),
-              );
-        return el(
-          "tr",
-          { "data-region": row.name },
-          el("th", { scope: "row" }, el("a", { href: `/regions/${encodeURIComponent(row.name)}` }, row.name)),
-          el("td", {}, row.backend ? `${row.tier} (${row.backend})` : row.tier, row.sensitive ? " · sensitive" : ""),
-          el("td", { class: "num" }, count(row.entries)),
-          el("td", {}, bar),
-          el("td", { class: "num" }, percent(row.hit_rate)),
-          el("td", { class: "num", "data-field": "hits" }, count(row.hits)),
-          el("td", { class: "num", "data-field": "misses" }, count(row.misses)),
-          el("td", { class: "num" }, duration(row.p99)),
-          el("td", { class: "num", title: row.evicted_text || "" }, row.per_minute === undefined ? count(row.evictions) : `${count(row.per_minute)}/min`),
-          el("td", { class: "muted" }, row.site),
-        );
-      }),
-    );
-    if (!shown.length) table.append(el("tr", {}, el("td", { colspan: 10, class: "muted" }, "No region matches.")));
+    const wanted = shown.map(updateRow);
+    if (!wanted.length) wanted.push(empty);
+    const current = [...table.children];
+    if (current.length !== wanted.length || current.some((node, i) => node !== wanted[i])) {
+      table.replaceChildren(...wanted);
+    }
     effectiveness();
   }
 
