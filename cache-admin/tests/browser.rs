@@ -210,6 +210,20 @@ async fn axe_violations(client: &Client, axe: &str, page: &str) -> Vec<serde_jso
     report["violations"].as_array().cloned().expect("a list")
 }
 
+/// Signs in as the admin token without the login form (it has its own
+/// test), then opens the regions page.
+async fn sign_in(client: &Client, url: &str) {
+    client.goto(&format!("{url}/login")).await.expect("goto");
+    client
+        .execute(
+            "sessionStorage.setItem('cache-admin-token', arguments[0])",
+            vec![serde_json::json!(ADMIN_SECRET)],
+        )
+        .await
+        .expect("sign in");
+    client.goto(&format!("{url}/")).await.expect("goto");
+}
+
 async fn fill_in(client: &Client, css: &str, value: &str) {
     let field = client.find(Locator::Css(css)).await.expect(css);
     field.clear().await.expect("clear");
@@ -500,18 +514,7 @@ async fn a_hundred_regions_render_and_update() {
 
     let driver = Driver::start(&scratch.0.join("chromium-profile"));
     let client = browser(&driver).await;
-    client
-        .goto(&format!("{}/login", admin.url))
-        .await
-        .expect("goto");
-    client
-        .execute(
-            "sessionStorage.setItem('cache-admin-token', arguments[0])",
-            vec![serde_json::json!(ADMIN_SECRET)],
-        )
-        .await
-        .expect("sign in");
-    client.goto(&format!("{}/", admin.url)).await.expect("goto");
+    sign_in(&client, &admin.url).await;
     until("100 rows", || async {
         client
             .find_all(Locator::Css("#regions tbody tr[data-region]"))
@@ -614,18 +617,7 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
 
     let driver = Driver::start(&scratch.0.join("chromium-profile"));
     let client = browser(&driver).await;
-    client
-        .goto(&format!("{}/login", admin.url))
-        .await
-        .expect("goto");
-    client
-        .execute(
-            "sessionStorage.setItem('cache-admin-token', arguments[0])",
-            vec![serde_json::json!(ADMIN_SECRET)],
-        )
-        .await
-        .expect("sign in");
-    client.goto(&format!("{}/", admin.url)).await.expect("goto");
+    sign_in(&client, &admin.url).await;
     until("the Redis region's row", || async {
         text(&client, "#regions tr[data-region='shared-sessions']")
             .await

@@ -145,6 +145,14 @@ function liveStatus(text) {
   if (node && node.textContent !== text) node.textContent = text;
 }
 
+/** An SVG element with attributes and, optionally, text. */
+function svg(tag, attributes, text) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
 /** The filled part of a bar (a CSSOM width: the page's policy allows no inline style attribute). */
 function filled(share) {
   const span = el("span");
@@ -315,18 +323,12 @@ async function regionsPage() {
     return null;
   }
   function drawHeatmap() {
-    const svg = document.getElementById("heatmap");
+    const map = document.getElementById("heatmap");
     const names = [...rows.keys()].filter((name) => share(rows.get(name)) !== null).sort();
-    const ns = "http://www.w3.org/2000/svg";
-    const make = (tag, attributes, text) => {
-      const node = document.createElementNS(ns, tag);
-      for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-      if (text !== undefined) node.textContent = text;
-      return node;
-    };
+    const make = svg;
     const cell = 10;
     const left = 160;
-    svg.setAttribute("viewBox", `0 0 ${left + 60 * cell} ${Math.max(1, names.length) * (cell + 4)}`);
+    map.setAttribute("viewBox", `0 0 ${left + 60 * cell} ${Math.max(1, names.length) * (cell + 4)}`);
     const children = [];
     names.forEach((name, row) => {
       const y = row * (cell + 4);
@@ -340,7 +342,7 @@ async function regionsPage() {
         );
       });
     });
-    svg.replaceChildren(...children);
+    map.replaceChildren(...children);
     const table = document.querySelector("#heatmap-table tbody");
     table.replaceChildren(
       ...names.map((name) => {
@@ -442,8 +444,8 @@ async function regionsPage() {
 }
 
 /** Draws `points` (one object per second) as one line per series. */
-function drawLine(svg, shown, chart) {
-  if (!svg) return;
+function drawLine(target, shown, chart) {
+  if (!target) return;
   // One second is drawn as a flat segment rather than an invisible point.
   const points = shown.length === 1 ? [shown[0], shown[0]] : shown;
   const width = 600;
@@ -453,13 +455,7 @@ function drawLine(svg, shown, chart) {
   const span = Math.max(1, points.length - 1);
   const x = (i) => 44 + (i / span) * (width - 48);
   const y = (v) => height - 16 - ((v || 0) / top) * (height - 28);
-  const ns = "http://www.w3.org/2000/svg";
-  const make = (tag, attributes, text) => {
-    const node = document.createElementNS(ns, tag);
-    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
+  const make = svg;
   const format = chart.format || count;
   const children = [
     make("text", { x: 2, y: 12 }, `${format(top)}${chart.unit}`),
@@ -470,7 +466,7 @@ function drawLine(svg, shown, chart) {
     const line = points.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
     children.push(make("polyline", { class: `series s${index}`, points: line }));
   });
-  svg.replaceChildren(...children);
+  target.replaceChildren(...children);
 }
 
 // ---- one region ----------------------------------------------------------
