@@ -736,6 +736,22 @@ impl CacheManager {
         Ok(slot.stats.snapshot())
     }
 
+    /// Region `name`'s metric history over `range` (10 s points for the
+    /// last hour, 1 min points for the last day), oldest first; restored
+    /// from the statistics file with the counters.
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownRegion`].
+    pub fn stats_history(
+        &self,
+        name: &str,
+        range: crate::stats::HistoryRange,
+    ) -> Result<Vec<crate::stats::HistoryPoint>, CacheError> {
+        let slot = self.slot(name)?;
+        Ok(slot.stats.history(range))
+    }
+
     /// Every region's statistics, in name order.
     pub fn all_stats(&self) -> Vec<StatsSnapshot> {
         self.refresh_gauges();
@@ -950,8 +966,23 @@ impl Inner {
     /// A statistics thread that follows the regions as they are added.
     fn spawn_worker(&self) -> Option<StatsWorker> {
         let (table, settings) = (Arc::clone(&self.table), self.stats_settings.clone());
+        let slots = Arc::clone(&table);
         let mut builder =
-            StatsWorker::following(Arc::new(move || current_registries(&table, &settings).1));
+            StatsWorker::following(Arc::new(move || current_registries(&table, &settings).1))
+                // The history's points carry the gauges of their step's end.
+                .refresh_gauges(
+                    Arc::new(move || {
+                        let open: Vec<Arc<Slot>> = slots
+                            .read()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .slots
+                            .clone();
+                        for slot in open {
+                            slot.update_gauges();
+                        }
+                    }),
+                    Duration::from_secs(5),
+                );
         if let Some(path) = &self.stats_file {
             builder = builder.save_to(path).save_every(self.stats_save_every);
         }

@@ -41,6 +41,7 @@
 //! - `shard.rs`: striped counters, thread-local shard index and sampler;
 //! - `histogram.rs`: log-scale latency buckets and percentiles;
 //! - `window.rs`: the per-second ring;
+//! - `history.rs`: the 10 s and 1 min series ([`RegionStats::history`]);
 //! - `snapshot.rs`: [`StatsSnapshot`] and the causes counted;
 //! - `registry.rs`: [`StatsRegistry`], one [`RegionStats`] per region;
 //! - `prometheus.rs`: the text exposition;
@@ -51,6 +52,7 @@
 
 mod clock;
 mod histogram;
+mod history;
 mod persist;
 mod prometheus;
 mod registry;
@@ -66,6 +68,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 pub use self::clock::ManualClock;
+pub use self::history::{HISTORY_BYTES_PER_REGION, HistoryPoint, HistoryRange};
 pub use self::persist::{RestoreOutcome, STATS_FORMAT};
 pub use self::registry::{StatsRegistry, StatsRegistryBuilder};
 pub use self::snapshot::{
@@ -79,6 +82,7 @@ pub use self::worker::{StatsWorker, StatsWorkerBuilder};
 pub use crate::envelope::{Clock, SystemClock};
 
 use self::histogram::{Histogram, HistogramReading};
+use self::history::History;
 pub(crate) use self::prometheus::RegionInfo;
 use self::shard::{
     CLEARED, COALESCED, Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, Shards,
@@ -151,8 +155,15 @@ pub struct RegionStats {
     gauges: Gauges,
     sample_threshold: u64,
     clock: Arc<dyn Clock>,
-    windows: Mutex<Windows>,
+    windows: Mutex<Recent>,
     tiers: TierStats,
+}
+
+/// What the ticks derive: the per-second windows and the history, under
+/// one lock.
+struct Recent {
+    windows: Windows,
+    history: History,
 }
 
 /// Entry count and bytes, on their own cache lines: the manager may set them
@@ -213,7 +224,10 @@ impl RegionStats {
             load_time: Histogram::default(),
             gauges: Gauges::default(),
             sample_threshold: settings.sample_threshold,
-            windows: Mutex::new(Windows::new(settings.clock.now_ms())),
+            windows: Mutex::new(Recent {
+                windows: Windows::new(settings.clock.now_ms()),
+                history: History::new(settings.clock.now_ms()),
+            }),
             clock: Arc::clone(&settings.clock),
             tiers: TierStats::default(),
         }
@@ -368,19 +382,66 @@ impl RegionStats {
     /// [`StatsRegistry::tick`]) calls this every second; snapshots do too.
     pub fn tick(&self) {
         let now_ms = self.clock.now_ms();
-        let mut windows = self.lock_windows();
-        windows.tick(now_ms, &self.shards.sum());
+        let mut recent = self.lock_windows();
+        let counts = self.shards.sum();
+        self.tick_locked(&mut recent, now_ms, &counts);
+    }
+
+    fn tick_locked(&self, recent: &mut Recent, now_ms: u64, counts: &shard::Counts) {
+        recent.windows.tick(now_ms, counts);
+        recent.history.tick(
+            now_ms,
+            counts,
+            || self.get_latency.read(),
+            known(&self.gauges.entries),
+            known(&self.gauges.bytes),
+        );
+    }
+
+    /// The region's history over `range`: one point per closed step (10 s
+    /// over the last hour, 1 min over the last day), oldest first, after a
+    /// tick. Steps during which nothing ticked the region are missing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_runtime::stats::{HistoryRange, ManualClock, StatsRegistry};
+    ///
+    /// let clock = ManualClock::new(1_767_225_600_000);
+    /// let stats = StatsRegistry::builder().clock(clock.clone()).build(["users"]);
+    /// let users = stats.by_name("users").expect("declared");
+    /// users.hit();
+    /// clock.advance(Duration::from_secs(10));
+    /// let points = users.history(HistoryRange::Hour);
+    /// assert_eq!((points.len(), points[0].hits, points[0].seconds), (1, 1, 10));
+    /// ```
+    pub fn history(&self, range: HistoryRange) -> Vec<HistoryPoint> {
+        let now_ms = self.clock.now_ms();
+        let mut recent = self.lock_windows();
+        let counts = self.shards.sum();
+        self.tick_locked(&mut recent, now_ms, &counts);
+        recent.history.points(range)
+    }
+
+    /// Both series' closed points, as they are (no tick), for saving.
+    pub(crate) fn saved_history(&self) -> [Vec<HistoryPoint>; 2] {
+        let recent = self.lock_windows();
+        HistoryRange::ALL.map(|range| recent.history.points(range))
+    }
+
+    /// Puts saved history points back (see [`History::restore`]).
+    pub(crate) fn restore_history(&self, range: HistoryRange, points: &[HistoryPoint]) -> usize {
+        self.lock_windows().history.restore(range, points)
     }
 
     pub(crate) fn read(&self) -> Reading {
         let now_ms = self.clock.now_ms();
-        let mut windows = self.lock_windows();
+        let mut recent = self.lock_windows();
         let counts = self.shards.sum();
-        windows.tick(now_ms, &counts);
-        let sums = windows.windows();
+        self.tick_locked(&mut recent, now_ms, &counts);
+        let sums = recent.windows.windows();
         let windows_stats = [0, 1, 2].map(|i| WindowStats::from_sums(WINDOW_SECS[i], &sums[i]));
-        let last_access_ms = windows.last_access_ms();
-        drop(windows);
+        let last_access_ms = recent.windows.last_access_ms();
+        drop(recent);
         Reading {
             taken_at_ms: now_ms,
             counts,
@@ -405,21 +466,22 @@ impl RegionStats {
         load_time: &HistogramReading,
         last_access_ms: Option<u64>,
     ) {
-        let mut windows = self.lock_windows();
+        let mut recent = self.lock_windows();
         let first = self.shards.first();
         for (counter, n) in counts.iter().enumerate() {
             if *n != 0 {
                 first.add(counter, *n);
             }
         }
-        windows.absorb(counts, last_access_ms);
-        drop(windows);
         self.get_latency.add(get_latency);
+        recent.windows.absorb(counts, last_access_ms);
+        recent.history.absorb(counts, get_latency);
+        drop(recent);
         self.miss_latency.add(miss_latency);
         self.load_time.add(load_time);
     }
 
-    fn lock_windows(&self) -> MutexGuard<'_, Windows> {
+    fn lock_windows(&self) -> MutexGuard<'_, Recent> {
         // The window state stays consistent even if a holder panicked.
         self.windows.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -17,7 +17,11 @@
 //!       "errors": { "corrupt": 0, "io": 0, "backend": 0 },
 //!       "last_access_ms": 1767225599000,
 //!       "get_latency": { "sum_ns": 3100, "max_ns": 900, "buckets": [[33, 9], [45, 1]] },
-//!       "load_time": { "sum_ns": 5000000, "max_ns": 3000000, "buckets": [[85, 2]] }
+//!       "load_time": { "sum_ns": 5000000, "max_ns": 3000000, "buckets": [[85, 2]] },
+//!       "history": {
+//!         "10s": [[1767225590, [3, 1, 0, 1, 0, 1, 0, 0, 0, 0], 1, null, 640, 900]],
+//!         "1m": []
+//!       }
 //!     }
 //!   }
 //! }
@@ -25,6 +29,9 @@
 //!
 //! `regions` is kept as raw JSON: its length and blake3 cover its exact
 //! bytes, so a flipped digit is caught even though the JSON still parses.
+//! History points are rows: start (Unix s); hits, misses, coalesced, loads
+//! succeeded and failed, inserts, errors, evictions expired, idle and size;
+//! entries, bytes, p50 and p99 ns. Files without `history` still restore.
 //! Histogram buckets are `[index, count]` pairs of the non-empty buckets;
 //! their layout is part of the format. Reading never panics: anything
 //! unexpected is a [`RestoreOutcome`] that restores nothing.
@@ -45,7 +52,7 @@ use super::shard::{
     UPDATES,
 };
 use super::snapshot::{ErrorCause, ErrorCounts, EvictionCause, EvictionCounts};
-use super::{Reading, StatsRegistry};
+use super::{HistoryPoint, HistoryRange, Reading, StatsRegistry};
 
 /// The statistics file format this crate writes and reads; files of another
 /// format are reported as [`RestoreOutcome::FormatChanged`] and ignored.
@@ -197,6 +204,97 @@ struct SavedRegion {
     #[serde(default)]
     miss_latency: SavedHistogram,
     load_time: SavedHistogram,
+    /// The metric history (absent in files written before it was kept).
+    #[serde(default, skip_serializing_if = "SavedHistory::is_empty")]
+    history: SavedHistory,
+}
+
+/// Both series of a region's history, each point a row (see [`SavedPoint`]).
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+struct SavedHistory {
+    #[serde(rename = "10s")]
+    ten_seconds: Vec<SavedPoint>,
+    #[serde(rename = "1m")]
+    one_minute: Vec<SavedPoint>,
+}
+
+/// One history point as a row: start (Unix s); hits, misses, coalesced,
+/// loads succeeded, loads failed, inserts, errors, evictions expired, idle
+/// and size; entries, bytes, p50 and p99 (ns).
+type SavedPoint = (
+    u64,
+    [u64; 10],
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+);
+
+impl SavedHistory {
+    fn is_empty(&self) -> bool {
+        self.ten_seconds.is_empty() && self.one_minute.is_empty()
+    }
+
+    fn from_points(points: &[Vec<HistoryPoint>; 2]) -> SavedHistory {
+        let rows = |points: &[HistoryPoint]| {
+            points
+                .iter()
+                .map(|p| {
+                    (
+                        p.at_ms / 1000,
+                        [
+                            p.hits,
+                            p.misses,
+                            p.coalesced,
+                            p.loads_succeeded,
+                            p.loads_failed,
+                            p.inserts,
+                            p.errors,
+                            p.evictions.expired,
+                            p.evictions.idle,
+                            p.evictions.size,
+                        ],
+                        p.entries,
+                        p.bytes,
+                        p.p50_ns,
+                        p.p99_ns,
+                    )
+                })
+                .collect()
+        };
+        SavedHistory {
+            ten_seconds: rows(&points[0]),
+            one_minute: rows(&points[1]),
+        }
+    }
+
+    fn points(rows: &[SavedPoint], range: HistoryRange) -> Vec<HistoryPoint> {
+        rows.iter()
+            .map(|(at, n, entries, bytes, p50_ns, p99_ns)| {
+                let mut point = HistoryPoint {
+                    at_ms: at.saturating_mul(1000),
+                    seconds: range.step().as_secs(),
+                    hits: n[0],
+                    misses: n[1],
+                    coalesced: n[2],
+                    loads_succeeded: n[3],
+                    loads_failed: n[4],
+                    inserts: n[5],
+                    errors: n[6],
+                    entries: *entries,
+                    bytes: *bytes,
+                    p50_ns: *p50_ns,
+                    p99_ns: *p99_ns,
+                    ..HistoryPoint::default()
+                };
+                point.evictions.expired = n[7];
+                point.evictions.idle = n[8];
+                point.evictions.size = n[9];
+                point
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,7 +306,7 @@ struct SavedHistogram {
 }
 
 impl SavedRegion {
-    fn from_reading(reading: &Reading) -> SavedRegion {
+    fn from_reading(reading: &Reading, history: &[Vec<HistoryPoint>; 2]) -> SavedRegion {
         let counts = &reading.counts;
         SavedRegion {
             hits: counts[HITS],
@@ -226,6 +324,7 @@ impl SavedRegion {
             get_latency: SavedHistogram::from_reading(&reading.get_latency),
             miss_latency: SavedHistogram::from_reading(&reading.miss_latency),
             load_time: SavedHistogram::from_reading(&reading.load_time),
+            history: SavedHistory::from_points(history),
         }
     }
 
@@ -284,12 +383,16 @@ impl SavedHistogram {
 }
 
 /// Writes the statistics file.
-pub(crate) fn save(path: &Path, now_ms: u64, regions: &[(&str, Reading)]) -> io::Result<()> {
+pub(crate) fn save(
+    path: &Path,
+    now_ms: u64,
+    regions: &[(&str, Reading, [Vec<HistoryPoint>; 2])],
+) -> io::Result<()> {
     let mut saved = BTreeMap::new();
-    for (name, reading) in regions {
+    for (name, reading, history) in regions {
         saved
             .entry(*name)
-            .or_insert_with(|| SavedRegion::from_reading(reading));
+            .or_insert_with(|| SavedRegion::from_reading(reading, history));
     }
     let invalid = |error: serde_json::Error| io::Error::new(io::ErrorKind::InvalidData, error);
     let raw = RawValue::from_string(serde_json::to_string_pretty(&saved).map_err(invalid)?)
@@ -368,6 +471,14 @@ pub(crate) fn restore(
             miss_latency,
             load_time,
             saved.last_access_ms,
+        );
+        stats.restore_history(
+            HistoryRange::Hour,
+            &SavedHistory::points(&saved.history.ten_seconds, HistoryRange::Hour),
+        );
+        stats.restore_history(
+            HistoryRange::Day,
+            &SavedHistory::points(&saved.history.one_minute, HistoryRange::Day),
         );
     }
     RestoreOutcome::Restored {
@@ -490,6 +601,42 @@ mod tests {
         // Gauges describe the live cache: unknown until the manager sets them.
         assert_eq!((new.entries, new.bytes), (None, None));
         assert_eq!(new.last_1h.gets(), 0);
+    }
+
+    #[test]
+    fn history_survives_a_restart_and_restored_counts_are_not_a_point() {
+        let scratch = Scratch::new("stats-history");
+        let path = scratch.path().join("stats.json");
+        let clock = ManualClock::new(T0);
+        let before = registry(&clock, &["a"]);
+        let a = before.get(0).expect("a");
+        for step in 0..7u64 {
+            for _ in 0..=step {
+                a.hit_latency(1_000);
+            }
+            a.set_entries(Some(step));
+            clock.advance(Duration::from_secs(10));
+            a.tick();
+        }
+        let saved_hour = a.history(HistoryRange::Hour);
+        let saved_day = a.history(HistoryRange::Day);
+        assert_eq!(saved_hour.len(), 7);
+        assert_eq!(saved_day.len(), 1);
+        before.save(&path).expect("save");
+
+        clock.advance(Duration::from_secs(20));
+        let after = registry(&clock, &["a"]);
+        assert!(after.restore(&path, DAY).is_restored());
+        let a = after.by_name("a").expect("a");
+        a.hit();
+        clock.advance(Duration::from_secs(10));
+        let hour = a.history(HistoryRange::Hour);
+        // The seven saved points, a gap while the program was down, then the
+        // new process's first step with its one hit (not the restored 28).
+        assert_eq!(hour[..7], saved_hour[..]);
+        let last = hour.last().expect("a point");
+        assert_eq!((hour.len(), last.hits, last.at_ms), (8, 1, T0 + 90_000));
+        assert_eq!(a.history(HistoryRange::Day)[0], saved_day[0]);
     }
 
     #[test]

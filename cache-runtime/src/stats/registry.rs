@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::shard::sample_threshold;
 use super::{
-    Clock, DEFAULT_SAMPLE_EVERY, Reading, RegionStats, RestoreOutcome, Settings, StatsSnapshot,
-    SystemClock, persist, prometheus,
+    Clock, DEFAULT_SAMPLE_EVERY, HistoryPoint, Reading, RegionStats, RestoreOutcome, Settings,
+    StatsSnapshot, SystemClock, persist, prometheus,
 };
 use crate::registry::{RegionId, Registry};
 
@@ -183,9 +183,9 @@ impl StatsRegistry {
     ///
     /// Any I/O error creating the folder or writing the file.
     pub fn save(&self, path: &Path) -> io::Result<()> {
-        let regions: Vec<(&str, Reading)> = self
+        let regions: Vec<(&str, Reading, [Vec<HistoryPoint>; 2])> = self
             .in_name_order()
-            .map(|region| (region.name(), region.read()))
+            .map(|region| (region.name(), region.read(), region.saved_history()))
             .collect();
         persist::save(path, self.clock.now_ms(), &regions)
     }

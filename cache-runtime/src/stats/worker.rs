@@ -67,6 +67,7 @@ impl StatsWorker {
             save_to: None,
             save_every: Duration::from_secs(60),
             tick_every: Duration::from_secs(1),
+            gauges: None,
         }
     }
 
@@ -138,7 +139,12 @@ pub struct StatsWorkerBuilder {
     save_to: Option<PathBuf>,
     save_every: Duration,
     tick_every: Duration,
+    /// Sets the regions' gauges before a tick, at most this often.
+    gauges: Option<(GaugeRefresh, Duration)>,
 }
+
+/// Sets the entry and byte gauges of every region (the manager's).
+pub(crate) type GaugeRefresh = Arc<dyn Fn() + Send + Sync>;
 
 impl fmt::Debug for StatsWorkerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -197,6 +203,13 @@ impl StatsWorkerBuilder {
         self
     }
 
+    /// Sets the regions' gauges with `refresh` before a tick, every
+    /// `every`, so that the history's points carry them.
+    pub(crate) fn refresh_gauges(mut self, refresh: GaugeRefresh, every: Duration) -> Self {
+        self.gauges = Some((refresh, every.max(MIN_INTERVAL)));
+        self
+    }
+
     /// Starts the thread.
     ///
     /// # Errors
@@ -220,6 +233,7 @@ impl StatsWorkerBuilder {
         let start = Instant::now();
         let mut next_tick = start + self.tick_every;
         let mut next_save = start + self.save_every;
+        let mut next_gauges = start;
         loop {
             let wake = match self.save_to {
                 Some(_) => next_tick.min(next_save),
@@ -231,6 +245,12 @@ impl StatsWorkerBuilder {
             }
             let now = Instant::now();
             if now >= next_tick {
+                if let Some((refresh, every)) = &self.gauges
+                    && now >= next_gauges
+                {
+                    refresh();
+                    next_gauges = now + *every;
+                }
                 (self.stats)().tick();
                 next_tick += self.tick_every;
                 if next_tick <= now {
