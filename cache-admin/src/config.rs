@@ -237,6 +237,7 @@ pub struct AdminConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) value_limit: usize,
     pub(crate) audit_capacity: usize,
+    pub(crate) alerts: crate::alerts::AlertSettings,
 }
 
 /// The admin API's default port.
@@ -252,6 +253,7 @@ impl Default for AdminConfig {
             request_timeout: Duration::from_secs(30),
             value_limit: 4 * 1024,
             audit_capacity: 10_000,
+            alerts: crate::alerts::AlertSettings::default(),
         }
     }
 }
@@ -269,6 +271,14 @@ impl AdminConfig {
     #[must_use]
     pub fn bind(mut self, address: SocketAddr) -> AdminConfig {
         self.bind = address;
+        self
+    }
+
+    /// How the alert engine runs (default: the built-in rules every 10 s,
+    /// in memory, no channel; see [`AlertSettings`](crate::AlertSettings)).
+    #[must_use]
+    pub fn alerts(mut self, alerts: crate::alerts::AlertSettings) -> AdminConfig {
+        self.alerts = alerts;
         self
     }
 

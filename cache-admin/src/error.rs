@@ -92,6 +92,13 @@ impl ApiError {
         self
     }
 
+    /// With every problem of a rejected change.
+    #[must_use]
+    pub(crate) fn problems(mut self, problems: Vec<ProblemView>) -> ApiError {
+        self.detail.problems = problems;
+        self
+    }
+
     /// 429 with the seconds to wait.
     pub(crate) fn too_many(seconds: u64) -> ApiError {
         let mut error = ApiError::new(

@@ -25,6 +25,7 @@
 //! `{"error": {"code", "message", "region", "field", "problems"}}`.
 //! `/openapi.json` describes every endpoint.
 
+pub mod alerts;
 mod api;
 mod audit;
 mod auth;
@@ -36,6 +37,7 @@ mod serve;
 mod state;
 mod ui;
 
+pub use crate::alerts::AlertSettings;
 pub use crate::audit::OperationRecord;
 pub use crate::auth::Caller;
 pub use crate::config::{AdminConfig, DEFAULT_PORT, MIN_SECRET_LEN, Role, Token, TokenError};

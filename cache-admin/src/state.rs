@@ -8,6 +8,7 @@ use cache_runtime::CacheManager;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::alerts::Alerting;
 use crate::audit::{Operation, OperationLog};
 use crate::auth::Caller;
 use crate::config::AdminConfig;
@@ -25,11 +26,14 @@ struct Inner {
     log: OperationLog,
     limiter: DefaultKeyedRateLimiter<String>,
     closing: AtomicBool,
+    alerting: Arc<Alerting>,
 }
 
 impl AdminState {
     pub(crate) fn new(manager: CacheManager, config: AdminConfig) -> AdminState {
         let quota = Quota::per_minute(config.mutations_per_minute);
+        let alerting = Arc::new(Alerting::new(config.alerts.clone()));
+        Alerting::start(&alerting, manager.clone());
         AdminState {
             inner: Arc::new(Inner {
                 log: OperationLog::new(config.audit_capacity),
@@ -37,6 +41,7 @@ impl AdminState {
                 manager,
                 config,
                 closing: AtomicBool::new(false),
+                alerting,
             }),
         }
     }
@@ -47,6 +52,10 @@ impl AdminState {
 
     pub(crate) fn config(&self) -> &AdminConfig {
         &self.inner.config
+    }
+
+    pub(crate) fn alerting(&self) -> &Arc<Alerting> {
+        &self.inner.alerting
     }
 
     pub(crate) fn log(&self) -> &OperationLog {

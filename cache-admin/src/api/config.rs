@@ -132,7 +132,7 @@ pub(crate) fn etag(version: u64) -> HeaderValue {
 }
 
 /// The version an `If-Match` header names.
-fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Err(ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,

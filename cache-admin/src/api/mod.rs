@@ -1,10 +1,12 @@
 //! The routes, their guards and the OpenAPI document they make.
 
 mod access;
+pub(crate) mod alerts;
 pub(crate) mod config;
 pub(crate) mod entries;
 mod extract;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod ops;
 pub(crate) mod regions;
 pub(crate) mod stream;
@@ -141,6 +143,7 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
         .routes(routes!(regions::detail))
         .routes(routes!(regions::all_stats))
         .routes(routes!(regions::region_stats))
+        .routes(routes!(history::history))
         .routes(routes!(regions::fleet))
         .routes(routes!(ops::clear))
         .routes(routes!(ops::refresh))
@@ -148,6 +151,11 @@ pub(crate) fn build(state: AdminState) -> (axum::Router, Arc<OpenApi>) {
         .routes(routes!(entries::list))
         .routes(routes!(entries::get, entries::delete))
         .routes(routes!(health::metrics))
+        .routes(routes!(alerts::get_rules, alerts::put_rules))
+        .routes(routes!(alerts::overview))
+        .routes(routes!(alerts::add_silence))
+        .routes(routes!(alerts::expire_silence))
+        .routes(routes!(alerts::test_channel))
         .split_for_parts();
     let (streaming, stream_doc) = OpenApiRouter::new()
         .routes(routes!(stream::events))

@@ -77,18 +77,21 @@ pub(crate) struct EvictedTick {
 /// One server-sent event as a client parses it.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SseEvent {
-    /// `cache`, `stats` or `lagged`.
+    /// `cache`, `stats`, `alert` or `lagged`.
     pub event: String,
     /// JSON: for `cache`, the event (region, kind, the key unless the
     /// region is sensitive, detail); for `stats`, a list of [`StatsTick`];
-    /// for `lagged`, how many events were dropped.
+    /// for `alert`, an alert's change of state (pending, firing, resolved;
+    /// labels, value, threshold, whether muted); for `lagged`, how many
+    /// events were dropped.
     pub data: String,
 }
 
 /// The event stream (`text/event-stream`): `cache` events (a region's
 /// insert, removal, eviction, clear, refresh, configuration change...;
-/// never a key of a sensitive region) and `stats` events (every region's
-/// figures); `lagged` when the reader fell behind and events were dropped.
+/// never a key of a sensitive region), `stats` events (every region's
+/// figures) and `alert` events (an alert pending, firing or resolved);
+/// `lagged` when the reader fell behind and events were dropped.
 #[utoipa::path(get, path = "/api/config/caching/events", tag = "events",
     params(EventsQuery),
     responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = SseEvent),
@@ -112,6 +115,7 @@ pub(crate) async fn events(
     };
     let (sender, receiver) = mpsc::channel::<Result<Event, Infallible>>(256);
     let mut events = state.manager().subscribe();
+    let mut alerts = state.alerting().subscribe();
     let manager = state.manager().clone();
     tokio::spawn(async move {
         let mut ticks = every.map(tokio::time::interval);
@@ -130,6 +134,16 @@ pub(crate) async fn events(
                         .event("cache")
                         .json_data(&event)
                         .unwrap_or_else(|_| Event::default().event("cache")),
+                    Err(RecvError::Lagged(missed)) => Event::default()
+                        .event("lagged")
+                        .data(missed.to_string()),
+                    Err(RecvError::Closed) => break,
+                },
+                received = alerts.recv() => match received {
+                    Ok(alert) => Event::default()
+                        .event("alert")
+                        .json_data(&alert)
+                        .unwrap_or_else(|_| Event::default().event("alert")),
                     Err(RecvError::Lagged(missed)) => Event::default()
                         .event("lagged")
                         .data(missed.to_string()),
