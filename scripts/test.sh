@@ -5,8 +5,9 @@
 # (the Redis and Memcached tests start their own): installed with apt-get
 # when missing, like Debian's `chromium` and `chromium-driver` for the
 # dashboard's browser tests, and npm for axe-core (into a cache folder);
-# and python3 (with venv and pip) for schemathesis, installed
-# from PyPI into a throwaway venv for the admin API's property-based run.
+# and python3 (with venv and pip) for schemathesis and aiosmtpd, installed
+# from PyPI into a throwaway venv for the admin API's property-based run
+# and the alert mails' SMTP sink.
 # It starts no process that outlives it: each of those tests
 # starts an ephemeral server on a free loopback port and kills it on drop,
 # a panicking test included. Only a test process killed with SIGKILL leaves
@@ -66,21 +67,24 @@ step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
 
 # schemathesis (PyPI) runs the admin API's OpenAPI document
-# (cache-admin/tests/schemathesis.rs): installed into a throwaway venv,
-# removed at exit.
-step "installing schemathesis (pip, throwaway venv)"
+# (cache-admin/tests/schemathesis.rs) and aiosmtpd is the SMTP sink the
+# alert mails go to (cache-admin/tests/alerts.rs): installed into a
+# throwaway venv, removed at exit.
+step "installing schemathesis and aiosmtpd (pip, throwaway venv)"
 scratch=$(mktemp -d)
 log="$scratch/test.log"
 trap 'rm -rf "$scratch"' EXIT
-need python3 python3 "the admin API's schemathesis run"
+need python3 python3 "the admin API's schemathesis run and SMTP sink"
 if ! python3 -m venv "$scratch/venv" >/dev/null 2>&1; then
     # Debian's python3 keeps venv (and pip) in packages of their own.
     ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq python3-venv python3-pip
     python3 -m venv "$scratch/venv"
 fi
-"$scratch/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4.32,<5"
+"$scratch/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "schemathesis>=4.32,<5" "aiosmtpd>=1.4.6,<2"
 export CACHE_ADMIN_SCHEMATHESIS="$scratch/venv/bin/schemathesis"
+export CACHE_ADMIN_AIOSMTPD="$scratch/venv/bin/python"
 
 # axe-core (npm) checks the dashboard's pages for WCAG 2.x A/AA problems
 # in the browser test: installed into a cache folder, never the repository.

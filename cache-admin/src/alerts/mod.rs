@@ -160,7 +160,7 @@ pub struct AlertEvent {
     pub summary: String,
 }
 
-/// How a channel's deliveries went.
+/// How a channel's deliveries went since this instance started.
 #[derive(Clone, Debug, Default, Serialize, ToSchema)]
 pub struct ChannelStatus {
     /// The channel.
@@ -218,6 +218,8 @@ pub(crate) struct Alerting {
     warning: Option<String>,
     /// Saving the state file failed last time (reported, retried).
     save_error: Mutex<Option<String>>,
+    /// The engine's time at the last evaluation's end, Unix ms.
+    evaluated_at: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -266,6 +268,7 @@ impl Alerting {
             outbox: Mutex::new(None),
             warning,
             save_error: Mutex::new(None),
+            evaluated_at: std::sync::atomic::AtomicU64::new(0),
             settings,
         }
     }
@@ -340,6 +343,8 @@ impl Alerting {
         if let Some((version, rules, engine)) = saved {
             self.persist(version, &rules, &engine);
         }
+        self.evaluated_at
+            .store(now, std::sync::atomic::Ordering::Release);
         for change in changes {
             let alert = &change.alert;
             tracing::info!(
@@ -661,6 +666,8 @@ impl Alerting {
         Overview {
             evaluated: self.settings.enabled,
             now_ms: now,
+            last_evaluation_ms: Some(self.evaluated_at.load(std::sync::atomic::Ordering::Acquire))
+                .filter(|at| *at != 0),
             version: doc.version,
             firing,
             pending,
@@ -766,6 +773,8 @@ pub struct Overview {
     pub evaluated: bool,
     /// The engine's time, Unix ms.
     pub now_ms: u64,
+    /// The time of the last evaluation (`null` before the first).
+    pub last_evaluation_ms: Option<u64>,
     /// The rules' version.
     pub version: u64,
     /// Alerts firing.
