@@ -28,10 +28,13 @@ const HMAC_KEY: &str = "hook-key-5e1f-never-shown";
 
 /// What the webhook receiver got.
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(HeaderMap, Value, Vec<u8>)>>>);
+struct Received(Arc<Mutex<Vec<Hook>>>);
+
+/// One webhook request: headers, body as JSON, body as sent.
+type Hook = (HeaderMap, Value, Vec<u8>);
 
 impl Received {
-    fn all(&self) -> Vec<(HeaderMap, Value, Vec<u8>)> {
+    fn all(&self) -> Vec<Hook> {
         self.0.lock().expect("received").clone()
     }
 }
