@@ -157,6 +157,76 @@ enum Command {
     },
     /// The service's health, with components.
     Health,
+    /// Alerts firing and pending, and the latest changes of state.
+    Alerts,
+    /// Mute alerts for a while, list the silences, or end one.
+    Silence {
+        #[command(subcommand)]
+        action: SilenceAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SilenceAction {
+    /// Mute the alerts whose labels match every --match.
+    Add {
+        /// `label=value` or `label!=value` (labels: alertname, region,
+        /// tier, backend, severity); repeat for more.
+        #[arg(long = "match", value_name = "LABEL=VALUE", required = true)]
+        matchers: Vec<String>,
+        /// How long: 90s, 30m, 2h, 1d.
+        #[arg(long = "for", value_name = "DURATION", default_value = "1h")]
+        duration: String,
+        /// Why (required; kept in the audit trail).
+        #[arg(long)]
+        comment: String,
+    },
+    /// Every silence: active, future, and expired in the last day.
+    List,
+    /// End a silence now.
+    Expire {
+        /// The silence's id.
+        id: String,
+    },
+}
+
+/// `label=value` or `label!=value` as the API's matcher.
+fn matcher(text: &str) -> Result<Value, String> {
+    let (name, value, negate) = match text.split_once("!=") {
+        Some((name, value)) => (name, value, true),
+        None => match text.split_once('=') {
+            Some((name, value)) => (name, value, false),
+            None => {
+                return Err(format!(
+                    "--match {text:?} is not label=value or label!=value"
+                ));
+            }
+        },
+    };
+    if name.trim().is_empty() {
+        return Err(format!("--match {text:?} names no label"));
+    }
+    Ok(json!({"name": name.trim(), "value": value, "negate": negate}))
+}
+
+/// `90s`, `30m`, `2h`, `1d` in seconds.
+fn seconds(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("--for {text:?} is not a duration like 90s, 30m, 2h or 1d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("--for {text:?}: the unit is s, m, h or d")),
+    };
+    Ok(number.saturating_mul(scale))
 }
 
 /// Runs the tool with `args` (the first is the program's name, as in
@@ -384,6 +454,59 @@ async fn execute(client: &Client, command: Command, as_json: bool) -> i32 {
         Command::Health => {
             return finish(client.get("/health/ready").await, as_json, Shape::Health);
         }
+        Command::Alerts => {
+            return finish(
+                client.get(&format!("{base}/alerts")).await,
+                as_json,
+                Shape::Alerts,
+            );
+        }
+        Command::Silence { action } => match action {
+            SilenceAction::List => {
+                return finish(
+                    client.get(&format!("{base}/alerts")).await,
+                    as_json,
+                    Shape::Silences,
+                );
+            }
+            SilenceAction::Expire { id } => {
+                client
+                    .send(
+                        Method::DELETE,
+                        &format!("{base}/alerts/silences/{}", encode(&id)),
+                        None,
+                        &[],
+                    )
+                    .await
+            }
+            SilenceAction::Add {
+                matchers,
+                duration,
+                comment,
+            } => {
+                let parsed: Result<Vec<Value>, String> =
+                    matchers.iter().map(|m| matcher(m)).collect();
+                let (matchers, duration) = match (parsed, seconds(&duration)) {
+                    (Ok(matchers), Ok(duration)) => (matchers, duration),
+                    (Err(message), _) | (_, Err(message)) => {
+                        eprintln!("cache-admin: {message}");
+                        return USAGE;
+                    }
+                };
+                client
+                    .send(
+                        Method::POST,
+                        &format!("{base}/alerts/silences"),
+                        Some(&json!({
+                            "matchers": matchers,
+                            "duration_secs": duration,
+                            "comment": comment,
+                        })),
+                        &[],
+                    )
+                    .await
+            }
+        },
     };
     let shape = Shape::Plain;
     finish(outcome, as_json, shape)
@@ -399,6 +522,8 @@ enum Shape {
     History,
     Audit,
     Health,
+    Alerts,
+    Silences,
 }
 
 fn finish(outcome: Result<Reply, ClientError>, as_json: bool, shape: Shape) -> i32 {
@@ -627,6 +752,94 @@ fn render(body: &Value, shape: Shape) -> String {
             }
             out
         }
+        Shape::Alerts => {
+            let subject =
+                |labels: &Value| match (labels["region"].as_str(), labels["backend"].as_str()) {
+                    (Some(region), _) => format!("region {region}"),
+                    (None, Some(backend)) => backend.to_owned(),
+                    (None, None) => String::from("-"),
+                };
+            let rows = list(&body["firing"])
+                .iter()
+                .chain(list(&body["pending"]).iter())
+                .filter(|alert| alert.is_object())
+                .map(|alert| {
+                    let muted = match (
+                        alert["silenced_by"].as_array().and_then(|s| s.first()),
+                        alert["inhibited_by"].as_str(),
+                    ) {
+                        (Some(silence), _) => format!("silenced ({})", cell(silence)),
+                        (None, Some(by)) => format!("inhibited by {by}"),
+                        (None, None) => String::from("-"),
+                    };
+                    vec![
+                        cell(&alert["state"]),
+                        cell(&alert["labels"]["alertname"]),
+                        subject(&alert["labels"]),
+                        cell(&alert["value"]),
+                        cell(&alert["threshold"]),
+                        cell(&alert["labels"]["severity"]),
+                        muted,
+                    ]
+                })
+                .collect::<Vec<_>>();
+            if rows.is_empty() {
+                String::from("no alert firing or pending\n")
+            } else {
+                table(
+                    &[
+                        "STATE",
+                        "ALERT",
+                        "ON",
+                        "VALUE",
+                        "THRESHOLD",
+                        "SEVERITY",
+                        "MUTED",
+                    ],
+                    rows,
+                )
+            }
+        }
+        Shape::Silences => table(
+            &[
+                "ID",
+                "MATCHERS",
+                "ENDS (unix ms)",
+                "BY",
+                "ACTIVE",
+                "COMMENT",
+            ],
+            list(&body["silences"])
+                .iter()
+                .filter(|silence| silence.is_object())
+                .map(|silence| {
+                    let matchers = list(&silence["matchers"])
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "{}{}{}",
+                                cell(&m["name"]),
+                                if m["negate"] == json!(true) {
+                                    "!="
+                                } else {
+                                    "="
+                                },
+                                cell(&m["value"])
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    vec![
+                        cell(&silence["id"]),
+                        matchers,
+                        cell(&silence["ends_at_ms"]),
+                        cell(&silence["created_by"]),
+                        cell(&silence["active"]),
+                        cell(&silence["comment"]),
+                    ]
+                })
+                .collect(),
+        ),
         Shape::Plain => {
             if body.is_array()
                 && body

@@ -165,3 +165,131 @@ async fn the_tool_drives_a_served_api() {
     let gone = run(&url, Some(&reader), &["regions"]).await;
     assert_eq!(gone.status.code(), Some(3), "{}", stderr(&gone));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tool_lists_alerts_and_makes_and_ends_silences() {
+    use cache_admin::AlertSettings;
+    use cache_admin::alerts::{AlertRules, Override};
+
+    let scratch = Scratch::new("cli-alerts");
+    // Memory above 0.1 % of the limit fires at once: 5 entries of 1000.
+    let mut rules = AlertRules::default();
+    for rule in &mut rules.rules {
+        rule.enabled = rule.id == "memory_high";
+        rule.for_secs = 0;
+        rule.overrides.insert(
+            String::from("admin-users"),
+            Override {
+                threshold: Some(0.1),
+                recover: Some(0.05),
+                enabled: None,
+            },
+        );
+    }
+    let admin = Admin::start(
+        manager(&scratch),
+        config().alerts(
+            AlertSettings::new()
+                .rules(rules)
+                .evaluate_every(std::time::Duration::from_millis(20)),
+        ),
+    )
+    .await;
+    let users = admin
+        .manager
+        .region_named::<String, String>("admin-users")
+        .expect("region");
+    for i in 0..5 {
+        users.insert(format!("user:{i}"), format!("name {i}")).await;
+    }
+    let reader = scratch.0.join("reader.token");
+    std::fs::write(&reader, READ_SECRET).expect("token file");
+    let ops = scratch.0.join("ops.token");
+    std::fs::write(&ops, ADMIN_SECRET).expect("token file");
+    let url = admin.url.clone();
+
+    let start = std::time::Instant::now();
+    let table = loop {
+        let alerts = run(&url, Some(&reader), &["alerts"]).await;
+        assert_eq!(alerts.status.code(), Some(0), "{}", stderr(&alerts));
+        let table = stdout(&alerts);
+        if table.starts_with("STATE") {
+            break table;
+        }
+        assert!(start.elapsed().as_secs() < 20, "never firing: {table}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        table.contains("firing") && table.contains("memory_high") && table.contains("region admin-users"),
+        "{table}"
+    );
+
+    let bad = run(
+        &url,
+        Some(&ops),
+        &["silence", "add", "--match", "region", "--comment", "x"],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("label=value"), "{}", stderr(&bad));
+    let denied = run(
+        &url,
+        Some(&reader),
+        &[
+            "silence",
+            "add",
+            "--match",
+            "region=admin-users",
+            "--comment",
+            "x",
+        ],
+    )
+    .await;
+    assert_eq!(denied.status.code(), Some(4), "{}", stderr(&denied));
+    let made = run(
+        &url,
+        Some(&ops),
+        &[
+            "--json",
+            "silence",
+            "add",
+            "--match",
+            "region=admin-users",
+            "--match",
+            "alertname!=backend_down",
+            "--for",
+            "30m",
+            "--comment",
+            "maintenance window",
+        ],
+    )
+    .await;
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let silence: serde_json::Value = serde_json::from_slice(&made.stdout).expect("JSON");
+    let id = silence["id"].as_str().expect("an id").to_owned();
+    assert_eq!(silence["created_by"], "ops-alice");
+
+    let listed = run(&url, Some(&reader), &["silence", "list"]).await;
+    let table = stdout(&listed);
+    assert!(
+        table.contains(&id) && table.contains("region=admin-users,alertname!=backend_down"),
+        "{table}"
+    );
+    let alerts = stdout(&run(&url, Some(&reader), &["alerts"]).await);
+    assert!(alerts.contains(&format!("silenced ({id})")), "{alerts}");
+
+    let ended = run(&url, Some(&ops), &["silence", "expire", &id]).await;
+    assert_eq!(ended.status.code(), Some(0), "{}", stderr(&ended));
+    let unknown = run(&url, Some(&ops), &["silence", "expire", "nope"]).await;
+    assert_eq!(unknown.status.code(), Some(1), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("no silence"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let health = run(&url, Some(&reader), &["health"]).await;
+    assert_eq!(health.status.code(), Some(0), "{}", stderr(&health));
+    assert!(stdout(&health).contains("COMPONENT"), "{}", stdout(&health));
+    admin.stop().await;
+}
