@@ -700,3 +700,60 @@ async fn rule_changes_are_checked_versioned_and_keep_their_secrets() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     admin.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_endpoint_serves_each_step() {
+    let scratch = Scratch::new("alerts-history");
+    let (hook, _received, _server) = receiver(0).await;
+    let clock = ManualClock::new(T0);
+    let manager = manager(&clock);
+    let users = manager
+        .region_named::<String, String>("alert-users")
+        .expect("region");
+    users.insert(String::from("known"), String::from("v")).await;
+    let admin = Admin::start(
+        manager.clone(),
+        settings(&clock, &scratch.0.join("alerts.json"), rules(&hook, None)),
+    )
+    .await;
+    for (hits, misses) in [(3, 1), (0, 0), (5, 5)] {
+        step(&admin, &clock, &users, hits, misses).await;
+    }
+    let history = admin
+        .read(&format!("{BASE}/statistics/alert-users/history?range=1h"))
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text());
+    let body = history.json();
+    assert_eq!(
+        (body["range"].clone(), body["step_seconds"].clone()),
+        (json!("1h"), json!(10))
+    );
+    let points: Vec<(u64, u64, u64)> = body["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|p| {
+            (
+                (p["at_ms"].as_u64().unwrap_or(0) - T0) / 1000,
+                p["hits"].as_u64().unwrap_or(0),
+                p["misses"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(points, [(0, 3, 1), (10, 0, 0), (20, 5, 5)]);
+    assert_eq!(body["points"][0]["entries"], 1);
+    let day = admin
+        .read(&format!("{BASE}/statistics/alert-users/history?range=24h"))
+        .await;
+    assert_eq!(day.json()["step_seconds"], 60);
+    let bad = admin
+        .read(&format!("{BASE}/statistics/alert-users/history?range=2h"))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json()["error"]["field"], "range");
+    let unknown = admin
+        .read(&format!("{BASE}/statistics/alert-user/history"))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    admin.stop().await;
+}

@@ -776,5 +776,67 @@ async fn a_failing_disk_level_degrades_readiness_without_making_the_service_unre
     let body = ready.json();
     assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(disk(&body)["status"], "degraded", "{body}");
+    // The region on it says so too; the memory region does not.
+    let named = |name: &str| {
+        body["components"]
+            .as_array()
+            .and_then(|components| components.iter().find(|c| c["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} component in {body}"))
+    };
+    let files = named("region:admin-files");
+    assert_eq!(files["status"], "degraded", "{files}");
+    assert!(
+        files["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("disk fails")),
+        "{files}"
+    );
+    assert_eq!(named("region:admin-users")["status"], "up");
+    assert_eq!(named("regions")["status"], "degraded");
+    admin.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_components_report_regions_memory_disk_space_and_the_config_store() {
+    let scratch = Scratch::new("health-components");
+    let admin = Admin::start(manager(&scratch), config()).await;
+    fill(&admin).await;
+    let body = admin.read("/health/ready").await.json();
+    let named = |name: &str| {
+        body["components"]
+            .as_array()
+            .and_then(|components| components.iter().find(|c| c["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} component in {body}"))
+    };
+    let detail = |name: &str| {
+        named(name)["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(named("region:admin-users")["status"], "up");
+    assert!(
+        detail("region:admin-users").contains("memory: serving, 26 entries"),
+        "{body}"
+    );
+    assert!(detail("memory").contains("process resident"), "{body}");
+    assert!(
+        detail("memory").contains("fullest region admin-users at 3 %"),
+        "{body}"
+    );
+    assert!(detail("disk").contains("writable in"), "{body}");
+    assert!(detail("disk").contains(" free of "), "{body}");
+    assert!(detail("config").contains("store file "), "{body}");
+    assert!(detail("config").contains("read in"), "{body}");
+    // The disk probe leaves nothing behind.
+    let leftovers: Vec<String> = std::fs::read_dir(scratch.0.join("disk").join("admin-files"))
+        .expect("folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("health-probe"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     admin.stop().await;
 }

@@ -220,7 +220,9 @@ async fn the_tool_lists_alerts_and_makes_and_ends_silences() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert!(
-        table.contains("firing") && table.contains("memory_high") && table.contains("region admin-users"),
+        table.contains("firing")
+            && table.contains("memory_high")
+            && table.contains("region admin-users"),
         "{table}"
     );
 

@@ -336,6 +336,28 @@ async fn redis_regions_are_browsed_counted_and_survive_a_paused_server() {
     // Redis component says why.
     let ready = admin.read("/health/ready").await;
     assert_eq!(ready.status, StatusCode::OK);
+    let body = ready.json();
+    let named = |name: &str| {
+        body["components"]
+            .as_array()
+            .and_then(|components| components.iter().find(|c| c["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} component in {body}"))
+    };
+    assert!(
+        named("redis")["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("PING ")),
+        "{body}"
+    );
+    let backplane = named("backplane");
+    assert_eq!(backplane["status"], "up", "{backplane}");
+    assert!(
+        backplane["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("subscribed")),
+        "{backplane}"
+    );
     server.pause();
     let start = Instant::now();
     let degraded = loop {

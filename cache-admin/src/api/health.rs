@@ -26,7 +26,8 @@ pub(crate) struct HealthView {
 /// One component's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Component {
-    /// `regions`, `redis`, `disk`, `backend:<name>`, `config`.
+    /// `regions`, `region:<name>`, `memory`, `redis`, `backplane`, `disk`,
+    /// `backend:<name>`, `config`.
     pub name: String,
     /// `up`, `degraded` or `down`.
     pub status: &'static str,
@@ -47,26 +48,213 @@ pub(crate) async fn live() -> axum::Json<HealthView> {
 /// How long the second levels' health checks may take together.
 const LEVEL_CHECKS: Duration = Duration::from_secs(2);
 
+/// How long the configuration store's check may take.
+const CONFIG_CHECK: Duration = Duration::from_secs(2);
+
+/// A file system with less than this share free degrades the disk.
+const MIN_FREE_SHARE: f64 = 0.05;
+
+fn component(name: impl Into<String>, status: &'static str, detail: String) -> Component {
+    Component {
+        name: name.into(),
+        status,
+        detail,
+    }
+}
+
+/// The second levels in use, by name (`disk`, `redis`, a backend's), with
+/// what their check found: `Ok((detail, latency))` or why it failed.
+async fn level_checks(
+    state: &AdminState,
+) -> Result<Vec<(String, String, Result<(String, Duration), String>, usize)>, ()> {
+    match tokio::time::timeout(LEVEL_CHECKS, state.manager().level_health()).await {
+        Ok(levels) => Ok(levels
+            .into_iter()
+            .map(|level| {
+                let outcome = level.outcome.map(|health| (health.detail, health.latency));
+                (level.level.to_owned(), level.region, outcome, level.regions)
+            })
+            .collect()),
+        Err(_) => Err(()),
+    }
+}
+
+/// The process's resident memory, bytes (Linux: `/proc/self/status`).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Free and total bytes of the file system holding `path`.
+#[cfg(unix)]
+fn space(path: &str) -> Option<(u64, u64)> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    let unit = stat.f_frsize.max(1);
+    Some((
+        stat.f_bavail.saturating_mul(unit),
+        stat.f_blocks.saturating_mul(unit),
+    ))
+}
+
+#[cfg(not(unix))]
+fn space(_: &str) -> Option<(u64, u64)> {
+    None
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
 async fn components(state: &AdminState) -> Vec<Component> {
     let manager = state.manager();
-    let mut components = vec![Component {
-        name: String::from("regions"),
-        status: "up",
-        detail: format!("{} region(s) serving", manager.region_names().len()),
-    }];
+    let mut components = Vec::new();
+    let levels = level_checks(state).await;
+    let failing: Vec<String> = match &levels {
+        Ok(levels) => levels
+            .iter()
+            .filter(|(_, _, outcome, _)| outcome.is_err())
+            .map(|(name, ..)| name.clone())
+            .collect(),
+        Err(()) => Vec::new(),
+    };
     #[cfg(feature = "redis")]
-    if let Some(redis) = manager.redis_health() {
-        let status = if redis.connected && !redis.breaker_open {
+    let redis_down = manager
+        .redis_health()
+        .is_some_and(|redis| !redis.connected || redis.breaker_open);
+    #[cfg(not(feature = "redis"))]
+    let redis_down = false;
+
+    // Each region: serving (always: from memory, or as misses that go to
+    // the loader), enabled, and degraded while its second level fails.
+    let names = manager.region_names();
+    let mut fullest: Option<(String, f64)> = None;
+    let mut over_limit = Vec::new();
+    let mut regions = Vec::with_capacity(names.len());
+    for name in &names {
+        let (Ok(settings), Ok(stats)) = (manager.settings(name), manager.stats(name)) else {
+            continue;
+        };
+        let tier = settings.tier.as_str();
+        let level = match (settings.backend, tier) {
+            (Some(backend), _) => Some(backend.to_owned()),
+            (None, "redis") => Some(String::from("redis")),
+            (None, "hybrid") if manager_has_redis(state) => Some(String::from("redis")),
+            (None, "hybrid" | "disk") => Some(String::from("disk")),
+            _ => None,
+        };
+        let level_down = level
+            .as_ref()
+            .is_some_and(|level| failing.contains(level) || (level == "redis" && redis_down));
+        for (held, limit) in [
+            (stats.entries, settings.max_entries),
+            (stats.bytes, settings.max_bytes),
+        ] {
+            if let (Some(held), Some(limit)) = (held, limit)
+                && limit > 0
+            {
+                let share = held as f64 / limit as f64;
+                if fullest.as_ref().is_none_or(|(_, best)| share > *best) {
+                    fullest = Some((name.clone(), share));
+                }
+                if held > limit {
+                    over_limit.push(format!("{name} holds {held} of {limit}"));
+                }
+            }
+        }
+        let entries = stats
+            .entries
+            .map_or_else(|| String::from("? entries"), |n| format!("{n} entries"));
+        let (status, detail) = match (&level, level_down) {
+            (Some(level), true) if tier == "hybrid" => (
+                "degraded",
+                format!("{tier}: {level} fails; serving from memory, {entries}"),
+            ),
+            (Some(level), true) => (
+                "degraded",
+                format!("{tier}: {level} fails; every get misses and goes to the loader"),
+            ),
+            _ if !settings.enabled => (
+                "up",
+                format!("{tier}: disabled by configuration (reads go to the loader)"),
+            ),
+            _ => ("up", format!("{tier}: serving, {entries}")),
+        };
+        regions.push(component(format!("region:{name}"), status, detail));
+    }
+    components.push(component(
+        "regions",
+        if regions.iter().all(|r| r.status == "up") {
             "up"
         } else {
-            // Memory and hybrid regions still serve.
             "degraded"
-        };
-        components.push(Component {
-            name: String::from("redis"),
+        },
+        format!(
+            "{} region(s) serving, {} of them degraded",
+            regions.len(),
+            regions.iter().filter(|r| r.status != "up").count()
+        ),
+    ));
+    components.extend(regions);
+
+    // Memory: the process's resident size and the fullest region.
+    let mut detail = match resident_bytes() {
+        Some(rss) => format!("process resident {}", mib(rss)),
+        None => String::from("process resident size unknown on this platform"),
+    };
+    if let Some((region, share)) = &fullest {
+        detail.push_str(&format!(
+            "; fullest region {region} at {:.0} % of its limit",
+            share * 100.0
+        ));
+    }
+    if !over_limit.is_empty() {
+        detail.push_str(&format!("; over their limit: {}", over_limit.join(", ")));
+    }
+    components.push(component(
+        "memory",
+        if over_limit.is_empty() {
+            "up"
+        } else {
+            "degraded"
+        },
+        detail,
+    ));
+
+    #[cfg(feature = "redis")]
+    if let Some(redis) = manager.redis_health() {
+        let ping = match &levels {
+            Ok(levels) => {
+                levels
+                    .iter()
+                    .find(|(name, ..)| name == "redis")
+                    .map(|(_, _, outcome, _)| match outcome {
+                        Ok((_, latency)) => format!("; PING {latency:?}"),
+                        Err(error) => format!("; PING failed: {error}"),
+                    })
+            }
+            Err(()) => Some(String::from("; PING did not answer in time")),
+        }
+        .unwrap_or_default();
+        let status =
+            if redis.connected && !redis.breaker_open && !failing.iter().any(|f| f == "redis") {
+                "up"
+            } else {
+                // Memory and hybrid regions still serve.
+                "degraded"
+            };
+        components.push(component(
+            "redis",
             status,
-            detail: format!(
-                "{}: {}, circuit breaker {} (opened {} time(s))",
+            format!(
+                "{}: {}, circuit breaker {} (opened {} time(s)){ping}",
                 redis.server,
                 if redis.connected {
                     "connected"
@@ -76,53 +264,118 @@ async fn components(state: &AdminState) -> Vec<Component> {
                 if redis.breaker_open { "open" } else { "closed" },
                 redis.breaker_opened
             ),
-        });
-    }
-    // The second levels in use (the disk tier's folders, named backends;
-    // Redis has its own component above): a failing one degrades the
-    // regions on it, which still answer (from memory, or as misses).
-    match tokio::time::timeout(LEVEL_CHECKS, manager.level_health()).await {
-        Ok(levels) => {
-            for level in levels.into_iter().filter(|level| level.level != "redis") {
-                let (status, detail) = match &level.outcome {
-                    Ok(health) => ("up", format!("{} in {:?}", health.detail, health.latency)),
-                    Err(error) => ("degraded", error.clone()),
-                };
-                components.push(Component {
-                    name: if level.level == "disk" {
-                        String::from("disk")
+        ));
+        if let Some(backplane) = manager.backplane_stats() {
+            components.push(component(
+                "backplane",
+                if backplane.subscribed {
+                    "up"
+                } else {
+                    "degraded"
+                },
+                format!(
+                    "{}; {} sent, {} received, {} resubscription(s), {} resync(s)",
+                    if backplane.subscribed {
+                        "subscribed"
                     } else {
-                        format!("backend:{}", level.level)
+                        "not subscribed: other instances' invalidations are missed until it is back"
                     },
-                    status,
-                    detail: format!(
-                        "{detail} (asked through region {:?}; {} open region(s) use it)",
-                        level.region, level.regions
-                    ),
-                });
+                    backplane.sent,
+                    backplane.received,
+                    backplane.subscriptions.saturating_sub(1),
+                    backplane.resyncs
+                ),
+            ));
+        }
+    }
+
+    // The disk tier's folder and the named backends (Redis above): each
+    // answers its own check; a failing one degrades the regions on it.
+    match levels {
+        Ok(levels) => {
+            for (level, region, outcome, count) in levels.into_iter().filter(|(l, ..)| l != "redis")
+            {
+                let asked =
+                    format!("asked through region {region:?}; {count} open region(s) use it");
+                if level == "disk" {
+                    let (status, detail) = match &outcome {
+                        Ok((folder, latency)) => match space(folder) {
+                            Some((free, total)) if total > 0 => {
+                                let share = free as f64 / total as f64;
+                                (
+                                    if share < MIN_FREE_SHARE {
+                                        "degraded"
+                                    } else {
+                                        "up"
+                                    },
+                                    format!(
+                                        "{folder}: writable in {latency:?}, {} free of {} ({:.0} %)",
+                                        mib(free),
+                                        mib(total),
+                                        share * 100.0
+                                    ),
+                                )
+                            }
+                            _ => ("up", format!("{folder}: writable in {latency:?}")),
+                        },
+                        Err(error) => ("degraded", error.clone()),
+                    };
+                    components.push(component("disk", status, format!("{detail} ({asked})")));
+                } else {
+                    let (status, detail) = match &outcome {
+                        Ok((detail, latency)) => ("up", format!("{detail} in {latency:?}")),
+                        Err(error) => ("degraded", error.clone()),
+                    };
+                    components.push(component(
+                        format!("backend:{level}"),
+                        status,
+                        format!("{detail} ({asked})"),
+                    ));
+                }
             }
         }
-        Err(_) => components.push(Component {
-            name: String::from("levels"),
-            status: "degraded",
-            detail: format!("the second levels did not all answer within {LEVEL_CHECKS:?}"),
-        }),
+        Err(()) => components.push(component(
+            "levels",
+            "degraded",
+            format!("the second levels did not all answer within {LEVEL_CHECKS:?}"),
+        )),
     }
+
+    // The configuration: its store answers, no warnings.
     let warnings = manager.config_warnings();
-    components.push(Component {
-        name: String::from("config"),
-        status: if warnings.is_empty() {
+    let store = tokio::time::timeout(CONFIG_CHECK, manager.config_store_health()).await;
+    let (store_ok, store_detail) = match store {
+        Ok((location, Ok(latency))) => (true, format!("store {location} read in {latency:?}")),
+        Ok((location, Err(error))) => (false, format!("store {location} failed: {error}")),
+        Err(_) => (
+            false,
+            format!("the store did not answer within {CONFIG_CHECK:?}"),
+        ),
+    };
+    components.push(component(
+        "config",
+        if warnings.is_empty() && store_ok {
             "up"
         } else {
             "degraded"
         },
-        detail: format!(
-            "version {}, {} warning(s)",
+        format!(
+            "version {}, {} warning(s); {store_detail}",
             manager.config_version(),
             warnings.len()
         ),
-    });
+    ));
     components
+}
+
+#[cfg(feature = "redis")]
+fn manager_has_redis(state: &AdminState) -> bool {
+    state.manager().redis_health().is_some()
+}
+
+#[cfg(not(feature = "redis"))]
+fn manager_has_redis(_: &AdminState) -> bool {
+    false
 }
 
 /// Whether the process can serve: `down` (503) only while the admin API

@@ -220,6 +220,25 @@ impl Backend for DiskBackend {
             let dir = self.store().dir();
             match std::fs::metadata(dir) {
                 Ok(meta) if meta.is_dir() => {
+                    // Writable: a probe file is created, synced and removed
+                    // (its name starts with a dot: never taken for an entry).
+                    static PROBES: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(0);
+                    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let probe = dir.join(format!(".health-probe-{}-{n}", std::process::id()));
+                    let written = std::fs::File::create(&probe)
+                        .and_then(|mut file| {
+                            std::io::Write::write_all(&mut file, b"ok")?;
+                            file.sync_all()
+                        })
+                        .and_then(|()| std::fs::remove_file(&probe));
+                    if let Err(error) = written {
+                        let _ = std::fs::remove_file(&probe);
+                        return Err(BackendError::Unavailable {
+                            server: dir.display().to_string(),
+                            reason: format!("not writable: {error}"),
+                        });
+                    }
                     Ok(Health::up(dir.display().to_string()).latency(start.elapsed()))
                 }
                 Ok(_) => Err(BackendError::Unavailable {

@@ -310,6 +310,20 @@ impl CacheManager {
         crate::block_on::block_on(self.history())
     }
 
+    /// Whether the configuration store (the state file, or the shared Redis
+    /// keys) answers: its location, and the time a read of the latest
+    /// version took or why it failed. For health checks; bounded by the
+    /// store (a file read, the Redis tier's response timeout).
+    pub async fn config_store_health(&self) -> (String, Result<std::time::Duration, String>) {
+        let state = &self.config().state;
+        let started = std::time::Instant::now();
+        let outcome = match state.load().await {
+            Ok(_) => Ok(started.elapsed()),
+            Err(error) => Err(error.to_string()),
+        };
+        (state.location(), outcome)
+    }
+
     /// The configuration version in force: 0 before any run-time change.
     pub fn config_version(&self) -> u64 {
         self.config().version.load(Ordering::Acquire)
