@@ -113,7 +113,7 @@ pub mod redis {
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub use crate::redis_tier::{
         BackplaneStats, FleetAnswer, FleetClear, FleetStats, RedisBackend, RedisConfig,
-        RedisConnection, RedisHealth,
+        RedisConnection, RedisHealth, SharedDocument, SharedDocuments,
     };
 }
 

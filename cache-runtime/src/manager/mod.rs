@@ -587,6 +587,18 @@ impl CacheManager {
         })
     }
 
+    /// Documents and leases kept in the manager's Redis under its prefix,
+    /// shared by every instance on that Redis (`None` without Redis): what
+    /// tools built on the manager use to share state and pick one
+    /// instance for a job.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_documents(&self) -> Option<crate::redis_tier::SharedDocuments> {
+        self.inner.redis.as_ref().map(|redis| {
+            crate::redis_tier::SharedDocuments::new(Arc::clone(&redis.link), redis.holder.clone())
+        })
+    }
+
     #[cfg(feature = "redis")]
     fn redis_or_refuse(&self, region: &str) -> Result<&RedisShared, CacheError> {
         self.inner
@@ -1668,6 +1680,7 @@ fn redis_shared(builder: &CacheManagerBuilder) -> Result<Option<RedisShared>, Ca
         .backplane
         .then(|| crate::redis_tier::Backplane::start(&link));
     Ok(Some(RedisShared {
+        holder: crate::redis_tier::holder_id(),
         link,
         backplane,
         fleet: Arc::default(),

@@ -16,6 +16,8 @@ pub(crate) struct RedisShared {
     pub(crate) link: Arc<RedisLink>,
     pub(crate) backplane: Option<Arc<Backplane>>,
     pub(crate) fleet: Arc<crate::redis_tier::Fleet>,
+    /// This manager's id as a lease holder.
+    pub(crate) holder: String,
 }
 
 /// The Redis tier's backend for `region`, on the manager's connection.

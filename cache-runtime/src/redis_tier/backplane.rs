@@ -606,7 +606,7 @@ async fn subscribe(backplane: Weak<Backplane>) {
 }
 
 /// A random id for this instance (16 hex digits).
-fn instance_id() -> String {
+pub(crate) fn instance_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());

@@ -21,11 +21,13 @@ mod fleet_clear;
 mod io;
 mod level;
 mod link;
+mod shared;
 
 use std::time::Duration;
 
 pub use self::backend::{RedisBackend, RedisConnection};
 pub use self::backplane::BackplaneStats;
+pub(crate) use self::backplane::instance_id as holder_id;
 pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
 pub(crate) use self::breaker::BreakerSettings;
 pub use self::error::RedisError;
@@ -34,6 +36,7 @@ pub use self::fleet::FleetStats;
 pub use self::fleet_clear::{FleetAnswer, FleetClear};
 pub use self::link::RedisHealth;
 pub(crate) use self::link::RedisLink;
+pub use self::shared::{SharedDocument, SharedDocuments};
 
 /// How many keys each `SCAN` call asks Redis to look at.
 pub(crate) const SCAN_COUNT: usize = 500;
