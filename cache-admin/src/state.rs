@@ -32,7 +32,7 @@ struct Inner {
 impl AdminState {
     pub(crate) fn new(manager: CacheManager, config: AdminConfig) -> AdminState {
         let quota = Quota::per_minute(config.mutations_per_minute);
-        let alerting = Arc::new(Alerting::new(config.alerts.clone()));
+        let alerting = Arc::new(Alerting::new(config.alerts.clone(), &manager));
         Alerting::start(&alerting, manager.clone());
         AdminState {
             inner: Arc::new(Inner {

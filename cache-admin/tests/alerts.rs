@@ -8,10 +8,8 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use cache_admin::alerts::{AlertRules, ChannelConfig, ChannelTarget, Secret, SmtpTls};
 use cache_admin::{AdminConfig, AlertSettings};
 use cache_runtime::manager::RegionCodecs;
@@ -19,61 +17,12 @@ use cache_runtime::stats::ManualClock;
 use cache_runtime::{CacheManager, RegionDescriptor, RegionHandle};
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Admin, Scratch, config};
+use support::{Admin, Scratch, config, receiver};
 
 const BASE: &str = "/api/config/caching";
 /// A multiple of 10 s, so steps line up with the history's points.
 const T0: u64 = 1_767_225_600_000;
 const HMAC_KEY: &str = "hook-key-5e1f-never-shown";
-
-/// What the webhook receiver got.
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<Hook>>>);
-
-/// One webhook request: headers, body as JSON, body as sent.
-type Hook = (HeaderMap, Value, Vec<u8>);
-
-impl Received {
-    fn all(&self) -> Vec<Hook> {
-        self.0.lock().expect("received").clone()
-    }
-}
-
-/// A webhook receiver on a free loopback port that refuses its first
-/// `fail_first` requests with 503.
-async fn receiver(fail_first: usize) -> (String, Received, tokio::task::JoinHandle<()>) {
-    let received = Received::default();
-    let kept = received.clone();
-    let failures = Arc::new(Mutex::new(fail_first));
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let kept = kept.clone();
-            let failures = Arc::clone(&failures);
-            async move {
-                let mut left = failures.lock().expect("failures");
-                if *left > 0 {
-                    *left -= 1;
-                    return AxumStatus::SERVICE_UNAVAILABLE;
-                }
-                let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                kept.0
-                    .lock()
-                    .expect("received")
-                    .push((headers, value, body.to_vec()));
-                AxumStatus::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, received, task)
-}
 
 /// The `aiosmtpd` SMTP sink, writing each mail into a Maildir; killed on
 /// drop.

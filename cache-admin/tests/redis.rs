@@ -429,3 +429,180 @@ async fn paging_a_redis_region_to_the_end_lists_every_key_once() {
     println!("pages of a 300-key Redis region, limit 50: {pages:?}");
     admin.stop().await;
 }
+
+/// Alert rules for the fleet test: memory above 0.01 % of the limit on
+/// `fleet-users` (a few entries of 10,000), firing at once, to `hook`.
+fn fleet_rules(hook: &str) -> cache_admin::alerts::AlertRules {
+    use cache_admin::alerts::{AlertRules, ChannelConfig, ChannelTarget, Override};
+    let mut rules = AlertRules::default();
+    for rule in &mut rules.rules {
+        rule.enabled = rule.id == "memory_high";
+        rule.for_secs = 0;
+        rule.keep_firing_for_secs = 0;
+        rule.regions = vec![String::from("fleet-users")];
+        rule.overrides.insert(
+            String::from("fleet-users"),
+            Override {
+                threshold: Some(0.01),
+                recover: Some(0.005),
+                enabled: None,
+            },
+        );
+    }
+    rules.channels.push(ChannelConfig {
+        id: String::from("ops-hook"),
+        target: ChannelTarget::Webhook {
+            url: hook.to_owned(),
+            hmac_key: None,
+            timeout_secs: 5,
+            retries: 0,
+        },
+    });
+    rules
+}
+
+async fn until_json(admin: &Admin, path: &str, what: &str, test: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let body = admin.read(path).await.json();
+        if test(&body) {
+            return body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never {what}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_pages_for_the_fleet_and_a_takeover_does_not_page_again() {
+    let server = RedisServer::start();
+    let (hook, received, _receiver) = support::receiver(0).await;
+    let one = manager(&server, "admin-fleet-alerts");
+    let two = manager(&server, "admin-fleet-alerts");
+    for manager in [&one, &two] {
+        fill(manager, "fleet-users", (0..5).map(|i| format!("user:{i}"))).await;
+    }
+    let settings = || {
+        cache_admin::AlertSettings::new()
+            .rules(fleet_rules(&hook))
+            .evaluate_every(Duration::from_millis(50))
+    };
+    let first = Admin::start(one.clone(), config().alerts(settings())).await;
+    let second = Admin::start(two.clone(), config().alerts(settings())).await;
+    let alerts = format!("{BASE}/alerts");
+    let firing = |body: &Value| body["firing"].as_array().is_some_and(|f| f.len() == 1);
+
+    // Both show the alert; one of them notifies; exactly one page.
+    for admin in [&first, &second] {
+        until_json(admin, &alerts, "firing on both", firing).await;
+    }
+    let start = Instant::now();
+    while received.all().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never paged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received.all().len(), 1, "paged once for the fleet");
+    let views = [
+        first.read(&alerts).await.json(),
+        second.read(&alerts).await.json(),
+    ];
+    let notifiers = views.iter().filter(|v| v["notifying"] == true).count();
+    assert_eq!(notifiers, 1, "{views:?}");
+    assert_ne!(views[0]["fleet_member"], views[1]["fleet_member"]);
+
+    // A silence made on one instance is the other's too.
+    let made = second
+        .admin(
+            Method::POST,
+            &format!("{BASE}/alerts/silences"),
+            Some(json!({
+                "matchers": [{"name": "alertname", "value": "backend_down"}],
+                "duration_secs": 600,
+                "comment": "shared silence"
+            })),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    until_json(&first, &alerts, "the silence shared", |body| {
+        body["silences"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["comment"] == "shared silence"))
+    })
+    .await;
+    // So is a rules change, versioned once for the fleet.
+    let rules = first.read(&format!("{BASE}/alerts/rules")).await;
+    let etag = rules
+        .headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_owned();
+    let changed = first
+        .call(
+            Some(support::ADMIN_SECRET),
+            Method::PUT,
+            &format!("{BASE}/alerts/rules"),
+            Some(rules.json()["rules"].clone()),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    let stale = second
+        .call(
+            Some(support::ADMIN_SECRET),
+            Method::PUT,
+            &format!("{BASE}/alerts/rules"),
+            Some(rules.json()["rules"].clone()),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.text()
+    );
+
+    // The notifier stops; the other takes over and, the alert still
+    // firing, does not page again.
+    let (notifier, other) = if views[0]["notifying"] == true {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let remaining = other.manager.clone();
+    notifier.stop().await;
+    until_json(&other, &alerts, "the takeover", |body| {
+        body["notifying"] == true
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received.all().len(), 1, "a takeover pages nothing again");
+    let still = other.read(&alerts).await.json();
+    assert!(firing(&still), "{still}");
+    assert_eq!(still["firing"][0]["notified"], true);
+
+    // Resolved on the remaining instance: one resolved page.
+    remaining
+        .clear_region("fleet-users")
+        .await
+        .expect("cleared");
+    until_json(&other, &alerts, "resolved", |body| {
+        body["firing"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    let start = Instant::now();
+    while received.all().len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(20), "never resolved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pages = received.all();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[1].1["status"], "resolved");
+    other.stop().await;
+}

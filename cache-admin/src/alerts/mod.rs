@@ -15,6 +15,7 @@
 mod email;
 mod engine;
 pub(crate) mod rules;
+mod shared;
 mod signal;
 mod store;
 mod time;
@@ -64,6 +65,7 @@ pub struct AlertSettings {
     pub(crate) rules: AlertRules,
     pub(crate) dashboard_url: Option<String>,
     pub(crate) enabled: bool,
+    pub(crate) shared: bool,
 }
 
 impl Default for AlertSettings {
@@ -75,6 +77,7 @@ impl Default for AlertSettings {
             rules: AlertRules::default(),
             dashboard_url: None,
             enabled: true,
+            shared: true,
         }
     }
 }
@@ -129,6 +132,15 @@ impl AlertSettings {
     /// The dashboard's public address, for links in notifications.
     pub fn dashboard_url(mut self, url: impl Into<String>) -> AlertSettings {
         self.dashboard_url = Some(url.into());
+        self
+    }
+
+    /// Keeps this instance's alerting to itself even when the manager has
+    /// Redis. By default, instances on one Redis share their rules,
+    /// silences and alert states there, and only one of them (the holder
+    /// of a lease in Redis) evaluates and notifies for the fleet.
+    pub fn local_only(mut self) -> AlertSettings {
+        self.shared = false;
         self
     }
 
@@ -192,9 +204,13 @@ pub(crate) enum AlertError {
     NoChannel(String),
     #[error("{0}")]
     BadSilence(String),
+    /// The fleet's shared alerting state cannot be read or written.
+    #[error("the fleet's alerting state in Redis cannot be changed now: {0}")]
+    Shared(String),
 }
 
 /// The rules, the engine's state, their version.
+#[derive(Clone)]
 struct Doc {
     version: u64,
     rules: AlertRules,
@@ -218,8 +234,13 @@ pub(crate) struct Alerting {
     warning: Option<String>,
     /// Saving the state file failed last time (reported, retried).
     save_error: Mutex<Option<String>>,
-    /// The engine's time at the last evaluation's end, Unix ms.
+    /// The engine's time at the last evaluation (here or, with Redis, by
+    /// the fleet's notifier), Unix ms.
     evaluated_at: std::sync::atomic::AtomicU64,
+    /// The fleet's shared state, with Redis.
+    shared: Option<shared::Shared>,
+    /// Whether this instance evaluated and notified in its last round.
+    notifying: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -230,8 +251,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The changes `after` recorded since `before`, oldest first.
+fn changes_since(before: &Engine, after: &Engine) -> Vec<AlertChange> {
+    let made = usize::try_from(after.changes.saturating_sub(before.changes)).unwrap_or(usize::MAX);
+    let history = &after.history;
+    history
+        .iter()
+        .skip(history.len().saturating_sub(made))
+        .cloned()
+        .collect()
+}
+
 impl Alerting {
-    pub(crate) fn new(settings: AlertSettings) -> Alerting {
+    pub(crate) fn new(settings: AlertSettings, manager: &CacheManager) -> Alerting {
         let (mut version, mut rules, mut engine, mut warning) =
             (0, settings.rules.clone(), Engine::default(), None);
         if let Some(path) = &settings.state_file {
@@ -257,6 +289,11 @@ impl Alerting {
                 }
             }
         }
+        let shared = if settings.shared {
+            shared::Shared::of(manager)
+        } else {
+            None
+        };
         Alerting {
             doc: Mutex::new(Doc {
                 version,
@@ -269,6 +306,8 @@ impl Alerting {
             warning,
             save_error: Mutex::new(None),
             evaluated_at: std::sync::atomic::AtomicU64::new(0),
+            shared,
+            notifying: std::sync::atomic::AtomicBool::new(false),
             settings,
         }
     }
@@ -318,33 +357,125 @@ impl Alerting {
         });
     }
 
-    /// One evaluation: observe, step the engine, persist, announce, queue
-    /// the notifications.
+    /// One evaluation round. With Redis, only the holder of the fleet's
+    /// notifier lease evaluates and notifies, on the shared state; the
+    /// others follow it. Without Redis, or while it fails, each instance
+    /// evaluates on its own state.
     pub(crate) async fn evaluate(&self, manager: &CacheManager) {
+        let notifying = |on: bool| {
+            self.notifying
+                .store(on, std::sync::atomic::Ordering::Release);
+        };
+        if let Some(shared) = &self.shared {
+            match shared.lease(self.settings.evaluate_every).await {
+                Ok(true) => {
+                    if self.evaluate_shared(manager, shared).await {
+                        notifying(true);
+                        return;
+                    }
+                }
+                Ok(false) => {
+                    if let Ok((revision, doc, at)) = shared.load(|| lock(&self.doc).clone()).await {
+                        self.follow(revision, doc, at);
+                        notifying(false);
+                        return;
+                    }
+                }
+                Err(_) => {}
+            }
+            shared.went_local();
+        }
+        notifying(true);
+        self.evaluate_local(manager).await;
+    }
+
+    /// Evaluates on this instance's own state.
+    async fn evaluate_local(&self, manager: &CacheManager) {
         let rules = lock(&self.doc).rules.clone();
         let now = self.now();
         let observations = signal::observe(manager, &rules, now).await;
         let (notifications, changes, saved) = {
             let mut doc = lock(&self.doc);
-            let before = doc.engine.changes;
+            let before = doc.engine.clone();
             let rules = doc.rules.clone();
             let notifications = doc.engine.evaluate(&rules, observations, now);
-            let made = usize::try_from(doc.engine.changes - before).unwrap_or(usize::MAX);
-            let history = &doc.engine.history;
-            let changes: Vec<AlertChange> = history
-                .iter()
-                .skip(history.len().saturating_sub(made))
-                .cloned()
-                .collect();
+            let changes = changes_since(&before, &doc.engine);
             let dirty = !changes.is_empty() || !notifications.is_empty();
-            let saved = dirty.then(|| (doc.version, rules, doc.engine.clone()));
-            (notifications, changes, saved)
+            (notifications, changes, dirty.then(|| doc.clone()))
         };
-        if let Some((version, rules, engine)) = saved {
-            self.persist(version, &rules, &engine);
+        if let Some(doc) = saved {
+            self.persist(&doc);
         }
         self.evaluated_at
             .store(now, std::sync::atomic::Ordering::Release);
+        self.announce(changes);
+        self.queue(notifications, &rules).await;
+    }
+
+    /// Evaluates on the fleet's shared state as its notifier; `false` when
+    /// Redis failed (the caller evaluates locally instead).
+    async fn evaluate_shared(&self, manager: &CacheManager, shared: &shared::Shared) -> bool {
+        let Ok((revision, mut doc, _)) = shared.load(|| lock(&self.doc).clone()).await else {
+            return false;
+        };
+        // Alerts this instance evaluated on its own while Redis failed
+        // carry what it notified meanwhile.
+        if shared.take_local() {
+            let local = lock(&self.doc).clone();
+            doc.engine.alerts = local.engine.alerts;
+            doc.engine.history = local.engine.history;
+            doc.engine.changes = doc.engine.changes.max(local.engine.changes);
+        }
+        let now = self.now();
+        let observations = signal::observe(manager, &doc.rules, now).await;
+        let rules = doc.rules.clone();
+        let notifications = doc.engine.evaluate(&rules, observations, now);
+        match shared.store(revision, &doc, now).await {
+            // Written: this instance's notifications are the fleet's.
+            Ok(Some(new_revision)) => {
+                let changes = self.adopt(doc, new_revision, now);
+                self.announce(changes);
+                self.queue(notifications, &rules).await;
+                true
+            }
+            // Another instance changed the rules or silences meanwhile:
+            // the next round evaluates on theirs (nothing was sent).
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Takes the fleet's shared state as this instance's view.
+    fn follow(&self, revision: u64, doc: Doc, evaluated_at: u64) {
+        if let Some(shared) = &self.shared
+            && !shared.newer(revision)
+        {
+            return;
+        }
+        let changes = self.adopt(doc, revision, evaluated_at);
+        self.announce(changes);
+    }
+
+    /// Replaces the local state with `doc` (revision `revision` of the
+    /// shared one, evaluated at `evaluated_at`); the changes it brings.
+    fn adopt(&self, doc: Doc, revision: u64, evaluated_at: u64) -> Vec<AlertChange> {
+        let changes = {
+            let mut local = lock(&self.doc);
+            let changes = changes_since(&local.engine, &doc.engine);
+            *local = doc.clone();
+            changes
+        };
+        if let Some(shared) = &self.shared {
+            shared.seen(revision);
+        }
+        self.persist(&doc);
+        self.evaluated_at
+            .store(evaluated_at, std::sync::atomic::Ordering::Release);
+        changes
+    }
+
+    /// Publishes changes on the event stream and in the log.
+    fn announce(&self, changes: Vec<AlertChange>) {
         for change in changes {
             let alert = &change.alert;
             tracing::info!(
@@ -366,28 +497,34 @@ impl Alerting {
                 summary: alert.summary(),
             });
         }
-        if !notifications.is_empty() {
-            let outbox = lock(&self.outbox).clone();
-            for notification in notifications {
-                let outgoing = Outgoing {
-                    notification,
-                    rules: rules.clone(),
-                };
-                match &outbox {
-                    Some(outbox) => {
-                        let _ = outbox.send(outgoing);
-                    }
-                    None => self.send(&outgoing).await,
+    }
+
+    /// Hands notifications to the sender (or sends them here when no
+    /// sender runs).
+    async fn queue(&self, notifications: Vec<Notification>, rules: &AlertRules) {
+        if notifications.is_empty() {
+            return;
+        }
+        let outbox = lock(&self.outbox).clone();
+        for notification in notifications {
+            let outgoing = Outgoing {
+                notification,
+                rules: rules.clone(),
+            };
+            match &outbox {
+                Some(outbox) => {
+                    let _ = outbox.send(outgoing);
                 }
+                None => self.send(&outgoing).await,
             }
         }
     }
 
-    fn persist(&self, version: u64, rules: &AlertRules, engine: &Engine) {
+    fn persist(&self, doc: &Doc) {
         let Some(path) = &self.settings.state_file else {
             return;
         };
-        let outcome = store::save(path, version, rules, engine);
+        let outcome = store::save(path, doc.version, &doc.rules, &doc.engine);
         let mut error = lock(&self.save_error);
         match outcome {
             Ok(()) => *error = None,
@@ -397,6 +534,52 @@ impl Alerting {
                 *error = Some(message);
             }
         }
+    }
+
+    /// Applies a change to the rules or silences: on the fleet's shared
+    /// state with Redis (read, change, compare-and-set, a few times if
+    /// other instances write meanwhile; refused while Redis fails, so no
+    /// instance's change is lost), else on this instance's.
+    async fn change<T>(
+        &self,
+        apply: impl Fn(&mut Doc, u64) -> Result<T, AlertError>,
+    ) -> Result<T, AlertError> {
+        let now = self.now();
+        if let Some(shared) = &self.shared {
+            for _ in 0..5 {
+                let (revision, mut doc, evaluated_at) = shared
+                    .load(|| lock(&self.doc).clone())
+                    .await
+                    .map_err(AlertError::Shared)?;
+                let value = apply(&mut doc, now)?;
+                let rules = doc.rules.clone();
+                doc.engine.mute(&rules, now);
+                match shared
+                    .store(revision, &doc, evaluated_at)
+                    .await
+                    .map_err(AlertError::Shared)?
+                {
+                    Some(new_revision) => {
+                        let changes = self.adopt(doc, new_revision, evaluated_at);
+                        self.announce(changes);
+                        return Ok(value);
+                    }
+                    None => continue,
+                }
+            }
+            return Err(AlertError::Shared(String::from(
+                "other instances changed it five times in a row while this change was made: try again",
+            )));
+        }
+        let doc = {
+            let mut doc = lock(&self.doc);
+            let value = apply(&mut doc, now)?;
+            let rules = doc.rules.clone();
+            doc.engine.mute(&rules, now);
+            (value, doc.clone())
+        };
+        self.persist(&doc.1);
+        Ok(doc.0)
     }
 
     /// Sends one notification to each of its channels (every channel when
@@ -514,20 +697,30 @@ impl Alerting {
         (doc.version, doc.rules.redacted())
     }
 
+    /// The rules as they are now, with Redis read from the fleet's state.
+    pub(crate) async fn current_rules(&self) -> (u64, AlertRules) {
+        if let Some(shared) = &self.shared
+            && let Ok((revision, doc, at)) = shared.load(|| lock(&self.doc).clone()).await
+        {
+            self.follow(revision, doc, at);
+        }
+        self.rules()
+    }
+
     /// Replaces the rules, if `expected` is the version in force.
-    pub(crate) fn put_rules(
+    pub(crate) async fn put_rules(
         &self,
-        mut rules: AlertRules,
+        rules: AlertRules,
         expected: u64,
     ) -> Result<u64, AlertError> {
-        let (version, saved_rules, engine) = {
-            let mut doc = lock(&self.doc);
+        self.change(|doc, _| {
             if doc.version != expected {
                 return Err(AlertError::Stale {
                     expected,
                     current: doc.version,
                 });
             }
+            let mut rules = rules.clone();
             let mut problems = rules.keep_secrets(&doc.rules);
             problems.extend(rules.check());
             problems.extend(availability_problems(&rules));
@@ -536,26 +729,23 @@ impl Alerting {
             }
             doc.version += 1;
             doc.rules = rules;
-            let now = self.now();
-            let rules = doc.rules.clone();
-            doc.engine.mute(&rules, now);
-            (doc.version, rules, doc.engine.clone())
-        };
-        self.persist(version, &saved_rules, &engine);
-        Ok(version)
+            Ok(doc.version)
+        })
+        .await
     }
 
     /// Adds a silence.
-    pub(crate) fn add_silence(
+    pub(crate) async fn add_silence(
         &self,
         matchers: Vec<Matcher>,
         starts_at_ms: Option<u64>,
-        ends_at_ms: u64,
+        duration_ms: u64,
         created_by: &str,
         comment: String,
     ) -> Result<Silence, AlertError> {
         let now = self.now();
         let starts_at_ms = starts_at_ms.unwrap_or(now);
+        let ends_at_ms = starts_at_ms.saturating_add(duration_ms);
         if matchers.is_empty() {
             return Err(AlertError::BadSilence(String::from(
                 "a silence needs at least one matcher (a silence of everything is a mistake waiting to happen)",
@@ -566,9 +756,9 @@ impl Alerting {
                 "every matcher needs a label name",
             )));
         }
-        if ends_at_ms <= starts_at_ms.max(now) {
+        if ends_at_ms <= now {
             return Err(AlertError::BadSilence(String::from(
-                "the silence ends before it starts (or in the past)",
+                "the silence would end before now",
             )));
         }
         if comment.trim().is_empty() {
@@ -584,33 +774,23 @@ impl Alerting {
             created_by: created_by.to_owned(),
             comment,
         };
-        let (version, rules, engine) = {
-            let mut doc = lock(&self.doc);
+        self.change(|doc, _| {
             doc.engine.silences.push(silence.clone());
-            let rules = doc.rules.clone();
-            doc.engine.mute(&rules, now);
-            (doc.version, rules, doc.engine.clone())
-        };
-        self.persist(version, &rules, &engine);
-        Ok(silence)
+            Ok(silence.clone())
+        })
+        .await
     }
 
     /// Expires a silence now.
-    pub(crate) fn expire_silence(&self, id: &str) -> Result<Silence, AlertError> {
-        let now = self.now();
-        let (silence, version, rules, engine) = {
-            let mut doc = lock(&self.doc);
+    pub(crate) async fn expire_silence(&self, id: &str) -> Result<Silence, AlertError> {
+        self.change(|doc, now| {
             let Some(silence) = doc.engine.silences.iter_mut().find(|s| s.id == id) else {
                 return Err(AlertError::NoSilence(id.to_owned()));
             };
             silence.ends_at_ms = silence.ends_at_ms.min(now);
-            let silence = silence.clone();
-            let rules = doc.rules.clone();
-            doc.engine.mute(&rules, now);
-            (silence, doc.version, rules, doc.engine.clone())
-        };
-        self.persist(version, &rules, &engine);
-        Ok(silence)
+            Ok(silence.clone())
+        })
+        .await
     }
 
     /// Sends a test notification to channel `id` now.
@@ -664,6 +844,11 @@ impl Alerting {
         }
         let channels = lock(&self.channels);
         Overview {
+            fleet_member: self
+                .shared
+                .as_ref()
+                .map(|shared| shared.holder().to_owned()),
+            notifying: self.notifying.load(std::sync::atomic::Ordering::Acquire),
             evaluated: self.settings.enabled,
             now_ms: now,
             last_evaluation_ms: Some(self.evaluated_at.load(std::sync::atomic::Ordering::Acquire))
@@ -703,6 +888,19 @@ impl Alerting {
                 .chain(lock(&self.save_error).iter())
                 .cloned()
                 .collect(),
+        }
+    }
+}
+
+impl Drop for Alerting {
+    /// Gives the fleet's notifier lease up, so another instance takes over
+    /// at once rather than when the lease lapses.
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared
+            && self.notifying.load(std::sync::atomic::Ordering::Acquire)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(shared.release());
         }
     }
 }
@@ -769,6 +967,12 @@ pub struct SilenceView {
 /// The alerts, silences, recent changes and channels.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Overview {
+    /// With Redis: this instance's id among the instances that share the
+    /// alerting state (one of them, the lease holder, notifies).
+    pub fleet_member: Option<String>,
+    /// Whether this instance evaluated and notified in its last round
+    /// (always, without Redis; the lease holder, with it).
+    pub notifying: bool,
     /// Whether the engine runs.
     pub evaluated: bool,
     /// The engine's time, Unix ms.

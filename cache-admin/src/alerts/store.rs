@@ -21,6 +21,12 @@ pub(crate) struct Saved {
     pub version: u64,
     pub rules: AlertRules,
     pub state: Engine,
+    /// When the state was last evaluated, Unix ms (the shared state).
+    #[serde(default)]
+    pub evaluated_at_ms: u64,
+    /// Which instance evaluated it (the shared state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifier: Option<String>,
 }
 
 /// What reading the file found.

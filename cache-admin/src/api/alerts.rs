@@ -97,6 +97,11 @@ fn alert_error(error: AlertError) -> ApiError {
             ApiError::new(StatusCode::NOT_FOUND, "unknown_channel", error.to_string())
         }
         AlertError::BadSilence(_) => ApiError::bad_request("invalid_silence", error.to_string()),
+        AlertError::Shared(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "alert_state_unavailable",
+            format!("{error}; nothing was changed: try again once Redis answers"),
+        ),
     }
 }
 
@@ -105,7 +110,7 @@ fn alert_error(error: AlertError) -> ApiError {
     responses((status = 200, body = RulesView, headers(("ETag" = String, description = "The rules' version")))),
     security(("bearer" = [])))]
 pub(crate) async fn get_rules(State(state): State<AdminState>, _: Caller) -> Response {
-    let (version, rules) = state.alerting().rules();
+    let (version, rules) = state.alerting().current_rules().await;
     (
         [(header::ETAG, etag(version))],
         axum::Json(RulesView { version, rules }),
@@ -152,6 +157,7 @@ pub(crate) async fn put_rules(
             async move {
                 alerting
                     .put_rules(rules, expected)
+                    .await
                     .map(|version| (version, None))
                     .map_err(alert_error)
             },
@@ -225,16 +231,15 @@ pub(crate) async fn add_silence(
                 detail,
             },
             async move {
-                let starts = silence.starts_at_ms;
-                let base = starts.unwrap_or_else(|| alerting.overview().now_ms);
                 alerting
                     .add_silence(
                         silence.matchers,
-                        starts,
-                        base.saturating_add(silence.duration_secs.saturating_mul(1000)),
+                        silence.starts_at_ms,
+                        silence.duration_secs.saturating_mul(1000),
                         &name,
                         silence.comment,
                     )
+                    .await
                     .map(|made| (made, None))
                     .map_err(alert_error)
             },
@@ -270,6 +275,7 @@ pub(crate) async fn expire_silence(
             async move {
                 alerting
                     .expire_silence(&id)
+                    .await
                     .map(|silence| (silence, None))
                     .map_err(alert_error)
             },

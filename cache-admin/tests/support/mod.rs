@@ -152,6 +152,66 @@ impl Admin {
     }
 }
 
+/// A webhook receiver, for alert notifications.
+mod hooks {
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::{HeaderMap, StatusCode as AxumStatus};
+    use serde_json::Value;
+
+    /// What the webhook receiver got.
+    #[derive(Clone, Default)]
+    pub struct Received(Arc<Mutex<Vec<Hook>>>);
+
+    /// One webhook request: headers, body as JSON, body as sent.
+    pub type Hook = (HeaderMap, Value, Vec<u8>);
+
+    impl Received {
+        pub fn all(&self) -> Vec<Hook> {
+            self.0.lock().expect("received").clone()
+        }
+    }
+
+    /// A webhook receiver on a free loopback port that refuses its first
+    /// `fail_first` requests with 503.
+    pub async fn receiver(fail_first: usize) -> (String, Received, tokio::task::JoinHandle<()>) {
+        let received = Received::default();
+        let kept = received.clone();
+        let failures = Arc::new(Mutex::new(fail_first));
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let kept = kept.clone();
+                let failures = Arc::clone(&failures);
+                async move {
+                    let mut left = failures.lock().expect("failures");
+                    if *left > 0 {
+                        *left -= 1;
+                        return AxumStatus::SERVICE_UNAVAILABLE;
+                    }
+                    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    kept.0
+                        .lock()
+                        .expect("received")
+                        .push((headers, value, body.to_vec()));
+                    AxumStatus::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, received, task)
+    }
+}
+
+#[allow(unused_imports)]
+pub use hooks::{Hook, Received, receiver};
+
 /// Every `tracing` event of this test process, as `target: field=value ...`
 /// lines (installed once, as the global subscriber, by [`log_lines`]).
 pub fn log_lines() -> Vec<String> {
