@@ -699,3 +699,192 @@ async fn a_redis_region_is_browsed_and_edited_in_the_dashboard() {
     client.close().await.expect("close the browser");
     admin.stop().await;
 }
+
+/// Alerts in the dashboard: the banner on every page, the regions table's
+/// status, the region's own alerts and the hit-rate threshold on its chart,
+/// and the alerts page: a silence made and ended from a form, a channel's
+/// test send, a refused rules change shown field by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_show_on_every_page_and_are_silenced_from_the_dashboard() {
+    use cache_admin::AlertSettings;
+    use cache_admin::alerts::{AlertRules, ChannelConfig, ChannelTarget, Override};
+
+    let _one = ONE_BROWSER.lock().await;
+    let scratch = Scratch::new("browser-alerts");
+    let (hook, received, _server) = support::receiver(0).await;
+    // Memory above 0.1 % of the limit on admin-users fires at once; the
+    // hit-rate rule stays quiet (it needs a million gets) but its
+    // threshold is drawn.
+    let mut rules = AlertRules::default();
+    for rule in &mut rules.rules {
+        rule.enabled = rule.id == "memory_high" || rule.id == "hit_rate_low";
+        rule.for_secs = 0;
+        rule.min_requests = 1_000_000;
+        if rule.id == "memory_high" {
+            rule.overrides.insert(
+                String::from("admin-users"),
+                Override {
+                    threshold: Some(0.1),
+                    recover: Some(0.05),
+                    enabled: None,
+                },
+            );
+        }
+    }
+    rules.channels.push(ChannelConfig {
+        id: String::from("ops-hook"),
+        target: ChannelTarget::Webhook {
+            url: hook,
+            hmac_key: None,
+            timeout_secs: 5,
+            retries: 0,
+        },
+    });
+    let admin = Admin::start(
+        manager(&scratch),
+        config().alerts(
+            AlertSettings::new()
+                .rules(rules)
+                .evaluate_every(Duration::from_millis(50)),
+        ),
+    )
+    .await;
+    let users = admin
+        .manager
+        .region_named::<String, String>("admin-users")
+        .expect("region");
+    for i in 0..5 {
+        users.insert(format!("user:{i}"), format!("name {i}")).await;
+    }
+
+    let axe = axe_script();
+    let driver = Driver::start(&scratch.0.join("chromium-profile"));
+    let client = browser(&driver).await;
+    let url = admin.url.clone();
+    sign_in(&client, &url).await;
+
+    // The banner and the table's status.
+    until("the banner", || async {
+        text(&client, "#alert-banner")
+            .await
+            .contains("memory_high on region admin-users")
+    })
+    .await;
+    until("the status cell", || async {
+        text(&client, "#regions tr[data-region='admin-users']")
+            .await
+            .contains("1 firing")
+    })
+    .await;
+    assert!(
+        text(&client, "#regions tr[data-region='admin-files']")
+            .await
+            .contains("ok"),
+        "{}",
+        text(&client, "#regions").await
+    );
+    accessible(&client, &axe, "regions with an alert").await;
+
+    // The region page: its alert, the threshold on the hit-rate chart, the
+    // history chart.
+    client
+        .goto(&format!("{url}/regions/admin-users"))
+        .await
+        .expect("goto");
+    until("the region's alerts", || async {
+        text(&client, "#region-alerts")
+            .await
+            .contains("memory_high")
+    })
+    .await;
+    until("the threshold line", || async {
+        client
+            .find(Locator::Css("#chart-rate line.threshold"))
+            .await
+            .is_ok()
+    })
+    .await;
+    until("the history chart's text", || async {
+        let text = text(&client, "#chart-history-text").await;
+        !text.is_empty() && !text.contains("Loading")
+    })
+    .await;
+    accessible(&client, &axe, "region with an alert").await;
+
+    // The alerts page.
+    client.goto(&format!("{url}/alerts")).await.expect("goto");
+    until("the active alerts", || async {
+        text(&client, "#active").await.contains("memory_high")
+    })
+    .await;
+    accessible(&client, &axe, "alerts").await;
+    fill_in(
+        &client,
+        "#silence input[name=matchers]",
+        "region=admin-users",
+    )
+    .await;
+    fill_in(&client, "#silence input[name=comment]", "browser test").await;
+    click(&client, "#silence button[type=submit]").await;
+    until("the silence", || async {
+        text(&client, "#silences").await.contains("browser test")
+            && text(&client, "#active").await.contains("silenced")
+    })
+    .await;
+    screenshot(&client, "alerts").await;
+    click(&client, "#silences button").await;
+    until("the silence expired", || async {
+        text(&client, "#silences").await.contains("expired")
+    })
+    .await;
+
+    // The channel's test send reaches the receiver.
+    click(&client, "#channels button").await;
+    until("the test send", || async {
+        text(&client, "#channels-status")
+            .await
+            .contains("delivered")
+    })
+    .await;
+    assert_eq!(
+        received
+            .all()
+            .iter()
+            .filter(|(_, body, _)| body["alerts"][0]["labels"]["alertname"] == "test")
+            .count(),
+        1
+    );
+
+    // A bad threshold is refused, field by field, and changes nothing.
+    until("the rules document", || async {
+        client
+            .execute(
+                "return document.querySelector('#rules textarea').value.includes('hit_rate_low')",
+                vec![],
+            )
+            .await
+            .is_ok_and(|loaded| loaded == serde_json::json!(true))
+    })
+    .await;
+    client
+        .execute(
+            "const area = document.querySelector('#rules textarea');
+             const doc = JSON.parse(area.value);
+             doc.rules[0].threshold = 7;
+             area.value = JSON.stringify(doc);",
+            vec![],
+        )
+        .await
+        .expect("edit the rules");
+    click(&client, "#rules button[type=submit]").await;
+    until("the inline problem", || async {
+        text(&client, "#rules .problems")
+            .await
+            .contains("rules[0].threshold")
+    })
+    .await;
+    let version = admin.read("/api/config/caching/alerts/rules").await.json()["version"].clone();
+    assert_eq!(version, 0);
+    client.close().await.expect("close");
+    admin.stop().await;
+}

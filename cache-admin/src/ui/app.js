@@ -160,6 +160,89 @@ function filled(share) {
   return span;
 }
 
+
+// ---- alerts, on every page --------------------------------------------
+
+const alerts = { overview: null, listeners: [], announced: 0, queued: null };
+
+/** Where an alert is: its region, else its second level. */
+function subject(labels) {
+  if (labels.region) return `region ${labels.region}`;
+  return labels.backend || "this instance";
+}
+
+function alertValue(value) {
+  return value === null || value === undefined ? "no data" : Number(value.toPrecision(4)).toString();
+}
+
+function alertLine(alert) {
+  return `${alert.labels.alertname} on ${subject(alert.labels)}: value ${alertValue(alert.value)}, threshold ${alert.threshold}`;
+}
+
+/** Says `text` to screen readers, at most once every 10 s (the latest wins). */
+function announce(text) {
+  const node = document.getElementById("alert-announce");
+  if (!node) return;
+  const wait = alerts.announced + 10000 - Date.now();
+  if (wait <= 0) {
+    alerts.announced = Date.now();
+    node.textContent = text;
+    return;
+  }
+  const first = alerts.queued === null;
+  alerts.queued = text;
+  if (first) {
+    setTimeout(() => {
+      const latest = alerts.queued;
+      alerts.queued = null;
+      alerts.announced = Date.now();
+      node.textContent = latest;
+    }, wait);
+  }
+}
+
+/** The banner of firing alerts, on every page. */
+function drawBanner() {
+  const banner = document.getElementById("alert-banner");
+  if (!banner || !alerts.overview) return;
+  const firing = alerts.overview.firing || [];
+  banner.hidden = firing.length === 0;
+  document.getElementById("alert-banner-title").textContent =
+    firing.length === 1 ? "1 alert firing" : `${firing.length} alerts firing`;
+  document.getElementById("alert-banner-list").replaceChildren(
+    ...firing.slice(0, 5).map((alert) => {
+      const line = alertLine(alert);
+      const item = alert.labels.region
+        ? el("li", {}, el("a", { href: `/regions/${encodeURIComponent(alert.labels.region)}` }, line))
+        : el("li", {}, line);
+      if (alert.silenced_by && alert.silenced_by.length) item.append(" (silenced)");
+      return item;
+    }),
+    ...(firing.length > 5 ? [el("li", {}, `and ${firing.length - 5} more`)] : []),
+  );
+}
+
+/** Reads the alerts again and tells the page. */
+async function loadAlerts() {
+  const reply = await api("GET", `${API}/alerts`);
+  if (!reply.ok) return;
+  alerts.overview = reply.body;
+  drawBanner();
+  for (const listener of alerts.listeners) listener(reply.body);
+}
+
+/** An `alert` event from the stream: announce it, read the alerts again. */
+function onAlertEvent(data) {
+  try {
+    const event = JSON.parse(data);
+    if (event.state === "firing") announce(`Alert firing: ${event.summary}`);
+    else if (event.state === "resolved") announce(`Alert resolved: ${event.summary}`);
+  } catch (_) {
+    // A malformed event changes nothing but the reload below.
+  }
+  loadAlerts();
+}
+
 // ---- login -----------------------------------------------------------
 
 function loginPage() {
@@ -190,7 +273,7 @@ async function regionsPage() {
 
   const [regions, stats] = await Promise.all([api("GET", `${API}/regions`), api("GET", `${API}/statistics`)]);
   if (!regions.ok) {
-    table.replaceChildren(el("tr", {}, el("td", { colspan: 10, class: "error" }, errorText(regions))));
+    table.replaceChildren(el("tr", {}, el("td", { colspan: 11, class: "error" }, errorText(regions))));
     return;
   }
   const byName = new Map((stats.ok ? stats.body : []).map((view) => [view.region, view.totals]));
@@ -203,13 +286,15 @@ async function regionsPage() {
       evictions: totals.evictions ? totals.evictions.expired + totals.evictions.idle + totals.evictions.size : 0,
       loads: totals.loads_succeeded || 0,
       load_mean_ns: totals.load_time ? totals.load_time.mean_ns : 0,
+      alerts: 0,
+      pending: 0,
     });
   }
 
   // Each region's row is built once; an update rewrites only the cells
   // whose text changed and moves rows only when the order changed.
   const built = new Map();
-  const empty = el("tr", {}, el("td", { colspan: 10, class: "muted" }, "No region matches."));
+  const empty = el("tr", {}, el("td", { colspan: 11, class: "muted" }, "No region matches."));
   function buildRow(row) {
     const cell = (attributes = {}) => el("td", attributes);
     const cells = {
@@ -220,6 +305,7 @@ async function regionsPage() {
       misses: cell({ class: "num", "data-field": "misses" }),
       p99: cell({ class: "num" }),
       evictions: cell({ class: "num" }),
+      status: cell(),
     };
     const tr = el(
       "tr",
@@ -233,9 +319,10 @@ async function regionsPage() {
       cells.misses,
       cells.p99,
       cells.evictions,
+      cells.status,
       el("td", { class: "muted" }, row.site),
     );
-    return { tr, cells, size: null };
+    return { tr, cells, size: null, status: null };
   }
   function setText(node, text) {
     if (node.textContent !== text) node.textContent = text;
@@ -254,6 +341,14 @@ async function regionsPage() {
     setText(cells.p99, duration(row.p99));
     setText(cells.evictions, row.per_minute === undefined ? count(row.evictions) : `${count(row.per_minute)}/min`);
     if (row.evicted_text && cells.evictions.title !== row.evicted_text) cells.evictions.title = row.evicted_text;
+    const status = row.alerts ? `${row.alerts} firing` : row.pending ? `${row.pending} pending` : "ok";
+    if (status !== view.status) {
+      view.status = status;
+      const kind = row.alerts ? "firing" : row.pending ? "pending" : "ok";
+      const badge = el("span", { class: `badge ${kind}` }, status);
+      if (row.alert_text) badge.title = row.alert_text;
+      cells.status.replaceChildren(badge);
+    }
     const limit = row.max_entries ? [row.entries, row.max_entries] : [row.bytes, row.max_bytes];
     const share = limit[0] !== null && limit[0] !== undefined && limit[1] ? Math.min(1, limit[0] / limit[1]) : null;
     const label = share === null ? null : `${percent(share)} of the limit`;
@@ -313,6 +408,24 @@ async function regionsPage() {
   filter.addEventListener("input", render);
   render();
   performance.mark("cache-admin:first-render");
+
+  // Each region's alerts, in the Status column.
+  alerts.listeners.push((overview) => {
+    for (const row of rows.values()) {
+      row.alerts = 0;
+      row.pending = 0;
+      row.alert_text = "";
+    }
+    for (const alert of [...overview.firing, ...overview.pending]) {
+      const row = alert.labels.region && rows.get(alert.labels.region);
+      if (!row) continue;
+      if (alert.state === "firing") row.alerts += 1;
+      else row.pending += 1;
+      row.alert_text = [row.alert_text, alertLine(alert)].filter(Boolean).join("; ");
+    }
+    render();
+  });
+  loadAlerts();
 
   // Memory heatmap: each region's size as a share of its limit, a column
   // per second (the last 60).
@@ -400,6 +513,10 @@ async function regionsPage() {
   const abort = new AbortController();
   follow(
     (name, data) => {
+      if (name === "alert") {
+        onAlertEvent(data);
+        return;
+      }
       if (name !== "stats" || pause.paused) return;
       for (const tick of JSON.parse(data)) {
         const row = rows.get(tick.region);
@@ -466,6 +583,11 @@ function drawLine(target, shown, chart) {
     const line = points.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
     children.push(make("polyline", { class: `series s${index}`, points: line }));
   });
+  if (chart.threshold !== undefined && chart.threshold !== null) {
+    const at = y(chart.threshold).toFixed(1);
+    children.push(make("line", { x1: 44, x2: width, y1: at, y2: at, class: "threshold" }));
+    children.push(make("text", { x: 48, y: Number(at) - 3, class: "threshold" }, chart.thresholdLabel || "alert"));
+  }
   target.replaceChildren(...children);
 }
 
@@ -522,7 +644,7 @@ async function regionPage() {
         const format = chart.format || count;
         text.textContent =
           `Now: ${chart.series.map(([key, label]) => `${label} ${format(now[key])}${chart.unit}`).join(", ")} ` +
-          `(${points.length} s shown).`;
+          `(${points.length} s shown).${text.dataset.threshold || ""}`;
       }
     }
     const tiers = document.getElementById("tiers");
@@ -536,9 +658,82 @@ async function regionPage() {
     }
   }
 
+  // This region's alerts, and the hit-rate rule's threshold on its chart.
+  alerts.listeners.push((overview) => {
+    const mine = [...overview.firing, ...overview.pending].filter((alert) => alert.labels.region === id);
+    document.getElementById("region-alerts").replaceChildren(
+      ...(mine.length
+        ? mine.map((alert) =>
+            el("li", {}, el("span", { class: `badge ${alert.state}` }, alert.state), " ", alertLine(alert),
+              alert.silenced_by && alert.silenced_by.length ? " (silenced)" : ""),
+          )
+        : [el("li", { class: "muted" }, "None firing or pending.")]),
+    );
+  });
+  loadAlerts();
+  api("GET", `${API}/alerts/rules`).then((reply) => {
+    if (!reply.ok) return;
+    const rule = reply.body.rules.rules.find((r) => r.kind === "hit_rate_low" && r.enabled);
+    if (!rule || (rule.regions && rule.regions.length && !rule.regions.includes(id))) return;
+    const overrides = rule.overrides || {};
+    const own = overrides[id] || {};
+    const tier = overrides[`tier:${region.tier}`] || {};
+    if (own.enabled === false || (own.enabled === undefined && tier.enabled === false)) return;
+    const threshold = own.threshold ?? tier.threshold ?? rule.threshold;
+    charts.rate.threshold = threshold * 100;
+    charts.rate.thresholdLabel = `alert below ${(threshold * 100).toFixed(0)} % (${rule.id})`;
+    const text = document.getElementById("chart-rate-text");
+    text.dataset.threshold = ` The alert threshold is ${(threshold * 100).toFixed(0)} %.`;
+    drawAll();
+  });
+
+  // History from the API (kept across restarts): hits and misses per point.
+  const historyChart = { series: [["hits", "hits"], ["misses", "misses"]], unit: "" };
+  const rangeSelect = document.getElementById("history-range");
+  async function loadHistoryChart() {
+    const reply = await api("GET", `${API}/statistics/${encodeURIComponent(id)}/history?range=${rangeSelect.value}`);
+    const text = document.getElementById("chart-history-text");
+    if (!reply.ok) {
+      text.textContent = errorText(reply);
+      return;
+    }
+    const points = reply.body.points;
+    drawLine(document.getElementById("chart-history"), points, historyChart);
+    const hits = points.reduce((sum, p) => sum + p.hits, 0);
+    const misses = points.reduce((sum, p) => sum + p.misses, 0);
+    text.textContent = points.length
+      ? `${points.length} points of ${reply.body.step_seconds} s from ${new Date(points[0].at_ms).toLocaleString()}: ` +
+        `${count(hits)} hits, ${count(misses)} misses (hit rate ${percent(hits + misses ? hits / (hits + misses) : null)}).`
+      : "No history yet: points appear every 10 s while the region is used.";
+    document.querySelector("#history-table tbody").replaceChildren(
+      ...points.slice(-60).reverse().map((p) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, new Date(p.at_ms).toLocaleTimeString()),
+          el("td", { class: "num" }, count(p.hits)),
+          el("td", { class: "num" }, count(p.misses)),
+          el("td", { class: "num" }, count(p.evictions_expired + p.evictions_idle + p.evictions_size)),
+          el("td", { class: "num" }, count(p.entries)),
+          el("td", { class: "num" }, duration(p.p99_ns)),
+        ),
+      ),
+    );
+  }
+  rangeSelect.addEventListener("change", loadHistoryChart);
+  loadHistoryChart();
+  const historyTimer = setInterval(() => {
+    if (!pause.paused) loadHistoryChart();
+  }, 30000);
+  addEventListener("pagehide", () => clearInterval(historyTimer));
+
   const abort = new AbortController();
   follow(
     (name, data) => {
+      if (name === "alert") {
+        onAlertEvent(data);
+        return;
+      }
       if (name !== "stats") return;
       const tick = JSON.parse(data).find((t) => t.region === id);
       if (!tick) return;
@@ -754,6 +949,187 @@ async function regionPage() {
   loadAudit();
 }
 
+
+// ---- alerts page -----------------------------------------------------------
+
+function since(ms) {
+  return ms ? new Date(ms).toLocaleString() : "–";
+}
+
+async function alertsPage() {
+  function drawOverview(overview) {
+    const firing = overview.firing.length;
+    const pending = overview.pending.length;
+    document.getElementById("alerts-summary").textContent =
+      `${firing} firing, ${pending} pending; rules version ${overview.version}` +
+      (overview.fleet_member ? `; shared by the fleet (${overview.notifying ? "this instance notifies" : "another instance notifies"})` : "") +
+      (overview.warnings.length ? `; problems: ${overview.warnings.join("; ")}` : "") +
+      ".";
+    const active = [...overview.firing, ...overview.pending];
+    document.querySelector("#active tbody").replaceChildren(
+      ...(active.length
+        ? active.map((alert) =>
+            el(
+              "tr",
+              { "data-fingerprint": alert.fingerprint },
+              el("td", {}, el("span", { class: `badge ${alert.state}` }, alert.state)),
+              el("th", { scope: "row" }, alert.labels.alertname, el("span", { class: "muted" }, ` (${alert.labels.severity})`)),
+              el("td", {}, alert.labels.region
+                ? el("a", { href: `/regions/${encodeURIComponent(alert.labels.region)}` }, subject(alert.labels))
+                : subject(alert.labels)),
+              el("td", { class: "num" }, alertValue(alert.value)),
+              el("td", { class: "num" }, String(alert.threshold)),
+              el("td", {}, since(alert.firing_since_ms || alert.active_since_ms)),
+              el("td", {}, alert.silenced_by && alert.silenced_by.length
+                ? `silenced (${alert.silenced_by.join(", ")})`
+                : alert.inhibited_by ? `inhibited by ${alert.inhibited_by}` : "–"),
+            ),
+          )
+        : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "Nothing firing or pending."))]),
+    );
+    document.querySelector("#silences tbody").replaceChildren(
+      ...(overview.silences.length
+        ? overview.silences.map((silence) => {
+            const matchers = silence.matchers.map((m) => `${m.name}${m.negate ? "!=" : "="}${m.value}`).join(", ");
+            const end = el("button", { type: "button", class: "secondary" }, "Expire");
+            end.setAttribute("aria-label", `Expire the silence of ${matchers}`);
+            end.disabled = silence.expired;
+            end.addEventListener("click", async () => {
+              const reply = await api("DELETE", `${API}/alerts/silences/${encodeURIComponent(silence.id)}`);
+              const status = document.querySelector("#silence .status");
+              status.className = reply.ok ? "status ok" : "status error";
+              status.textContent = reply.ok ? `Silence of ${matchers} expired.` : errorText(reply);
+              loadAlerts();
+            });
+            return el(
+              "tr",
+              { "data-silence": silence.id },
+              el("td", {}, matchers),
+              el("td", {}, since(silence.ends_at_ms)),
+              el("td", {}, silence.created_by),
+              el("td", {}, silence.comment),
+              el("td", {}, silence.active ? "active" : silence.expired ? "expired" : "scheduled"),
+              el("td", {}, end),
+            );
+          })
+        : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No silence."))]),
+    );
+    document.querySelector("#channels tbody").replaceChildren(
+      ...(overview.channels.length
+        ? overview.channels.map((channel) => {
+            const test = el("button", { type: "button", class: "secondary" }, "Send a test");
+            test.setAttribute("aria-label", `Send a test notification to ${channel.id}`);
+            test.addEventListener("click", async () => {
+              const status = document.getElementById("channels-status");
+              status.className = "status muted";
+              status.textContent = `Sending a test to ${channel.id}…`;
+              const reply = await api("POST", `${API}/alerts/channels/${encodeURIComponent(channel.id)}/test`);
+              if (!reply.ok) {
+                status.className = "status error";
+                status.textContent = errorText(reply);
+              } else {
+                status.className = reply.body.delivered ? "status ok" : "status error";
+                status.textContent = `${channel.id}: ${reply.body.delivered ? "delivered" : "not delivered"} (${reply.body.detail}).`;
+              }
+              loadAlerts();
+            });
+            return el(
+              "tr",
+              { "data-channel": channel.id },
+              el("th", { scope: "row" }, channel.id),
+              el("td", {}, channel.kind),
+              el("td", { class: "num" }, count(channel.sent)),
+              el("td", { class: "num" }, count(channel.failed)),
+              el("td", {}, channel.last_error || "–"),
+              el("td", {}, test),
+            );
+          })
+        : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No channel: add one to the rules below."))]),
+    );
+    document.querySelector("#changes tbody").replaceChildren(
+      ...overview.history.slice(0, 50).map((change) =>
+        el("tr", {}, el("td", {}, since(change.at_ms)), el("td", {}, change.alert.state), el("td", {}, alertLine(change.alert))),
+      ),
+    );
+  }
+  alerts.listeners.push(drawOverview);
+  await loadAlerts();
+
+  // A silence from matchers typed as text.
+  const silence = document.getElementById("silence");
+  silence.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = silence.querySelector(".status");
+    const matchers = [];
+    for (const part of silence.elements.matchers.value.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const negate = part.includes("!=");
+      const [name, value] = negate ? part.split("!=") : part.split("=");
+      if (!name || value === undefined) {
+        status.className = "status error";
+        status.textContent = `“${part}” is not label=value or label!=value.`;
+        silence.elements.matchers.focus();
+        return;
+      }
+      matchers.push({ name: name.trim(), value: value.trim(), negate });
+    }
+    const reply = await api("POST", `${API}/alerts/silences`, {
+      matchers,
+      duration_secs: Number(silence.elements.duration.value),
+      comment: silence.elements.comment.value,
+    });
+    status.className = reply.ok ? "status ok" : "status error";
+    status.textContent = reply.ok ? `Silenced until ${since(reply.body.ends_at_ms)}.` : errorText(reply);
+    if (reply.ok) silence.reset();
+    loadAlerts();
+  });
+
+  // The rules document, changed as a whole against its version.
+  const rules = document.getElementById("rules");
+  let version = null;
+  async function loadRules() {
+    const reply = await api("GET", `${API}/alerts/rules`);
+    if (!reply.ok) return;
+    version = reply.body.version;
+    rules.elements.document.value = JSON.stringify(reply.body.rules, null, 2);
+  }
+  rules.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = rules.querySelector(".status");
+    const problems = rules.querySelector(".problems");
+    problems.replaceChildren();
+    let document_;
+    try {
+      document_ = JSON.parse(rules.elements.document.value);
+    } catch (error) {
+      status.className = "status error";
+      status.textContent = `Not JSON: ${error.message}`;
+      return;
+    }
+    const reply = await api("PUT", `${API}/alerts/rules`, document_, { "If-Match": `"${version}"` });
+    status.className = reply.ok ? "status ok" : "status error";
+    if (reply.ok) {
+      version = reply.body.version;
+      status.textContent = `Applied as version ${version}.`;
+    } else {
+      const error = reply.body && reply.body.error;
+      status.textContent = error ? error.message : `HTTP ${reply.status}`;
+      problems.replaceChildren(...((error && error.problems) || []).map((p) => el("li", {}, `${p.field}: ${p.message}`)));
+    }
+    loadAlerts();
+  });
+  loadRules();
+
+  const abort = new AbortController();
+  follow(
+    (name, data) => {
+      if (name === "alert") onAlertEvent(data);
+    },
+    abort.signal,
+    liveStatus,
+  );
+  addEventListener("pagehide", () => abort.abort());
+}
+
 // ---- start ---------------------------------------------------------------
 
 const signOut = document.getElementById("sign-out");
@@ -771,4 +1147,6 @@ if (page === "login") {
   regionsPage();
 } else if (page === "region") {
   regionPage();
+} else if (page === "alerts") {
+  alertsPage();
 }

@@ -27,6 +27,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { page(Page::Regions) }))
         .route("/login", get(|| async { page(Page::Login) }))
+        .route("/alerts", get(|| async { page(Page::Alerts) }))
         .route(
             "/regions/{id}",
             get(|Path(id): Path<String>| async move { page(Page::Region(id)) }),
@@ -45,6 +46,7 @@ enum Page {
     Login,
     Regions,
     Region(String),
+    Alerts,
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -67,16 +69,30 @@ fn page(page: Page) -> Response {
         Page::Login => ("Sign in", "login", login_body()),
         Page::Regions => ("Cache regions", "regions", regions_body()),
         Page::Region(id) => ("Region", "region", region_body(id)),
+        Page::Alerts => ("Alerts", "alerts", alerts_body()),
     };
     let region = match &page {
         Page::Region(id) => format!(" data-region=\"{}\"", escape(id)),
-        Page::Login | Page::Regions => String::new(),
+        Page::Login | Page::Regions | Page::Alerts => String::new(),
     };
     let nav = if matches!(page, Page::Login) {
         ""
     } else {
-        r##"<nav aria-label="Main"><a href="/">Regions</a></nav>
+        r##"<nav aria-label="Main"><a href="/">Regions</a><a href="/alerts">Alerts</a></nav>
     <button type="button" id="sign-out">Sign out</button>"##
+    };
+    // Every signed-in page shows what fires, and says it to screen readers
+    // (at most one announcement every 10 s).
+    let banner = if matches!(page, Page::Login) {
+        ""
+    } else {
+        r##"    <section id="alert-banner" class="banner" aria-labelledby="alert-banner-title" hidden>
+      <h2 id="alert-banner-title">Alerts firing</h2>
+      <ul id="alert-banner-list"></ul>
+      <p><a href="/alerts">Every alert, silences and channels</a></p>
+    </section>
+    <p id="alert-announce" class="sr-only" aria-live="assertive"></p>
+"##
     };
     let html = format!(
         r##"<!doctype html>
@@ -95,7 +111,7 @@ fn page(page: Page) -> Response {
     {nav}
   </header>
   <main id="main" data-page="{name}"{region} tabindex="-1">
-{body}
+{banner}{body}
   </main>
   <noscript><p>The dashboard needs JavaScript; the API and the <code>cache-admin</code> CLI work without it.</p></noscript>
 </body>
@@ -159,9 +175,10 @@ fn regions_body() -> String {
         <th scope="col" class="num"><button type="button" data-sort="misses">Misses</button></th>
         <th scope="col" class="num"><button type="button" data-sort="p99">p99</button></th>
         <th scope="col" class="num"><button type="button" data-sort="evictions">Evictions</button></th>
+        <th scope="col"><button type="button" data-sort="alerts">Status</button></th>
         <th scope="col">Declared at</th>
       </tr></thead>
-      <tbody><tr><td colspan="10" class="muted">Loading…</td></tr></tbody>
+      <tbody><tr><td colspan="11" class="muted">Loading…</td></tr></tbody>
     </table>
     <h2>Effectiveness</h2>
     <p id="effectiveness" class="panel">Loading…</p>
@@ -228,6 +245,25 @@ fn region_body(id: &str) -> String {
         <p id="chart-evictions-text" class="muted">Waiting for the first figures…</p>
         <p id="tiers" class="muted"></p>
       </section>
+      <section class="panel" aria-labelledby="chart-history-title">
+        <h2 id="chart-history-title">History</h2>
+        <div class="toolbar">
+          <label>Range<select id="history-range"><option value="1h">last hour (10 s points)</option><option value="24h">last day (1 min points)</option></select></label>
+        </div>
+        <div class="legend"><span class="s0">hits</span><span class="s1">misses</span></div>
+        <svg id="chart-history" class="chart" role="img" aria-labelledby="chart-history-title chart-history-text" viewBox="0 0 600 160"></svg>
+        <p id="chart-history-text" class="muted">Loading…</p>
+        <details>
+          <summary>As a table</summary>
+          <table id="history-table"><caption class="sr-only">Each point of the region's history.</caption>
+            <thead><tr><th scope="col">From</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col" class="num">Evictions</th><th scope="col" class="num">Entries</th><th scope="col" class="num">p99</th></tr></thead>
+            <tbody></tbody></table>
+        </details>
+      </section>
+      <section class="panel" aria-labelledby="region-alerts-title">
+        <h2 id="region-alerts-title">Alerts on this region</h2>
+        <ul id="region-alerts"><li class="muted">Loading…</li></ul>
+      </section>
       <section class="panel" aria-labelledby="settings-title">
         <h2 id="settings-title">Settings</h2>
         <table id="settings"><caption class="sr-only">Effective settings and the layer that set each.</caption>
@@ -284,6 +320,57 @@ fn region_body(id: &str) -> String {
       <h2 id="audit-title">Audit trail</h2>
       <table id="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Result</th></tr></thead><tbody></tbody></table>
     </section>"##
+    )
+}
+
+fn alerts_body() -> String {
+    String::from(
+        r##"    <h1>Alerts</h1>
+    <div class="toolbar">
+      <p id="live" class="muted status" aria-live="polite"></p>
+    </div>
+    <p id="alerts-summary" class="muted">Loading…</p>
+    <section aria-labelledby="active-title">
+      <h2 id="active-title">Firing and pending</h2>
+      <table id="active"><caption class="sr-only">Alerts firing and pending, with their value and threshold.</caption>
+        <thead><tr><th scope="col">State</th><th scope="col">Alert</th><th scope="col">On</th><th scope="col" class="num">Value</th><th scope="col" class="num">Threshold</th><th scope="col">Since</th><th scope="col">Muted</th></tr></thead>
+        <tbody></tbody></table>
+    </section>
+    <section aria-labelledby="silences-title">
+      <h2 id="silences-title">Silences</h2>
+      <form id="silence" class="panel">
+        <label>Matchers (label=value or label!=value, comma-separated)<input name="matchers" placeholder="region=users, alertname=hit_rate_low" required></label>
+        <label>For<select name="duration"><option value="1800">30 minutes</option><option value="3600" selected>1 hour</option><option value="14400">4 hours</option><option value="86400">1 day</option></select></label>
+        <label>Why<input name="comment" required></label>
+        <button type="submit">Silence</button>
+        <p class="status" role="status"></p>
+      </form>
+      <table id="silences"><caption class="sr-only">Silences: what they mute, until when, who made them.</caption>
+        <thead><tr><th scope="col">Matchers</th><th scope="col">Until</th><th scope="col">By</th><th scope="col">Why</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody></tbody></table>
+    </section>
+    <section aria-labelledby="channels-title">
+      <h2 id="channels-title">Notification channels</h2>
+      <table id="channels"><caption class="sr-only">Channels and how their deliveries went.</caption>
+        <thead><tr><th scope="col">Channel</th><th scope="col">Kind</th><th scope="col" class="num">Sent</th><th scope="col" class="num">Failed</th><th scope="col">Last error</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody></tbody></table>
+      <p id="channels-status" class="status" role="status"></p>
+    </section>
+    <section aria-labelledby="changes-title">
+      <h2 id="changes-title">Recent changes</h2>
+      <table id="changes"><caption class="sr-only">Alerts that became pending, fired or resolved, newest first.</caption>
+        <thead><tr><th scope="col">When</th><th scope="col">State</th><th scope="col">Alert</th></tr></thead>
+        <tbody></tbody></table>
+    </section>
+    <section aria-labelledby="rules-title">
+      <h2 id="rules-title">Rules</h2>
+      <form id="rules" class="panel">
+        <label>The rules document (JSON; secrets show as {"set": true} and are kept)<textarea name="document" rows="18" spellcheck="false"></textarea></label>
+        <button type="submit">Apply</button>
+        <p class="status" role="status"></p>
+        <ul class="problems error"></ul>
+      </form>
+    </section>"##,
     )
 }
 
