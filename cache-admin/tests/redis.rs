@@ -440,14 +440,16 @@ fn fleet_rules(hook: &str) -> cache_admin::alerts::AlertRules {
         rule.for_secs = 0;
         rule.keep_firing_for_secs = 0;
         rule.regions = vec![String::from("fleet-users")];
-        rule.overrides.insert(
-            String::from("fleet-users"),
-            Override {
-                threshold: Some(0.01),
-                recover: Some(0.005),
-                enabled: None,
-            },
-        );
+        if rule.id == "memory_high" {
+            rule.overrides.insert(
+                String::from("fleet-users"),
+                Override {
+                    threshold: Some(0.01),
+                    recover: Some(0.005),
+                    enabled: None,
+                },
+            );
+        }
     }
     rules.channels.push(ChannelConfig {
         id: String::from("ops-hook"),
@@ -605,4 +607,134 @@ async fn one_instance_pages_for_the_fleet_and_a_takeover_does_not_page_again() {
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[1].1["status"], "resolved");
     other.stop().await;
+}
+
+/// `redis-cli` against `server` with `args`; its output.
+fn redis_cli(server: &RedisServer, args: &[&str]) -> String {
+    let output = std::process::Command::new("redis-cli")
+        .arg("-u")
+        .arg(server.url())
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_instance_is_missing_and_a_clean_stop_is_not() {
+    use cache_admin::alerts::{AlertRules, ChannelConfig, ChannelTarget};
+
+    let server = RedisServer::start();
+    let (hook, received, _receiver) = support::receiver(0).await;
+    let mut rules = AlertRules::default();
+    for rule in &mut rules.rules {
+        rule.enabled = rule.id == "fleet_instance_missing";
+        if rule.enabled {
+            rule.threshold = 3.0;
+            rule.recover = Some(3.0);
+        }
+    }
+    rules.channels.push(ChannelConfig {
+        id: String::from("ops-hook"),
+        target: ChannelTarget::Webhook {
+            url: hook,
+            hmac_key: None,
+            timeout_secs: 5,
+            retries: 0,
+        },
+    });
+    let settings = || {
+        cache_admin::AlertSettings::new()
+            .rules(rules.clone())
+            .evaluate_every(Duration::from_millis(50))
+    };
+    let first = Admin::start(
+        manager(&server, "admin-fleet-missing"),
+        config().alerts(settings()),
+    )
+    .await;
+    let second = Admin::start(
+        manager(&server, "admin-fleet-missing"),
+        config().alerts(settings()),
+    )
+    .await;
+    let alerts = format!("{BASE}/alerts");
+    let overview = second.read(&alerts).await.json();
+    assert_eq!(
+        overview["warnings"],
+        json!([]),
+        "the rules are the test's own"
+    );
+    let member = overview["fleet_member"]
+        .as_str()
+        .expect("a fleet member")
+        .to_owned();
+    assert!(member.contains('@'), "program@host:pid/id: {member}");
+
+    // A clean stop leaves the group: nobody is missing, nothing is paged.
+    second.stop().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let body = first.read(&alerts).await.json();
+    assert!(
+        body["firing"].as_array().is_some_and(Vec::is_empty),
+        "{body}"
+    );
+    assert!(received.all().is_empty());
+
+    // An instance last heard from two minutes ago (it crashed): firing,
+    // paged with its name.
+    let now: u64 = redis_cli(&server, &["TIME"])
+        .lines()
+        .next()
+        .and_then(|seconds| seconds.trim().parse().ok())
+        .expect("the server's time");
+    let seen = (now - 120) * 1000;
+    redis_cli(
+        &server,
+        &[
+            "HSET",
+            "admin-fleet-missing:members:alerts",
+            "crashed@host:1/0",
+            &seen.to_string(),
+        ],
+    );
+    let body = until_json(&first, &alerts, "the missing instance", |body| {
+        body["firing"].as_array().is_some_and(|f| f.len() == 1)
+    })
+    .await;
+    assert_eq!(
+        body["firing"][0]["labels"]["instance"], "crashed@host:1/0",
+        "{body}"
+    );
+    let start = Instant::now();
+    while received.all().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never paged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pages = received.all();
+    assert_eq!(
+        pages[0].1["alerts"][0]["labels"]["alertname"],
+        "fleet_instance_missing"
+    );
+    assert!(
+        pages[0].1["alerts"][0]["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("instance crashed@host:1/0")),
+        "{:?}",
+        pages[0].1
+    );
+    // Taken out of the group by hand: resolved.
+    redis_cli(
+        &server,
+        &[
+            "HDEL",
+            "admin-fleet-missing:members:alerts",
+            "crashed@host:1/0",
+        ],
+    );
+    until_json(&first, &alerts, "resolved", |body| {
+        body["firing"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    first.stop().await;
 }

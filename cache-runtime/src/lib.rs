@@ -112,7 +112,7 @@ pub mod redis {
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub use crate::redis_tier::{
-        BackplaneStats, FleetAnswer, FleetClear, FleetStats, RedisBackend, RedisConfig,
+        BackplaneStats, FleetAnswer, FleetClear, FleetStats, Member, RedisBackend, RedisConfig,
         RedisConnection, RedisHealth, SharedDocument, SharedDocuments,
     };
 }

@@ -102,10 +102,15 @@ impl Alert {
     /// One line: what, where, the value and the threshold.
     pub fn summary(&self) -> String {
         let rule = self.labels.get("alertname").map_or("alert", String::as_str);
-        let subject = match (self.labels.get("region"), self.labels.get("backend")) {
-            (Some(region), _) => format!("region {region}"),
-            (None, Some(backend)) => backend.clone(),
-            (None, None) => String::from("this instance"),
+        let subject = match (
+            self.labels.get("region"),
+            self.labels.get("backend"),
+            self.labels.get("instance"),
+        ) {
+            (Some(region), ..) => format!("region {region}"),
+            (None, Some(backend), _) => backend.clone(),
+            (None, None, Some(instance)) => format!("instance {instance}"),
+            (None, None, None) => String::from("this instance"),
         };
         let value = self
             .value

@@ -123,7 +123,9 @@ impl AlertSettings {
         self
     }
 
-    /// The rules to start with when the state file has none.
+    /// The rules to start with when the state file has none. Rules that
+    /// do not pass [`AlertRules::check`] are not used: the built-in ones
+    /// apply, and `GET /alerts` says why in its warnings.
     pub fn rules(mut self, rules: AlertRules) -> AlertSettings {
         self.rules = rules;
         self
@@ -266,6 +268,21 @@ impl Alerting {
     pub(crate) fn new(settings: AlertSettings, manager: &CacheManager) -> Alerting {
         let (mut version, mut rules, mut engine, mut warning) =
             (0, settings.rules.clone(), Engine::default(), None);
+        let mut problems = rules.check();
+        problems.extend(availability_problems(&rules));
+        if !problems.is_empty() {
+            let message = format!(
+                "the configured alert rules do not pass their checks ({}); the built-in rules apply",
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            tracing::error!(target: "cache_admin::alerts", "{message}");
+            warning = Some(message);
+            rules = AlertRules::default();
+        }
         if let Some(path) = &settings.state_file {
             match store::load(path) {
                 store::Loaded::Missing => {}
@@ -367,6 +384,7 @@ impl Alerting {
                 .store(on, std::sync::atomic::Ordering::Release);
         };
         if let Some(shared) = &self.shared {
+            shared.beat().await;
             match shared.lease(self.settings.evaluate_every).await {
                 Ok(true) => {
                     if self.evaluate_shared(manager, shared).await {
@@ -393,7 +411,7 @@ impl Alerting {
     async fn evaluate_local(&self, manager: &CacheManager) {
         let rules = lock(&self.doc).rules.clone();
         let now = self.now();
-        let observations = signal::observe(manager, &rules, now).await;
+        let observations = signal::observe(manager, &rules, now, &[]).await;
         let (notifications, changes, saved) = {
             let mut doc = lock(&self.doc);
             let before = doc.engine.clone();
@@ -427,7 +445,8 @@ impl Alerting {
             doc.engine.changes = doc.engine.changes.max(local.engine.changes);
         }
         let now = self.now();
-        let observations = signal::observe(manager, &doc.rules, now).await;
+        let members = shared.members().await;
+        let observations = signal::observe(manager, &doc.rules, now, &members).await;
         let rules = doc.rules.clone();
         let notifications = doc.engine.evaluate(&rules, observations, now);
         match shared.store(revision, &doc, now).await {
@@ -893,14 +912,15 @@ impl Alerting {
 }
 
 impl Drop for Alerting {
-    /// Gives the fleet's notifier lease up, so another instance takes over
-    /// at once rather than when the lease lapses.
+    /// Leaves the fleet's group (a clean stop is not a missing instance)
+    /// and gives the notifier lease up, so another instance takes over at
+    /// once rather than when the lease lapses.
     fn drop(&mut self) {
         if let Some(shared) = &self.shared
-            && self.notifying.load(std::sync::atomic::Ordering::Acquire)
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(shared.release());
+            let notifying = self.notifying.load(std::sync::atomic::Ordering::Acquire);
+            runtime.spawn(shared.leave(notifying));
         }
     }
 }

@@ -29,6 +29,11 @@ pub enum RuleKind {
     BackendDown,
     /// The Redis backplane's subscription is not live.
     BackplaneDown,
+    /// An instance sharing the alerting state through Redis has not been
+    /// heard from for longer than the threshold, seconds (it stopped
+    /// without leaving: a crash, a hung process, a network split). One
+    /// alert per instance; an instance that stops cleanly leaves.
+    FleetInstanceMissing,
 }
 
 impl RuleKind {
@@ -43,12 +48,16 @@ impl RuleKind {
             RuleKind::LoadFailureRate => "load_failure_rate",
             RuleKind::BackendDown => "backend_down",
             RuleKind::BackplaneDown => "backplane_down",
+            RuleKind::FleetInstanceMissing => "fleet_instance_missing",
         }
     }
 
     /// Whether the rule is evaluated for each region.
     pub const fn per_region(self) -> bool {
-        !matches!(self, RuleKind::BackendDown | RuleKind::BackplaneDown)
+        !matches!(
+            self,
+            RuleKind::BackendDown | RuleKind::BackplaneDown | RuleKind::FleetInstanceMissing
+        )
     }
 
     /// Whether a *low* value is the bad one.
@@ -66,6 +75,7 @@ impl RuleKind {
             RuleKind::MemoryHigh => "percent",
             RuleKind::LatencyHigh => "ms",
             RuleKind::BackendDown | RuleKind::BackplaneDown => "down",
+            RuleKind::FleetInstanceMissing => "seconds since last heard",
         }
     }
 
@@ -77,6 +87,7 @@ impl RuleKind {
             RuleKind::MemoryHigh => (0.0, 100.0),
             RuleKind::LatencyHigh => (0.0, 3_600_000.0),
             RuleKind::BackendDown | RuleKind::BackplaneDown => (0.0, 1.0),
+            RuleKind::FleetInstanceMissing => (1.0, 86_400.0),
         }
     }
 }
@@ -410,8 +421,9 @@ impl Default for AlertRules {
     /// Redis 10 ms, disk and backends 20 ms), errors above 5 % (2 %),
     /// failed loads above 10 % (5 %), each over 5 minutes with 100
     /// requests at least, pending 1 minute, kept firing 1 minute; a second
-    /// level or the backplane down for 30 s. A backend down inhibits the
-    /// latency, error and load alerts of the regions on it.
+    /// level or the backplane down for 30 s; with Redis, an instance not
+    /// heard from for 60 s. A backend down inhibits the latency, error and
+    /// load alerts of the regions on it.
     fn default() -> AlertRules {
         let mut latency = Rule::builtin(RuleKind::LatencyHigh, 20.0, 16.0, Severity::Warning);
         for (tier, budget) in [("memory", 1.0), ("hybrid", 5.0), ("redis", 10.0)] {
@@ -434,6 +446,15 @@ impl Default for AlertRules {
         let mut backplane = Rule::builtin(RuleKind::BackplaneDown, 1.0, 1.0, Severity::Warning);
         backplane.for_secs = 30;
         backplane.min_requests = 0;
+        let mut missing = Rule::builtin(
+            RuleKind::FleetInstanceMissing,
+            60.0,
+            30.0,
+            Severity::Warning,
+        );
+        missing.for_secs = 0;
+        missing.keep_firing_for_secs = 0;
+        missing.min_requests = 0;
         AlertRules {
             rules: vec![
                 Rule::builtin(RuleKind::HitRateLow, 0.5, 0.6, Severity::Warning),
@@ -444,6 +465,7 @@ impl Default for AlertRules {
                 loads,
                 down,
                 backplane,
+                missing,
             ],
             inhibit: ["latency_high", "error_rate", "load_failure_rate"]
                 .iter()

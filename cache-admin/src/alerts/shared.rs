@@ -20,6 +20,11 @@ mod on {
     const DOCUMENT: &str = "alerts";
     /// The notifier lease's name (`{prefix}:lease:alerts-notifier`).
     const LEASE: &str = "alerts-notifier";
+    /// The group of instances sharing the state (`{prefix}:members:alerts`).
+    const GROUP: &str = "alerts";
+    /// A member not heard from for this long is forgotten (its alert
+    /// resolves): it is gone for good.
+    const FORGET_AFTER: Duration = Duration::from_secs(86_400);
     /// The state format in the document.
     const FORMAT: u32 = 1;
 
@@ -116,12 +121,40 @@ mod on {
                 .map_err(|error| error.to_string())
         }
 
-        /// Gives the notifier lease up (on shutdown: another instance takes
-        /// over at its next round instead of when the lease lapses).
-        pub(crate) fn release(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        /// Says this instance is there.
+        pub(crate) async fn beat(&self) {
+            let _ = self.documents.beat(GROUP).await;
+        }
+
+        /// The other instances and how many seconds ago each was last
+        /// heard from; members silent for a day are forgotten.
+        pub(crate) async fn members(&self) -> Vec<(String, f64)> {
+            let Ok(members) = self.documents.members(GROUP).await else {
+                return Vec::new();
+            };
+            let mut heard = Vec::with_capacity(members.len());
+            for member in members {
+                if member.age > FORGET_AFTER {
+                    let _ = self.documents.forget(GROUP, &member.holder).await;
+                } else if member.holder != self.holder() {
+                    heard.push((member.holder, member.age.as_secs_f64()));
+                }
+            }
+            heard
+        }
+
+        /// Leaves the group and gives the lease up (a clean stop: no
+        /// instance-missing alert, and another instance notifies at once).
+        pub(crate) fn leave(
+            &self,
+            notifying: bool,
+        ) -> impl std::future::Future<Output = ()> + Send + 'static {
             let documents = self.documents.clone();
             async move {
-                let _ = documents.release_lease(LEASE).await;
+                let _ = documents.leave(GROUP).await;
+                if notifying {
+                    let _ = documents.release_lease(LEASE).await;
+                }
             }
         }
 
@@ -189,7 +222,15 @@ impl Shared {
         match *self {}
     }
 
-    pub(crate) fn release(&self) -> std::future::Ready<()> {
+    pub(crate) async fn beat(&self) {
+        match *self {}
+    }
+
+    pub(crate) async fn members(&self) -> Vec<(String, f64)> {
+        match *self {}
+    }
+
+    pub(crate) fn leave(&self, _: bool) -> std::future::Ready<()> {
         match *self {}
     }
 

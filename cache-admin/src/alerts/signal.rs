@@ -94,7 +94,7 @@ fn region_value(rule: &Rule, subject: &Subject, now_ms: u64) -> Option<f64> {
                 (a, b) => a.or(b),
             }
         }
-        RuleKind::BackendDown | RuleKind::BackplaneDown => None,
+        RuleKind::BackendDown | RuleKind::BackplaneDown | RuleKind::FleetInstanceMissing => None,
     }
 }
 
@@ -142,10 +142,14 @@ fn redis_configured(_: &CacheManager) -> bool {
 }
 
 /// Every enabled rule's value on every subject it applies to, at `now_ms`.
+///
+/// `members` are the instances sharing the alerting state and how many
+/// seconds ago each was last heard from (empty without Redis).
 pub(crate) async fn observe(
     manager: &CacheManager,
     rules: &AlertRules,
     now_ms: u64,
+    members: &[(String, f64)],
 ) -> Vec<Observation> {
     let enabled: Vec<&Rule> = rules.rules.iter().filter(|r| r.enabled).collect();
     let mut observations = Vec::new();
@@ -191,6 +195,20 @@ pub(crate) async fn observe(
                 value: Some(if subscribed { 0.0 } else { 1.0 }),
                 threshold: 0.5,
                 recover: 0.5,
+            });
+        }
+    }
+    for rule in enabled
+        .iter()
+        .filter(|r| r.kind == RuleKind::FleetInstanceMissing)
+    {
+        for (instance, age) in members {
+            observations.push(Observation {
+                rule: rule.id.clone(),
+                labels: BTreeMap::from([(String::from("instance"), instance.clone())]),
+                value: Some(*age),
+                threshold: rule.threshold,
+                recover: rule.recover.unwrap_or(rule.threshold),
             });
         }
     }

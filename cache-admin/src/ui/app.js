@@ -168,7 +168,8 @@ const alerts = { overview: null, listeners: [], announced: 0, queued: null };
 /** Where an alert is: its region, else its second level. */
 function subject(labels) {
   if (labels.region) return `region ${labels.region}`;
-  return labels.backend || "this instance";
+  if (labels.backend) return labels.backend;
+  return labels.instance ? `instance ${labels.instance}` : "this instance";
 }
 
 function alertValue(value) {

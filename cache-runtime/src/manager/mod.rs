@@ -1680,7 +1680,11 @@ fn redis_shared(builder: &CacheManagerBuilder) -> Result<Option<RedisShared>, Ca
         .backplane
         .then(|| crate::redis_tier::Backplane::start(&link));
     Ok(Some(RedisShared {
-        holder: crate::redis_tier::holder_id(),
+        holder: format!(
+            "{}/{}",
+            startup::instance_name(),
+            &crate::redis_tier::holder_id()[..8]
+        ),
         link,
         backplane,
         fleet: Arc::default(),

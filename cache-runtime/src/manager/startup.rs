@@ -200,7 +200,7 @@ pub(super) fn program_name() -> String {
 }
 
 /// `program@host:pid`, for audit records.
-fn instance_name() -> String {
+pub(crate) fn instance_name() -> String {
     let program = program_name();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())

@@ -36,7 +36,7 @@ pub use self::fleet::FleetStats;
 pub use self::fleet_clear::{FleetAnswer, FleetClear};
 pub use self::link::RedisHealth;
 pub(crate) use self::link::RedisLink;
-pub use self::shared::{SharedDocument, SharedDocuments};
+pub use self::shared::{Member, SharedDocument, SharedDocuments};
 
 /// How many keys each `SCAN` call asks Redis to look at.
 pub(crate) const SCAN_COUNT: usize = 500;

@@ -45,6 +45,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
+/// Records `ARGV[1]` as seen now (the server's clock, ms) in hash
+/// `KEYS[1]`; returns that time.
+const BEAT: &str = r"
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ms)
+return ms
+";
+
+/// The server's time (ms) and every member with when it was last seen.
+const MEMBERS: &str = r"
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = { ms }
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all do out[#out + 1] = all[i] end
+return out
+";
+
+/// A member of a group, as [`SharedDocuments::members`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Member {
+    /// Its holder id ([`SharedDocuments::holder`]).
+    pub holder: String,
+    /// How long ago it last said it was there (by the Redis server's
+    /// clock, so the instances' clocks do not matter).
+    pub age: Duration,
+}
+
 /// One stored document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -206,6 +236,139 @@ impl SharedDocuments {
             .await
     }
 
+    fn members_key(&self, group: &str) -> String {
+        format!("{}:members:{group}", self.link.config().prefix)
+    }
+
+    /// Says this instance is part of `group` now (a heartbeat: call it
+    /// regularly; [`members`](Self::members) tells how long ago each
+    /// member last did).
+    ///
+    /// # Errors
+    ///
+    /// Redis failed or did not answer in time.
+    pub async fn beat(&self, group: &str) -> Result<(), RedisError> {
+        let key = self.members_key(group);
+        let holder = self.holder.clone();
+        let link = Arc::clone(&self.link);
+        self.link
+            .enter(async move {
+                let key = &key;
+                let holder = &holder;
+                link.call(
+                    "EVAL (member heartbeat)",
+                    || format!("key `{key}`"),
+                    |mut connection| async move {
+                        redis::cmd("EVAL")
+                            .arg(BEAT)
+                            .arg(1)
+                            .arg(key.as_str())
+                            .arg(holder.as_str())
+                            .query_async::<i64>(&mut connection)
+                            .await
+                    },
+                )
+                .await
+                .map(|_| ())
+            })
+            .await
+    }
+
+    /// Every member of `group` and how long ago it last beat, oldest
+    /// first.
+    ///
+    /// # Errors
+    ///
+    /// Redis failed or did not answer in time.
+    pub async fn members(&self, group: &str) -> Result<Vec<Member>, RedisError> {
+        let key = self.members_key(group);
+        let link = Arc::clone(&self.link);
+        self.link
+            .enter(async move {
+                let key = &key;
+                let reply: Vec<redis::Value> = link
+                    .call(
+                        "EVAL (members)",
+                        || format!("key `{key}`"),
+                        |mut connection| async move {
+                            redis::cmd("EVAL")
+                                .arg(MEMBERS)
+                                .arg(1)
+                                .arg(key.as_str())
+                                .query_async(&mut connection)
+                                .await
+                        },
+                    )
+                    .await?;
+                let text = |value: &redis::Value| -> Option<String> {
+                    match value {
+                        redis::Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+                        redis::Value::SimpleString(text) => Some(text.clone()),
+                        redis::Value::Int(n) => Some(n.to_string()),
+                        _ => None,
+                    }
+                };
+                let now: u64 = reply
+                    .first()
+                    .and_then(text)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                let mut members: Vec<Member> = reply[1.min(reply.len())..]
+                    .chunks(2)
+                    .filter_map(|pair| {
+                        let holder = text(pair.first()?)?;
+                        let seen: u64 = text(pair.get(1)?)?.parse().ok()?;
+                        Some(Member {
+                            holder,
+                            age: Duration::from_millis(now.saturating_sub(seen)),
+                        })
+                    })
+                    .collect();
+                members.sort_by_key(|member| std::cmp::Reverse(member.age));
+                Ok(members)
+            })
+            .await
+    }
+
+    /// Takes this instance out of `group` (it stops, on purpose).
+    ///
+    /// # Errors
+    ///
+    /// Redis failed or did not answer in time.
+    pub async fn leave(&self, group: &str) -> Result<(), RedisError> {
+        self.forget(group, &self.holder.clone()).await
+    }
+
+    /// Takes `holder` out of `group` (a member known to be gone for good).
+    ///
+    /// # Errors
+    ///
+    /// Redis failed or did not answer in time.
+    pub async fn forget(&self, group: &str, holder: &str) -> Result<(), RedisError> {
+        let key = self.members_key(group);
+        let holder = holder.to_owned();
+        let link = Arc::clone(&self.link);
+        self.link
+            .enter(async move {
+                let key = &key;
+                let holder = &holder;
+                link.call(
+                    "HDEL (member)",
+                    || format!("key `{key}`"),
+                    |mut connection| async move {
+                        redis::cmd("HDEL")
+                            .arg(key.as_str())
+                            .arg(holder.as_str())
+                            .query_async::<i64>(&mut connection)
+                            .await
+                    },
+                )
+                .await
+                .map(|_| ())
+            })
+            .await
+    }
+
     /// Gives lease `name` up if this instance holds it (another instance
     /// can take it at once).
     ///
@@ -298,5 +461,24 @@ mod tests {
                 .await
                 .expect("a after the lapse")
         );
+    }
+
+    #[tokio::test]
+    async fn members_are_listed_with_their_age_until_they_leave() {
+        let server = RedisServer::start();
+        let (a, b) = (documents(&server, "a"), documents(&server, "b"));
+        assert!(a.members("fleet").await.expect("members").is_empty());
+        a.beat("fleet").await.expect("beat");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.beat("fleet").await.expect("beat");
+        let members = a.members("fleet").await.expect("members");
+        let holders: Vec<&str> = members.iter().map(|m| m.holder.as_str()).collect();
+        assert_eq!(holders, ["a", "b"], "oldest first");
+        assert!(members[0].age >= Duration::from_millis(250), "{members:?}");
+        assert!(members[1].age < members[0].age, "{members:?}");
+        a.leave("fleet").await.expect("leave");
+        let members = b.members("fleet").await.expect("members");
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].holder, "b");
     }
 }
