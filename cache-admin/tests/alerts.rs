@@ -34,6 +34,11 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start(folder: &Path) -> SmtpSink {
+        SmtpSink::start_with(folder, &[])
+    }
+
+    /// Started with more `aiosmtpd` arguments (TLS certificates).
+    fn start_with(folder: &Path, extra: &[&std::ffi::OsStr]) -> SmtpSink {
         let python = std::env::var_os("CACHE_ADMIN_AIOSMTPD").unwrap_or_else(|| {
             panic!(
                 "aiosmtpd is not installed: run scripts/test.sh (which installs it into a throwaway venv), or `pip install aiosmtpd` and set CACHE_ADMIN_AIOSMTPD to that Python"
@@ -49,6 +54,7 @@ impl SmtpSink {
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -129,6 +135,7 @@ fn rules(hook: &str, smtp_port: Option<u16>) -> AlertRules {
             hmac_key: Some(Secret::Value(HMAC_KEY.to_owned())),
             timeout_secs: 5,
             retries: 3,
+            ca_pem: None,
         },
     });
     if let Some(port) = smtp_port {
@@ -144,6 +151,7 @@ fn rules(hook: &str, smtp_port: Option<u16>) -> AlertRules {
                 to: vec![String::from("oncall@example.test")],
                 dashboard_url: None,
                 timeout_secs: 10,
+                ca_pem: None,
             },
         });
     }
@@ -705,4 +713,152 @@ async fn the_history_endpoint_serves_each_step() {
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     admin.stop().await;
+}
+
+/// A throwaway CA and a certificate it signed for 127.0.0.1, made with
+/// `openssl`: (CA PEM, certificate file, key file).
+fn certificates(folder: &Path) -> (String, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(folder)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=cache-admin test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        folder.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions file");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    let ca = std::fs::read_to_string(folder.join("ca.pem")).expect("CA certificate");
+    (ca, folder.join("server.pem"), folder.join("server.key"))
+}
+
+/// Mail over STARTTLS and over implicit TLS to `aiosmtpd` with a private
+/// CA: trusted through `ca_pem` it is delivered; without it the test send
+/// fails on the certificate and says so.
+#[cfg(feature = "notify-tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_over_tls_is_checked_against_the_configured_ca() {
+    let scratch = Scratch::new("alerts-smtp-tls");
+    let (ca, cert, key) = certificates(&scratch.0);
+    let clock = ManualClock::new(T0);
+    let manager = manager(&clock);
+    for (mode, flags) in [
+        (SmtpTls::Starttls, ["--tlscert", "--tlskey"]),
+        (SmtpTls::Tls, ["--smtpscert", "--smtpskey"]),
+    ] {
+        let folder = scratch.0.join(format!("{mode:?}"));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let sink = SmtpSink::start_with(
+            &folder,
+            &[
+                std::ffi::OsStr::new(flags[0]),
+                cert.as_os_str(),
+                std::ffi::OsStr::new(flags[1]),
+                key.as_os_str(),
+            ],
+        );
+        let mut rules = AlertRules::default();
+        for (id, ca_pem) in [("trusted", Some(ca.clone())), ("untrusted", None)] {
+            rules.channels.push(ChannelConfig {
+                id: id.to_owned(),
+                target: ChannelTarget::Email {
+                    host: String::from("127.0.0.1"),
+                    port: Some(sink.port),
+                    tls: mode,
+                    username: None,
+                    password: None,
+                    from: String::from("alerts@example.test"),
+                    to: vec![String::from("oncall@example.test")],
+                    dashboard_url: None,
+                    timeout_secs: 10,
+                    ca_pem,
+                },
+            });
+        }
+        let admin = Admin::start(
+            manager.clone(),
+            settings(&clock, &folder.join("alerts.json"), rules),
+        )
+        .await;
+        let send = |id: &'static str| {
+            let admin = &admin;
+            async move {
+                let reply = admin
+                    .admin(
+                        Method::POST,
+                        &format!("{BASE}/alerts/channels/{id}/test"),
+                        None,
+                    )
+                    .await;
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+                reply.json()
+            }
+        };
+        let trusted = send("trusted").await;
+        assert_eq!(trusted["delivered"], true, "{mode:?}: {trusted}");
+        let mails = until("the mail over TLS", || {
+            let mails = sink.mails();
+            (!mails.is_empty()).then_some(mails)
+        })
+        .await;
+        assert!(mails[0].contains("To: oncall@example.test"), "{}", mails[0]);
+        let untrusted = send("untrusted").await;
+        assert_eq!(untrusted["delivered"], false, "{mode:?}: {untrusted}");
+        let detail = untrusted["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        assert!(detail.contains("certificate"), "{mode:?}: {detail}");
+        assert_eq!(sink.mails().len(), 1, "nothing sent without trust");
+        admin.stop().await;
+    }
 }

@@ -738,6 +738,7 @@ async fn alerts_show_on_every_page_and_are_silenced_from_the_dashboard() {
             hmac_key: None,
             timeout_secs: 5,
             retries: 0,
+            ca_pem: None,
         },
     });
     let admin = Admin::start(

@@ -458,6 +458,7 @@ fn fleet_rules(hook: &str) -> cache_admin::alerts::AlertRules {
             hmac_key: None,
             timeout_secs: 5,
             retries: 0,
+            ca_pem: None,
         },
     });
     rules
@@ -641,6 +642,7 @@ async fn a_silent_instance_is_missing_and_a_clean_stop_is_not() {
             hmac_key: None,
             timeout_secs: 5,
             retries: 0,
+            ca_pem: None,
         },
     });
     let settings = || {

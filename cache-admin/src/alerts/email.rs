@@ -68,6 +68,7 @@ mod send {
 
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
     use super::super::rules::SmtpTls;
@@ -82,6 +83,20 @@ mod send {
         pub from: &'a str,
         pub to: &'a [String],
         pub timeout: Duration,
+        pub ca_pem: Option<&'a str>,
+    }
+
+    /// TLS for `host`: Mozilla's roots, plus `ca_pem`'s certificate.
+    fn tls_parameters(host: &str, ca_pem: Option<&str>) -> Result<TlsParameters, String> {
+        let mut builder = TlsParameters::builder(host.to_owned());
+        if let Some(pem) = ca_pem {
+            let certificate = Certificate::from_pem(pem.as_bytes())
+                .map_err(|error| format!("ca_pem does not parse: {error}"))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        builder
+            .build_rustls()
+            .map_err(|error| format!("TLS with {host} cannot be set up: {error}"))
     }
 
     /// Sends one plain-text mail; the server's answer, or why not.
@@ -105,17 +120,15 @@ mod send {
             .body(body)
             .map_err(|error| format!("the mail cannot be built: {error}"))?;
         type Mailer = AsyncSmtpTransport<Tokio1Executor>;
-        let builder = match smtp.tls {
-            SmtpTls::None => Mailer::builder_dangerous(smtp.host),
-            SmtpTls::Starttls => Mailer::starttls_relay(smtp.host)
-                .map_err(|error| format!("STARTTLS with {}: {error}", smtp.host))?,
-            SmtpTls::Tls => Mailer::relay(smtp.host)
-                .map_err(|error| format!("TLS with {}: {error}", smtp.host))?,
+        let (tls, port) = match smtp.tls {
+            SmtpTls::None => (Tls::None, 25),
+            SmtpTls::Starttls => (Tls::Required(tls_parameters(smtp.host, smtp.ca_pem)?), 587),
+            SmtpTls::Tls => (Tls::Wrapper(tls_parameters(smtp.host, smtp.ca_pem)?), 465),
         };
-        let mut builder = builder.timeout(Some(smtp.timeout));
-        if let Some(port) = smtp.port {
-            builder = builder.port(port);
-        }
+        let mut builder = Mailer::builder_dangerous(smtp.host)
+            .tls(tls)
+            .port(smtp.port.unwrap_or(port))
+            .timeout(Some(smtp.timeout));
         if let (Some(user), Some(password)) = (smtp.username, smtp.password) {
             builder = builder.credentials(Credentials::new(user.to_owned(), password.to_owned()));
         }

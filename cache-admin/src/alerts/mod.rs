@@ -655,6 +655,7 @@ impl Alerting {
                 hmac_key,
                 timeout_secs,
                 retries,
+                ca_pem,
             } => {
                 let payload =
                     webhook::Payload::new(&channel.id, group, alerts, dashboard.unwrap_or(""));
@@ -665,6 +666,7 @@ impl Alerting {
                     hmac_key.as_ref().and_then(Secret::value),
                     Duration::from_secs(*timeout_secs),
                     *retries,
+                    ca_pem.as_deref(),
                 )
                 .await
                 .map(|status| format!("{url} answered {status}"))
@@ -681,6 +683,7 @@ impl Alerting {
                 to,
                 dashboard_url,
                 timeout_secs,
+                ca_pem,
             } => {
                 let (subject, body) =
                     email::compose(alerts, dashboard_url.as_deref().or(dashboard));
@@ -694,6 +697,7 @@ impl Alerting {
                         from,
                         to,
                         timeout: Duration::from_secs(*timeout_secs),
+                        ca_pem: ca_pem.as_deref(),
                     },
                     &subject,
                     body,

@@ -256,6 +256,10 @@ pub enum ChannelTarget {
         /// (default 3).
         #[serde(default = "three")]
         retries: u32,
+        /// A PEM certificate to trust for `https://` besides Mozilla's
+        /// roots (a private CA).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ca_pem: Option<String>,
     },
     /// A mail over SMTP.
     Email {
@@ -283,6 +287,10 @@ pub enum ChannelTarget {
         /// Seconds a delivery may take (default 10).
         #[serde(default = "ten")]
         timeout_secs: u64,
+        /// A PEM certificate to trust for STARTTLS/TLS besides Mozilla's
+        /// roots (a private CA).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ca_pem: Option<String>,
     },
 }
 
@@ -618,8 +626,10 @@ impl AlertRules {
                     url,
                     timeout_secs,
                     retries,
+                    ca_pem,
                     ..
                 } => {
+                    check_pem(&mut problem, at("ca_pem"), ca_pem.as_deref());
                     if !(url.starts_with("http://") || url.starts_with("https://"))
                         || url.parse::<axum::http::Uri>().is_err()
                     {
@@ -640,8 +650,10 @@ impl AlertRules {
                     from,
                     to,
                     timeout_secs,
+                    ca_pem,
                     ..
                 } => {
+                    check_pem(&mut problem, at("ca_pem"), ca_pem.as_deref());
                     if host.trim().is_empty() {
                         problem(at("host"), String::from("name the SMTP server"));
                     }
@@ -722,6 +734,20 @@ impl AlertRules {
     }
 }
 
+fn check_pem(problem: &mut impl FnMut(String, String), field: String, pem: Option<&str>) {
+    if let Some(pem) = pem
+        && !(pem.contains("-----BEGIN CERTIFICATE-----")
+            && pem.contains("-----END CERTIFICATE-----"))
+    {
+        problem(
+            field,
+            String::from(
+                "not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+            ),
+        );
+    }
+}
+
 fn hide(secret: &mut Option<Secret>) {
     if secret.is_some() {
         *secret = Some(Secret::Kept { set: true });
@@ -744,6 +770,16 @@ mod tests {
         rules.rules[0].recover = Some(0.4);
         rules.rules[1].window_secs = 15;
         rules.rules[2].id = rules.rules[0].id.clone();
+        rules.channels.push(ChannelConfig {
+            id: String::from("hook"),
+            target: ChannelTarget::Webhook {
+                url: String::from("https://hooks.example.test/alerts"),
+                hmac_key: None,
+                timeout_secs: 5,
+                retries: 1,
+                ca_pem: Some(String::from("MIIB...not pem")),
+            },
+        });
         let fields: Vec<String> = rules.check().into_iter().map(|p| p.field).collect();
         assert_eq!(
             fields,
@@ -751,7 +787,8 @@ mod tests {
                 "rules[0].threshold",
                 "rules[0].recover",
                 "rules[1].window_secs",
-                "rules[2].id"
+                "rules[2].id",
+                "channels[0].ca_pem"
             ]
         );
     }
@@ -786,6 +823,7 @@ mod tests {
                 hmac_key: Some(Secret::Value(String::from("k3y"))),
                 timeout_secs: 5,
                 retries: 0,
+                ca_pem: None,
             },
         });
         let shown = serde_json::to_string(&rules.redacted()).expect("json");

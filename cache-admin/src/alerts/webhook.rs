@@ -193,6 +193,7 @@ pub(crate) async fn deliver(
     hmac_key: Option<&str>,
     timeout: Duration,
     retries: u32,
+    ca_pem: Option<&str>,
 ) -> Result<u16, WebhookError> {
     let uri: Uri = url.parse().map_err(|error| WebhookError::BadUrl {
         url: url.to_owned(),
@@ -207,9 +208,12 @@ pub(crate) async fn deliver(
             tokio::time::sleep(backoff).await;
             backoff = backoff.saturating_mul(2);
         }
-        let outcome = tokio::time::timeout(timeout, post(&uri, body.clone(), signature.as_deref()))
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")));
+        let outcome = tokio::time::timeout(
+            timeout,
+            post(&uri, body.clone(), signature.as_deref(), ca_pem),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")));
         match outcome {
             Ok(status) if (200..300).contains(&status) => return Ok(status),
             Ok(status) if (400..500).contains(&status) && status != 408 && status != 429 => {
@@ -229,7 +233,12 @@ pub(crate) async fn deliver(
 }
 
 /// One attempt: the answer's status, or what went wrong.
-async fn post(uri: &Uri, body: Bytes, signature: Option<&str>) -> Result<u16, String> {
+async fn post(
+    uri: &Uri,
+    body: Bytes,
+    signature: Option<&str>,
+    ca_pem: Option<&str>,
+) -> Result<u16, String> {
     let host = uri.host().ok_or("the address has no host")?.to_owned();
     let https = uri.scheme_str() == Some("https");
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -253,7 +262,7 @@ async fn post(uri: &Uri, body: Bytes, signature: Option<&str>) -> Result<u16, St
         .body(Full::new(body))
         .map_err(|error| error.to_string())?;
     if https {
-        let tls = super::tls::connect(&host, tcp).await?;
+        let tls = super::tls::connect(&host, tcp, ca_pem).await?;
         exchange(TokioIo::new(tls), request).await
     } else {
         exchange(TokioIo::new(tcp), request).await
