@@ -12,7 +12,8 @@
 #      layers) and redis' synchronous connection. Target: manager get
 #      within 5 % of raw.
 #   2. batches: get_many / insert_many of 1,000 keys against 1,000
-#      sequential get / insert (backplane on, the default, and off).
+#      sequential get / insert, and get_many against one raw MGET and one
+#      raw pipeline of 1,000 GETs (target: get_many within 30 % of MGET).
 #   3. a hybrid region's L1 (memory) hit against raw moka, 1,024 and
 #      100,000 entries, random keys.
 #   4. the longest stall of another client (PING in a tight loop on its own
@@ -171,12 +172,21 @@ if mixed:
         say(verdict("target manager get within 5 % of raw, interleaved", mixed_target))
 say("")
 say("== 2. batches of 1,000 keys against one by one (time per 1,000)")
-for name in ["batch/get_many_1000", "batch/get_1000_one_by_one", "batch/raw_pipelined_get_1000",
+for name in ["batch/get_many_1000", "batch/get_1000_one_by_one", "batch/raw_mget_1000", "batch/raw_pipelined_get_1000",
              "batch/insert_many_1000", "batch/insert_1000_one_by_one"]:
     row(name)
 show_ratio("speed-up: get one by one / get_many", "batch/get_1000_one_by_one", "batch/get_many_1000")
 show_ratio("speed-up: insert one by one / insert_many", "batch/insert_1000_one_by_one", "batch/insert_many_1000")
 show_ratio("get_many / raw pipeline of 1,000 GETs", "batch/get_many_1000", "batch/raw_pipelined_get_1000")
+show_ratio("get_many / raw MGET of 1,000 keys", "batch/get_many_1000", "batch/raw_mget_1000")
+if mixed:
+    say("-- interleaved rounds")
+    interleaved_rows(["batch/raw_mget_1000", "batch/raw_pipelined_get_1000", "batch/get_many_1000"])
+    paired_ratio("get_many / raw pipeline of 1,000 GETs", "batch/get_many_1000", "batch/raw_pipelined_get_1000")
+    mixed_many = paired_ratio("get_many / raw MGET of 1,000 keys", "batch/get_many_1000", "batch/raw_mget_1000")
+    if mixed_many is not None:
+        say(f"target get_many within 30 % of a raw MGET, interleaved: {'met' if mixed_many <= 1.3 else 'MISSED'} "
+            f"({(mixed_many - 1) * 100:+.1f} %)")
 say("")
 say("== 3. hybrid region, L1 (memory) hit: get_blocking against raw moka get, random 16-character keys")
 for name in ["l1_1k/moka_plain", "l1_1k/hybrid_get_blocking", "l1_100k/moka_plain", "l1_100k/hybrid_get_blocking"]:

@@ -4,7 +4,8 @@
 # cases included. Besides cargo it needs `redis-server` and `memcached`
 # (the Redis and Memcached tests start their own): installed with apt-get
 # when missing, like Debian's `chromium` and `chromium-driver` for the
-# dashboard's browser tests, and npm for axe-core (into a cache folder);
+# dashboard's browser tests, openssl (the TLS tests make their
+# certificates with it), and npm for axe-core (into a cache folder);
 # and python3 (with venv and pip) for schemathesis and aiosmtpd, installed
 # from PyPI into a throwaway venv for the admin API's property-based run
 # and the alert mails' SMTP sink.
@@ -54,6 +55,7 @@ need() {
 
 need redis-server redis-server "the Redis tests"
 need memcached memcached "the Memcached backend tests"
+need openssl openssl "the TLS tests (rediss:// and alert mail over TLS make their certificates with it)"
 need chromium chromium "the dashboard's browser tests"
 need chromium-driver chromedriver "the dashboard's browser tests"
 

@@ -28,13 +28,14 @@
 //!   sequential `get`s, `insert_many` against 1,000 sequential `insert`s
 //!   (one `block_on` per 1,000; a Redis-only region publishes nothing on
 //!   the backplane: no instance holds a copy to invalidate); and one raw
-//!   pipeline of 1,000 `GET`s for scale.
+//!   `MGET` and one raw pipeline of 1,000 `GET`s of the same keys.
 //! - `l1_1k` / `l1_100k`: a `tier = "hybrid"` region of a manager with
 //!   Redis (memory over Redis, values decoded in memory), 1,024 and 100,000
 //!   entries under random 16-character keys: `get_blocking` on an L1 hit
 //!   against `moka::sync::Cache::get` on a plain cache (`max_capacity`
 //!   only) of the same keys and values, filled alike in chunks of 1,000.
-//! - after divan's table, the `get`, `l1_1k` and `l1_100k` variants again in
+//! - after divan's table, the `get`, `l1_1k`, `l1_100k` and `batch` (get_many
+//!   against raw MGET and pipeline) variants again in
 //!   interleaved rounds (every variant in every round, in a rotating order,
 //!   paired ratios): on a shared machine, the steadier comparison. One line
 //!   per variant:
@@ -568,7 +569,22 @@ mod batch {
         });
     }
 
-    /// One pipeline of 1,000 raw `GET`s (the manager sends chunks of 256).
+    /// One raw `MGET` of the same 1,000 keys.
+    #[divan::bench]
+    fn raw_mget_1000(bencher: Bencher) {
+        let b = &*BENCH;
+        let mut connection = b.raw.clone();
+        warm_and_bench(bencher, 2, || {
+            b.rt.block_on(
+                redis::cmd("MGET")
+                    .arg(&b.batch_redis_keys)
+                    .query_async::<Vec<Option<Vec<u8>>>>(&mut connection),
+            )
+            .expect("MGET")
+        });
+    }
+
+    /// One pipeline of 1,000 raw `GET`s.
     #[divan::bench]
     fn raw_pipelined_get_1000(bencher: Bencher) {
         let b = &*BENCH;
@@ -765,12 +781,64 @@ fn interleaved() {
             Box::new(|n, start| timed(n, start, BIG, |i| b.l1_big.get_blocking(&b.big_keys[i]))),
         ),
     ];
+    let mut raw_batch = b.raw.clone();
+    let mut raw_mget = b.raw.clone();
+    let batch: Vec<(&str, Block)> = vec![
+        (
+            "raw_mget_1000",
+            Box::new(move |n, _| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    let found: Vec<Option<Vec<u8>>> =
+                        b.rt.block_on(
+                            redis::cmd("MGET")
+                                .arg(&b.batch_redis_keys)
+                                .query_async(&mut raw_mget),
+                        )
+                        .expect("MGET");
+                    black_box(found);
+                }
+                start.elapsed()
+            }),
+        ),
+        (
+            "raw_pipelined_get_1000",
+            Box::new(move |n, _| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    let mut pipe = redis::pipe();
+                    for key in &b.batch_redis_keys {
+                        pipe.cmd("GET").arg(key);
+                    }
+                    let found: Vec<Option<Vec<u8>>> =
+                        b.rt.block_on(pipe.query_async(&mut raw_batch))
+                            .expect("pipeline");
+                    black_box(found);
+                }
+                start.elapsed()
+            }),
+        ),
+        (
+            "get_many_1000",
+            Box::new(|n, _| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    let found =
+                        b.rt.block_on(b.batch.get_many(&b.batch_keys))
+                            .expect("get_many");
+                    black_box(found);
+                }
+                start.elapsed()
+            }),
+        ),
+    ];
     // Blocks: 300 Redis gets (~10-20 ms), 100,000 hits over 1,024
     // entries, 20,000 over 100,000 (~20-25 ms); the warm-up first.
     for (group, mut variants, n, warm) in [
         ("get", get, 300, 500),
         ("l1_1k", small, 100_000, ORDER_LEN),
         ("l1_100k", big, 20_000, ORDER_LEN),
+        ("batch", batch, 10, 3),
     ] {
         for (_, block) in &mut variants {
             block(warm, 0);

@@ -31,7 +31,8 @@
 //! queueing a request and waiting for its reply). The `redis` crate 1.x
 //! defaults to 1 s and 500 ms; we set both from [`RedisConfig`]. The
 //! response timeout applies to a whole pipeline, so batches are cut in
-//! chunks of [`RedisConfig::batch`] commands. A reply that arrives after
+//! chunks of [`RedisConfig::batch`] commands (reads: `MGET`s of four
+//! chunks' worth of keys). A reply that arrives after
 //! its request timed out is dropped by the connection, and the embedded
 //! key check would reject it anyway.
 //!
@@ -62,6 +63,11 @@ use crate::disk::Glob;
 
 /// The longest TTL sent as `PX`: 100 years (Redis refuses a `PX` that
 /// overflows its clock).
+/// How many keys one `MGET` of `get_many` carries, in units of
+/// [`RedisConfig::batch`]: a `GET` is a short command, so four pipeline
+/// chunks' worth of keys still fit the response timeout.
+pub(crate) const MGET_KEYS_PER_BATCH: usize = 4;
+
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3_600 * 1_000;
 
 /// What [`RedisLevel::get`] found.
@@ -147,8 +153,11 @@ impl RedisLevel {
         .await
     }
 
-    /// The values of `key_texts`, in order, read with pipelined `GET`s in
-    /// chunks of [`RedisConfig::batch`].
+    /// The values of `key_texts`, in order, read with one `MGET` per
+    /// [`MGET_KEYS_PER_BATCH`] × [`RedisConfig::batch`] keys (1,024 by
+    /// default), so a call of a thousand keys is one round trip. A key
+    /// that holds another type than a string reads as missing (`MGET`
+    /// answers nil for it, where a single `GET` fails with `WRONGTYPE`).
     ///
     /// # Errors
     ///
@@ -160,38 +169,27 @@ impl RedisLevel {
     ) -> Result<Vec<RedisLookup>, RedisError> {
         self.settled(async {
             let mut found = Vec::with_capacity(key_texts.len());
-            for chunk in key_texts.chunks(self.batch()) {
+            let per_mget = self.batch().saturating_mul(MGET_KEYS_PER_BATCH);
+            for chunk in key_texts.chunks(per_mget) {
                 let keys: Vec<String> = chunk.iter().map(|k| self.redis_key(k)).collect();
-                let mut pipe = redis::pipe();
-                pipe.ignore_errors();
-                for key in &keys {
-                    pipe.cmd("GET").arg(key);
-                }
                 let mut connection = self.link.connection().await?;
-                let replies: Vec<redis::RedisResult<Option<Vec<u8>>>> =
-                    pipe.query_async(&mut connection).await.map_err(|error| {
-                        self.fail("GET (pipelined)", self.batch_target(&keys), error)
-                    })?;
+                let replies: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg(&keys)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|error| self.fail("MGET", self.batch_target(&keys), error))?;
                 if replies.len() != keys.len() {
                     return Err(RedisError::Command {
-                        operation: "GET (pipelined)",
+                        operation: "MGET",
                         target: self.batch_target(&keys),
                         source: redis::RedisError::from((
                             redis::ErrorKind::Parse,
-                            "wrong number of replies",
-                            format!("{} for {} commands", replies.len(), keys.len()),
+                            "wrong number of values",
+                            format!("{} for {} keys", replies.len(), keys.len()),
                         )),
                     });
                 }
-                for (key, reply) in keys.iter().zip(replies) {
-                    found.push(match reply {
-                        Ok(bytes) => RedisLevel::decode(bytes),
-                        Err(error) if is_wrong_type(&error) => not_a_string(),
-                        Err(error) => {
-                            return Err(self.fail("GET (pipelined)", key_target(key), error));
-                        }
-                    });
-                }
+                found.extend(replies.into_iter().map(RedisLevel::decode));
             }
             Ok(found)
         })

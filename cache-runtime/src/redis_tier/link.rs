@@ -41,19 +41,11 @@ impl RedisLink {
     /// # Errors
     ///
     /// [`RedisError::Url`] for a URL that does not parse,
-    /// [`RedisError::Setup`] when the I/O thread cannot start or the URL
-    /// asks for TLS, which this build lacks.
+    /// [`RedisError::Setup`] when the I/O thread cannot start or the TLS
+    /// settings cannot be used (or this build lacks TLS).
     pub(crate) fn open(config: RedisConfig) -> Result<RedisLink, RedisError> {
         let server = super::mask_password(&config.url);
-        if config.url.starts_with("rediss://") {
-            return Err(RedisError::Setup(format!(
-                "{server}: TLS (rediss://) is not supported by this build; use redis:// on a trusted network, or a TLS tunnel (stunnel, a service mesh sidecar)"
-            )));
-        }
-        let client = Client::open(config.url.as_str()).map_err(|source| RedisError::Url {
-            url: server.clone(),
-            source,
-        })?;
+        let client = super::tls::client(&config, &server)?;
         let io = match &config.runtime {
             Some(handle) => Io::on(handle.clone()),
             None => Io::start().map_err(|error| {

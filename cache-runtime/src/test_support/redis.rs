@@ -36,6 +36,107 @@ pub(crate) struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    /// The TLS port and its settings (`--tls-*` arguments), if any.
+    tls: Option<(u16, Vec<String>)>,
+}
+
+/// Certificates for a TLS test server, made with `openssl` in a folder:
+/// a CA, a server certificate it signed for 127.0.0.1 and localhost, a
+/// client certificate it signed, and another CA that signed nothing here.
+pub(crate) struct TestCertificates {
+    /// The CA that signed the server's and the client's certificates.
+    pub(crate) ca: PathBuf,
+    /// The server's certificate and key.
+    pub(crate) server: (PathBuf, PathBuf),
+    /// A client certificate and key (for mutual TLS).
+    pub(crate) client: (PathBuf, PathBuf),
+    /// A CA that did not sign the server's certificate.
+    pub(crate) other_ca: PathBuf,
+}
+
+impl TestCertificates {
+    /// Makes them in `dir` (created if missing).
+    ///
+    /// # Panics
+    ///
+    /// When `openssl` is missing or fails.
+    pub(crate) fn generate(dir: &Path) -> TestCertificates {
+        fs::create_dir_all(dir).expect("certificates folder");
+        let openssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .output()
+                .expect("openssl is installed (apt-get install openssl)");
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        for ca in ["ca", "other-ca"] {
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=cache tests {ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+            ]);
+        }
+        for (name, extensions) in [
+            (
+                "server",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            ),
+            ("client", "extendedKeyUsage=clientAuth\n"),
+        ] {
+            fs::write(dir.join(format!("{name}.ext")), extensions).expect("extensions file");
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN=cache tests {name}"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+            ]);
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{name}.ext"),
+                "-out",
+                &format!("{name}.pem"),
+            ]);
+        }
+        TestCertificates {
+            ca: dir.join("ca.pem"),
+            server: (dir.join("server.pem"), dir.join("server.key")),
+            client: (dir.join("client.pem"), dir.join("client.key")),
+            other_ca: dir.join("other-ca.pem"),
+        }
+    }
 }
 
 impl RedisServer {
@@ -47,6 +148,29 @@ impl RedisServer {
     /// When `redis-server` is not installed (the message says how to
     /// install it), or when no server answers in time.
     pub(crate) fn start() -> RedisServer {
+        RedisServer::start_with(None)
+    }
+
+    /// Starts a server that also listens for TLS on another free port,
+    /// with `certificates`' server certificate; `mutual` makes it require
+    /// a client certificate signed by their CA. The plain port stays (the
+    /// readiness probe uses it).
+    pub(crate) fn start_tls(certificates: &TestCertificates, mutual: bool) -> RedisServer {
+        let path = |path: &Path| path.display().to_string();
+        let arguments = vec![
+            String::from("--tls-cert-file"),
+            path(&certificates.server.0),
+            String::from("--tls-key-file"),
+            path(&certificates.server.1),
+            String::from("--tls-ca-cert-file"),
+            path(&certificates.ca),
+            String::from("--tls-auth-clients"),
+            String::from(if mutual { "yes" } else { "no" }),
+        ];
+        RedisServer::start_with(Some(arguments))
+    }
+
+    fn start_with(tls: Option<Vec<String>>) -> RedisServer {
         let dir = std::env::temp_dir().join(format!(
             "cache-redis-{}-{}",
             std::process::id(),
@@ -57,12 +181,14 @@ impl RedisServer {
         let mut failures = Vec::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
-            match spawn_and_wait(port, &dir) {
+            let tls = tls.clone().map(|arguments| (free_port(), arguments));
+            match spawn_and_wait(port, &dir, tls.as_ref()) {
                 Ok(child) => {
                     return RedisServer {
                         child: Some(child),
                         port,
                         dir,
+                        tls,
                     };
                 }
                 // Most likely the port was taken between our probe and the
@@ -80,6 +206,16 @@ impl RedisServer {
     /// The server's URL, `redis://127.0.0.1:<port>/`.
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The server's TLS URL, `rediss://127.0.0.1:<tls port>/`.
+    ///
+    /// # Panics
+    ///
+    /// When it was not started with [`RedisServer::start_tls`].
+    pub(crate) fn tls_url(&self) -> String {
+        let (port, _) = self.tls.as_ref().expect("a TLS server");
+        format!("rediss://127.0.0.1:{port}/")
     }
 
     /// The server's port.
@@ -115,11 +251,12 @@ impl RedisServer {
     pub(crate) fn restart(&mut self) {
         self.kill();
         let dir = self.dir.clone();
+        let tls = self.tls.clone();
         self.child = Some(server::restart(
             "redis-server",
             self.port,
             START_TIMEOUT,
-            |port| spawn_and_wait(port, &dir),
+            |port| spawn_and_wait(port, &dir, tls.as_ref()),
         ));
     }
 
@@ -149,9 +286,19 @@ impl Drop for RedisServer {
 /// Spawns `redis-server` on `port` with `dir` as its folder and waits until
 /// it answers `PING`; on failure the child is killed and reaped and the
 /// error says why (with the end of the server's log).
-fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
+fn spawn_and_wait(
+    port: u16,
+    dir: &Path,
+    tls: Option<&(u16, Vec<String>)>,
+) -> Result<Child, String> {
     let log = dir.join(format!("redis-{port}.log"));
-    let child = match Command::new("redis-server")
+    let mut command = Command::new("redis-server");
+    if let Some((tls_port, arguments)) = tls {
+        command
+            .args(["--tls-port", &tls_port.to_string()])
+            .args(arguments);
+    }
+    let child = match command
         // redis-server titles itself `redis-server 127.0.0.1:<port>`, so a
         // leftover server is easy to spot in `ps`.
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
