@@ -99,12 +99,16 @@ pub(crate) fn region(
     };
     // Entries of persistent tiers are written with serde: say so at the
     // declaration rather than when the manager opens the region.
-    let persists = RegionSettings::resolve(args.preset.as_ref().map(|p| p.value), &args.options)
-        .tier
-        .persists();
-    let require_serde = persists.then(|| {
+    let tier = RegionSettings::resolve(args.preset.as_ref().map(|p| p.value), &args.options).tier;
+    let require_serde = tier.persists().then(|| {
+        let check = match tier {
+            Tier::Disk => quote!(the_disk_tier_persists_keys_and_values_with_serde),
+            Tier::Redis => quote!(the_redis_tier_persists_keys_and_values_with_serde),
+            Tier::Hybrid => quote!(the_hybrid_tier_persists_keys_and_values_with_serde),
+            _ => quote!(a_backend_tier_persists_keys_and_values_with_serde),
+        };
         quote_spanned! {value.span()=>
-            const _: () = #private::require_serde::<#key_of, #value_of>();
+            const _: () = #private::#check::<#key_of, #value_of>();
         }
     });
     // A codec this build of cache-runtime lacks is an error at the option,
@@ -130,9 +134,13 @@ pub(crate) fn region(
     // Two regions with one name in one crate define this macro twice, which
     // the compiler reports at both `name = ...` arguments: the whole item is
     // spanned there, since the compiler points at the item, not its name.
+    // (`non_local_definitions` is allowed: a region declared inside a
+    // function body is legitimate, and its guard is an implementation
+    // detail the user cannot move.)
     let guard = quote_spanned! {name_span=>
         #[doc(hidden)]
         #[macro_export]
+        #[allow(non_local_definitions)]
         macro_rules! #guard { () => {}; }
     };
 
@@ -188,8 +196,25 @@ pub(crate) fn region(
     }
 }
 
-pub(crate) fn provider(args: &ProviderArgs, function: &ItemFn, name: &str) -> TokenStream {
+pub(crate) fn provider(
+    args: &ProviderArgs,
+    function: &ItemFn,
+    name: &str,
+    name_span: Span,
+) -> TokenStream {
     let private = private_path(args.krate.as_ref());
+    // Two providers with one name in one crate: the same guard as regions'.
+    let guard = format_ident!(
+        "cache_config_provider_named_{}",
+        name.replace('-', "_"),
+        span = name_span
+    );
+    let guard = quote_spanned! {name_span=>
+        #[doc(hidden)]
+        #[macro_export]
+        #[allow(non_local_definitions)]
+        macro_rules! #guard { () => {}; }
+    };
     let linkme = quote!(#private::linkme);
     let ident = &function.sig.ident;
     let function_text = ident.to_string();
@@ -202,7 +227,11 @@ pub(crate) fn provider(args: &ProviderArgs, function: &ItemFn, name: &str) -> To
         }
         ReturnType::Default => quote!(#private::IntoConfigLayer::into_config_layer(#ident())),
     };
+    // The guard stays at module level: inside the block it would be a
+    // non-local definition there too, which `forbid(warnings)` refuses.
     quote! {
+        #guard
+
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {

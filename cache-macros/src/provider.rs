@@ -23,6 +23,10 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return fallback::item(&errors, input);
     };
     valid::provider(&function, &mut errors);
+    let name_span = args
+        .name
+        .as_ref()
+        .map_or_else(|| function.sig.ident.span(), |name| name.span);
     let name = match &args.name {
         Some(name) => name.value.clone(),
         None => {
@@ -39,6 +43,6 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if !errors.is_empty() {
         return fallback::item(&errors, input);
     }
-    let generated = expand::provider(&args, &function, &name);
+    let generated = expand::provider(&args, &function, &name, name_span);
     quote::quote!(#input #generated)
 }

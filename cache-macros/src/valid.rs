@@ -2,7 +2,7 @@
 //! custom-region requirements, contradictions, provider signatures.
 
 use proc_macro2::Span;
-use syn::{ItemFn, ReturnType};
+use syn::{FnArg, ItemFn, ReturnType, Type};
 
 use cache_spec::attr::{Attribute, Key, RegionArgs, SpanRange};
 use cache_spec::{Field, RegionSettings};
@@ -73,6 +73,65 @@ pub(crate) fn region(attribute: Attribute, args: &RegionArgs, errors: &mut Error
     }
 }
 
+/// The key and value types' shapes: what no region can store, said on the
+/// type with what to write instead (before the compiler's bound errors).
+pub(crate) fn types(args: &RegionArgs, errors: &mut Errors) {
+    for (role, ty) in [("key", &args.key), ("value", &args.value)] {
+        if let Some(ty) = ty
+            && let Some(message) = unstorable(role, ty)
+        {
+            errors.push(syn::Error::new_spanned(ty, message));
+        }
+    }
+}
+
+/// Whether a region can hold `ty` as its `role` type, as far as its shape
+/// tells.
+pub(crate) fn storable(role: &str, ty: &Type) -> bool {
+    unstorable(role, ty).is_none()
+}
+
+/// Why a region cannot hold `ty` as its `role` type, if it cannot.
+fn unstorable(role: &str, ty: &Type) -> Option<String> {
+    match ty {
+        Type::Paren(inner) => unstorable(role, &inner.elem),
+        Type::Group(inner) => unstorable(role, &inner.elem),
+        Type::TraitObject(_) => Some(match role {
+            "key" => String::from(
+                "a region's key cannot be a trait object (`dyn Trait`): keys are stored by value and hashed; use a concrete key type (`String`, an id, an enum)",
+            ),
+            _ => String::from(
+                "a region's value cannot be a bare trait object (`dyn Trait`): values are stored by value and cloned on each get; write `Arc<dyn Trait>` (e.g. `value = Arc<dyn Trait + Send + Sync>`)",
+            ),
+        }),
+        Type::ImplTrait(_) => Some(format!(
+            "a region's {role} type cannot be `impl Trait`: name the concrete type (or use `Arc<dyn Trait>` for a value)"
+        )),
+        Type::Slice(_) => Some(format!(
+            "a region's {role} type cannot be an unsized slice (`[T]`): use `Vec<T>` or `Arc<[T]>`"
+        )),
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => Some(format!(
+            "a region's {role} type cannot be `str` (unsized): use `String` or `Arc<str>`"
+        )),
+        Type::Reference(reference)
+            if reference
+                .lifetime
+                .as_ref()
+                .is_none_or(|lifetime| lifetime.ident != "static") =>
+        {
+            let owned = match &*reference.elem {
+                Type::Path(path) if path.path.is_ident("str") => "`String` or `&'static str`",
+                Type::Slice(_) => "`Vec<T>` or `&'static [T]`",
+                _ => "an owned type, or a `&'static` reference",
+            };
+            Some(format!(
+                "a region's {role} cannot borrow: entries outlive the call that stores them; use {owned}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Where the later written of two options is, key to value.
 fn later_of(args: &RegionArgs, first: Field, second: Field) -> Option<SpanRange> {
     args.option_spans
@@ -84,6 +143,25 @@ fn later_of(args: &RegionArgs, first: Field, second: Field) -> Option<SpanRange>
 
 pub(crate) fn provider(function: &ItemFn, errors: &mut Errors) {
     let sig = &function.sig;
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
+        errors.push(syn::Error::new(
+            unsafety.span,
+            "a config provider cannot be an `unsafe fn`: the registry calls it as a safe function; make it safe and put what needs `unsafe` in an `unsafe { ... }` block inside",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new_spanned(
+            abi,
+            "a config provider cannot have an `extern` ABI: write a plain Rust `fn`",
+        ));
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        errors.push(syn::Error::new_spanned(
+            receiver,
+            "a config provider must be a free function (a `fn` at module level), not a method: move it out of the `impl` block and drop the `self` parameter",
+        ));
+        return;
+    }
     if let Some(asyncness) = &sig.asyncness {
         errors.push(syn::Error::new(
             asyncness.span,

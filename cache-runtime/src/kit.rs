@@ -247,13 +247,33 @@ fn copy_codecs<K: 'static, V: 'static>(
     }
 }
 
+/// What a region's key type must be: hashed and compared to find entries,
+/// cloned into them, shared across threads, owning its data. Every type
+/// that is all of that is one; the trait exists so that a declaration with
+/// another type gets this message rather than a bound deep in the runtime.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a cache region's key type",
+    label = "not usable as a region key",
+    note = "a key must be `Hash + Eq + Clone + Send + Sync + 'static`: derive `Hash, PartialEq, Eq, Clone` for it, or use an owned key such as `String`, an integer id or an enum"
+)]
+pub trait RegionKey: Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<T: Hash + Eq + Clone + Send + Sync + 'static> RegionKey for T {}
+
+/// What a region's value type must be: cloned out on every get, shared
+/// across threads, owning its data (see [`RegionKey`] for why a trait).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a cache region's value type",
+    label = "not usable as a region value",
+    note = "a get hands out a copy of the cached value, so a value must be `Clone + Send + Sync + 'static`: derive `Clone`, or wrap the value in `Arc` (`value = Arc<{Self}>`) to share one instance"
+)]
+pub trait RegionValue: Clone + Send + Sync + 'static {}
+
+impl<T: Clone + Send + Sync + 'static> RegionValue for T {}
+
 impl RegionKit {
     /// The kit of a region with keys `K` and values `V`.
-    pub fn new<K, V>(codecs: RegionCodecs<K, V>) -> RegionKit
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    pub fn new<K: RegionKey, V: RegionValue>(codecs: RegionCodecs<K, V>) -> RegionKit {
         RegionKit {
             key_type: TypeId::of::<K>(),
             value_type: TypeId::of::<V>(),

@@ -24,9 +24,40 @@ pub mod kit {
 
 pub use crate::__cache_runtime_region_kit as region_kit;
 
-/// Compiles only when `K` and `V` have serde: what a region on a persistent
-/// tier expands to, so that the error points at its declaration.
-pub const fn require_serde<K, V>()
+/// Compiles only when `K` and `V` have serde: a region on the disk tier
+/// expands to it, so the error points at its declaration and the
+/// "required by" note names the tier.
+pub const fn the_disk_tier_persists_keys_and_values_with_serde<K, V>()
+where
+    K: serde::Serialize + serde::de::DeserializeOwned,
+    V: serde::Serialize + serde::de::DeserializeOwned,
+{
+}
+
+/// Compiles only when `K` and `V` have serde: a region on the redis tier
+/// expands to it, so the error points at its declaration and the
+/// "required by" note names the tier.
+pub const fn the_redis_tier_persists_keys_and_values_with_serde<K, V>()
+where
+    K: serde::Serialize + serde::de::DeserializeOwned,
+    V: serde::Serialize + serde::de::DeserializeOwned,
+{
+}
+
+/// Compiles only when `K` and `V` have serde: a region on the hybrid tier
+/// expands to it, so the error points at its declaration and the
+/// "required by" note names the tier.
+pub const fn the_hybrid_tier_persists_keys_and_values_with_serde<K, V>()
+where
+    K: serde::Serialize + serde::de::DeserializeOwned,
+    V: serde::Serialize + serde::de::DeserializeOwned,
+{
+}
+
+/// Compiles only when `K` and `V` have serde: a region on the backend tier
+/// expands to it, so the error points at its declaration and the
+/// "required by" note names the tier.
+pub const fn a_backend_tier_persists_keys_and_values_with_serde<K, V>()
 where
     K: serde::Serialize + serde::de::DeserializeOwned,
     V: serde::Serialize + serde::de::DeserializeOwned,

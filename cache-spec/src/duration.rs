@@ -32,6 +32,17 @@ pub enum DurationError {
         /// The whole duration as written.
         text: String,
     },
+    /// A decimal fraction such as `"1.5h"`: durations are whole units.
+    #[error(
+        "`{text}`: fractions are not accepted; write whole units, largest first, e.g. \"{suggestion}\""
+    )]
+    Fraction {
+        /// The whole duration as written.
+        text: String,
+        /// The same duration in whole units (or an example when it has
+        /// no whole number of milliseconds).
+        suggestion: String,
+    },
     /// More than `u64::MAX` milliseconds.
     #[error("duration is too large")]
     Overflow,
@@ -76,6 +87,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             .parse()
             .map_err(|_| DurationError::Overflow)?;
         rest = rest[digits..].trim_start();
+        if let Some(after_point) = rest.strip_prefix(['.', ',']) {
+            return Err(fraction(trimmed, number_text, after_point));
+        }
         let unit_len = rest
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(rest.len());
@@ -105,6 +119,53 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         return Err(DurationError::Zero);
     }
     Ok(Duration::from_millis(total_ms))
+}
+
+/// The error for `"<whole>.<fraction><unit>..."` inside `text`, with the
+/// same duration in whole units when that group has a whole number of
+/// milliseconds.
+fn fraction(text: &str, whole: &str, after_point: &str) -> DurationError {
+    let example = || String::from("1h30m");
+    let suggestion = (|| {
+        let digits = after_point
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after_point.len());
+        let (fraction_digits, rest) = after_point.split_at(digits);
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        let unit_ms = UNITS.iter().find(|(name, _)| *name == unit)?.1;
+        let scale = 10u128.checked_pow(u32::try_from(fraction_digits.len()).ok()?)?;
+        let whole_text = whole;
+        let whole: u128 = whole.replace('_', "").parse().ok()?;
+        let fraction: u128 = if fraction_digits.is_empty() {
+            0
+        } else {
+            fraction_digits.parse().ok()?
+        };
+        let scaled = (whole * scale + fraction).checked_mul(u128::from(unit_ms))?;
+        if scaled % scale != 0 || scaled == 0 {
+            return None;
+        }
+        let ms = u64::try_from(scaled / scale).ok()?;
+        // `whole_text` and `after_point` are slices of `text`.
+        let offset = |part: &str| (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
+        let head_len = offset(whole_text)?;
+        let group_end = offset(after_point)? + digits + unit_len;
+        let tail = text.get(group_end..)?.trim();
+        Some(format!(
+            "{}{}{}",
+            text.get(..head_len)?.trim(),
+            format_duration(Duration::from_millis(ms)),
+            tail
+        ))
+    })()
+    .unwrap_or_else(example);
+    DurationError::Fraction {
+        text: text.into(),
+        suggestion,
+    }
 }
 
 /// Formats a duration in the same grammar [`parse_duration`] reads, so that
@@ -192,6 +253,22 @@ mod tests {
             Err(DurationError::Overflow)
         );
         assert!(parse_duration("-5s").is_err());
+        for (text, suggestion) in [
+            ("1.5h", "1h30m"),
+            ("0.5s", "500ms"),
+            ("2,5m", "2m30s"),
+            ("1d 1.25h", "1d1h15m"),
+            ("1.0001ms", "1h30m"),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err(DurationError::Fraction {
+                    text: text.into(),
+                    suggestion: suggestion.into()
+                }),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub use self::error::CacheError;
 pub use self::event::{CacheEvent, EventKind};
 pub use self::handle::RegionHandle;
 pub use self::health::LevelHealth;
-pub use crate::kit::{CacheWeight, RegionCodecs, RegionKit};
+pub use crate::kit::{CacheWeight, RegionCodecs, RegionKey, RegionKit, RegionValue};
 
 /// What a region kit ([`crate::kit`]) opens a store with: the one place the
 /// registry's side reaches the manager, a function pointer each kit is
