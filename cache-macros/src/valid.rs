@@ -193,3 +193,38 @@ pub(crate) fn provider(function: &ItemFn, errors: &mut Errors) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(role: &str, ty: &str) -> Option<String> {
+        unstorable(role, &syn::parse_str::<Type>(ty).expect("a type"))
+    }
+
+    #[test]
+    fn unstorable_shapes_say_what_to_write() {
+        for (role, ty, expected) in [
+            ("value", "dyn Shape", "Arc<dyn Trait>"),
+            ("key", "dyn Shape", "concrete key type"),
+            ("key", "&str", "`String` or `&'static str`"),
+            ("key", "&'a [u8]", "`Vec<T>` or `&'static [T]`"),
+            ("value", "str", "`String` or `Arc<str>`"),
+            ("value", "[u8]", "`Vec<T>` or `Arc<[T]>`"),
+            ("value", "impl Clone", "name the concrete type"),
+            ("value", "(dyn Shape)", "Arc<dyn Trait>"),
+        ] {
+            let message = check(role, ty).unwrap_or_default();
+            assert!(message.contains(expected), "{role} {ty}: {message}");
+        }
+        for ty in [
+            "&'static str",
+            "String",
+            "Arc<dyn Shape + Send + Sync>",
+            "Vec<u8>",
+            "(u32, String)",
+        ] {
+            assert_eq!(check("key", ty), None, "{ty}");
+        }
+    }
+}
