@@ -136,6 +136,22 @@ impl ValueFormat {
         }
     }
 
+    /// Whether a reader expecting this format can read a value written in
+    /// `found`: the same format, or either serde format for the other (the
+    /// envelope records which, so JSON entries stay readable after the
+    /// default became binary, and a value written as JSON because postcard
+    /// could not carry it reads back).
+    pub const fn reads(self, found: ValueFormat) -> bool {
+        matches!(
+            (self, found),
+            (ValueFormat::Bytes, ValueFormat::Bytes)
+                | (
+                    ValueFormat::Json | ValueFormat::Binary,
+                    ValueFormat::Json | ValueFormat::Binary
+                )
+        )
+    }
+
     const fn id(self) -> u8 {
         match self {
             ValueFormat::Bytes => 0,
@@ -523,6 +539,8 @@ pub struct Decoded {
     pub compression: Codec,
     /// Its stored (possibly compressed) length.
     pub stored_len: usize,
+    /// The format the value was serialized in.
+    pub format: ValueFormat,
 }
 
 impl<'a> Envelope<'a> {
@@ -766,7 +784,7 @@ impl<'a> Header<'a> {
                 expected_fingerprint: expected.fingerprint().map(str::to_owned),
             });
         }
-        if self.format != expected.format() {
+        if !expected.format().reads(self.format) {
             return Err(EnvelopeError::FormatMismatch {
                 found: self.format,
                 expected: expected.format(),
@@ -829,6 +847,7 @@ impl<'a> Parsed<'a> {
             expires_at_ms: header.expires_at_ms,
             compression: header.compression,
             stored_len: header.stored_len,
+            format: header.format,
         })
     }
 }
@@ -1030,14 +1049,23 @@ mod tests {
             decode(b"the-key", &no_print, 0),
             Err(EnvelopeError::SchemaMismatch { .. })
         ));
+        // Either serde format reads the other (the envelope says which);
+        // opaque bytes read neither.
         let binary = Schema::new(3)
             .with_fingerprint("abc123")
             .with_format(ValueFormat::Binary);
         assert_eq!(
-            decode(b"the-key", &binary, 0),
+            decode(b"the-key", &binary, 0).map(|decoded| decoded.format),
+            Ok(ValueFormat::Json)
+        );
+        let bytes = Schema::new(3)
+            .with_fingerprint("abc123")
+            .with_format(ValueFormat::Bytes);
+        assert_eq!(
+            decode(b"the-key", &bytes, 0),
             Err(EnvelopeError::FormatMismatch {
                 found: ValueFormat::Json,
-                expected: ValueFormat::Binary
+                expected: ValueFormat::Bytes
             })
         );
         let expired = decode(b"the-key", &schema(), 10_000).expect_err("expired");

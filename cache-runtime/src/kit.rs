@@ -77,7 +77,6 @@ impl<T: Serialize + DeserializeOwned> SerdeFns<T> {
 fn encode<T: Serialize>(value: &T, format: ValueFormat) -> Option<Vec<u8>> {
     match format {
         ValueFormat::Json => serde_json::to_vec(value).ok(),
-        #[cfg(feature = "binary")]
         ValueFormat::Binary => postcard::to_allocvec(value).ok(),
         _ => None,
     }
@@ -86,7 +85,6 @@ fn encode<T: Serialize>(value: &T, format: ValueFormat) -> Option<Vec<u8>> {
 fn decode<T: DeserializeOwned>(bytes: &[u8], format: ValueFormat) -> Option<T> {
     match format {
         ValueFormat::Json => serde_json::from_slice(bytes).ok(),
-        #[cfg(feature = "binary")]
         ValueFormat::Binary => postcard::from_bytes(bytes).ok(),
         _ => None,
     }

@@ -1095,20 +1095,36 @@ fn hybrid_removals_count_entries_held_only_on_disk() {
 #[cache_region(name = "mdisk-binary", key = String, value = Profile, tier = "disk")]
 struct BinaryProfiles;
 
-/// Values persisted with the compact binary format read back, show as JSON
-/// to tools, are smaller than their JSON, and a manager persisting JSON
-/// takes them for stale entries (a counted miss), never for its own.
-#[cfg(feature = "binary")]
-#[test]
-fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
-    let scratch = Scratch::new("mdisk", "binary");
-    let binary = CacheManager::builder()
-        .disk_root(scratch.path())
+/// A value postcard cannot carry: serialized without its absent field,
+/// which postcard (not self-describing) cannot read back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Sparse {
+    id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    tags: Vec<String>,
+}
+
+#[cache_region(name = "mdisk-sparse", key = String, value = Sparse, tier = "disk")]
+struct SparseValues;
+
+fn json_manager(root: &Path) -> CacheManager {
+    CacheManager::builder()
+        .disk_root(root)
         .write_behind(0)
-        .compact_binary_values()
+        .json_values()
         .background_stats(false)
         .build()
-        .expect("manager");
+        .expect("manager")
+}
+
+/// Values persist in the compact binary format by default: they read back,
+/// show as JSON to tools, are smaller than their JSON; a manager persisting
+/// JSON reads them, and the default manager reads what it wrote.
+#[test]
+fn binary_values_by_default_and_json_entries_stay_readable() {
+    let scratch = Scratch::new("mdisk", "binary");
+    let binary = sync_manager(scratch.path());
     let handle = binary.region::<BinaryProfiles>().expect("region");
     let ada = profile(7, "Ada");
     assert!(handle.insert_blocking("ada".into(), ada.clone()));
@@ -1125,33 +1141,63 @@ fn compact_binary_values_round_trip_and_are_stale_to_a_json_manager() {
     drop(handle);
     drop(binary);
 
-    let reread = CacheManager::builder()
-        .disk_root(scratch.path())
-        .write_behind(0)
-        .compact_binary_values()
-        .background_stats(false)
-        .build()
-        .expect("manager");
-    assert_eq!(
-        reread
-            .region::<BinaryProfiles>()
-            .expect("region")
-            .get_blocking(&"ada".into()),
-        Some(ada.clone())
-    );
-    drop(reread);
-
-    let json = sync_manager(scratch.path());
+    // A JSON manager reads the binary entry, and writes JSON.
+    let json = json_manager(scratch.path());
     let handle = json.region::<BinaryProfiles>().expect("region");
-    assert_eq!(handle.get_blocking(&"ada".into()), None);
-    assert_eq!(handle.snapshot().errors.corrupt, 1);
-    assert!(!file.exists(), "the stale entry is removed");
-    assert!(handle.insert_blocking("ada".into(), ada));
+    assert_eq!(handle.get_blocking(&"ada".into()), Some(ada.clone()));
+    assert_eq!(handle.snapshot().errors.corrupt, 0);
+    assert!(handle.insert_blocking("grace".into(), profile(9, "Grace")));
+    assert!(handle.insert_blocking("ada".into(), ada.clone()));
     let json_len = fs::metadata(&file).expect("entry file").len();
     assert!(
         binary_len < json_len,
         "binary {binary_len} bytes, JSON {json_len}"
     );
+    drop(handle);
+    drop(json);
+
+    // The default manager reads the JSON entries.
+    let reread = sync_manager(scratch.path());
+    let handle = reread.region::<BinaryProfiles>().expect("region");
+    assert_eq!(handle.get_blocking(&"ada".into()), Some(ada));
+    assert_eq!(
+        handle.get_blocking(&"grace".into()),
+        Some(profile(9, "Grace"))
+    );
+    assert_eq!(handle.snapshot().errors.corrupt, 0);
+}
+
+/// A value whose type postcard cannot read back (a field skipped when
+/// absent) is written as JSON, and reads back, present or absent.
+#[test]
+fn a_value_postcard_cannot_carry_is_written_as_json() {
+    let scratch = Scratch::new("mdisk", "sparse");
+    let manager = sync_manager(scratch.path());
+    let handle = manager.region::<SparseValues>().expect("region");
+    let without = Sparse {
+        id: 1,
+        note: None,
+        tags: vec![String::from("a")],
+    };
+    let with = Sparse {
+        id: 2,
+        note: Some(String::from("kept")),
+        tags: Vec::new(),
+    };
+    assert!(handle.insert_blocking("without".into(), without.clone()));
+    assert!(handle.insert_blocking("with".into(), with.clone()));
+    let written = fs::read(entry_path(&handle, "without")).expect("entry file");
+    assert!(
+        written.windows(7).any(|w| w == b"\"tags\":"),
+        "written as JSON"
+    );
+    drop(handle);
+    drop(manager);
+    let manager = sync_manager(scratch.path());
+    let handle = manager.region::<SparseValues>().expect("region");
+    assert_eq!(handle.get_blocking(&"without".into()), Some(without));
+    assert_eq!(handle.get_blocking(&"with".into()), Some(with));
+    assert_eq!(handle.snapshot().errors.corrupt, 0);
 }
 
 #[cache_region(name = "mdisk-refused", key = String, value = String, tier = "disk")]

@@ -221,6 +221,7 @@ impl WriteBehind {
             expires_at_ms: pending.expires_at_ms,
             compression: Codec::None,
             stored_len: pending.value.len(),
+            format: self.store.schema().format(),
         }))
     }
 

@@ -1090,7 +1090,7 @@ impl Default for CacheManagerBuilder {
             disk_root: None,
             write_behind: 1024,
             temp_grace: None,
-            value_format: ValueFormat::Json,
+            value_format: ValueFormat::Binary,
             event_capacity: 1024,
             sample_every: DEFAULT_SAMPLE_EVERY,
             clock: Arc::new(SystemClock),
@@ -1213,19 +1213,34 @@ impl CacheManagerBuilder {
         self
     }
 
-    /// Persists values with postcard, a compact serde binary format, rather
-    /// than serde_json (feature `binary`). Entries written in the other
-    /// format read as stale misses.
+    /// Persists values with postcard, a compact serde binary format: the
+    /// default. A value whose type postcard cannot carry (one that does not
+    /// read back as the same bytes: `skip_serializing_if`, `flatten`,
+    /// untagged enums, `serde_json::Value`) is written as JSON instead; the
+    /// envelope records which, and reads accept both, so entries written
+    /// with [`json_values`](CacheManagerBuilder::json_values) stay readable.
     ///
     /// ```
     /// # use cache_runtime::CacheManager;
     /// let manager = CacheManager::builder().compact_binary_values().build()?;
     /// # Ok::<(), cache_runtime::CacheError>(())
     /// ```
-    #[cfg(feature = "binary")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "binary")))]
     pub fn compact_binary_values(mut self) -> CacheManagerBuilder {
         self.value_format = ValueFormat::Binary;
+        self
+    }
+
+    /// Persists values as serde_json text instead of postcard: larger and
+    /// slower to read, but readable by other tools looking at the disk
+    /// files or Redis values. Entries written in postcard stay readable.
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().json_values().build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn json_values(mut self) -> CacheManagerBuilder {
+        self.value_format = ValueFormat::Json;
         self
     }
 

@@ -22,7 +22,9 @@ use super::error::CacheError;
 use super::memory::LiveDuration;
 use super::remote::Announcer;
 use crate::backend::{Backend, BackendError, Capabilities, CleanupReport, Entry, Put};
-use crate::envelope::{Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock};
+use crate::envelope::{
+    Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock, ValueFormat,
+};
 use crate::kit::SerdeFns;
 use crate::stats::{ErrorCause, EvictionCause, L2Outcome, RegionStats, TierEvent};
 
@@ -57,6 +59,9 @@ pub(crate) struct BackendLevel<K, V> {
     key_text: fn(&K) -> String,
     value: SerdeFns<V>,
     schema: Schema,
+    /// The schema a value is sealed with when postcard cannot carry it
+    /// (see [`BackendLevel::encode`]).
+    json_schema: Schema,
     compression: LiveCompression,
     /// How long entries written from now on live.
     ttl: LiveDuration,
@@ -113,6 +118,7 @@ impl<K, V> BackendLevel<K, V> {
             region: Arc::clone(region),
             key_text,
             value,
+            json_schema: schema.clone().with_format(ValueFormat::Json),
             schema,
             compression: LiveCompression::new(compression),
             ttl: LiveDuration::new(ttl),
@@ -213,7 +219,7 @@ impl<K, V> BackendLevel<K, V> {
                 return Opened::Unusable;
             }
         };
-        match (self.value.decode)(&decoded.value, self.schema.format()) {
+        match (self.value.decode)(&decoded.value, decoded.format) {
             Some(value) => {
                 tiers.lookup(L2Outcome::Hit, latency);
                 Opened::Hit(RemoteHit {
@@ -301,7 +307,7 @@ impl<K, V> BackendLevel<K, V> {
         value: &V,
         ttl: Option<Duration>,
     ) -> Result<BackendWrite, SecondError> {
-        let Some(encoded) = (self.value.encode)(value, self.schema.format()) else {
+        let Some((schema, encoded)) = self.encode(value) else {
             self.stats.error(ErrorCause::Corrupt);
             return Err(self.fail(BackendError::Refused {
                 what: String::from("the value"),
@@ -316,7 +322,7 @@ impl<K, V> BackendLevel<K, V> {
         match Envelope::new(&self.sealed_key(&key_text), &encoded)
             .written_at_ms(now)
             .expires_at_ms(expires)
-            .encode(&self.schema, self.compression.get())
+            .encode(schema, self.compression.get())
         {
             Ok(bytes) => Ok(BackendWrite {
                 key_text,
@@ -489,13 +495,41 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
-    /// A stored value as JSON (entries browsing).
+    /// A stored value, written in `format`, as JSON (entries browsing).
     pub(crate) fn json(
         &self,
         bytes: &[u8],
+        format: ValueFormat,
         to_json: fn(&V) -> Result<serde_json::Value, serde_json::Error>,
     ) -> Option<serde_json::Value> {
-        (self.value.decode)(bytes, self.schema.format()).and_then(|value| to_json(&value).ok())
+        (self.value.decode)(bytes, format).and_then(|value| to_json(&value).ok())
+    }
+
+    /// `value` serialized in the region's format, with the schema to seal
+    /// it with; `None` when serde refuses it.
+    ///
+    /// postcard is not self-describing: a type that serializes differently
+    /// than it deserializes (`#[serde(skip_serializing_if)]`, `flatten`,
+    /// untagged enums, `serde_json::Value`) would write bytes that never
+    /// read back. So a value written as postcard is read back and written
+    /// again, and kept only when that gives the same bytes; otherwise it is
+    /// written as JSON, which the envelope records and every reader reads.
+    /// The check costs one more decode and encode per write, next to a
+    /// write's file or network I/O.
+    fn encode(&self, value: &V) -> Option<(&Schema, Vec<u8>)> {
+        let format = self.schema.format();
+        let bytes = (self.value.encode)(value, format)?;
+        if format != ValueFormat::Binary {
+            return Some((&self.schema, bytes));
+        }
+        let round_trips = (self.value.decode)(&bytes, format)
+            .and_then(|back| (self.value.encode)(&back, format))
+            .is_some_and(|again| again == bytes);
+        if round_trips {
+            Some((&self.schema, bytes))
+        } else {
+            (self.value.encode)(value, ValueFormat::Json).map(|json| (&self.json_schema, json))
+        }
     }
 
     /// Waits until the writes the backend acknowledged are durable.

@@ -1374,7 +1374,7 @@ where
             .entries
             .into_iter()
             .filter_map(|(key, decoded)| {
-                let value = remote.json(&decoded.value, value_serde.to_json)?;
+                let value = remote.json(&decoded.value, decoded.format, value_serde.to_json)?;
                 Some(EntryView {
                     key,
                     value,
