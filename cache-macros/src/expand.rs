@@ -227,8 +227,10 @@ pub(crate) fn provider(
         }
         ReturnType::Default => quote!(#private::IntoConfigLayer::into_config_layer(#ident())),
     };
-    // The guard stays at module level: inside the block it would be a
-    // non-local definition there too, which `forbid(warnings)` refuses.
+    // The guard sits next to the function, outside the block: inside it, it
+    // would be a non-local definition at module level too, which
+    // `forbid(warnings)` would refuse. (In an `impl`, where a provider
+    // cannot be, it adds "macro definition is not supported" to the errors.)
     quote! {
         #guard
 

@@ -136,20 +136,9 @@ impl ValueFormat {
         }
     }
 
-    /// Whether a reader expecting this format can read a value written in
-    /// `found`: the same format, or either serde format for the other (the
-    /// envelope records which, so JSON entries stay readable after the
-    /// default became binary, and a value written as JSON because postcard
-    /// could not carry it reads back).
-    pub const fn reads(self, found: ValueFormat) -> bool {
-        matches!(
-            (self, found),
-            (ValueFormat::Bytes, ValueFormat::Bytes)
-                | (
-                    ValueFormat::Json | ValueFormat::Binary,
-                    ValueFormat::Json | ValueFormat::Binary
-                )
-        )
+    /// Whether values in this format are serde's (JSON or binary).
+    const fn is_serde(self) -> bool {
+        matches!(self, ValueFormat::Json | ValueFormat::Binary)
     }
 
     const fn id(self) -> u8 {
@@ -257,6 +246,9 @@ pub struct Schema {
     version: u32,
     fingerprint: Option<Box<str>>,
     format: ValueFormat,
+    /// Whether an entry in the other serde format reads too (the manager's
+    /// levels, which decode by the format each envelope records).
+    either_serde: bool,
 }
 
 impl Default for Schema {
@@ -273,7 +265,16 @@ impl Schema {
             version,
             fingerprint: None,
             format: ValueFormat::Bytes,
+            either_serde: false,
         }
+    }
+
+    /// Also reads entries written in the other serde format: for readers
+    /// that decode each value by the format its envelope records.
+    #[must_use]
+    pub(crate) fn reading_either_serde_format(mut self) -> Schema {
+        self.either_serde = true;
+        self
     }
 
     /// The schema of `region`'s persisted values: its configured version and
@@ -784,7 +785,9 @@ impl<'a> Header<'a> {
                 expected_fingerprint: expected.fingerprint().map(str::to_owned),
             });
         }
-        if !expected.format().reads(self.format) {
+        let same_format = self.format == expected.format()
+            || (expected.either_serde && expected.format().is_serde() && self.format.is_serde());
+        if !same_format {
             return Err(EnvelopeError::FormatMismatch {
                 found: self.format,
                 expected: expected.format(),
@@ -1049,18 +1052,27 @@ mod tests {
             decode(b"the-key", &no_print, 0),
             Err(EnvelopeError::SchemaMismatch { .. })
         ));
-        // Either serde format reads the other (the envelope says which);
-        // opaque bytes read neither.
         let binary = Schema::new(3)
             .with_fingerprint("abc123")
             .with_format(ValueFormat::Binary);
         assert_eq!(
-            decode(b"the-key", &binary, 0).map(|decoded| decoded.format),
+            decode(b"the-key", &binary, 0),
+            Err(EnvelopeError::FormatMismatch {
+                found: ValueFormat::Json,
+                expected: ValueFormat::Binary
+            })
+        );
+        // The manager's levels read either serde format (the envelope says
+        // which); opaque bytes never.
+        assert_eq!(
+            decode(b"the-key", &binary.clone().reading_either_serde_format(), 0)
+                .map(|decoded| decoded.format),
             Ok(ValueFormat::Json)
         );
         let bytes = Schema::new(3)
             .with_fingerprint("abc123")
-            .with_format(ValueFormat::Bytes);
+            .with_format(ValueFormat::Bytes)
+            .reading_either_serde_format();
         assert_eq!(
             decode(b"the-key", &bytes, 0),
             Err(EnvelopeError::FormatMismatch {

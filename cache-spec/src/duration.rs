@@ -87,8 +87,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             .parse()
             .map_err(|_| DurationError::Overflow)?;
         rest = rest[digits..].trim_start();
-        if let Some(after_point) = rest.strip_prefix(['.', ',']) {
-            return Err(fraction(trimmed, number_text, after_point));
+        if rest.starts_with('.') {
+            return Err(fraction(trimmed));
         }
         let unit_len = rest
             .find(|c: char| !c.is_ascii_alphabetic())
@@ -121,51 +121,60 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_millis(total_ms))
 }
 
-/// The error for `"<whole>.<fraction><unit>..."` inside `text`, with the
-/// same duration in whole units when that group has a whole number of
-/// milliseconds.
-fn fraction(text: &str, whole: &str, after_point: &str) -> DurationError {
-    let example = || String::from("1h30m");
-    let suggestion = (|| {
-        let digits = after_point
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(after_point.len());
-        let (fraction_digits, rest) = after_point.split_at(digits);
+/// The error for a duration written with a decimal fraction, with the same
+/// duration in whole units when every group of `text` reads (fractions
+/// allowed) and adds up to a whole number of milliseconds.
+fn fraction(text: &str) -> DurationError {
+    DurationError::Fraction {
+        text: text.into(),
+        suggestion: whole_units(text).unwrap_or_else(|| String::from("1h30m")),
+    }
+}
+
+/// `text` read with fractions allowed, in whole units; `None` when it does
+/// not read or is not a whole number of milliseconds.
+fn whole_units(text: &str) -> Option<String> {
+    let mut rest = text.trim();
+    let mut total_ms: u128 = 0;
+    while !rest.is_empty() {
+        let whole_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+            .unwrap_or(rest.len());
+        let whole: u128 = rest[..whole_len].replace('_', "").parse().ok()?;
+        rest = &rest[whole_len..];
+        let (fraction, scale) = match rest.strip_prefix('.') {
+            Some(after) => {
+                let len = after
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(after.len());
+                rest = &after[len..];
+                let digits = &after[..len];
+                let fraction: u128 = if digits.is_empty() {
+                    0
+                } else {
+                    digits.parse().ok()?
+                };
+                (fraction, 10u128.checked_pow(u32::try_from(len).ok()?)?)
+            }
+            None => (0, 1),
+        };
+        rest = rest.trim_start();
         let unit_len = rest
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let unit_ms = UNITS.iter().find(|(name, _)| *name == unit)?.1;
-        let scale = 10u128.checked_pow(u32::try_from(fraction_digits.len()).ok()?)?;
-        let whole_text = whole;
-        let whole: u128 = whole.replace('_', "").parse().ok()?;
-        let fraction: u128 = if fraction_digits.is_empty() {
-            0
-        } else {
-            fraction_digits.parse().ok()?
-        };
-        let scaled = (whole * scale + fraction).checked_mul(u128::from(unit_ms))?;
-        if scaled % scale != 0 || scaled == 0 {
+        let unit_ms = UNITS.iter().find(|(name, _)| *name == &rest[..unit_len])?.1;
+        rest = rest[unit_len..].trim_start();
+        let scaled = whole
+            .checked_mul(scale)?
+            .checked_add(fraction)?
+            .checked_mul(u128::from(unit_ms))?;
+        if scaled % scale != 0 {
             return None;
         }
-        let ms = u64::try_from(scaled / scale).ok()?;
-        // `whole_text` and `after_point` are slices of `text`.
-        let offset = |part: &str| (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
-        let head_len = offset(whole_text)?;
-        let group_end = offset(after_point)? + digits + unit_len;
-        let tail = text.get(group_end..)?.trim();
-        Some(format!(
-            "{}{}{}",
-            text.get(..head_len)?.trim(),
-            format_duration(Duration::from_millis(ms)),
-            tail
-        ))
-    })()
-    .unwrap_or_else(example);
-    DurationError::Fraction {
-        text: text.into(),
-        suggestion,
+        total_ms = total_ms.checked_add(scaled / scale)?;
     }
+    let ms = u64::try_from(total_ms).ok().filter(|ms| *ms > 0)?;
+    Some(format_duration(Duration::from_millis(ms)))
 }
 
 /// Formats a duration in the same grammar [`parse_duration`] reads, so that
@@ -256,9 +265,12 @@ mod tests {
         for (text, suggestion) in [
             ("1.5h", "1h30m"),
             ("0.5s", "500ms"),
-            ("2,5m", "2m30s"),
+            ("2.5m", "2m30s"),
             ("1d 1.25h", "1d1h15m"),
+            ("1.5h 30m", "2h"),
+            ("30m 1.5h", "2h"),
             ("1.0001ms", "1h30m"),
+            ("1.5 hours", "1h30m"),
         ] {
             assert_eq!(
                 parse_duration(text),

@@ -1096,13 +1096,14 @@ fn hybrid_removals_count_entries_held_only_on_disk() {
 struct BinaryProfiles;
 
 /// A value postcard cannot carry: serialized without its absent field,
-/// which postcard (not self-describing) cannot read back.
+/// which postcard (not self-describing) reads back wrong. `{note: None,
+/// rows: [[0]]}` is the bytes `[1, 1, 0]`, which read back as `{note:
+/// Some(1), rows: []}` and write the same bytes again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Sparse {
-    id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    tags: Vec<String>,
+    note: Option<u8>,
+    rows: Vec<Vec<u8>>,
 }
 
 #[cache_region(name = "mdisk-sparse", key = String, value = Sparse, tier = "disk")]
@@ -1175,22 +1176,34 @@ fn a_value_postcard_cannot_carry_is_written_as_json() {
     let manager = sync_manager(scratch.path());
     let handle = manager.region::<SparseValues>().expect("region");
     let without = Sparse {
-        id: 1,
         note: None,
-        tags: vec![String::from("a")],
+        rows: vec![vec![0]],
     };
     let with = Sparse {
-        id: 2,
-        note: Some(String::from("kept")),
-        tags: Vec::new(),
+        note: Some(3),
+        rows: Vec::new(),
     };
     assert!(handle.insert_blocking("without".into(), without.clone()));
     assert!(handle.insert_blocking("with".into(), with.clone()));
     let written = fs::read(entry_path(&handle, "without")).expect("entry file");
     assert!(
-        written.windows(7).any(|w| w == b"\"tags\":"),
+        written.windows(7).any(|w| w == b"\"rows\":"),
         "written as JSON"
     );
+    let written = fs::read(entry_path(&handle, "with")).expect("entry file");
+    assert!(
+        !written.windows(7).any(|w| w == b"\"rows\":"),
+        "a value that reads back stays binary"
+    );
+    let page = manager
+        .entries_blocking(
+            "mdisk-sparse",
+            &cache_runtime::manager::EntryQuery::first(10),
+        )
+        .expect("entries");
+    let mut shown: Vec<String> = page.entries.iter().map(|e| e.value.to_string()).collect();
+    shown.sort();
+    assert_eq!(shown, [r#"{"note":3,"rows":[]}"#, r#"{"rows":[[0]]}"#]);
     drop(handle);
     drop(manager);
     let manager = sync_manager(scratch.path());

@@ -510,11 +510,14 @@ impl<K, V> BackendLevel<K, V> {
     ///
     /// postcard is not self-describing: a type that serializes differently
     /// than it deserializes (`#[serde(skip_serializing_if)]`, `flatten`,
-    /// untagged enums, `serde_json::Value`) would write bytes that never
-    /// read back. So a value written as postcard is read back and written
-    /// again, and kept only when that gives the same bytes; otherwise it is
-    /// written as JSON, which the envelope records and every reader reads.
-    /// The check costs one more decode and encode per write, next to a
+    /// untagged enums, `serde_json::Value`) writes bytes that do not read
+    /// back, or read back as another value. So a value written as postcard
+    /// is read back and compared with the original through their JSON
+    /// forms (order-insensitive for maps), and kept only when they are
+    /// equal; otherwise it is written as JSON, which the envelope records
+    /// and every reader of the region reads. A value JSON cannot express
+    /// (a map with non-string keys) stays postcard when it reads back. The
+    /// check costs a decode and two JSON conversions per write, next to the
     /// write's file or network I/O.
     fn encode(&self, value: &V) -> Option<(&Schema, Vec<u8>)> {
         let format = self.schema.format();
@@ -522,10 +525,13 @@ impl<K, V> BackendLevel<K, V> {
         if format != ValueFormat::Binary {
             return Some((&self.schema, bytes));
         }
-        let round_trips = (self.value.decode)(&bytes, format)
-            .and_then(|back| (self.value.encode)(&back, format))
-            .is_some_and(|again| again == bytes);
-        if round_trips {
+        let same = (self.value.decode)(&bytes, format).is_some_and(|back| {
+            match (self.value.to_json)(value) {
+                Ok(original) => (self.value.to_json)(&back).is_ok_and(|read| read == original),
+                Err(_) => true,
+            }
+        });
+        if same {
             Some((&self.schema, bytes))
         } else {
             (self.value.encode)(value, ValueFormat::Json).map(|json| (&self.json_schema, json))

@@ -273,7 +273,11 @@ where
             };
             Ok((key_text, value_serde))
         };
-        let schema = Schema::for_region(&context.descriptor).with_format(context.value_format);
+        // Each value is decoded by the format its envelope records (see
+        // `BackendLevel::encode`), so either serde format reads.
+        let schema = Schema::for_region(&context.descriptor)
+            .with_format(context.value_format)
+            .reading_either_serde_format();
         // The second level: the manager's Redis, the region's named
         // backend, or the region's folder under the disk root.
         let kind = if wants_redis {

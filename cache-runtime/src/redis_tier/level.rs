@@ -21,8 +21,9 @@
 //! versioned envelope (see `manager/second.rs`) before it reaches the
 //! Redis backend, and checks it on the way back, as on every other
 //! backend. A key holding another Redis type (a list, a hash...) reads as
-//! no bytes (an unusable value, counted as such), never an error and never
-//! a panic.
+//! no bytes through `get` (an unusable value, counted as such) and as
+//! missing through `get_many` and browsing (`MGET` answers nil for it);
+//! never an error and never a panic.
 
 //! # Time limits
 //!
@@ -47,8 +48,9 @@
 //!
 //! Every operation takes its connection from the region's [`RedisLink`]
 //! (which reconnects and runs the circuit breaker) and reports back how it
-//! went. Redis Cluster: `SCAN` reaches one node, and a multi-key `UNLINK`
-//! needs one slot, which [`RedisConfig::hash_tag`] gives a region.
+//! went. Redis Cluster is not supported: `SCAN` reaches one node, and a
+//! multi-key `UNLINK` or `MGET` needs one slot, which
+//! [`RedisConfig::hash_tag`] gives a region.
 
 use std::fmt;
 use std::sync::Arc;
@@ -61,13 +63,13 @@ use super::error::RedisError;
 use super::link::RedisLink;
 use crate::disk::Glob;
 
-/// The longest TTL sent as `PX`: 100 years (Redis refuses a `PX` that
-/// overflows its clock).
 /// How many keys one `MGET` of `get_many` carries, in units of
 /// [`RedisConfig::batch`]: a `GET` is a short command, so four pipeline
 /// chunks' worth of keys still fit the response timeout.
 pub(crate) const MGET_KEYS_PER_BATCH: usize = 4;
 
+/// The longest TTL sent as `PX`: 100 years (Redis refuses a `PX` that
+/// overflows its clock).
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3_600 * 1_000;
 
 /// What [`RedisLevel::get`] found.
