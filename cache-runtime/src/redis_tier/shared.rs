@@ -129,30 +129,14 @@ impl SharedDocuments {
     /// Redis failed or did not answer in time.
     pub async fn get(&self, name: &str) -> Result<Option<SharedDocument>, RedisError> {
         let key = self.document_key(name);
-        let link = Arc::clone(&self.link);
-        self.link
-            .enter(async move {
-                let key = &key;
-                let (revision, body): (Option<u64>, Option<String>) = link
-                    .call(
-                        "HMGET (shared document)",
-                        || format!("key `{key}`"),
-                        |mut connection| async move {
-                            redis::cmd("HMGET")
-                                .arg(key.as_str())
-                                .arg("rev")
-                                .arg("body")
-                                .query_async(&mut connection)
-                                .await
-                        },
-                    )
-                    .await?;
-                Ok(match (revision, body) {
-                    (Some(revision), Some(body)) => Some(SharedDocument { revision, body }),
-                    _ => None,
-                })
-            })
-            .await
+        let mut command = redis::cmd("HMGET");
+        command.arg(&key).arg("rev").arg("body");
+        let (revision, body): (Option<u64>, Option<String>) =
+            self.send("HMGET (shared document)", key, command).await?;
+        Ok(match (revision, body) {
+            (Some(revision), Some(body)) => Some(SharedDocument { revision, body }),
+            _ => None,
+        })
     }
 
     /// Writes `body` as document `name`'s next revision if its revision is
@@ -170,31 +154,12 @@ impl SharedDocuments {
         body: &str,
     ) -> Result<Option<u64>, RedisError> {
         let key = self.document_key(name);
-        let body = body.to_owned();
-        let link = Arc::clone(&self.link);
-        self.link
-            .enter(async move {
-                let key = &key;
-                let body = &body;
-                let revision: i64 = link
-                    .call(
-                        "EVAL (shared document write)",
-                        || format!("key `{key}`"),
-                        |mut connection| async move {
-                            redis::cmd("EVAL")
-                                .arg(PUT)
-                                .arg(1)
-                                .arg(key.as_str())
-                                .arg(expected)
-                                .arg(body.as_str())
-                                .query_async(&mut connection)
-                                .await
-                        },
-                    )
-                    .await?;
-                Ok(u64::try_from(revision).ok())
-            })
-            .await
+        let mut command = redis::cmd("EVAL");
+        command.arg(PUT).arg(1).arg(&key).arg(expected).arg(body);
+        let revision: i64 = self
+            .send("EVAL (shared document write)", key, command)
+            .await?;
+        Ok(u64::try_from(revision).ok())
     }
 
     /// Takes lease `name` for `ttl`, or renews it if this instance holds
@@ -208,32 +173,16 @@ impl SharedDocuments {
     /// who holds it: act as if another instance did).
     pub async fn hold_lease(&self, name: &str, ttl: Duration) -> Result<bool, RedisError> {
         let key = self.lease_key(name);
-        let holder = self.holder.clone();
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let link = Arc::clone(&self.link);
-        self.link
-            .enter(async move {
-                let key = &key;
-                let holder = &holder;
-                let held: i64 = link
-                    .call(
-                        "EVAL (lease)",
-                        || format!("key `{key}`"),
-                        |mut connection| async move {
-                            redis::cmd("EVAL")
-                                .arg(LEASE)
-                                .arg(1)
-                                .arg(key.as_str())
-                                .arg(holder.as_str())
-                                .arg(ttl_ms)
-                                .query_async(&mut connection)
-                                .await
-                        },
-                    )
-                    .await?;
-                Ok(held == 1)
-            })
-            .await
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(LEASE)
+            .arg(1)
+            .arg(&key)
+            .arg(&self.holder)
+            .arg(ttl_ms);
+        let held: i64 = self.send("EVAL (lease)", key, command).await?;
+        Ok(held == 1)
     }
 
     fn members_key(&self, group: &str) -> String {
@@ -249,29 +198,11 @@ impl SharedDocuments {
     /// Redis failed or did not answer in time.
     pub async fn beat(&self, group: &str) -> Result<(), RedisError> {
         let key = self.members_key(group);
-        let holder = self.holder.clone();
-        let link = Arc::clone(&self.link);
-        self.link
-            .enter(async move {
-                let key = &key;
-                let holder = &holder;
-                link.call(
-                    "EVAL (member heartbeat)",
-                    || format!("key `{key}`"),
-                    |mut connection| async move {
-                        redis::cmd("EVAL")
-                            .arg(BEAT)
-                            .arg(1)
-                            .arg(key.as_str())
-                            .arg(holder.as_str())
-                            .query_async::<i64>(&mut connection)
-                            .await
-                    },
-                )
-                .await
-                .map(|_| ())
-            })
+        let mut command = redis::cmd("EVAL");
+        command.arg(BEAT).arg(1).arg(&key).arg(&self.holder);
+        self.send::<i64>("EVAL (member heartbeat)", key, command)
             .await
+            .map(drop)
     }
 
     /// Every member of `group` and how long ago it last beat, oldest
@@ -282,52 +213,35 @@ impl SharedDocuments {
     /// Redis failed or did not answer in time.
     pub async fn members(&self, group: &str) -> Result<Vec<Member>, RedisError> {
         let key = self.members_key(group);
-        let link = Arc::clone(&self.link);
-        self.link
-            .enter(async move {
-                let key = &key;
-                let reply: Vec<redis::Value> = link
-                    .call(
-                        "EVAL (members)",
-                        || format!("key `{key}`"),
-                        |mut connection| async move {
-                            redis::cmd("EVAL")
-                                .arg(MEMBERS)
-                                .arg(1)
-                                .arg(key.as_str())
-                                .query_async(&mut connection)
-                                .await
-                        },
-                    )
-                    .await?;
-                let text = |value: &redis::Value| -> Option<String> {
-                    match value {
-                        redis::Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
-                        redis::Value::SimpleString(text) => Some(text.clone()),
-                        redis::Value::Int(n) => Some(n.to_string()),
-                        _ => None,
-                    }
-                };
-                let now: u64 = reply
-                    .first()
-                    .and_then(text)
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                let mut members: Vec<Member> = reply[1.min(reply.len())..]
-                    .chunks(2)
-                    .filter_map(|pair| {
-                        let holder = text(pair.first()?)?;
-                        let seen: u64 = text(pair.get(1)?)?.parse().ok()?;
-                        Some(Member {
-                            holder,
-                            age: Duration::from_millis(now.saturating_sub(seen)),
-                        })
-                    })
-                    .collect();
-                members.sort_by_key(|member| std::cmp::Reverse(member.age));
-                Ok(members)
+        let mut command = redis::cmd("EVAL");
+        command.arg(MEMBERS).arg(1).arg(&key);
+        let reply: Vec<redis::Value> = self.send("EVAL (members)", key, command).await?;
+        let text = |value: &redis::Value| -> Option<String> {
+            match value {
+                redis::Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+                redis::Value::SimpleString(text) => Some(text.clone()),
+                redis::Value::Int(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let now: u64 = reply
+            .first()
+            .and_then(text)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let mut members: Vec<Member> = reply[1.min(reply.len())..]
+            .chunks(2)
+            .filter_map(|pair| {
+                let holder = text(pair.first()?)?;
+                let seen: u64 = text(pair.get(1)?)?.parse().ok()?;
+                Some(Member {
+                    holder,
+                    age: Duration::from_millis(now.saturating_sub(seen)),
+                })
             })
-            .await
+            .collect();
+        members.sort_by_key(|member| std::cmp::Reverse(member.age));
+        Ok(members)
     }
 
     /// Takes this instance out of `group` (it stops, on purpose).
@@ -346,27 +260,11 @@ impl SharedDocuments {
     /// Redis failed or did not answer in time.
     pub async fn forget(&self, group: &str, holder: &str) -> Result<(), RedisError> {
         let key = self.members_key(group);
-        let holder = holder.to_owned();
-        let link = Arc::clone(&self.link);
-        self.link
-            .enter(async move {
-                let key = &key;
-                let holder = &holder;
-                link.call(
-                    "HDEL (member)",
-                    || format!("key `{key}`"),
-                    |mut connection| async move {
-                        redis::cmd("HDEL")
-                            .arg(key.as_str())
-                            .arg(holder.as_str())
-                            .query_async::<i64>(&mut connection)
-                            .await
-                    },
-                )
-                .await
-                .map(|_| ())
-            })
+        let mut command = redis::cmd("HDEL");
+        command.arg(&key).arg(holder);
+        self.send::<i64>("HDEL (member)", key, command)
             .await
+            .map(drop)
     }
 
     /// Gives lease `name` up if this instance holds it (another instance
@@ -378,27 +276,32 @@ impl SharedDocuments {
     /// itself).
     pub async fn release_lease(&self, name: &str) -> Result<(), RedisError> {
         let key = self.lease_key(name);
-        let holder = self.holder.clone();
+        let mut command = redis::cmd("EVAL");
+        command.arg(RELEASE).arg(1).arg(&key).arg(&self.holder);
+        self.send::<i64>("EVAL (lease release)", key, command)
+            .await
+            .map(drop)
+    }
+
+    /// Sends `command` on the link, in its I/O context; a failure names
+    /// `operation` and `key`.
+    async fn send<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        key: String,
+        command: redis::Cmd,
+    ) -> Result<T, RedisError> {
         let link = Arc::clone(&self.link);
         self.link
             .enter(async move {
                 let key = &key;
-                let holder = &holder;
+                let command = &command;
                 link.call(
-                    "EVAL (lease release)",
+                    operation,
                     || format!("key `{key}`"),
-                    |mut connection| async move {
-                        redis::cmd("EVAL")
-                            .arg(RELEASE)
-                            .arg(1)
-                            .arg(key.as_str())
-                            .arg(holder.as_str())
-                            .query_async::<i64>(&mut connection)
-                            .await
-                    },
+                    |mut connection| async move { command.query_async(&mut connection).await },
                 )
                 .await
-                .map(|_| ())
             })
             .await
     }
