@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cache_admin::alerts::{AlertRules, ChannelConfig, ChannelTarget, Secret, SmtpTls};
+use cache_admin::alerts::{
+    AlertRules, ChannelConfig, ChannelTarget, InhibitRule, Matcher, Override, Secret, SmtpTls,
+};
 use cache_admin::{AdminConfig, AlertSettings};
 use cache_runtime::manager::RegionCodecs;
 use cache_runtime::stats::ManualClock;
@@ -712,6 +714,100 @@ async fn the_history_endpoint_serves_each_step() {
         .read(&format!("{BASE}/statistics/alert-user/history"))
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    admin.stop().await;
+}
+
+/// Names of the alerts a webhook body reports firing.
+fn firing_names(body: &Value) -> Vec<String> {
+    body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|alert| alert["status"] == "firing")
+        .filter_map(|alert| alert["labels"]["alertname"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// An inhibition rule end to end: while the region's memory alert fires,
+/// its hit-rate alert fires too but is not paged; once the memory alert
+/// resolves, the hit-rate alert is paged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inhibited_alert_is_paged_only_once_its_source_resolves() {
+    let scratch = Scratch::new("alerts-inhibit");
+    let (hook, received, _server) = receiver(0).await;
+    let clock = ManualClock::new(T0);
+    let manager = manager(&clock);
+    let users = manager
+        .region_named::<String, String>("alert-users")
+        .expect("region");
+    users.insert(String::from("known"), String::from("v")).await;
+    let mut rules = rules(&hook, None);
+    for rule in &mut rules.rules {
+        rule.for_secs = 0;
+        rule.keep_firing_for_secs = 0;
+        if rule.id == "memory_high" {
+            // One entry of 1,000 is 0.1 %: above this region's threshold.
+            rule.enabled = true;
+            rule.overrides.insert(
+                String::from("alert-users"),
+                Override {
+                    threshold: Some(0.05),
+                    recover: Some(0.01),
+                    enabled: None,
+                },
+            );
+        }
+    }
+    rules.inhibit = vec![InhibitRule {
+        source: vec![Matcher::equal("alertname", "memory_high")],
+        target: vec![Matcher::equal("alertname", "hit_rate_low")],
+        equal: vec![String::from("region")],
+    }];
+    let admin = Admin::start(
+        manager.clone(),
+        settings(&clock, &scratch.0.join("alerts.json"), rules),
+    )
+    .await;
+
+    // Both fire; the hit-rate alert is inhibited by the memory alert.
+    step(&admin, &clock, &users, 0, 20).await;
+    let overview = evaluated(&admin, &clock).await;
+    assert_eq!(states(&overview), (0, 2), "{overview}");
+    let hit_rate = overview["firing"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|alert| alert["labels"]["alertname"] == "hit_rate_low")
+        .expect("the hit-rate alert");
+    assert!(hit_rate["inhibited_by"].is_string(), "{hit_rate}");
+    until("the memory page", || {
+        let all = received.all();
+        (!all.is_empty()).then_some(all)
+    })
+    .await;
+    step(&admin, &clock, &users, 0, 20).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let paged: Vec<String> = received
+        .all()
+        .iter()
+        .flat_map(|(_, body, _)| firing_names(body))
+        .collect();
+    assert!(paged.iter().all(|name| name == "memory_high"), "{paged:?}");
+
+    // The entry goes: memory resolves, and the hit-rate alert is paged.
+    assert!(users.remove(&String::from("known")).await);
+    step(&admin, &clock, &users, 0, 20).await;
+    step(&admin, &clock, &users, 0, 20).await;
+    until("the hit-rate page", || {
+        received
+            .all()
+            .iter()
+            .any(|(_, body, _)| firing_names(body).iter().any(|n| n == "hit_rate_low"))
+            .then_some(())
+    })
+    .await;
+    let overview = evaluated(&admin, &clock).await;
+    assert_eq!(states(&overview), (0, 1), "{overview}");
     admin.stop().await;
 }
 
