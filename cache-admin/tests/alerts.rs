@@ -6,6 +6,17 @@
 
 mod support;
 
+/// What the ephemeral servers share (used by the certificates' helper's
+/// module).
+#[path = "../../cache-runtime/src/test_support/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+/// Throwaway certificates made with openssl (`TestCertificates`).
+#[path = "../../cache-runtime/src/test_support/redis.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -811,72 +822,6 @@ async fn an_inhibited_alert_is_paged_only_once_its_source_resolves() {
     admin.stop().await;
 }
 
-/// A throwaway CA and a certificate it signed for 127.0.0.1, made with
-/// `openssl`: (CA PEM, certificate file, key file).
-fn certificates(folder: &Path) -> (String, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .args(args)
-            .current_dir(folder)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl runs");
-        assert!(status.success(), "openssl {args:?} failed");
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=cache-admin test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(
-        folder.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("extensions file");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "server.ext",
-        "-out",
-        "server.pem",
-    ]);
-    let ca = std::fs::read_to_string(folder.join("ca.pem")).expect("CA certificate");
-    (ca, folder.join("server.pem"), folder.join("server.key"))
-}
-
 /// Mail over STARTTLS and over implicit TLS to `aiosmtpd` with a private
 /// CA: trusted through `ca_pem` it is delivered; without it the test send
 /// fails on the certificate and says so.
@@ -884,7 +829,9 @@ fn certificates(folder: &Path) -> (String, PathBuf, PathBuf) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_over_tls_is_checked_against_the_configured_ca() {
     let scratch = Scratch::new("alerts-smtp-tls");
-    let (ca, cert, key) = certificates(&scratch.0);
+    let certificates = redis_server::TestCertificates::generate(&scratch.0.join("certs"));
+    let ca = std::fs::read_to_string(&certificates.ca).expect("the CA certificate");
+    let (cert, key) = certificates.server.clone();
     let clock = ManualClock::new(T0);
     let manager = manager(&clock);
     for (mode, flags) in [

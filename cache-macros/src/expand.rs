@@ -125,24 +125,7 @@ pub(crate) fn region(
             )),
         }
     });
-    let guard = format_ident!(
-        "cache_region_named_{}",
-        name.replace('-', "_"),
-        span = name_span
-    );
-
-    // Two regions with one name in one crate define this macro twice, which
-    // the compiler reports at both `name = ...` arguments: the whole item is
-    // spanned there, since the compiler points at the item, not its name.
-    // (`non_local_definitions` is allowed: a region declared inside a
-    // function body is legitimate, and its guard is an implementation
-    // detail the user cannot move.)
-    let guard = quote_spanned! {name_span=>
-        #[doc(hidden)]
-        #[macro_export]
-        #[allow(non_local_definitions)]
-        macro_rules! #guard { () => {}; }
-    };
+    let guard = name_guard("cache_region_named", name, name_span);
 
     quote! {
         #guard
@@ -203,18 +186,7 @@ pub(crate) fn provider(
     name_span: Span,
 ) -> TokenStream {
     let private = private_path(args.krate.as_ref());
-    // Two providers with one name in one crate: the same guard as regions'.
-    let guard = format_ident!(
-        "cache_config_provider_named_{}",
-        name.replace('-', "_"),
-        span = name_span
-    );
-    let guard = quote_spanned! {name_span=>
-        #[doc(hidden)]
-        #[macro_export]
-        #[allow(non_local_definitions)]
-        macro_rules! #guard { () => {}; }
-    };
+    let guard = name_guard("cache_config_provider_named", name, name_span);
     let linkme = quote!(#private::linkme);
     let ident = &function.sig.ident;
     let function_text = ident.to_string();
@@ -257,6 +229,22 @@ pub(crate) fn provider(
                     load: __cache_runtime_load,
                 });
         };
+    }
+}
+
+/// A `#[macro_export]` macro named after `name`: two declarations with
+/// one name in one crate define it twice, which the compiler reports at
+/// both names (the whole item is spanned at `span`, since the compiler
+/// points at the item, not its name). `non_local_definitions` is allowed:
+/// a declaration inside a function body is legitimate, and the guard is an
+/// implementation detail its author cannot move.
+fn name_guard(kind: &str, name: &str, span: Span) -> TokenStream {
+    let guard = format_ident!("{kind}_{}", name.replace('-', "_"), span = span);
+    quote_spanned! {span=>
+        #[doc(hidden)]
+        #[macro_export]
+        #[allow(non_local_definitions)]
+        macro_rules! #guard { () => {}; }
     }
 }
 
