@@ -2,7 +2,8 @@
 # The whole test suite, exactly as CI runs it (`.ci/run` calls this script):
 # formatting, lints, docs, then every test of the workspace, the trybuild UI
 # cases included. Besides cargo it needs `redis-server` and `memcached`
-# (the Redis and Memcached tests start their own): installed with apt-get
+# (the Redis and Memcached tests start their own; `redis-cli` from
+# redis-tools makes the Redis Cluster tests' cluster): installed with apt-get
 # when missing, like Debian's `chromium` and `chromium-driver` for the
 # dashboard's browser tests, openssl (the TLS tests make their
 # certificates with it), and npm for axe-core (into a cache folder);
@@ -54,6 +55,7 @@ need() {
 }
 
 need redis-server redis-server "the Redis tests"
+need redis-tools redis-cli "the Redis Cluster tests (redis-cli --cluster create)"
 need memcached memcached "the Memcached backend tests"
 need openssl openssl "the TLS tests (rediss:// and alert mail over TLS make their certificates with it)"
 need chromium chromium "the dashboard's browser tests"

@@ -6,7 +6,9 @@
 //! - `{prefix}:config`, a hash: `version` (decimal) and `overrides` (the
 //!   [`ConfigPatch`] as JSON);
 //! - `{prefix}:config:history`, a list of [`AuditRecord`]s as JSON, oldest
-//!   first, trimmed to the newest `keep`.
+//!   first, trimmed to the newest `keep` (on a Redis Cluster
+//!   `{{prefix}:config}:history`, in the state hash's slot, since the
+//!   commit script touches both).
 //!
 //! A commit is one `EVAL` of [`COMMIT_SCRIPT`]: it checks the version,
 //! sets the hash, appends to and trims the history, and announces the new
@@ -62,6 +64,19 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 ";
 
+/// The history list's key for the state hash `key`: `{key}:history`, or
+/// on a cluster, where the commit script's two keys must share a slot and
+/// that name does not, `{{key}}:history` (the hash tag is the state's key).
+/// A cluster's prefix that allows neither is refused when the manager is
+/// built (see `redis_tier::link`).
+pub(crate) fn history_key(key: &str, cluster: bool) -> String {
+    let plain = format!("{key}:history");
+    if !cluster {
+        return plain;
+    }
+    crate::redis_tier::companion_key(key, ":history").unwrap_or(plain)
+}
+
 /// The shortest time between two polls of the version.
 const MIN_POLL: Duration = Duration::from_millis(10);
 
@@ -87,7 +102,7 @@ pub(crate) struct RedisState {
     keep: usize,
     /// `{prefix}:config`.
     key: String,
-    /// `{prefix}:config:history`.
+    /// `{prefix}:config:history` (on a cluster, in the state's slot).
     history_key: String,
     /// `{prefix}:config:changed`.
     channel: String,
@@ -115,9 +130,10 @@ impl RedisState {
     /// records (at least one). Nothing is sent until it is used.
     pub(crate) fn new(link: Arc<RedisLink>, keep: usize) -> RedisState {
         let prefix = &link.config().prefix;
+        let key = format!("{prefix}:config");
         RedisState {
-            key: format!("{prefix}:config"),
-            history_key: format!("{prefix}:config:history"),
+            history_key: history_key(&key, link.config().is_cluster()),
+            key,
             channel: Backplane::config_channel(link.config()),
             instance: own_id(),
             link,
@@ -469,6 +485,24 @@ impl Watcher {
         if self.seen.fetch_max(version, Ordering::AcqRel) < version {
             (self.on_change)(version);
         }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use crate::redis_tier::slot;
+
+    #[test]
+    fn the_history_shares_the_state_slot_on_a_cluster() {
+        for prefix in ["cache", "shop", "a{b", "{tenant}x"] {
+            let key = format!("{prefix}:config");
+            let history = history_key(&key, true);
+            assert_eq!(slot(key.as_bytes()), slot(history.as_bytes()), "{history}");
+            assert_eq!(history_key(&key, false), format!("{key}:history"));
+        }
+        assert_eq!(history_key("cache:config", true), "{cache:config}:history");
+        assert_eq!(history_key("{t}:config", true), "{t}:config:history");
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::level::{RedisLevel, RedisLookup};
 use super::link::RedisLink;
+use super::scan::ScanPosition;
 use super::{RedisConfig, RedisError};
 use crate::backend::{
     Backend, BackendContext, BackendError, Capabilities, Entry, Health, Put, ScanPage,
@@ -201,20 +202,21 @@ impl Backend for RedisBackend {
         limit: usize,
     ) -> BoxFuture<'a, Result<ScanPage, BackendError>> {
         Box::pin(async move {
-            let cursor = match cursor {
-                Some(text) => text.parse::<u64>().map_err(|_| BackendError::BadCursor {
-                    cursor: text.to_owned(),
-                })?,
-                None => 0,
+            let position = match cursor {
+                Some(text) => ScanPosition::parse(text, self.link.config().is_cluster())
+                    .ok_or_else(|| BackendError::BadCursor {
+                        cursor: text.to_owned(),
+                    })?,
+                None => ScanPosition::Start,
             };
             let page = self
                 .link
-                .enter(self.level.scan_keys(cursor, pattern, limit))
+                .enter(self.level.scan_keys(position, pattern, limit))
                 .await;
             let (next, keys) = page.map_err(backend_error)?;
             Ok(ScanPage {
                 keys,
-                cursor: (next != 0).then(|| next.to_string()),
+                cursor: next.map(|next| next.to_string()),
             })
         })
     }

@@ -27,6 +27,15 @@
 //! ([`Backplane::config_signals`]): after a resubscription it re-reads the
 //! version from Redis, since announcements may have been missed.
 //!
+//! On a Redis Cluster the channels are plain pub/sub, not sharded: a
+//! plain `PUBLISH` on any node is forwarded to every node over the cluster
+//! bus, so the subscriber listens on one node (a seed, the next seed after
+//! its node fails) and hears every instance, whichever node each publishes
+//! on; and the configuration commit's script publishes from the node that
+//! owns the configuration's slot, which `SPUBLISH` would only allow for a
+//! channel in that same slot. Sharded pub/sub would spare the cluster bus
+//! the copies, which matters for high message rates, not for invalidations.
+//!
 //! Staleness bound: while both instances reach Redis, the time for a
 //! message to arrive (sub-millisecond on a LAN). When the subscriber loses
 //! Redis, its L1 may serve entries changed elsewhere until it resubscribes:
@@ -515,12 +524,15 @@ impl Backplane {
 /// backplane is dropped.
 async fn subscribe(backplane: Weak<Backplane>) {
     let mut backoff = Duration::from_millis(20);
+    // Which seed of a cluster to subscribe on: the next one after a failure.
+    let mut attempt: u64 = 0;
     loop {
         let Some(strong) = backplane.upgrade() else {
             return;
         };
         let config = strong.link.config().clone();
-        let client = strong.link.client().clone();
+        let client = strong.link.subscriber_client(attempt);
+        attempt = attempt.wrapping_add(1);
         let channel = strong.channel.clone();
         let config_channel = strong.config_channel.clone();
         let request_channel = strong.clears.request_channel.clone();

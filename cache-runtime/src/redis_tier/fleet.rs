@@ -105,9 +105,9 @@ impl Fleet {
             .iter()
             .map(|snapshot| (snapshot.region.clone(), counts(snapshot)))
             .collect();
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        let mut any = false;
+        // One transaction per region (its hash): on a cluster, regions'
+        // hashes live in different slots.
+        let mut pipelines = Vec::new();
         {
             let flushed = self
                 .flushed
@@ -115,6 +115,9 @@ impl Fleet {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (region, counts) in &now {
                 let before = flushed.get(region).copied().unwrap_or_default();
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                let mut any = false;
                 for ((field, now), before) in FIELDS.iter().zip(counts).zip(before) {
                     // Counters only grow; a smaller one (restored stats
                     // replaced) contributes nothing.
@@ -128,26 +131,60 @@ impl Fleet {
                         any = true;
                     }
                 }
+                if any {
+                    pipelines.push((region.clone(), *counts, pipe));
+                }
             }
         }
-        if !any {
+        if pipelines.is_empty() {
             return Ok(());
         }
-        let regions = now.len();
+        let regions = pipelines.len();
+        // The regions whose deltas reached Redis.
+        let mut done: Vec<(String, [u64; 10])> = Vec::with_capacity(regions);
+        let done_here = &mut done;
         let outcome = link
             .call(
                 "HINCRBY (fleet statistics)",
                 || format!("{regions} regions"),
-                |mut connection| async move { pipe.query_async::<()>(&mut connection).await },
+                |connection| async move {
+                    let (flushed_now, pipelines): (Vec<(String, [u64; 10])>, Vec<redis::Pipeline>) =
+                        pipelines
+                            .into_iter()
+                            .map(|(region, counts, pipe)| ((region, counts), pipe))
+                            .unzip();
+                    if !connection.is_cluster() {
+                        // One round trip: every region's increments in one
+                        // transaction.
+                        let mut all = redis::pipe();
+                        for pipe in &pipelines {
+                            for command in pipe.cmd_iter() {
+                                all.add_command(command.clone()).ignore();
+                            }
+                        }
+                        let mut connection = connection;
+                        all.atomic().query_async::<()>(&mut connection).await?;
+                        done_here.extend(flushed_now);
+                        return Ok(());
+                    }
+                    let answers = connection.query_all::<()>(pipelines).await;
+                    let mut first_failure = None;
+                    for (region, answer) in flushed_now.into_iter().zip(answers) {
+                        match answer {
+                            Ok(()) => done_here.push(region),
+                            Err(error) => {
+                                first_failure.get_or_insert(error);
+                            }
+                        }
+                    }
+                    first_failure.map_or(Ok(()), Err)
+                },
             )
             .await;
-        if outcome.is_ok() {
-            let mut flushed = self
-                .flushed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            flushed.extend(now);
-        }
+        self.flushed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(done);
         outcome
     }
 

@@ -48,9 +48,17 @@
 //!
 //! Every operation takes its connection from the region's [`RedisLink`]
 //! (which reconnects and runs the circuit breaker) and reports back how it
-//! went. Redis Cluster is not supported: `SCAN` reaches one node, and a
-//! multi-key `UNLINK` or `MGET` needs one slot, which
-//! [`RedisConfig::hash_tag`] gives a region.
+//! went.
+//!
+//! # Redis Cluster
+//!
+//! On a cluster ([`RedisConfig::cluster`]) a region's keys spread over
+//! every slot (unless [`RedisConfig::hash_tag`] puts them in one), and the
+//! cluster connection sends each command to its slot's master: `MGET` and
+//! `UNLINK` of many keys are split by slot and their answers put back in
+//! order; a batch of writes is one `MULTI` per slot (sent together), so
+//! "replaced or new" stays exact for each key; clearing and browsing
+//! `SCAN` every master in turn (see `scan.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -59,8 +67,10 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::RedisConfig;
 use super::SCAN_COUNT;
+use super::connection::Connection;
 use super::error::RedisError;
 use super::link::RedisLink;
+use super::scan::{self, ScanPosition};
 use crate::disk::Glob;
 
 /// How many keys one `MGET` of `get_many` carries, in units of
@@ -245,27 +255,71 @@ impl RedisLevel {
         self.settled(async {
             let mut replaced = Vec::with_capacity(entries.len());
             for chunk in entries.chunks(self.batch()) {
-                let mut pipe = redis::pipe();
-                pipe.atomic();
                 let mut keys = Vec::with_capacity(chunk.len());
+                let mut commands = Vec::with_capacity(chunk.len());
                 for (key_text, value, ttl) in chunk {
                     let key = self.redis_key(key_text);
-                    pipe.cmd("EXISTS")
-                        .arg(&key)
-                        .add_command(self.set_command(&key, value, *ttl)?)
-                        .ignore();
+                    commands.push(self.set_command(&key, value, *ttl)?);
                     keys.push(key);
                 }
-                let mut connection = self.link.connection().await?;
-                let existed: Vec<u64> =
-                    pipe.query_async(&mut connection).await.map_err(|error| {
-                        self.fail("SET (pipelined)", self.batch_target(&keys), error)
-                    })?;
+                let connection = self.link.connection().await?;
+                let existed = if connection.is_cluster() {
+                    self.put_per_slot(connection, &keys, commands).await?
+                } else {
+                    let mut pipe = redis::pipe();
+                    pipe.atomic();
+                    for (key, set) in keys.iter().zip(commands) {
+                        pipe.cmd("EXISTS").arg(key).add_command(set).ignore();
+                    }
+                    let mut connection = connection;
+                    pipe.query_async::<Vec<u64>>(&mut connection)
+                        .await
+                        .map_err(|error| {
+                            self.fail("SET (pipelined)", self.batch_target(&keys), error)
+                        })?
+                };
                 replaced.extend(existed.iter().map(|&held| held > 0));
             }
             Ok(replaced)
         })
         .await
+    }
+
+    /// A cluster's share of [`RedisLevel::put_many`]: `EXISTS` + `SET`
+    /// for each key in one `MULTI` per hash slot (a transaction cannot span
+    /// slots), all sent at once; what each `EXISTS` answered, in the
+    /// order of `keys`.
+    async fn put_per_slot(
+        &self,
+        connection: Connection,
+        keys: &[String],
+        commands: Vec<redis::Cmd>,
+    ) -> Result<Vec<u64>, RedisError> {
+        let mut by_slot: std::collections::BTreeMap<u16, (Vec<usize>, redis::Pipeline)> =
+            std::collections::BTreeMap::new();
+        for (at, (key, set)) in keys.iter().zip(commands).enumerate() {
+            let (positions, pipe) = by_slot
+                .entry(super::cluster::slot(key.as_bytes()))
+                .or_insert_with(|| {
+                    let mut pipe = redis::pipe();
+                    pipe.atomic();
+                    (Vec::new(), pipe)
+                });
+            pipe.cmd("EXISTS").arg(key).add_command(set).ignore();
+            positions.push(at);
+        }
+        let (positions, pipelines): (Vec<Vec<usize>>, Vec<redis::Pipeline>) =
+            by_slot.into_values().unzip();
+        let answers = connection.query_all::<Vec<u64>>(pipelines).await;
+        let mut existed = vec![0; keys.len()];
+        for (positions, answers) in positions.into_iter().zip(answers) {
+            let answers = answers
+                .map_err(|error| self.fail("SET (per slot)", self.batch_target(keys), error))?;
+            for (at, answer) in positions.into_iter().zip(answers) {
+                existed[at] = answer;
+            }
+        }
+        Ok(existed)
     }
 
     /// Removes `key_text`'s value; whether there was one.
@@ -312,16 +366,16 @@ impl RedisLevel {
     }
 
     /// One or more `SCAN` steps over the region's keys whose text matches
-    /// `pattern` (all without one), from `cursor` (0 to start), until at
-    /// least `want` are found or the scan ends: the key texts and the
-    /// cursor to go on from (0 when the scan is complete). As with `SCAN`, a
-    /// key may be listed twice, and keys added meanwhile may be missed.
+    /// `pattern` (all without one), from `position`, until at least `want`
+    /// are found or the scan ends: the key texts and where to go on from
+    /// (`None` when the scan is complete). As with `SCAN`, a key may be
+    /// listed twice, and keys added meanwhile may be missed.
     pub(crate) async fn scan_keys(
         &self,
-        mut cursor: u64,
+        mut position: ScanPosition,
         pattern: Option<&Glob>,
         want: usize,
-    ) -> Result<(u64, Vec<String>), RedisError> {
+    ) -> Result<(Option<ScanPosition>, Vec<String>), RedisError> {
         self.settled(async {
             let server_pattern = match pattern {
                 Some(glob) => format!("{}{}", Glob::escape(&self.key_prefix), glob.as_str()),
@@ -330,15 +384,14 @@ impl RedisLevel {
             let mut connection = self.link.connection().await?;
             let mut found = Vec::new();
             loop {
-                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&server_pattern)
-                    .arg("COUNT")
-                    .arg(want.clamp(10, SCAN_COUNT))
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(|error| self.fail("SCAN", self.region_target(), error))?;
+                let (keys, next) = scan::page(
+                    &mut connection,
+                    &position,
+                    &server_pattern,
+                    want.clamp(10, SCAN_COUNT),
+                )
+                .await
+                .map_err(|error| self.fail("SCAN", self.region_target(), error))?;
                 for key in keys {
                     if self.belongs(&key, pattern)
                         && let Some(text) = key.strip_prefix(self.key_prefix.as_bytes())
@@ -347,9 +400,9 @@ impl RedisLevel {
                         found.push(text);
                     }
                 }
-                cursor = next;
-                if cursor == 0 || found.len() >= want {
-                    return Ok((cursor, found));
+                match next {
+                    Some(next) if found.len() < want => position = next,
+                    next => return Ok((next, found)),
                 }
             }
         })
@@ -358,7 +411,7 @@ impl RedisLevel {
 
     /// `SCAN`s the keys matching `server_pattern` and `UNLINK`s those under
     /// this region whose key text also matches `check` (all of them without
-    /// one), page by page.
+    /// one), page by page (on a cluster, every master's).
     async fn scan_and_unlink(
         &self,
         server_pattern: &str,
@@ -366,18 +419,13 @@ impl RedisLevel {
     ) -> Result<u64, RedisError> {
         self.settled(async {
             let mut connection = self.link.connection().await?;
-            let mut cursor: u64 = 0;
+            let mut position = ScanPosition::Start;
             let mut removed = 0;
             loop {
-                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(server_pattern)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT)
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(|error| self.fail("SCAN", self.region_target(), error))?;
+                let (keys, next) =
+                    scan::page(&mut connection, &position, server_pattern, SCAN_COUNT)
+                        .await
+                        .map_err(|error| self.fail("SCAN", self.region_target(), error))?;
                 let doomed: Vec<Vec<u8>> = keys
                     .into_iter()
                     .filter(|key| self.belongs(key, check))
@@ -390,9 +438,9 @@ impl RedisLevel {
                         .map_err(|error| self.fail("UNLINK", self.region_target(), error))?;
                     removed += count;
                 }
-                cursor = next;
-                if cursor == 0 {
-                    return Ok(removed);
+                match next {
+                    Some(next) => position = next,
+                    None => return Ok(removed),
                 }
             }
         })

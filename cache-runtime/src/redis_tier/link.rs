@@ -1,8 +1,9 @@
-//! [`RedisLink`]: the manager's connection to one Redis server — opened on
-//! first use, reopened after it breaks, guarded by a circuit breaker.
+//! [`RedisLink`]: the manager's connection to one Redis server or one
+//! Redis Cluster — opened on first use, reopened after it breaks, guarded
+//! by a circuit breaker.
 //!
-//! Every operation clones the current multiplexed connection (cheap: a
-//! channel sender) and sends its command on it directly; the connection is
+//! Every operation clones the current connection (cheap: a channel
+//! sender) and sends its command on it directly; the connection is
 //! never held behind a lock across an await. When the connection is
 //! broken, the failing operation drops it and the next one opens a new one
 //! (one caller connects, the others wait for it, each within the connect
@@ -12,23 +13,39 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client};
 
 use super::RedisConfig;
 use super::breaker::Breaker;
+use super::connection::Connection;
 use super::error::RedisError;
 use super::io::{InIo, Io};
 
-/// One Redis server, as the manager reaches it.
+/// What connections are opened from.
+#[derive(Debug)]
+// One per link: the size of either variant does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Clients {
+    /// One server.
+    Server(Client),
+    /// A cluster, and a client per seed node for the backplane's
+    /// subscription (plain pub/sub reaches every node of a cluster).
+    #[cfg(feature = "redis-cluster")]
+    Cluster {
+        cluster: redis::cluster::ClusterClient,
+        seeds: Vec<Client>,
+    },
+}
+
+/// One Redis server or cluster, as the manager reaches it.
 #[derive(Debug)]
 pub(crate) struct RedisLink {
-    client: Client,
+    clients: Clients,
     /// The URL with its password masked, for messages.
     server: String,
     config: RedisConfig,
     io: Io,
-    current: Mutex<Option<MultiplexedConnection>>,
+    current: Mutex<Option<Connection>>,
     connecting: tokio::sync::Mutex<()>,
     breaker: Breaker,
     /// Connections opened so far (the first is 1).
@@ -42,10 +59,15 @@ impl RedisLink {
     ///
     /// [`RedisError::Url`] for a URL that does not parse,
     /// [`RedisError::Setup`] when the I/O thread cannot start or the TLS
-    /// settings cannot be used (or this build lacks TLS).
+    /// settings cannot be used (or this build lacks TLS, or a cluster is
+    /// configured and this build lacks the `redis-cluster` feature).
     pub(crate) fn open(config: RedisConfig) -> Result<RedisLink, RedisError> {
-        let server = super::mask_password(&config.url);
-        let client = super::tls::client(&config, &server)?;
+        let server = config.url_masked();
+        let clients = if config.is_cluster() {
+            cluster_clients(&config, &server)?
+        } else {
+            Clients::Server(super::tls::client(&config, &server)?)
+        };
         let io = match &config.runtime {
             Some(handle) => Io::on(handle.clone()),
             None => Io::start().map_err(|error| {
@@ -53,7 +75,7 @@ impl RedisLink {
             })?,
         };
         Ok(RedisLink {
-            client,
+            clients,
             server,
             breaker: Breaker::new(config.breaker),
             config,
@@ -69,9 +91,18 @@ impl RedisLink {
         &self.config
     }
 
-    /// The client, for the backplane's own subscriber connection.
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
+    /// The client the backplane's subscriber connection is opened from on
+    /// its `attempt`th try: the server's, or a cluster's seeds in turn.
+    #[cfg_attr(not(feature = "redis-cluster"), allow(unused_variables))]
+    pub(crate) fn subscriber_client(&self, attempt: u64) -> Client {
+        match &self.clients {
+            Clients::Server(client) => client.clone(),
+            #[cfg(feature = "redis-cluster")]
+            Clients::Cluster { seeds, .. } => {
+                let at = usize::try_from(attempt).unwrap_or(0) % seeds.len().max(1);
+                seeds[at].clone()
+            }
+        }
     }
 
     /// `future` polled in the I/O thread's context: how every operation on
@@ -96,7 +127,7 @@ impl RedisLink {
     ///
     /// [`RedisError::Unavailable`] while the breaker is open, else the
     /// connection's failure or timeout.
-    pub(crate) async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+    pub(crate) async fn connection(&self) -> Result<Connection, RedisError> {
         self.breaker
             .admit()
             .map_err(|retry_in| RedisError::Unavailable {
@@ -110,14 +141,7 @@ impl RedisLink {
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.config.connect_timeout))
-            .set_response_timeout(Some(self.config.response_timeout));
-        match self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
+        match self.open_connection().await {
             Ok(connection) => {
                 *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some(connection.clone());
@@ -133,6 +157,38 @@ impl RedisLink {
         }
     }
 
+    /// A new connection, within the connect timeout.
+    async fn open_connection(&self) -> redis::RedisResult<Connection> {
+        match &self.clients {
+            Clients::Server(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.config.connect_timeout))
+                    .set_response_timeout(Some(self.config.response_timeout));
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Connection::Single)
+            }
+            #[cfg(feature = "redis-cluster")]
+            Clients::Cluster { cluster, .. } => {
+                // Each node's connection has the connect timeout; so has
+                // the whole (asking for the slot map included).
+                match tokio::time::timeout(
+                    self.config.connect_timeout,
+                    cluster.get_async_connection(),
+                )
+                .await
+                {
+                    Ok(opened) => opened.map(Connection::Cluster),
+                    Err(_elapsed) => Err(redis::RedisError::from(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no seed node gave the cluster's slot map in time",
+                    ))),
+                }
+            }
+        }
+    }
+
     /// Sends one command or pipeline (`send`, given a connection) and
     /// settles the outcome: what the tier's own commands (PUBLISH, the
     /// fleet's HINCRBY and HGETALL) go through. A failure names
@@ -144,7 +200,7 @@ impl RedisLink {
         send: F,
     ) -> Result<T, RedisError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let outcome = async {
@@ -158,7 +214,7 @@ impl RedisLink {
         outcome
     }
 
-    fn current(&self) -> Option<MultiplexedConnection> {
+    fn current(&self) -> Option<Connection> {
         self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -197,6 +253,49 @@ impl RedisLink {
     }
 }
 
+/// The clients of a cluster's seeds.
+#[cfg(feature = "redis-cluster")]
+fn cluster_clients(config: &RedisConfig, server: &str) -> Result<Clients, RedisError> {
+    if config
+        .cluster
+        .iter()
+        .flatten()
+        .all(|seed| seed.trim().is_empty())
+    {
+        return Err(RedisError::Setup(String::from(
+            "RedisConfig::cluster was given no seed node: give at least one redis://host:port",
+        )));
+    }
+    let state = format!("{}:config", config.prefix);
+    if super::cluster::companion_key(&state, ":history").is_none() {
+        return Err(RedisError::Setup(format!(
+            "{server}: the prefix `{}` cannot be used on a Redis Cluster: the configuration's keys `{state}` and its history must share a hash slot, and no key name after this prefix can (an empty `{{}}` makes each key's whole name its tag); drop the braces from the prefix",
+            config.prefix
+        )));
+    }
+    let cluster = super::cluster::client(config, server)?;
+    let seeds = config
+        .cluster
+        .iter()
+        .flatten()
+        .map(|seed| {
+            Client::open(seed.as_str()).map_err(|source| RedisError::Url {
+                url: super::mask_password(seed),
+                source,
+            })
+        })
+        .collect::<Result<Vec<Client>, RedisError>>()?;
+    Ok(Clients::Cluster { cluster, seeds })
+}
+
+/// Without the `redis-cluster` feature, a cluster is refused.
+#[cfg(not(feature = "redis-cluster"))]
+fn cluster_clients(_config: &RedisConfig, server: &str) -> Result<Clients, RedisError> {
+    Err(RedisError::Setup(format!(
+        "{server}: RedisConfig::cluster needs cache-runtime's `redis-cluster` feature, which this build does not have"
+    )))
+}
+
 /// The state of a manager's Redis connection.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
@@ -211,4 +310,46 @@ pub struct RedisHealth {
     pub breaker_opened: u64,
     /// How many connections were opened (1 + reconnections).
     pub connections: u64,
+}
+
+#[cfg(all(test, feature = "redis-cluster"))]
+mod cluster_tests {
+    use super::*;
+
+    fn refusal(config: RedisConfig) -> String {
+        match RedisLink::open(config) {
+            Ok(_) => panic!("opened"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn unusable_cluster_settings_are_refused_by_name() {
+        let none: [&str; 0] = [];
+        let message = refusal(RedisConfig::cluster(none));
+        assert!(message.contains("no seed node"), "{message}");
+        let message = refusal(RedisConfig::cluster(["rediss://127.0.0.1:7000"]));
+        assert!(
+            message.contains("TLS is not supported on a Redis Cluster"),
+            "{message}"
+        );
+        let message = refusal(RedisConfig::cluster(["redis://127.0.0.1:7000"]).prefix("x{}y"));
+        assert!(
+            message.contains("prefix `x{}y` cannot be used on a Redis Cluster"),
+            "{message}"
+        );
+        let message = refusal(RedisConfig::cluster(["not a url"]));
+        assert!(message.contains("not a url"), "{message}");
+    }
+
+    #[test]
+    fn a_cluster_shows_its_seeds_without_passwords() {
+        let config = RedisConfig::cluster(["redis://:pw@10.0.0.1:7000", "redis://10.0.0.2:7000"]);
+        assert!(config.is_cluster());
+        assert_eq!(
+            config.url_masked(),
+            "redis://:***@10.0.0.1:7000,redis://10.0.0.2:7000"
+        );
+        assert!(!format!("{config:?}").contains("pw"));
+    }
 }

@@ -11,17 +11,25 @@
 //!   storage backend (the Redis tier's second level, or a named backend);
 //! - `backplane.rs`: pub/sub invalidation of other instances' memory levels;
 //! - `tls.rs`: the client for `redis://` or `rediss://` (feature `redis-tls`);
+//! - `cluster.rs`: Redis Cluster (feature `redis-cluster`): the seed nodes'
+//!   client, hash slots, the masters;
+//! - `connection.rs`: `Connection`, one server's
+//!   multiplexed connection or a cluster's, as one type;
+//! - `scan.rs`: `SCAN` over every key, on one server or every master;
 //! - `error.rs`: [`RedisError`].
 
 mod backend;
 mod backplane;
 mod breaker;
+mod cluster;
+mod connection;
 mod error;
 mod fleet;
 mod fleet_clear;
 mod io;
 mod level;
 mod link;
+mod scan;
 mod shared;
 mod tls;
 
@@ -33,6 +41,9 @@ pub use self::backplane::BackplaneStats;
 pub(crate) use self::backplane::instance_id as holder_id;
 pub(crate) use self::backplane::{Backplane, Invalidation, LocalLevel};
 pub(crate) use self::breaker::BreakerSettings;
+pub(crate) use self::cluster::companion_key;
+#[cfg(test)]
+pub(crate) use self::cluster::slot;
 pub use self::error::RedisError;
 pub(crate) use self::fleet::Fleet;
 pub use self::fleet::FleetStats;
@@ -74,6 +85,8 @@ pub struct RedisConfig {
     pub(crate) fleet_every: Option<Duration>,
     pub(crate) runtime: Option<tokio::runtime::Handle>,
     pub(crate) tls: TlsFiles,
+    /// The seed nodes of a Redis Cluster (`None`: one server, `url`).
+    pub(crate) cluster: Option<Vec<String>>,
 }
 
 /// The certificate files of a `rediss://` connection.
@@ -105,6 +118,15 @@ impl std::fmt::Debug for RedisConfig {
             .field("fleet_every", &self.fleet_every)
             .field("own_runtime", &self.runtime.is_none())
             .field("tls", &self.tls)
+            .field(
+                "cluster",
+                &self
+                    .cluster
+                    .iter()
+                    .flatten()
+                    .map(|seed| mask_password(seed))
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -134,7 +156,41 @@ impl RedisConfig {
             fleet_every: None,
             runtime: None,
             tls: TlsFiles::default(),
+            cluster: None,
         }
+    }
+
+    /// A Redis Cluster reached through `seeds` (feature `redis-cluster`):
+    /// `redis://host:port` URLs of some of its nodes (one that answers is
+    /// enough; the others are learnt from it). Every region's keys spread
+    /// over the cluster's slots; the client follows `MOVED` and `ASK`
+    /// redirections and the slot map after a failover. Clearing and
+    /// browsing scan every master; `get_many` reads each slot's keys with
+    /// one `MGET`; the backplane and configuration channels are plain
+    /// pub/sub on one of the seed nodes (the cluster forwards every plain
+    /// `PUBLISH` to all its nodes, so one subscription hears the whole
+    /// fleet; the next seed is tried when that node goes away). Without
+    /// the feature, `build()` refuses the configuration naming it; TLS
+    /// (`rediss://` seeds) is not supported on a cluster.
+    ///
+    /// ```
+    /// use cache_runtime::redis::RedisConfig;
+    ///
+    /// let redis = RedisConfig::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+    ///     .prefix("shop");
+    /// assert!(redis.is_cluster());
+    /// ```
+    pub fn cluster<S: Into<String>>(seeds: impl IntoIterator<Item = S>) -> RedisConfig {
+        let seeds: Vec<String> = seeds.into_iter().map(Into::into).collect();
+        let mut config = RedisConfig::new(seeds.first().cloned().unwrap_or_default());
+        config.cluster = Some(seeds);
+        config
+    }
+
+    /// Whether this is a Redis Cluster's configuration
+    /// ([`RedisConfig::cluster`]).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
     }
 
     /// Trusts the CA certificates in this PEM file for a `rediss://` URL,
@@ -270,8 +326,18 @@ impl RedisConfig {
         self
     }
 
-    /// The URL with its password masked.
+    /// The URL with its password masked (a cluster's: its seeds, with
+    /// commas between them).
     pub fn url_masked(&self) -> String {
+        if self.is_cluster() {
+            let seeds: Vec<String> = self
+                .cluster
+                .iter()
+                .flatten()
+                .map(|seed| mask_password(seed))
+                .collect();
+            return seeds.join(",");
+        }
         mask_password(&self.url)
     }
 

@@ -38,6 +38,8 @@ pub(crate) struct RedisServer {
     dir: PathBuf,
     /// The TLS port and its settings (`--tls-*` arguments), if any.
     tls: Option<(u16, Vec<String>)>,
+    /// More arguments (a cluster node's), kept for restarts.
+    extra: Vec<String>,
 }
 
 /// Certificates for a TLS test server, made with `openssl` in a folder:
@@ -148,7 +150,7 @@ impl RedisServer {
     /// When `redis-server` is not installed (the message says how to
     /// install it), or when no server answers in time.
     pub(crate) fn start() -> RedisServer {
-        RedisServer::start_with(None)
+        RedisServer::start_with(None, |_| Vec::new())
     }
 
     /// Starts a server that also listens for TLS on another free port,
@@ -167,10 +169,31 @@ impl RedisServer {
             String::from("--tls-auth-clients"),
             String::from(if mutual { "yes" } else { "no" }),
         ];
-        RedisServer::start_with(Some(arguments))
+        RedisServer::start_with(Some(arguments), |_| Vec::new())
     }
 
-    fn start_with(tls: Option<Vec<String>>) -> RedisServer {
+    /// Starts a Redis Cluster node (not yet part of a cluster): cluster
+    /// mode on, its node file in its folder (so a restart keeps its
+    /// identity and slots), its cluster bus on another free port, and a
+    /// node timeout of `node_timeout_ms`.
+    pub(crate) fn start_cluster_node(node_timeout_ms: u64) -> RedisServer {
+        RedisServer::start_with(None, |_| {
+            [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                &node_timeout_ms.to_string(),
+                "--cluster-port",
+                &free_port().to_string(),
+            ]
+            .map(String::from)
+            .to_vec()
+        })
+    }
+
+    fn start_with(tls: Option<Vec<String>>, extra: impl Fn(u16) -> Vec<String>) -> RedisServer {
         let dir = std::env::temp_dir().join(format!(
             "cache-redis-{}-{}",
             std::process::id(),
@@ -182,13 +205,15 @@ impl RedisServer {
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
             let tls = tls.clone().map(|arguments| (free_port(), arguments));
-            match spawn_and_wait(port, &dir, tls.as_ref()) {
+            let extra = extra(port);
+            match spawn_and_wait(port, &dir, tls.as_ref(), &extra) {
                 Ok(child) => {
                     return RedisServer {
                         child: Some(child),
                         port,
                         dir,
                         tls,
+                        extra,
                     };
                 }
                 // Most likely the port was taken between our probe and the
@@ -252,11 +277,12 @@ impl RedisServer {
         self.kill();
         let dir = self.dir.clone();
         let tls = self.tls.clone();
+        let extra = self.extra.clone();
         self.child = Some(server::restart(
             "redis-server",
             self.port,
             START_TIMEOUT,
-            |port| spawn_and_wait(port, &dir, tls.as_ref()),
+            |port| spawn_and_wait(port, &dir, tls.as_ref(), &extra),
         ));
     }
 
@@ -290,6 +316,7 @@ fn spawn_and_wait(
     port: u16,
     dir: &Path,
     tls: Option<&(u16, Vec<String>)>,
+    extra: &[String],
 ) -> Result<Child, String> {
     let log = dir.join(format!("redis-{port}.log"));
     let mut command = Command::new("redis-server");
@@ -303,6 +330,7 @@ fn spawn_and_wait(
         // leftover server is easy to spot in `ps`.
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(extra)
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")
@@ -329,6 +357,110 @@ fn spawn_and_wait(
     let log_tail = fs::read_to_string(&log).unwrap_or_default();
     let log_tail: Vec<&str> = log_tail.lines().rev().take(5).collect();
     Err(format!("{failure}; log: {}", log_tail.join(" | ")))
+}
+
+/// A local Redis Cluster for tests: masters on free loopback ports (no
+/// replicas), their slots assigned by `redis-cli --cluster create`; every
+/// node is killed and its folder removed on drop.
+pub(crate) struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts `masters` nodes, makes them one cluster and waits (at most
+    /// 20 s) until every node says `cluster_state:ok`.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` or `redis-cli` is missing or the cluster does not
+    /// form in time.
+    pub(crate) fn start(masters: usize) -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| RedisServer::start_cluster_node(1_000))
+            .collect();
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port));
+        }
+        let output = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli is installed (apt-get install redis-tools)");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let cluster = RedisCluster { nodes };
+        cluster.wait_until_ok(Duration::from_secs(20));
+        cluster
+    }
+
+    /// Its nodes' URLs (`redis://127.0.0.1:<port>/`), the seeds to give.
+    pub(crate) fn seeds(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// Node `node`'s port.
+    pub(crate) fn port(&self, node: usize) -> u16 {
+        self.nodes[node].port
+    }
+
+    /// Kills node `node` (SIGKILL); its slots cannot be served until
+    /// [`RedisCluster::restart`].
+    pub(crate) fn kill(&mut self, node: usize) {
+        self.nodes[node].kill();
+    }
+
+    /// Starts node `node` again on its port with its node file (it
+    /// rejoins with its slots, its data lost) and waits until the cluster
+    /// is whole again.
+    pub(crate) fn restart(&mut self, node: usize) {
+        self.nodes[node].restart();
+        self.wait_until_ok(Duration::from_secs(20));
+    }
+
+    /// Runs `redis-cli` against node `node` with `arguments`; its output.
+    pub(crate) fn cli(&self, node: usize, arguments: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.nodes[node].port.to_string()])
+            .args(arguments)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Waits until every running node says `cluster_state:ok` and knows
+    /// every other node.
+    ///
+    /// # Panics
+    ///
+    /// When that does not happen within `timeout`.
+    pub(crate) fn wait_until_ok(&self, timeout: Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let states: Vec<String> = (0..self.nodes.len())
+                .filter(|&node| self.nodes[node].child.is_some())
+                .map(|node| self.cli(node, &["cluster", "info"]))
+                .collect();
+            let whole = states.iter().all(|info| {
+                info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{}", self.nodes.len()))
+            });
+            if whole {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cluster did not become whole within {timeout:?}: {states:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 /// Sends `PING` over a fresh connection (RESP written by hand) and expects

@@ -1,0 +1,344 @@
+//! Redis Cluster: a local cluster of three masters (Debian's
+//! `redis-server --cluster-enabled yes`, slots assigned by `redis-cli
+//! --cluster create --cluster-replicas 0`) under the backend conformance
+//! suite and two managers: data, batches, browsing and clearing over
+//! every master, the backplane and configuration channels, fleet
+//! statistics; a slot moved mid-run (`ASK`, then `MOVED`); a master killed
+//! mid-load (errors, not panics) and back (every slot served again).
+
+#![cfg(feature = "redis-cluster")]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cache_runtime::backend::{Backend, conformance};
+use cache_runtime::manager::EntryQuery;
+use cache_runtime::redis::{RedisConfig, RedisConnection};
+use cache_runtime::{CacheManager, cache_region, config::ConfigChange};
+use support::Scratch;
+use support::redis::RedisCluster;
+
+#[cache_region(name = "rc-users", key = String, value = String, tier = "redis", ttl = "1h")]
+struct Users;
+
+#[cache_region(name = "rc-hybrid", key = String, value = String, tier = "hybrid", ttl = "1h")]
+struct Hybrid;
+
+fn config(cluster: &RedisCluster) -> RedisConfig {
+    RedisConfig::cluster(cluster.seeds())
+        .prefix("rc")
+        .connect_timeout(Duration::from_secs(2))
+        .response_timeout(Duration::from_secs(2))
+        .backplane_ping_every(Duration::from_millis(100))
+}
+
+fn manager(redis: RedisConfig, scratch: &Scratch) -> CacheManager {
+    CacheManager::builder()
+        .background_stats(false)
+        .without_config_env()
+        .disk_root(scratch.path().join("regions"))
+        .redis(redis)
+        .build()
+        .expect("manager")
+}
+
+/// `future` run to its end on a runtime of its own.
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} never happened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many keys each node holds (`DBSIZE` on each).
+fn keys_per_node(cluster: &RedisCluster, nodes: usize) -> Vec<u64> {
+    (0..nodes)
+        .map(|node| {
+            cluster
+                .cli(node, &["dbsize"])
+                .trim()
+                .parse()
+                .expect("DBSIZE answers a number")
+        })
+        .collect()
+}
+
+#[test]
+fn a_cluster_passes_the_conformance_suite() {
+    let cluster = RedisCluster::start(3);
+    let redis = RedisConnection::open(config(&cluster)).expect("connection");
+    let report = support::block_on(conformance::check(move |region: &str| {
+        Ok(Arc::new(redis.backend(region)) as Arc<dyn Backend>)
+    }))
+    .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(
+        report.skipped,
+        [("count", "no count capability")],
+        "{report}"
+    );
+    println!("redis cluster backend: {report}");
+}
+
+#[test]
+fn managers_share_a_cluster_across_every_master() {
+    let cluster = RedisCluster::start(3);
+    let scratch = Scratch::new("redis-cluster", "managers");
+    let a = manager(
+        config(&cluster).fleet_stats(Duration::from_secs(3600)),
+        &scratch,
+    );
+    let b = manager(config(&cluster), &scratch);
+    let users_a = a.region::<Users>().expect("region");
+    let users_b = b.region::<Users>().expect("region");
+
+    // A batch spreads over every master; the other instance reads it all,
+    // one key at a time and with get_many.
+    let entries: Vec<(String, String)> = (0..600)
+        .map(|n| (format!("user:{n}"), format!("value {n}")))
+        .collect();
+    let keys: Vec<String> = entries.iter().map(|(key, _)| key.clone()).collect();
+    assert_eq!(
+        run(users_a.insert_many(entries.clone())).expect("batch"),
+        600
+    );
+    let spread = keys_per_node(&cluster, 3);
+    assert!(
+        spread.iter().all(|&held| held > 100),
+        "each master holds a share: {spread:?}"
+    );
+    let read = run(users_b.get_many(&keys)).expect("get_many");
+    let expected: Vec<Option<String>> = entries.iter().map(|(_, v)| Some(v.clone())).collect();
+    assert_eq!(read, expected);
+    assert_eq!(
+        run(users_b.try_get(&"user:7".into())).expect("get"),
+        Some(String::from("value 7"))
+    );
+    // Writing a batch again: each key says it replaced a value.
+    assert_eq!(
+        run(users_a.insert_many(entries[..10].to_vec())).expect("again"),
+        10
+    );
+
+    // Browsing walks every master, page by page, and lists each key.
+    let mut seen = BTreeSet::new();
+    let mut query = EntryQuery::first(97);
+    let mut pages = 0;
+    loop {
+        let page = users_b.entries_blocking(&query).expect("page");
+        pages += 1;
+        seen.extend(page.entries.into_iter().map(|entry| entry.key));
+        match page.next {
+            Some(next) => query = EntryQuery::first(97).after(next),
+            None => break,
+        }
+        assert!(pages < 200, "the scan ends");
+    }
+    assert_eq!(seen, keys.iter().cloned().collect::<BTreeSet<String>>());
+    assert!(pages > 3, "several pages: {pages}");
+
+    // Clearing by pattern and then the whole region reaches every master.
+    assert_eq!(
+        users_a.clear_matching_blocking("user:1*").expect("clear"),
+        111
+    );
+    assert_eq!(run(users_b.try_get(&"user:150".into())).expect("get"), None);
+    assert_eq!(users_a.clear_blocking().expect("clear"), 489);
+    let after = run(users_b.get_many(&keys)).expect("get_many");
+    assert!(after.iter().all(Option::is_none));
+
+    // The backplane: b's memory copy is dropped when a writes.
+    wait_for("both subscribed", || {
+        [&a, &b]
+            .iter()
+            .all(|m| m.backplane_stats().is_some_and(|s| s.subscribed))
+    });
+    let hybrid_a = a.region::<Hybrid>().expect("region");
+    let hybrid_b = b.region::<Hybrid>().expect("region");
+    hybrid_a.insert_blocking("k".into(), "first".into());
+    assert_eq!(hybrid_b.get_blocking(&"k".into()).as_deref(), Some("first"));
+    hybrid_a.insert_blocking("k".into(), "second".into());
+    wait_for("b seeing the new value", || {
+        hybrid_b.get_blocking(&"k".into()).as_deref() == Some("second")
+    });
+
+    // The configuration store: a commit (one script over the state and
+    // its history, in one slot) made on a reaches b.
+    a.configure_blocking(ConfigChange::new("ops", "cluster").set("rc-users", "ttl", "10m"))
+        .expect("change on a cluster");
+    wait_for("b taking the change", || {
+        b.settings("rc-users").expect("settings").ttl == Some(Duration::from_secs(600))
+    });
+    b.configure_blocking(ConfigChange::new("ops", "cluster").set("rc-users", "ttl", "20m"))
+        .expect("a second change");
+    wait_for("a taking the second change", || {
+        a.settings("rc-users").expect("settings").ttl == Some(Duration::from_secs(1200))
+    });
+
+    // Fleet statistics: one hash per region, in different slots.
+    run(a.flush_fleet_stats()).expect("flush");
+    let fleet = run(a.fleet_stats("rc-users")).expect("fleet stats");
+    assert_eq!(fleet.inserts, 610, "{fleet:?}");
+}
+
+#[test]
+fn a_moved_slot_is_followed() {
+    let cluster = RedisCluster::start(3);
+    let scratch = Scratch::new("redis-cluster", "moved");
+    let manager = manager(config(&cluster), &scratch);
+    let users = manager.region::<Users>().expect("region");
+    run(users.try_insert("moving".into(), "along".into())).expect("insert");
+    assert_eq!(
+        run(users.try_get(&"moving".into())).expect("get"),
+        Some(String::from("along"))
+    );
+
+    // Where the entry lives, and a node to move its slot to.
+    let key = "rc:rc-users:moving";
+    let slot = cluster
+        .cli(0, &["cluster", "keyslot", key])
+        .trim()
+        .to_owned();
+    let owner = (0..3)
+        .find(|&node| {
+            cluster
+                .cli(node, &["cluster", "countkeysinslot", &slot])
+                .trim()
+                == "1"
+        })
+        .expect("a node holds the key");
+    let target = (owner + 1) % 3;
+    let id = |node: usize| cluster.cli(node, &["cluster", "myid"]).trim().to_owned();
+    let (owner_id, target_id) = (id(owner), id(target));
+
+    // Mid-migration the key is on the target already: the owner answers
+    // ASK, and the manager reads it there.
+    let ok = |reply: String| assert_eq!(reply.trim(), "OK", "{reply}");
+    ok(cluster.cli(
+        target,
+        &["cluster", "setslot", &slot, "importing", &owner_id],
+    ));
+    ok(cluster.cli(
+        owner,
+        &["cluster", "setslot", &slot, "migrating", &target_id],
+    ));
+    let port = cluster.port(target).to_string();
+    ok(cluster.cli(
+        owner,
+        &["migrate", "127.0.0.1", &port, "", "0", "5000", "keys", key],
+    ));
+    assert_eq!(
+        run(users.try_get(&"moving".into())).expect("get through ASK"),
+        Some(String::from("along"))
+    );
+
+    // Migration done: the owner answers MOVED, the manager follows.
+    for node in 0..3 {
+        ok(cluster.cli(node, &["cluster", "setslot", &slot, "node", &target_id]));
+    }
+    assert_eq!(
+        run(users.try_get(&"moving".into())).expect("get through MOVED"),
+        Some(String::from("along"))
+    );
+    run(users.try_insert("moving".into(), "on".into())).expect("write through MOVED");
+    assert_eq!(
+        cluster
+            .cli(target, &["cluster", "countkeysinslot", &slot])
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        run(users.try_get(&"moving".into())).expect("get"),
+        Some(String::from("on"))
+    );
+}
+
+#[test]
+fn a_killed_master_gives_errors_then_every_slot_recovers() {
+    let mut cluster = RedisCluster::start(3);
+    let scratch = Scratch::new("redis-cluster", "killed");
+    let manager = manager(
+        config(&cluster)
+            .response_timeout(Duration::from_millis(300))
+            .circuit_breaker(3, Duration::from_millis(100), Duration::from_millis(400)),
+        &scratch,
+    );
+    let users = manager.region::<Users>().expect("region");
+    let keys: Vec<String> = (0..200).map(|n| format!("load:{n}")).collect();
+
+    // A load on every slot's keys, through the kill and the restart.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (succeeded, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let load = {
+        let (users, keys) = (users.clone(), keys.clone());
+        let (stop, succeeded, failed) = (stop.clone(), succeeded.clone(), failed.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let key = keys[n % keys.len()].clone();
+                n += 1;
+                let outcome = runtime.block_on(async {
+                    users.try_insert(key.clone(), format!("v{n}")).await?;
+                    users.try_get(&key).await
+                });
+                match outcome {
+                    Ok(_) => succeeded.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        })
+    };
+    wait_for("some load", || succeeded.load(Ordering::Relaxed) > 200);
+
+    // The first seed: also the node the backplane subscribed on.
+    wait_for("subscribed", || {
+        manager.backplane_stats().is_some_and(|s| s.subscribed)
+    });
+    cluster.kill(0);
+    wait_for("failures while a master is down", || {
+        failed.load(Ordering::Relaxed) > 20
+    });
+    // The backplane subscribes on the next seed meanwhile.
+    wait_for("subscribed again", || {
+        manager
+            .backplane_stats()
+            .is_some_and(|s| s.subscribed && s.subscriptions >= 2)
+    });
+    cluster.restart(0);
+
+    // Back: every key is written and read again, on every master.
+    wait_for("every key served again", || {
+        keys.iter().all(|key| {
+            run(async {
+                users.try_insert(key.clone(), "back".into()).await?;
+                users.try_get(key).await
+            })
+            .is_ok_and(|value| value.as_deref() == Some("back"))
+        })
+    });
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("the load ran without panicking");
+    let spread = keys_per_node(&cluster, 3);
+    assert!(spread.iter().all(|&held| held > 0), "{spread:?}");
+    println!(
+        "killed master: {} operations succeeded, {} failed",
+        succeeded.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed)
+    );
+}
