@@ -23,6 +23,10 @@ impl Wake for Unpark {
 
 /// A minimal executor: polls `future` on this thread, parking until woken.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    // The Redis tier then keeps off the connection of the runtime this
+    // thread may belong to: this thread blocks it.
+    #[cfg(feature = "redis")]
+    let _blocking = crate::redis_tier::BlockingCall::enter();
     let mut future = std::pin::pin!(future);
     let waker = Waker::from(Arc::new(Unpark(thread::current())));
     let mut cx = Context::from_waker(&waker);

@@ -14,11 +14,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::thread::{self, JoinHandle};
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
+
+use super::local::Locals;
 
 /// The I/O thread and a handle on its runtime. Dropping it stops the
 /// runtime (its connections close) and joins the thread.
@@ -78,12 +81,20 @@ impl Io {
     }
 
     /// `future`, polled with the I/O runtime's context entered: what every
-    /// Redis operation runs in, wherever it is awaited.
-    pub(crate) fn enter<F: Future>(&self, future: F) -> InIo<F> {
+    /// Redis operation runs in, wherever it is awaited. With `locals`, a
+    /// poll on a runtime they accept is left in that runtime's context
+    /// instead (see `local.rs`).
+    pub(crate) fn enter<F: Future>(&self, locals: Option<Arc<Locals>>, future: F) -> InIo<F> {
         InIo {
             handle: self.handle.clone(),
+            locals,
             future: Box::pin(future),
         }
+    }
+
+    /// The handle of the runtime the tier's tasks run on.
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
     }
 }
 
@@ -103,6 +114,7 @@ impl Drop for Io {
 /// A future polled inside the I/O runtime's context (see [`Io::enter`]).
 pub(crate) struct InIo<F> {
     handle: Handle,
+    locals: Option<Arc<Locals>>,
     future: Pin<Box<F>>,
 }
 
@@ -111,6 +123,12 @@ impl<F: Future> Future for InIo<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
+        if let Some(locals) = &this.locals
+            && locals.usable_runtime(&this.handle).is_some()
+        {
+            // The caller's runtime drives this operation's connection.
+            return this.future.as_mut().poll(cx);
+        }
         let _entered = this.handle.enter();
         this.future.as_mut().poll(cx)
     }
@@ -125,7 +143,7 @@ mod tests {
     fn timers_run_for_blocking_callers() {
         let io = Io::start().expect("runtime");
         let start = Instant::now();
-        let slept = crate::block_on::block_on(io.enter(async {
+        let slept = crate::block_on::block_on(io.enter(None, async {
             tokio::time::sleep(Duration::from_millis(20)).await;
             7
         }));
@@ -138,7 +156,7 @@ mod tests {
         let io = Io::start().expect("runtime");
         // A runtime without a time driver: only the I/O thread's can fire.
         let other = Builder::new_current_thread().build().expect("runtime");
-        let outcome = other.block_on(io.enter(async {
+        let outcome = other.block_on(io.enter(None, async {
             tokio::time::timeout(Duration::from_millis(10), std::future::pending::<()>()).await
         }));
         assert!(outcome.is_err(), "the timeout fired");

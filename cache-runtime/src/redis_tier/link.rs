@@ -11,7 +11,7 @@
 //! which then refuses operations at once until a probe succeeds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use redis::{AsyncConnectionConfig, Client};
 
@@ -20,6 +20,7 @@ use super::breaker::Breaker;
 use super::connection::Connection;
 use super::error::RedisError;
 use super::io::{InIo, Io};
+use super::local::Locals;
 
 /// What connections are opened from.
 #[derive(Debug)]
@@ -46,6 +47,9 @@ pub(crate) struct RedisLink {
     config: RedisConfig,
     io: Io,
     current: Mutex<Option<Connection>>,
+    /// Connections driven by callers' runtimes (`None`: every operation
+    /// goes through the I/O thread).
+    locals: Option<Arc<Locals>>,
     connecting: tokio::sync::Mutex<()>,
     breaker: Breaker,
     /// Connections opened so far (the first is 1).
@@ -74,6 +78,8 @@ impl RedisLink {
                 RedisError::Setup(format!("cannot start the I/O thread: {error}"))
             })?,
         };
+        let locals = (config.runtime.is_none() && !config.io_thread_only)
+            .then(|| Arc::new(Locals::default()));
         Ok(RedisLink {
             clients,
             server,
@@ -81,6 +87,7 @@ impl RedisLink {
             config,
             io,
             current: Mutex::new(None),
+            locals,
             connecting: tokio::sync::Mutex::new(()),
             connections: AtomicU64::new(0),
         })
@@ -108,7 +115,7 @@ impl RedisLink {
     /// `future` polled in the I/O thread's context: how every operation on
     /// this link is awaited.
     pub(crate) fn enter<F: std::future::Future>(&self, future: F) -> InIo<F> {
-        self.io.enter(future)
+        self.io.enter(self.locals.clone(), future)
     }
 
     /// Spawns a task on the I/O thread.
@@ -134,6 +141,11 @@ impl RedisLink {
                 server: self.server.clone(),
                 retry_in,
             })?;
+        if let Some(locals) = &self.locals
+            && let Some(runtime) = locals.usable_runtime(self.io.handle())
+        {
+            return self.local_connection(locals, &runtime).await;
+        }
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
@@ -145,6 +157,35 @@ impl RedisLink {
             Ok(connection) => {
                 *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some(connection.clone());
+                self.connections.fetch_add(1, Ordering::Relaxed);
+                Ok(connection)
+            }
+            Err(source) => Err(RedisError::classify(
+                "connect to",
+                self.server.clone(),
+                self.config.connect_timeout,
+                source,
+            )),
+        }
+    }
+
+    /// The connection `runtime` drives (opened on it, so its driver task
+    /// runs there), opened now if it has none.
+    async fn local_connection(
+        &self,
+        locals: &Locals,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Connection, RedisError> {
+        if let Some(connection) = locals.connection(runtime) {
+            return Ok(connection);
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(connection) = locals.connection(runtime) {
+            return Ok(connection);
+        }
+        match self.open_connection().await {
+            Ok(connection) => {
+                locals.keep(runtime, connection.clone());
                 self.connections.fetch_add(1, Ordering::Relaxed);
                 Ok(connection)
             }
@@ -236,16 +277,21 @@ impl RedisLink {
         }
     }
 
-    /// Forgets the current connection.
+    /// Forgets the current connections (the I/O thread's and the
+    /// callers' runtimes').
     pub(crate) fn drop_connection(&self) {
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        if let Some(locals) = &self.locals {
+            locals.forget(None);
+        }
     }
 
     /// How the link is doing, for health checks and statistics.
     pub(crate) fn health(&self) -> RedisHealth {
         RedisHealth {
             server: self.server.clone(),
-            connected: self.current().is_some(),
+            connected: self.current().is_some()
+                || self.locals.as_ref().is_some_and(|locals| locals.any_open()),
             breaker_open: self.breaker.is_open(),
             breaker_opened: self.breaker.times_opened(),
             connections: self.connections.load(Ordering::Relaxed),

@@ -5,6 +5,8 @@
 //! - `breaker.rs`: the circuit breaker;
 //! - `link.rs`: [`RedisLink`], the connection opened on first use and
 //!   reopened after it breaks;
+//! - `local.rs`: connections driven by the callers' own tokio runtimes
+//!   (no hop to the I/O thread);
 //! - `level.rs`: `RedisLevel`, one region's bytes (keys, batches, clearing
 //!   with `SCAN` + `UNLINK`);
 //! - `backend.rs`: [`RedisConnection`] and [`RedisBackend`], the level as a
@@ -29,6 +31,7 @@ mod fleet_clear;
 mod io;
 mod level;
 mod link;
+mod local;
 mod scan;
 mod shared;
 mod tls;
@@ -50,6 +53,7 @@ pub use self::fleet::FleetStats;
 pub use self::fleet_clear::{FleetAnswer, FleetClear};
 pub use self::link::RedisHealth;
 pub(crate) use self::link::RedisLink;
+pub(crate) use self::local::BlockingCall;
 pub use self::shared::{Member, SharedDocument, SharedDocuments};
 
 /// How many keys each `SCAN` call asks Redis to look at.
@@ -84,6 +88,7 @@ pub struct RedisConfig {
     pub(crate) breaker: BreakerSettings,
     pub(crate) fleet_every: Option<Duration>,
     pub(crate) runtime: Option<tokio::runtime::Handle>,
+    pub(crate) io_thread_only: bool,
     pub(crate) tls: TlsFiles,
     /// The seed nodes of a Redis Cluster (`None`: one server, `url`).
     pub(crate) cluster: Option<Vec<String>>,
@@ -117,6 +122,7 @@ impl std::fmt::Debug for RedisConfig {
             .field("ping_every", &self.ping_every)
             .field("fleet_every", &self.fleet_every)
             .field("own_runtime", &self.runtime.is_none())
+            .field("io_thread_only", &self.io_thread_only)
             .field("tls", &self.tls)
             .field(
                 "cluster",
@@ -155,6 +161,7 @@ impl RedisConfig {
             breaker: BreakerSettings::default(),
             fleet_every: None,
             runtime: None,
+            io_thread_only: false,
             tls: TlsFiles::default(),
             cluster: None,
         }
@@ -314,10 +321,25 @@ impl RedisConfig {
         self
     }
 
+    /// Sends every operation through the manager's own I/O thread, even
+    /// when the caller awaits it on a tokio runtime. By default an
+    /// operation awaited on a tokio runtime with its IO and time drivers
+    /// goes out on a connection that runtime drives (one per runtime, at
+    /// most 16 runtimes, forgotten when the runtime shuts down), saving the
+    /// hop to the I/O thread and back; `_blocking` forms, other executors
+    /// and runtimes without drivers use the I/O thread. Turn this on when
+    /// a thread that runs a tokio runtime blocks on a Redis region's
+    /// future with another executor's `block_on` (the runtime's
+    /// connection could not be driven meanwhile).
+    #[must_use]
+    pub fn io_thread_only(mut self) -> RedisConfig {
+        self.io_thread_only = true;
+        self
+    }
+
     /// Drives the connection, its timers and the backplane on `runtime`
-    /// instead of the manager's own I/O thread. A get then costs what a
-    /// raw `redis` get on that runtime costs (no hop to another thread, about
-    /// 15-20 % of a loopback round trip). `runtime` must be a
+    /// instead of the manager's own I/O thread, for every caller (async
+    /// ones on other runtimes and executors too). `runtime` must be a
     /// multi-thread runtime that outlives the manager, and `_blocking`
     /// forms must not be called from its worker threads.
     #[must_use]
