@@ -173,6 +173,8 @@ pub(crate) fn text_of_json(value: &Value) -> String {
 
 fn key_text_serde<K: Serialize>(key: &K) -> String {
     match serde_json::to_value(key) {
+        // A string key's text is the string itself: moved, not copied.
+        Ok(Value::String(text)) => text,
         Ok(value) => text_of_json(&value),
         // A Serialize impl that fails (a map with non-string keys...):
         // no better text than the type's name.

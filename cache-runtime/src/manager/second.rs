@@ -190,25 +190,37 @@ impl<K, V> BackendLevel<K, V> {
     /// The key the envelope of `text` carries.
     fn sealed_key(&self, text: &str) -> Vec<u8> {
         let mut key = Vec::with_capacity(self.region.len() + 1 + text.len());
-        key.extend_from_slice(self.region.as_bytes());
-        key.push(b':');
-        key.extend_from_slice(text.as_bytes());
+        self.seal_key_into(&mut key, text);
         key
     }
 
+    /// [`BackendLevel::sealed_key`] written into `key` (cleared first), so
+    /// a batch reuses one buffer.
+    fn seal_key_into(&self, key: &mut Vec<u8>, text: &str) {
+        key.clear();
+        key.extend_from_slice(self.region.as_bytes());
+        key.push(b':');
+        key.extend_from_slice(text.as_bytes());
+    }
+
     /// Opens the bytes stored under `text`: the value, or a counted miss.
-    fn open(&self, text: &str, bytes: Option<Vec<u8>>, latency: u64) -> Opened<V> {
+    /// `now_ms` is the clock's time (read once per batch); `key` a buffer
+    /// for the sealed key.
+    fn open(
+        &self,
+        text: &str,
+        bytes: Option<Vec<u8>>,
+        latency: u64,
+        now_ms: u64,
+        key: &mut Vec<u8>,
+    ) -> Opened<V> {
         let tiers = self.stats.tiers();
         let Some(bytes) = bytes else {
             tiers.lookup(L2Outcome::Miss, latency);
             return Opened::Missing;
         };
-        let decoded = match Envelope::decode(
-            &bytes,
-            &self.sealed_key(text),
-            &self.schema,
-            self.clock.now_ms(),
-        ) {
+        self.seal_key_into(key, text);
+        let decoded = match Envelope::decode(&bytes, key, &self.schema, now_ms) {
             Ok(decoded) => decoded,
             Err(rejection) => {
                 tiers.lookup(L2Outcome::Rejected, latency);
@@ -261,7 +273,13 @@ impl<K, V> BackendLevel<K, V> {
         let latency = elapsed_ns(start);
         match found {
             Ok(bytes) => {
-                let opened = self.open(&text, bytes, latency);
+                let opened = self.open(
+                    &text,
+                    bytes,
+                    latency,
+                    self.clock.now_ms(),
+                    &mut Vec::with_capacity(self.region.len() + 1 + text.len()),
+                );
                 Ok(self.settle_lookup(&text, opened).await)
             }
             Err(error) => {
@@ -291,9 +309,11 @@ impl<K, V> BackendLevel<K, V> {
             }
         };
         let per_key = latency / (found.len().max(1) as u64);
+        let now_ms = self.clock.now_ms();
+        let mut key = Vec::new();
         let mut hits = Vec::with_capacity(texts.len());
         for (text, bytes) in texts.iter().zip(found) {
-            let opened = self.open(text, bytes, per_key);
+            let opened = self.open(text, bytes, per_key, now_ms, &mut key);
             hits.push(self.settle_lookup(text, opened).await);
         }
         Ok(hits)

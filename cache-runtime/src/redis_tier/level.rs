@@ -182,22 +182,30 @@ impl RedisLevel {
         self.settled(async {
             let mut found = Vec::with_capacity(key_texts.len());
             let per_mget = self.batch().saturating_mul(MGET_KEYS_PER_BATCH);
+            let mut key = Vec::new();
             for chunk in key_texts.chunks(per_mget) {
-                let keys: Vec<String> = chunk.iter().map(|k| self.redis_key(k)).collect();
+                // Each Redis key is written into the command through one
+                // buffer: no string per key.
+                let mut mget = redis::cmd("MGET");
+                for key_text in chunk {
+                    key.clear();
+                    key.extend_from_slice(self.key_prefix.as_bytes());
+                    key.extend_from_slice(key_text.as_bytes());
+                    mget.arg(&key[..]);
+                }
                 let mut connection = self.link.connection().await?;
-                let replies: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-                    .arg(&keys)
+                let replies: Vec<Option<Vec<u8>>> = mget
                     .query_async(&mut connection)
                     .await
-                    .map_err(|error| self.fail("MGET", self.batch_target(&keys), error))?;
-                if replies.len() != keys.len() {
+                    .map_err(|error| self.fail("MGET", self.chunk_target(chunk), error))?;
+                if replies.len() != chunk.len() {
                     return Err(RedisError::Command {
                         operation: "MGET",
-                        target: self.batch_target(&keys),
+                        target: self.chunk_target(chunk),
                         source: redis::RedisError::from((
                             redis::ErrorKind::Parse,
                             "wrong number of values",
-                            format!("{} for {} keys", replies.len(), keys.len()),
+                            format!("{} for {} keys", replies.len(), chunk.len()),
                         )),
                     });
                 }
@@ -526,6 +534,24 @@ impl RedisLevel {
 
     fn region_target(&self) -> String {
         format!("in region `{}` (keys `{}*`)", self.region, self.key_prefix)
+    }
+
+    /// [`RedisLevel::batch_target`] of the keys of `key_texts`.
+    fn chunk_target(&self, key_texts: &[&str]) -> String {
+        let first: Vec<String> = key_texts
+            .first()
+            .map(|text| self.redis_key(text))
+            .into_iter()
+            .collect();
+        match first.first() {
+            Some(first) => format!(
+                "of {} keys in region `{}`, from {}",
+                key_texts.len(),
+                self.region,
+                key_target(first)
+            ),
+            None => self.region_target(),
+        }
     }
 
     fn batch_target(&self, keys: &[String]) -> String {
