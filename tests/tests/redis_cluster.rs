@@ -342,3 +342,72 @@ fn a_killed_master_gives_errors_then_every_slot_recovers() {
         failed.load(Ordering::Relaxed)
     );
 }
+
+#[cfg(feature = "redis-tls")]
+mod over_tls {
+    use super::*;
+    use support::redis::TestCertificates;
+
+    #[test]
+    fn a_cluster_over_tls_serves_data_and_the_backplane_and_refuses_an_untrusted_ca() {
+        let scratch = Scratch::new("redis-cluster", "tls");
+        let certificates = TestCertificates::generate(&scratch.path().join("certs"));
+        let cluster = RedisCluster::start_tls(3, &certificates);
+        let tls_config = || {
+            RedisConfig::cluster(cluster.tls_seeds())
+                .prefix("rc")
+                .connect_timeout(Duration::from_secs(2))
+                .response_timeout(Duration::from_secs(2))
+                .backplane_ping_every(Duration::from_millis(100))
+                .tls_ca_file(&certificates.ca)
+        };
+        let a = manager(tls_config(), &scratch);
+        let b = manager(tls_config(), &scratch);
+
+        // Keys on every master, written and read over TLS.
+        let users_a = a.region::<Users>().expect("region");
+        let users_b = b.region::<Users>().expect("region");
+        let entries: Vec<(String, String)> = (0..300)
+            .map(|n| (format!("tls:{n}"), format!("v{n}")))
+            .collect();
+        let keys: Vec<String> = entries.iter().map(|(key, _)| key.clone()).collect();
+        assert_eq!(
+            run(users_a.insert_many(entries.clone())).expect("batch"),
+            300
+        );
+        let spread = keys_per_node(&cluster, 3);
+        assert!(spread.iter().all(|&held| held > 50), "{spread:?}");
+        let read = run(users_b.get_many(&keys)).expect("get_many over TLS");
+        assert!(read.iter().all(Option::is_some));
+
+        // The backplane subscribes on a seed over TLS.
+        wait_for("both subscribed", || {
+            [&a, &b]
+                .iter()
+                .all(|m| m.backplane_stats().is_some_and(|s| s.subscribed))
+        });
+        let hybrid_a = a.region::<Hybrid>().expect("region");
+        let hybrid_b = b.region::<Hybrid>().expect("region");
+        hybrid_a.insert_blocking("k".into(), "first".into());
+        assert_eq!(hybrid_b.get_blocking(&"k".into()).as_deref(), Some("first"));
+        hybrid_a.insert_blocking("k".into(), "second".into());
+        wait_for("b seeing the new value", || {
+            hybrid_b.get_blocking(&"k".into()).as_deref() == Some("second")
+        });
+
+        // A CA that did not sign the nodes' certificates: a clear error.
+        let untrusted = manager(
+            RedisConfig::cluster(cluster.tls_seeds())
+                .prefix("rc")
+                .tls_ca_file(&certificates.other_ca),
+            &scratch,
+        );
+        let users = untrusted.region::<Users>().expect("region");
+        let error = run(users.try_get(&"tls:1".into())).expect_err("untrusted");
+        let message = error.to_string();
+        assert!(
+            message.contains("certificate") || message.contains("UnknownIssuer"),
+            "{message}"
+        );
+    }
+}

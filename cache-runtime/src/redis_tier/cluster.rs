@@ -66,26 +66,37 @@ pub(crate) fn client(
     config: &super::RedisConfig,
     server: &str,
 ) -> Result<redis::cluster::ClusterClient, super::RedisError> {
-    if let Some(seed) = config
+    let seeds: Vec<&str> = config
         .cluster
         .iter()
         .flatten()
-        .find(|seed| seed.starts_with("rediss://"))
-    {
+        .map(String::as_str)
+        .collect();
+    let secure = seeds
+        .iter()
+        .filter(|seed| seed.starts_with("rediss://"))
+        .count();
+    if secure != 0 && secure != seeds.len() {
         return Err(super::RedisError::Setup(format!(
-            "{}: TLS is not supported on a Redis Cluster yet; give redis:// seed URLs",
-            super::mask_password(seed)
+            "{server}: the seeds mix redis:// and rediss://; a cluster is reached one way: give every seed the same scheme"
         )));
     }
-    redis::cluster::ClusterClient::builder(config.cluster.iter().flatten().map(String::as_str))
+    if secure == 0 && config.tls.is_set() {
+        return Err(super::RedisError::Setup(format!(
+            "{server}: TLS certificate files are set but the seeds are redis://; write rediss:// seeds to connect over TLS"
+        )));
+    }
+    let mut builder = redis::cluster::ClusterClient::builder(seeds)
         .connection_timeout(config.connect_timeout)
         .response_timeout(config.response_timeout)
-        .retries(3)
-        .build()
-        .map_err(|source| super::RedisError::Url {
-            url: server.to_owned(),
-            source,
-        })
+        .retries(3);
+    if secure > 0 {
+        builder = super::tls::cluster_tls(builder, config, server)?;
+    }
+    builder.build().map_err(|source| super::RedisError::Url {
+        url: server.to_owned(),
+        source,
+    })
 }
 
 /// The cluster's masters as `host:port`, sorted (what a scan of every key

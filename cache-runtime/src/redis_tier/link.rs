@@ -320,15 +320,17 @@ fn cluster_clients(config: &RedisConfig, server: &str) -> Result<Clients, RedisE
         )));
     }
     let cluster = super::cluster::client(config, server)?;
+    // The backplane's subscriber connects to one seed at a time, over TLS
+    // for rediss:// seeds, with the same certificate files.
     let seeds = config
         .cluster
         .iter()
         .flatten()
         .map(|seed| {
-            Client::open(seed.as_str()).map_err(|source| RedisError::Url {
-                url: super::mask_password(seed),
-                source,
-            })
+            let mut one = config.clone();
+            one.url = seed.clone();
+            one.cluster = None;
+            super::tls::client(&one, &super::mask_password(seed))
         })
         .collect::<Result<Vec<Client>, RedisError>>()?;
     Ok(Clients::Cluster { cluster, seeds })
@@ -374,11 +376,14 @@ mod cluster_tests {
         let none: [&str; 0] = [];
         let message = refusal(RedisConfig::cluster(none));
         assert!(message.contains("no seed node"), "{message}");
-        let message = refusal(RedisConfig::cluster(["rediss://127.0.0.1:7000"]));
-        assert!(
-            message.contains("TLS is not supported on a Redis Cluster"),
-            "{message}"
-        );
+        let message = refusal(RedisConfig::cluster([
+            "rediss://127.0.0.1:7000",
+            "redis://127.0.0.1:7001",
+        ]));
+        assert!(message.contains("mix redis:// and rediss://"), "{message}");
+        let message =
+            refusal(RedisConfig::cluster(["redis://127.0.0.1:7000"]).tls_ca_file("/tmp/ca.pem"));
+        assert!(message.contains("write rediss:// seeds"), "{message}");
         let message = refusal(RedisConfig::cluster(["redis://127.0.0.1:7000"]).prefix("x{}y"));
         assert!(
             message.contains("prefix `x{}y` cannot be used on a Redis Cluster"),

@@ -104,7 +104,7 @@ pub(crate) struct TlsFiles {
 }
 
 impl TlsFiles {
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.ca.is_some() || self.client.is_some()
     }
 }
@@ -177,8 +177,11 @@ impl RedisConfig {
     /// pub/sub on one of the seed nodes (the cluster forwards every plain
     /// `PUBLISH` to all its nodes, so one subscription hears the whole
     /// fleet; the next seed is tried when that node goes away). Without
-    /// the feature, `build()` refuses the configuration naming it; TLS
-    /// (`rediss://` seeds) is not supported on a cluster.
+    /// the feature, `build()` refuses the configuration naming it.
+    /// `rediss://` seeds (feature `redis-tls`) reach a cluster over TLS
+    /// (`tls-cluster yes`), with the CA and client certificate files of
+    /// [`tls_ca_file`](RedisConfig::tls_ca_file) and
+    /// [`tls_client_cert`](RedisConfig::tls_client_cert).
     ///
     /// ```
     /// use cache_runtime::redis::RedisConfig;

@@ -33,6 +33,29 @@ pub(crate) fn client(config: &RedisConfig, server: &str) -> Result<Client, Redis
 
 #[cfg(feature = "redis-tls")]
 fn tls_client(config: &RedisConfig, server: &str) -> Result<Client, RedisError> {
+    match certificates(config, server)? {
+        None => Client::open(config.url.as_str()).map_err(|source| RedisError::Url {
+            url: server.to_owned(),
+            source,
+        }),
+        Some(certificates) => {
+            Client::build_with_tls(config.url.as_str(), certificates).map_err(|source| {
+                RedisError::Setup(format!(
+                    "{server}: the TLS certificate files cannot be used: {source}"
+                ))
+            })
+        }
+    }
+}
+
+/// The certificates of `config`'s files, read and checked: `None` when it
+/// names none (the system's roots, no client certificate). Installs ring as
+/// rustls' process-wide provider unless the program chose one.
+#[cfg(feature = "redis-tls")]
+fn certificates(
+    config: &RedisConfig,
+    server: &str,
+) -> Result<Option<redis::TlsCertificates>, RedisError> {
     use redis::{ClientTlsConfig, TlsCertificates};
 
     // The redis crate builds its rustls configuration from the process's
@@ -76,23 +99,38 @@ fn tls_client(config: &RedisConfig, server: &str) -> Result<Client, RedisError> 
         None => None,
     };
     if root_cert.is_none() && client_tls.is_none() {
-        return Client::open(config.url.as_str()).map_err(|source| RedisError::Url {
-            url: server.to_owned(),
-            source,
-        });
+        return Ok(None);
     }
-    Client::build_with_tls(
-        config.url.as_str(),
-        TlsCertificates {
-            client_tls,
-            root_cert,
-        },
-    )
-    .map_err(|source| {
-        RedisError::Setup(format!(
-            "{server}: the TLS certificate files cannot be used: {source}"
-        ))
+    Ok(Some(TlsCertificates {
+        client_tls,
+        root_cert,
+    }))
+}
+
+/// A cluster's client builder set up for `rediss://` seeds: the
+/// certificate files of `config`, if any.
+#[cfg(all(feature = "redis-cluster", feature = "redis-tls"))]
+pub(crate) fn cluster_tls(
+    builder: redis::cluster::ClusterClientBuilder,
+    config: &RedisConfig,
+    server: &str,
+) -> Result<redis::cluster::ClusterClientBuilder, RedisError> {
+    Ok(match certificates(config, server)? {
+        Some(certificates) => builder.certs(certificates),
+        None => builder,
     })
+}
+
+/// Without the `redis-tls` feature, `rediss://` seeds are refused.
+#[cfg(all(feature = "redis-cluster", not(feature = "redis-tls")))]
+pub(crate) fn cluster_tls(
+    _builder: redis::cluster::ClusterClientBuilder,
+    _config: &RedisConfig,
+    server: &str,
+) -> Result<redis::cluster::ClusterClientBuilder, RedisError> {
+    Err(RedisError::Setup(format!(
+        "{server}: TLS (rediss://) needs cache-runtime's `redis-tls` feature, which this build lacks; enable it, or use redis:// on a trusted network"
+    )))
 }
 
 /// Whether `pem` holds at least one certificate that parses.

@@ -97,7 +97,9 @@ impl TestCertificates {
         for (name, extensions) in [
             (
                 "server",
-                "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+                // clientAuth too: a TLS cluster's nodes present it to each
+                // other on the cluster bus.
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
             ),
             ("client", "extendedKeyUsage=clientAuth\n"),
         ] {
@@ -177,7 +179,39 @@ impl RedisServer {
     /// identity and slots), its cluster bus on another free port, and a
     /// node timeout of `node_timeout_ms`.
     pub(crate) fn start_cluster_node(node_timeout_ms: u64) -> RedisServer {
-        RedisServer::start_with(None, |_| {
+        RedisServer::start_cluster_node_with(node_timeout_ms, None)
+    }
+
+    /// [`RedisServer::start_cluster_node`], also listening for TLS with
+    /// `certificates`' server certificate, its cluster bus over TLS
+    /// (`tls-cluster yes`): TLS clients are told the nodes' TLS ports.
+    pub(crate) fn start_cluster_node_tls(
+        node_timeout_ms: u64,
+        certificates: &TestCertificates,
+    ) -> RedisServer {
+        RedisServer::start_cluster_node_with(node_timeout_ms, Some(certificates))
+    }
+
+    fn start_cluster_node_with(
+        node_timeout_ms: u64,
+        certificates: Option<&TestCertificates>,
+    ) -> RedisServer {
+        let tls = certificates.map(|certificates| {
+            let path = |path: &Path| path.display().to_string();
+            vec![
+                String::from("--tls-cert-file"),
+                path(&certificates.server.0),
+                String::from("--tls-key-file"),
+                path(&certificates.server.1),
+                String::from("--tls-ca-cert-file"),
+                path(&certificates.ca),
+                String::from("--tls-auth-clients"),
+                String::from("no"),
+                String::from("--tls-cluster"),
+                String::from("yes"),
+            ]
+        });
+        RedisServer::start_with(tls, |_| {
             [
                 "--cluster-enabled",
                 "yes",
@@ -375,22 +409,52 @@ impl RedisCluster {
     /// When `redis-server` or `redis-cli` is missing or the cluster does not
     /// form in time.
     pub(crate) fn start(masters: usize) -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..masters)
-            .map(|_| RedisServer::start_cluster_node(1_000))
-            .collect();
+        RedisCluster::form(
+            (0..masters)
+                .map(|_| RedisServer::start_cluster_node(1_000))
+                .collect(),
+        )
+    }
+
+    /// [`RedisCluster::start`] with every node also listening for TLS and
+    /// its cluster bus over TLS ([`RedisServer::start_cluster_node_tls`]).
+    pub(crate) fn start_tls(masters: usize, certificates: &TestCertificates) -> RedisCluster {
+        RedisCluster::form(
+            (0..masters)
+                .map(|_| RedisServer::start_cluster_node_tls(1_000, certificates))
+                .collect(),
+        )
+    }
+
+    /// Assigns the slots of `nodes` (through their plain ports) and waits
+    /// until the cluster is whole.
+    fn form(nodes: Vec<RedisServer>) -> RedisCluster {
         let mut create = Command::new("redis-cli");
         create.arg("--cluster").arg("create");
         for node in &nodes {
             create.arg(format!("127.0.0.1:{}", node.port));
         }
-        let output = create
+        let mut child = create
             .args(["--cluster-replicas", "0", "--cluster-yes"])
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("redis-cli is installed (apt-get install redis-tools)");
+        // redis-cli waits for the nodes to meet; nodes that cannot (a
+        // cluster bus refusing their certificates) would hold it forever.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("watch redis-cli").is_none() {
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().expect("redis-cli output");
         assert!(
             output.status.success(),
-            "redis-cli --cluster create failed: {}{}",
+            "redis-cli --cluster create failed (or did not finish in 30 s): {}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
@@ -402,6 +466,11 @@ impl RedisCluster {
     /// Its nodes' URLs (`redis://127.0.0.1:<port>/`), the seeds to give.
     pub(crate) fn seeds(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// Its nodes' TLS URLs (`rediss://127.0.0.1:<tls port>/`).
+    pub(crate) fn tls_seeds(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::tls_url).collect()
     }
 
     /// Node `node`'s port.
