@@ -102,7 +102,7 @@ fi
 export CACHE_ADMIN_AXE="$axe_dir/node_modules/axe-core/axe.min.js"
 
 step "cargo test (workspace, all features)"
-cargo test --workspace --all-features 2>&1 | tee "$log"
+cargo test --workspace --all-features --no-fail-fast 2>&1 | tee "$log"
 
 # One closing line for the whole run (cargo prints one per test binary, the
 # last often an empty doctest group).

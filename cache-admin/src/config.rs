@@ -238,7 +238,12 @@ pub struct AdminConfig {
     pub(crate) value_limit: usize,
     pub(crate) audit_capacity: usize,
     pub(crate) alerts: crate::alerts::AlertSettings,
+    pub(crate) disk_min_free: f64,
 }
+
+/// The share of the disk tier's file system that must be free for its
+/// health component to say `up` (5 %).
+pub const DEFAULT_DISK_MIN_FREE: f64 = 0.05;
 
 /// The admin API's default port.
 pub const DEFAULT_PORT: u16 = 9464;
@@ -254,6 +259,7 @@ impl Default for AdminConfig {
             value_limit: 4 * 1024,
             audit_capacity: 10_000,
             alerts: crate::alerts::AlertSettings::default(),
+            disk_min_free: DEFAULT_DISK_MIN_FREE,
         }
     }
 }
@@ -331,6 +337,19 @@ impl AdminConfig {
     #[must_use]
     pub fn audit_capacity(mut self, records: usize) -> AdminConfig {
         self.audit_capacity = records.max(1);
+        self
+    }
+
+    /// The share (0 to 1) of the disk tier's file system that must be free
+    /// for the health check's `disk` component to say `up`; below it the
+    /// component, and readiness with it, say `degraded` (default 5 %; 0
+    /// never degrades for space). A value outside 0 to 1 is clamped, and
+    /// NaN keeps the default.
+    #[must_use]
+    pub fn disk_min_free(mut self, share: f64) -> AdminConfig {
+        if !share.is_nan() {
+            self.disk_min_free = share.clamp(0.0, 1.0);
+        }
         self
     }
 

@@ -40,7 +40,9 @@ mod ui;
 pub use crate::alerts::AlertSettings;
 pub use crate::audit::OperationRecord;
 pub use crate::auth::Caller;
-pub use crate::config::{AdminConfig, DEFAULT_PORT, MIN_SECRET_LEN, Role, Token, TokenError};
+pub use crate::config::{
+    AdminConfig, DEFAULT_DISK_MIN_FREE, DEFAULT_PORT, MIN_SECRET_LEN, Role, Token, TokenError,
+};
 pub use crate::error::{ApiError, ErrorBody, ErrorDetail};
 pub use crate::serve::{AdminServer, ServeError, serve};
 

@@ -765,6 +765,21 @@ async fn a_failing_disk_level_degrades_readiness_without_making_the_service_unre
         "{component}"
     );
 
+    // An operator who asks for more free space than there is sees the
+    // disk degraded, with the share asked for; the service stays ready.
+    let demanding = Admin::start(admin.manager.clone(), config().disk_min_free(1.0)).await;
+    let ready = demanding.read("/health/ready").await;
+    assert_eq!(ready.status, StatusCode::OK, "low space is not unready");
+    let component = disk(&ready.json());
+    assert_eq!(component["status"], "degraded", "{component}");
+    assert!(
+        component["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("below the 100 % asked")),
+        "{component}"
+    );
+    demanding.stop().await;
+
     // The region's folder disappears (an unmounted volume, say).
     std::fs::remove_dir_all(scratch.0.join("disk").join("admin-files")).expect("remove");
     let ready = admin.read("/health/ready").await;

@@ -51,9 +51,6 @@ const LEVEL_CHECKS: Duration = Duration::from_secs(2);
 /// How long the configuration store's check may take.
 const CONFIG_CHECK: Duration = Duration::from_secs(2);
 
-/// A file system with less than this share free degrades the disk.
-const MIN_FREE_SHARE: f64 = 0.05;
-
 fn component(name: impl Into<String>, status: &'static str, detail: String) -> Component {
     Component {
         name: name.into(),
@@ -115,6 +112,7 @@ fn mib(bytes: u64) -> String {
 
 async fn components(state: &AdminState) -> Vec<Component> {
     let manager = state.manager();
+    let min_free = state.config().disk_min_free;
     let mut components = Vec::new();
     let levels = level_checks(state).await;
     let failing: Vec<String> = match &levels {
@@ -303,16 +301,17 @@ async fn components(state: &AdminState) -> Vec<Component> {
                             Some((free, total)) if total > 0 => {
                                 let share = free as f64 / total as f64;
                                 (
-                                    if share < MIN_FREE_SHARE {
-                                        "degraded"
-                                    } else {
-                                        "up"
-                                    },
+                                    if share < min_free { "degraded" } else { "up" },
                                     format!(
-                                        "{folder}: writable in {latency:?}, {} free of {} ({:.0} %)",
+                                        "{folder}: writable in {latency:?}, {} free of {} ({:.0} %{})",
                                         mib(free),
                                         mib(total),
-                                        share * 100.0
+                                        share * 100.0,
+                                        if share < min_free {
+                                            format!(", below the {:.0} % asked", min_free * 100.0)
+                                        } else {
+                                            String::new()
+                                        }
                                     ),
                                 )
                             }
