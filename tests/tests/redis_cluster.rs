@@ -4,7 +4,10 @@
 //! suite and two managers: data, batches, browsing and clearing over
 //! every master, the backplane and configuration channels, fleet
 //! statistics; a slot moved mid-run (`ASK`, then `MOVED`); a master killed
-//! mid-load (errors, not panics) and back (every slot served again).
+//! mid-load (errors, not panics) and back (every slot served again). With
+//! a replica per master (`--cluster-replicas 1`): reads sent to the
+//! replicas when asked, and a killed master's replica taking over with its
+//! data.
 
 #![cfg(feature = "redis-cluster")]
 
@@ -341,6 +344,166 @@ fn a_killed_master_gives_errors_then_every_slot_recovers() {
         succeeded.load(Ordering::Relaxed),
         failed.load(Ordering::Relaxed)
     );
+}
+
+/// How many times node `node` ran `command` since its statistics were
+/// last reset (`INFO commandstats`).
+fn calls(cluster: &RedisCluster, node: usize, command: &str) -> u64 {
+    let prefix = format!("cmdstat_{command}:calls=");
+    cluster
+        .cli(node, &["info", "commandstats"])
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().expect("a call count"))
+}
+
+/// Waits until the replicas hold as many keys as their masters.
+fn wait_for_replication(cluster: &RedisCluster) {
+    wait_for("every write replicated", || {
+        cluster.masters().into_iter().all(|master| {
+            let replica = cluster.replica_of(master).expect("a replica");
+            let held = keys_per_node(cluster, cluster.nodes());
+            held[master] == held[replica]
+        })
+    });
+}
+
+#[test]
+fn reads_go_to_the_replicas_when_asked() {
+    let cluster = RedisCluster::start_with_replicas(3);
+    let scratch = Scratch::new("redis-cluster", "replica-reads");
+    let writer = manager(config(&cluster), &scratch);
+    let reader = manager(config(&cluster).read_from_replicas(), &scratch);
+    let (users_w, users_r) = (
+        writer.region::<Users>().expect("region"),
+        reader.region::<Users>().expect("region"),
+    );
+    let entries: Vec<(String, String)> = (0..300)
+        .map(|n| (format!("replica:{n}"), format!("value {n}")))
+        .collect();
+    let keys: Vec<String> = entries.iter().map(|(key, _)| key.clone()).collect();
+    run(users_w.insert_many(entries.clone())).expect("batch");
+    wait_for_replication(&cluster);
+
+    // One runtime, so one connection: while a replica's connection is
+    // still opening, the client reads that shard from its master; a first
+    // round opens them all.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let read_all = || {
+        for (key, value) in &entries {
+            assert_eq!(
+                runtime
+                    .block_on(users_r.try_get(key))
+                    .expect("get")
+                    .as_ref(),
+                Some(value)
+            );
+        }
+    };
+    read_all();
+    for node in 0..cluster.nodes() {
+        cluster.cli(node, &["config", "resetstat"]);
+    }
+    read_all();
+    let expected: Vec<Option<String>> = entries.iter().map(|(_, v)| Some(v.clone())).collect();
+    assert_eq!(
+        runtime.block_on(users_r.get_many(&keys)).expect("get_many"),
+        expected
+    );
+
+    // Every GET and MGET went to a replica; the masters served none.
+    let masters = cluster.masters();
+    let replicas: Vec<usize> = (0..cluster.nodes())
+        .filter(|node| !masters.contains(node))
+        .collect();
+    let on = |nodes: &[usize], command: &str| -> u64 {
+        nodes
+            .iter()
+            .map(|&node| calls(&cluster, node, command))
+            .sum()
+    };
+    assert_eq!(on(&masters, "get"), 0, "GETs on the masters");
+    assert_eq!(on(&masters, "mget"), 0, "MGETs on the masters");
+    assert!(on(&replicas, "get") >= 300, "{} GETs", on(&replicas, "get"));
+    assert!(
+        on(&replicas, "mget") >= 3,
+        "{} MGETs",
+        on(&replicas, "mget")
+    );
+    // The writer (default settings) reads from the masters.
+    assert_eq!(
+        run(users_w.try_get(&keys[0])).expect("get").as_deref(),
+        Some("value 0")
+    );
+    assert_eq!(on(&masters, "get"), 1);
+
+    // One server has no replicas to read from: refused at build.
+    let error = CacheManager::builder()
+        .without_config_env()
+        .disk_root(scratch.path().join("one"))
+        .redis(RedisConfig::new(cluster.seeds()[0].clone()).read_from_replicas())
+        .build()
+        .expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("read_from_replicas needs a cluster"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_replica_takes_over_a_killed_master_with_its_data() {
+    let mut cluster = RedisCluster::start_with_replicas(3);
+    let scratch = Scratch::new("redis-cluster", "failover");
+    let manager = manager(
+        config(&cluster)
+            .response_timeout(Duration::from_millis(300))
+            .circuit_breaker(3, Duration::from_millis(100), Duration::from_millis(400)),
+        &scratch,
+    );
+    let users = manager.region::<Users>().expect("region");
+    let entries: Vec<(String, String)> = (0..300)
+        .map(|n| (format!("failover:{n}"), format!("value {n}")))
+        .collect();
+    run(users.insert_many(entries.clone())).expect("batch");
+    wait_for_replication(&cluster);
+
+    let master = cluster.masters()[0];
+    let replica = cluster.replica_of(master).expect("a replica");
+    let held = keys_per_node(&cluster, cluster.nodes())[master];
+    assert!(held > 50, "the master holds {held} keys");
+    cluster.kill(master);
+
+    // Its replica is promoted (node timeout 1 s) and serves the slots; the
+    // master is not started again.
+    let failed = std::cell::Cell::new(0u64);
+    let started = Instant::now();
+    wait_for("every key readable again", || {
+        entries
+            .iter()
+            .all(|(key, value)| match run(users.try_get(key)) {
+                Ok(read) => read.as_ref() == Some(value),
+                Err(_) => {
+                    failed.set(failed.get() + 1);
+                    false
+                }
+            })
+    });
+    let took = started.elapsed();
+    assert!(cluster.cli(replica, &["role"]).starts_with("master"));
+    let failed = failed.get();
+    assert!(failed > 0, "reads failed while no node served the slots");
+    // Writes and batches go to the new master too.
+    run(users.insert_many(entries.clone())).expect("writes after the failover");
+    let keys: Vec<String> = entries.iter().map(|(key, _)| key.clone()).collect();
+    let expected: Vec<Option<String>> = entries.iter().map(|(_, v)| Some(v.clone())).collect();
+    assert_eq!(run(users.get_many(&keys)).expect("get_many"), expected);
+    println!("failover: {failed} reads failed, every key back after {took:?}");
 }
 
 #[cfg(feature = "redis-tls")]

@@ -90,6 +90,9 @@ pub(crate) fn client(
         .connection_timeout(config.connect_timeout)
         .response_timeout(config.response_timeout)
         .retries(3);
+    if config.read_from_replicas {
+        builder = builder.read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
+    }
     if secure > 0 {
         builder = super::tls::cluster_tls(builder, config, server)?;
     }

@@ -69,6 +69,10 @@ impl RedisLink {
         let server = config.url_masked();
         let clients = if config.is_cluster() {
             cluster_clients(&config, &server)?
+        } else if config.read_from_replicas {
+            return Err(RedisError::Setup(format!(
+                "{server}: read_from_replicas needs a cluster (RedisConfig::cluster with its seed nodes); one server has no replicas this tier reads from"
+            )));
         } else {
             Clients::Server(super::tls::client(&config, &server)?)
         };
@@ -146,27 +150,13 @@ impl RedisLink {
         {
             return self.local_connection(locals, &runtime).await;
         }
-        if let Some(connection) = self.current() {
-            return Ok(connection);
-        }
-        let _one_at_a_time = self.connecting.lock().await;
-        if let Some(connection) = self.current() {
-            return Ok(connection);
-        }
-        match self.open_connection().await {
-            Ok(connection) => {
-                *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some(connection.clone());
-                self.connections.fetch_add(1, Ordering::Relaxed);
-                Ok(connection)
-            }
-            Err(source) => Err(RedisError::classify(
-                "connect to",
-                self.server.clone(),
-                self.config.connect_timeout,
-                source,
-            )),
-        }
+        self.reuse_or_open(
+            || self.current(),
+            |connection| {
+                *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection);
+            },
+        )
+        .await
     }
 
     /// The connection `runtime` drives (opened on it, so its driver task
@@ -176,16 +166,30 @@ impl RedisLink {
         locals: &Locals,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Connection, RedisError> {
-        if let Some(connection) = locals.connection(runtime) {
+        self.reuse_or_open(
+            || locals.connection(runtime),
+            |connection| locals.keep(runtime, connection),
+        )
+        .await
+    }
+
+    /// The connection `find` gives, or a new one (one opening at a time,
+    /// counted) handed to `keep`.
+    async fn reuse_or_open(
+        &self,
+        find: impl Fn() -> Option<Connection>,
+        keep: impl FnOnce(Connection),
+    ) -> Result<Connection, RedisError> {
+        if let Some(connection) = find() {
             return Ok(connection);
         }
         let _one_at_a_time = self.connecting.lock().await;
-        if let Some(connection) = locals.connection(runtime) {
+        if let Some(connection) = find() {
             return Ok(connection);
         }
         match self.open_connection().await {
             Ok(connection) => {
-                locals.keep(runtime, connection.clone());
+                keep(connection.clone());
                 self.connections.fetch_add(1, Ordering::Relaxed);
                 Ok(connection)
             }

@@ -92,6 +92,9 @@ pub struct RedisConfig {
     pub(crate) tls: TlsFiles,
     /// The seed nodes of a Redis Cluster (`None`: one server, `url`).
     pub(crate) cluster: Option<Vec<String>>,
+    /// A cluster's reads (`GET`, `MGET`) go to a random replica of the
+    /// slot's master.
+    pub(crate) read_from_replicas: bool,
 }
 
 /// The certificate files of a `rediss://` connection.
@@ -124,6 +127,7 @@ impl std::fmt::Debug for RedisConfig {
             .field("own_runtime", &self.runtime.is_none())
             .field("io_thread_only", &self.io_thread_only)
             .field("tls", &self.tls)
+            .field("read_from_replicas", &self.read_from_replicas)
             .field(
                 "cluster",
                 &self
@@ -164,6 +168,7 @@ impl RedisConfig {
             io_thread_only: false,
             tls: TlsFiles::default(),
             cluster: None,
+            read_from_replicas: false,
         }
     }
 
@@ -195,6 +200,24 @@ impl RedisConfig {
         let mut config = RedisConfig::new(seeds.first().cloned().unwrap_or_default());
         config.cluster = Some(seeds);
         config
+    }
+
+    /// Sends a cluster's reads (`get`, `get_many`) to a random replica of
+    /// each slot's master (writes, clears and browsing stay on the
+    /// masters); a shard without replicas is read from its master. Spreads
+    /// read load over the replicas at a price: replication is
+    /// asynchronous, so a read just after a write or an invalidation may
+    /// still see the value from before it on a replica that lags (a miss
+    /// goes to the loader; a stale hit lives until the replica catches
+    /// up). The replicas are those in the client's slot map: one that
+    /// joined later is used after the next refresh (a `MOVED`, a
+    /// reconnection), and while a replica's connection is being opened
+    /// its master serves the read. Only for [`RedisConfig::cluster`]:
+    /// `build()` refuses it for one server.
+    #[must_use]
+    pub fn read_from_replicas(mut self) -> RedisConfig {
+        self.read_from_replicas = true;
+        self
     }
 
     /// Whether this is a Redis Cluster's configuration

@@ -413,7 +413,54 @@ impl RedisCluster {
             (0..masters)
                 .map(|_| RedisServer::start_cluster_node(1_000))
                 .collect(),
+            0,
         )
+    }
+
+    /// `masters` masters with one replica each (`masters * 2` nodes,
+    /// `--cluster-replicas 1`), waiting until every replica has its
+    /// master's data stream (`master_link_status:up`) and every node
+    /// knows every replica. A killed master's
+    /// replica takes over after the node timeout (1 s).
+    pub(crate) fn start_with_replicas(masters: usize) -> RedisCluster {
+        let cluster = RedisCluster::form(
+            (0..masters * 2)
+                .map(|_| RedisServer::start_cluster_node(1_000))
+                .collect(),
+            1,
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let replicas = (0..cluster.nodes.len())
+                .filter(|&node| {
+                    cluster
+                        .cli(node, &["info", "replication"])
+                        .contains("master_link_status:up")
+                })
+                .count();
+            // Every node's `CLUSTER SLOTS` (a client's slot map) lists
+            // every replica: Redis leaves out a replica until gossip has
+            // told the node its replication offset.
+            let replica_ports: Vec<String> = (0..cluster.nodes.len())
+                .filter(|&node| cluster.cli(node, &["role"]).starts_with("slave"))
+                .map(|node| cluster.nodes[node].port.to_string())
+                .collect();
+            let known = replica_ports.len() == masters
+                && (0..cluster.nodes.len()).all(|node| {
+                    let slots = cluster.cli(node, &["cluster", "slots"]);
+                    replica_ports
+                        .iter()
+                        .all(|port| slots.lines().any(|line| line == port))
+                });
+            if replicas == masters && known {
+                return cluster;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{replicas} of {masters} replicas in sync after 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// [`RedisCluster::start`] with every node also listening for TLS and
@@ -423,19 +470,21 @@ impl RedisCluster {
             (0..masters)
                 .map(|_| RedisServer::start_cluster_node_tls(1_000, certificates))
                 .collect(),
+            0,
         )
     }
 
-    /// Assigns the slots of `nodes` (through their plain ports) and waits
-    /// until the cluster is whole.
-    fn form(nodes: Vec<RedisServer>) -> RedisCluster {
+    /// Assigns the slots of `nodes` (through their plain ports), with
+    /// `replicas` replicas per master, and waits until the cluster is
+    /// whole.
+    fn form(nodes: Vec<RedisServer>, replicas: usize) -> RedisCluster {
         let mut create = Command::new("redis-cli");
         create.arg("--cluster").arg("create");
         for node in &nodes {
             create.arg(format!("127.0.0.1:{}", node.port));
         }
         let mut child = create
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -471,6 +520,32 @@ impl RedisCluster {
     /// Its nodes' TLS URLs (`rediss://127.0.0.1:<tls port>/`).
     pub(crate) fn tls_seeds(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::tls_url).collect()
+    }
+
+    /// Which nodes are masters now (`ROLE` asked of each running node).
+    pub(crate) fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&node| self.nodes[node].child.is_some())
+            .filter(|&node| self.cli(node, &["role"]).starts_with("master"))
+            .collect()
+    }
+
+    /// The replica of master `master` (the running node whose `ROLE`
+    /// names its port).
+    pub(crate) fn replica_of(&self, master: usize) -> Option<usize> {
+        let port = self.nodes[master].port.to_string();
+        (0..self.nodes.len())
+            .filter(|&node| self.nodes[node].child.is_some())
+            .find(|&node| {
+                let role = self.cli(node, &["role"]);
+                let mut lines = role.lines();
+                lines.next() == Some("slave") && lines.nth(1) == Some(port.as_str())
+            })
+    }
+
+    /// How many nodes it has (running or not).
+    pub(crate) fn nodes(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Node `node`'s port.
