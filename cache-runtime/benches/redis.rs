@@ -57,28 +57,10 @@
 //! of each in its slow log (threshold 100 µs), i.e. the longest the clear
 //! held Redis' event loop in one command.
 //!
-//! Recorded on the reference machine (2 shared cores, other load ~1:
-//! loopback round trips were ~3x slower than on the idle machine;
-//! `scripts/bench-redis.sh`, 3 runs, interleaved paired ratios):
-//!
-//! ```text
-//! get            manager / raw 1.35 (target 1.05: missed)   get_blocking / raw 1.25
-//!                raw, driver on another thread / raw 1.18   manager / that 1.13
-//!                get_blocking / raw sync connection 1.66
-//! batch of 1,000 get_many x37 faster than 1,000 gets; insert_many x45;
-//!                get_many / one raw pipeline 2.7
-//! L1 hit         hybrid / moka 1.18 (1,024 entries), 0.97 (100,000)
-//! clear 1M keys  3.6-4.1 s; PING p99.9 1.5 ms (0.3 ms alone), max = the machine's
-//!                own ~5 ms; longest SCAN 1.5 ms, UNLINK 1.3 ms on the server
-//! ```
-//!
-//! Most of the get's gap is the architecture, not the layers: the
-//! manager's connection is driven by its own I/O thread, so each get
-//! crosses threads twice (~4.5 context switches per get against ~2 for a
-//! connection driven by the caller's runtime); `raw_get_io_thread` pays
-//! the same. The rest is the layers, mostly serde_json decoding the
-//! `Vec<u8>` value as an array of numbers (also ~35 % of `get_many`'s
-//! CPU).
+//! The figures recorded on the reference machine, and the command that
+//! reproduces them, are in the README's table of measured figures; the
+//! targets (get within x1.05 of a raw GET, get_many within x1.3 of a raw
+//! MGET) are printed next to each ratio by `scripts/bench-redis.sh`.
 
 #[path = "common/interleave.rs"]
 mod interleave;
