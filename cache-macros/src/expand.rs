@@ -15,12 +15,35 @@ use cache_spec::{
 };
 
 use crate::item::Marker;
+use crate::seen::{self, Seen};
 
-/// `::cache_runtime::__private`, or `<crate = path>::__private`.
-pub(crate) fn private_path(krate: Option<&Path>) -> TokenStream {
+/// How an expansion reaches cache-runtime's `__private` module: the path
+/// its items use, and the import that brings it into their block.
+pub(crate) struct Facade {
+    /// `::cache_runtime::__private`, or a name the import binds.
+    pub(crate) private: TokenStream,
+    /// Empty for `::cache_runtime`; for `crate = path`, one import, so a
+    /// path that is not cache-runtime is one error on that path.
+    pub(crate) import: TokenStream,
+}
+
+/// `::cache_runtime::__private`, or `<crate = path>::__private` through one
+/// import spanned at the path: the facade exports `__private` a second time
+/// as `crate_path_must_name_cache_runtime`, the name that import asks for,
+/// so the compiler's "unresolved import" says what is wrong.
+pub(crate) fn facade(krate: Option<&Path>) -> Facade {
     match krate {
-        Some(path) => quote!(#path::__private),
-        None => quote!(::cache_runtime::__private),
+        Some(path) => Facade {
+            private: quote!(__cache_runtime_private),
+            import: quote_spanned! {path.span()=>
+                #[allow(unused_imports)]
+                use #path::crate_path_must_name_cache_runtime as __cache_runtime_private;
+            },
+        },
+        None => Facade {
+            private: quote!(::cache_runtime::__private),
+            import: TokenStream::new(),
+        },
     }
 }
 
@@ -54,9 +77,8 @@ pub(crate) fn region(
     name: &str,
     name_span: Span,
 ) -> TokenStream {
-    let private = private_path(args.krate.as_ref());
+    let Facade { private, import } = facade(args.krate.as_ref());
     let ident = &marker.ident;
-    let linkme = quote!(#private::linkme);
     let item_text = ident.to_string();
     let key_text = type_text(key);
     let value_text = type_text(value);
@@ -125,7 +147,7 @@ pub(crate) fn region(
             )),
         }
     });
-    let guard = name_guard("cache_region_named", name, name_span);
+    let guard = name_guard(Declared::Region, name, name_span);
 
     quote! {
         #guard
@@ -133,9 +155,9 @@ pub(crate) fn region(
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
-            #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_REGIONS)]
-            #[linkme(crate = #linkme)]
-            static __CACHE_RUNTIME_REGION: #private::RegionDescriptor =
+            #import
+
+            #private::link! { CACHE_RUNTIME_0_1_REGIONS: static __CACHE_RUNTIME_REGION: #private::RegionDescriptor =
                 #private::RegionDescriptor::__linked(#private::LinkedRegion {
                     name: #name,
                     name_hash: #private::name_hash(#name),
@@ -157,23 +179,24 @@ pub(crate) fn region(
                     ),
                 })
                 .__with_kit(__cache_runtime_kit);
+            }
 
             #kit
             #require_serde
             #require_codec
 
-            #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_REGION_INDEX)]
-            #[linkme(crate = #linkme)]
-            static __CACHE_RUNTIME_REGION_INDEX: #private::RegionIndexEntry = #private::RegionIndexEntry {
+            #private::link! { CACHE_RUNTIME_0_1_REGION_INDEX: static __CACHE_RUNTIME_REGION_INDEX: #private::RegionIndexEntry = #private::RegionIndexEntry {
                 hash: #private::name_hash(#name),
                 descriptor: &__CACHE_RUNTIME_REGION,
-            };
+            }; }
 
-            #[automatically_derived]
-            impl #private::CacheRegion for #ident {
-                type Key = #key;
-                type Value = #value;
-                const DESCRIPTOR: &'static #private::RegionDescriptor = &__CACHE_RUNTIME_REGION;
+            #private::link! { items:
+                #[automatically_derived]
+                impl #private::CacheRegion for #ident {
+                    type Key = #key;
+                    type Value = #value;
+                    const DESCRIPTOR: &'static #private::RegionDescriptor = &__CACHE_RUNTIME_REGION;
+                }
             }
         };
     }
@@ -185,9 +208,8 @@ pub(crate) fn provider(
     name: &str,
     name_span: Span,
 ) -> TokenStream {
-    let private = private_path(args.krate.as_ref());
-    let guard = name_guard("cache_config_provider_named", name, name_span);
-    let linkme = quote!(#private::linkme);
+    let Facade { private, import } = facade(args.krate.as_ref());
+    let guard = name_guard(Declared::Provider, name, name_span);
     let ident = &function.sig.ident;
     let function_text = ident.to_string();
     let priority = args.priority.as_ref().map(|p| p.value).unwrap_or(0);
@@ -209,13 +231,13 @@ pub(crate) fn provider(
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
+            #import
+
             fn __cache_runtime_load() -> ::core::result::Result<#private::ConfigLayer, #private::BoxError> {
                 #call
             }
 
-            #[#linkme::distributed_slice(#private::CACHE_RUNTIME_0_1_PROVIDERS)]
-            #[linkme(crate = #linkme)]
-            static __CACHE_RUNTIME_PROVIDER: #private::ProviderDescriptor =
+            #private::link! { CACHE_RUNTIME_0_1_PROVIDERS: static __CACHE_RUNTIME_PROVIDER: #private::ProviderDescriptor =
                 #private::ProviderDescriptor::__linked(#private::LinkedProvider {
                     name: #name,
                     priority: #priority,
@@ -228,8 +250,16 @@ pub(crate) fn provider(
                     ),
                     load: __cache_runtime_load,
                 });
+            }
         };
     }
+}
+
+/// What a name guard protects.
+#[derive(Clone, Copy)]
+enum Declared {
+    Region,
+    Provider,
 }
 
 /// A `#[macro_export]` macro named after `name`: two declarations with
@@ -238,7 +268,22 @@ pub(crate) fn provider(
 /// points at the item, not its name). `non_local_definitions` is allowed:
 /// a declaration inside a function body is legitimate, and the guard is an
 /// implementation detail its author cannot move.
-fn name_guard(kind: &str, name: &str, span: Span) -> TokenStream {
+///
+/// Where the second declaration can be told apart in the macro itself
+/// (`seen`), it gets this crate's own error instead of its guard: the
+/// name, "declared twice" and where the first one is.
+fn name_guard(declared: Declared, name: &str, span: Span) -> TokenStream {
+    let (kind, what) = match declared {
+        Declared::Region => ("cache_region_named", "region"),
+        Declared::Provider => ("cache_config_provider_named", "config provider"),
+    };
+    if let Seen::Twice(first) = seen::record(kind, name, span) {
+        let message = format!(
+            "{what} `{name}` is declared twice in this crate (first at {first}); \
+             each {what} is found by its name: give this one another, e.g. `{name}-2`"
+        );
+        return syn::Error::new(span, message).to_compile_error();
+    }
     let guard = format_ident!("{kind}_{}", name.replace('-', "_"), span = span);
     quote_spanned! {span=>
         #[doc(hidden)]

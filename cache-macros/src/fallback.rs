@@ -8,7 +8,7 @@ use quote::quote;
 use syn::Path;
 
 use crate::errors::Errors;
-use crate::expand::private_path;
+use crate::expand::{Facade, facade};
 use crate::item::Marker;
 
 pub(crate) fn region(
@@ -21,13 +21,15 @@ pub(crate) fn region(
 ) -> TokenStream {
     let compile_errors = errors.to_compile_errors();
     let stub = marker.map(|marker| {
-        let private = private_path(krate);
+        let Facade { private, import } = facade(krate);
         let ident = &marker.ident;
         let key = key.map(|k| quote!(#k)).unwrap_or_else(|| quote!(()));
         let value = value.map(|v| quote!(#v)).unwrap_or_else(|| quote!(()));
         quote! {
             #[doc(hidden)]
             const _: () = {
+                #import
+
                 #[automatically_derived]
                 impl #private::CacheRegion for #ident {
                     type Key = #key;

@@ -19,6 +19,7 @@ mod fallback;
 mod item;
 mod provider;
 mod region;
+mod seen;
 mod valid;
 
 /// Declares a cache region on a unit struct. See `cache_runtime::cache_region`.

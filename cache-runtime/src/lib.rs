@@ -85,6 +85,11 @@ mod test_support;
 #[path = "private.rs"]
 pub mod __private;
 
+/// `__private` again, under the name a `crate = path` expansion imports: a
+/// path that is not cache-runtime then fails with this name in the error.
+#[doc(hidden)]
+pub use __private as crate_path_must_name_cache_runtime;
+
 pub use cache_macros::{cache_config_provider, cache_region, custom_cache_region};
 pub use config::ConfigLayer;
 pub use descriptor::RegionDescriptor;

@@ -22,7 +22,26 @@ pub mod kit {
     pub use crate::manager::{RegionCodecs, RegionKit};
 }
 
+pub use crate::__cache_runtime_link as link;
 pub use crate::__cache_runtime_region_kit as region_kit;
+
+/// Adds one static to one of the registry's distributed slices, or (after
+/// `items:`) passes items through. Expansions reach linkme's attributes and
+/// the items that name those statics through this macro, so a `crate =
+/// path` that is not cache-runtime fails once, at its import, instead of
+/// again at each of them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cache_runtime_link {
+    ($slice:ident: static $name:ident: $ty:ty = $value:expr;) => {
+        #[$crate::__private::linkme::distributed_slice($crate::__private::$slice)]
+        #[linkme(crate = $crate::__private::linkme)]
+        static $name: $ty = $value;
+    };
+    (items: $($item:item)*) => {
+        $($item)*
+    };
+}
 
 /// Compiles only when `K` and `V` have serde: a region on the disk tier
 /// expands to it, so the error points at its declaration and the
