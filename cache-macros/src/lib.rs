@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 
 use cache_spec::attr::Attribute;
 
+mod enclosing;
 mod errors;
 mod expand;
 mod fallback;

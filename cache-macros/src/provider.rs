@@ -5,6 +5,7 @@ use proc_macro2::TokenStream;
 use cache_spec::attr::parse_provider_args;
 use cache_spec::{to_kebab_case, validate_name};
 
+use crate::enclosing::{Block, block_of};
 use crate::errors::Errors;
 use crate::{expand, fallback, item, valid};
 
@@ -23,6 +24,9 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return fallback::item(&errors, input);
     };
     valid::provider(&function, &mut errors);
+    if errors.is_empty() {
+        free_function(&function, &mut errors);
+    }
     let name_span = args
         .name
         .as_ref()
@@ -45,4 +49,22 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     }
     let generated = expand::provider(&args, &function, &name, name_span);
     quote::quote!(#input #generated)
+}
+
+/// An associated function looks like a free one to the attribute; its
+/// source file tells them apart (see `enclosing`).
+fn free_function(function: &syn::ItemFn, errors: &mut Errors) {
+    let ident = &function.sig.ident;
+    let inside = match block_of(ident.span()) {
+        Some(Block::Impl) => "an `impl` block",
+        Some(Block::Trait) => "a trait",
+        _ => return,
+    };
+    errors.push(syn::Error::new(
+        ident.span(),
+        format!(
+            "a config provider must be a free function (a `fn` at module level), not an associated function of {inside}: \
+             move `fn {ident}` out of it, to module level"
+        ),
+    ));
 }

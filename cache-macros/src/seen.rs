@@ -77,8 +77,8 @@ fn site_of(span: Span) -> Option<Site> {
         return None;
     }
     let span = span.unwrap();
+    // `file` is the path as the compiler shows it (remapped paths too).
     let file = span.file();
-    span.local_file()?;
     if file.is_empty() {
         return None;
     }
