@@ -123,15 +123,40 @@ pub(crate) fn region(
     // declaration rather than when the manager opens the region.
     let tier = RegionSettings::resolve(args.preset.as_ref().map(|p| p.value), &args.options).tier;
     let require_serde = tier.persists().then(|| {
-        let check = match tier {
-            Tier::Disk => quote!(the_disk_tier_persists_keys_and_values_with_serde),
-            Tier::Redis => quote!(the_redis_tier_persists_keys_and_values_with_serde),
-            Tier::Hybrid => quote!(the_hybrid_tier_persists_keys_and_values_with_serde),
-            _ => quote!(a_backend_tier_persists_keys_and_values_with_serde),
+        let (the_tier, how) = match tier {
+            Tier::Disk => ("the disk tier", "writes keys and values to files with serde"),
+            Tier::Redis => ("the redis tier", "writes keys and values to Redis with serde"),
+            Tier::Hybrid => (
+                "the hybrid tier",
+                "writes keys and values to its second level (disk or Redis) with serde",
+            ),
+            _ => (
+                "a backend tier",
+                "hands keys and values to its backend as bytes made with serde",
+            ),
         };
-        quote_spanned! {value.span()=>
-            const _: () = #private::#check::<#key_of, #value_of>();
-        }
+        // One check per type, on that type, with a message naming it and
+        // the tier: a constant that panics when the type lacks serde.
+        let check = |ty: &Type, of: &TokenStream| {
+            let message = format!(
+                "`{}` cannot be stored by {the_tier}: it does not implement serde's `Serialize` and `Deserialize`; \
+                 {the_tier} {how}: derive `serde::Serialize, serde::Deserialize` for it (serde's `derive` feature), \
+                 or keep the region in memory (`tier = \"memory\"`)",
+                type_text(ty)
+            );
+            quote_spanned! {ty.span()=>
+                const _: () = {
+                    #[allow(unused_imports)]
+                    use #private::NoSerde as _;
+                    if !<#private::SerdeProbe<#of>>::SERDE {
+                        ::core::panic!(#message);
+                    }
+                };
+            }
+        };
+        let key_check = check(key, &key_of);
+        let value_check = check(value, &value_of);
+        quote!(#key_check #value_check)
     });
     // A codec this build of cache-runtime lacks is an error at the option,
     // not values silently stored uncompressed.

@@ -43,44 +43,24 @@ macro_rules! __cache_runtime_link {
     };
 }
 
-/// Compiles only when `K` and `V` have serde: a region on the disk tier
-/// expands to it, so the error points at its declaration and the
-/// "required by" note names the tier.
-pub const fn the_disk_tier_persists_keys_and_values_with_serde<K, V>()
-where
-    K: serde::Serialize + serde::de::DeserializeOwned,
-    V: serde::Serialize + serde::de::DeserializeOwned,
-{
+/// Whether `T` has serde, as a constant: `SerdeProbe::<T>::SERDE` is the
+/// inherent `true` when `T: Serialize + DeserializeOwned`, else the trait's
+/// `false` ([`NoSerde`]). A region on a persistent tier checks its key and
+/// value types with it, and a type without serde is one error on it that
+/// names the tier.
+pub struct SerdeProbe<T>(core::marker::PhantomData<T>);
+
+/// The `false` of [`SerdeProbe`].
+pub trait NoSerde {
+    /// `T` lacks `Serialize` or `DeserializeOwned`.
+    const SERDE: bool = false;
 }
 
-/// Compiles only when `K` and `V` have serde: a region on the redis tier
-/// expands to it, so the error points at its declaration and the
-/// "required by" note names the tier.
-pub const fn the_redis_tier_persists_keys_and_values_with_serde<K, V>()
-where
-    K: serde::Serialize + serde::de::DeserializeOwned,
-    V: serde::Serialize + serde::de::DeserializeOwned,
-{
-}
+impl<T> NoSerde for SerdeProbe<T> {}
 
-/// Compiles only when `K` and `V` have serde: a region on the hybrid tier
-/// expands to it, so the error points at its declaration and the
-/// "required by" note names the tier.
-pub const fn the_hybrid_tier_persists_keys_and_values_with_serde<K, V>()
-where
-    K: serde::Serialize + serde::de::DeserializeOwned,
-    V: serde::Serialize + serde::de::DeserializeOwned,
-{
-}
-
-/// Compiles only when `K` and `V` have serde: a region on the backend tier
-/// expands to it, so the error points at its declaration and the
-/// "required by" note names the tier.
-pub const fn a_backend_tier_persists_keys_and_values_with_serde<K, V>()
-where
-    K: serde::Serialize + serde::de::DeserializeOwned,
-    V: serde::Serialize + serde::de::DeserializeOwned,
-{
+impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeProbe<T> {
+    /// `T` has serde.
+    pub const SERDE: bool = true;
 }
 
 /// What `check_linked!()` expands to.
