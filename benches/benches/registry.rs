@@ -96,7 +96,11 @@ mod build {
     /// from.
     #[divan::bench]
     fn slice_hashmap() -> HashMap<&'static str, &'static RegionDescriptor> {
-        naive_index(cache_runtime::__private::CACHE_RUNTIME_0_1_REGIONS.iter())
+        naive_index(
+            cache_runtime::__private::CACHE_RUNTIME_0_1_REGIONS
+                .iter()
+                .map(|entry| entry.descriptor),
+        )
     }
 }
 

@@ -25,6 +25,36 @@ pub(crate) struct Facade {
     /// Empty for `::cache_runtime`; for `crate = path`, one import, so a
     /// path that is not cache-runtime is one error on that path.
     pub(crate) import: TokenStream,
+    /// Whether the facade comes through that import: then the items that
+    /// would fail again after it go through the facade's `link!` macro.
+    through_import: bool,
+}
+
+impl Facade {
+    /// `item` (`static NAME: T = value;`) added to the registry's `slice`.
+    fn link(&self, slice: &str, item: TokenStream) -> TokenStream {
+        let private = &self.private;
+        let slice = format_ident!("{slice}");
+        if self.through_import {
+            quote!(#private::link! { #slice: #item })
+        } else {
+            quote! {
+                #[#private::linkme::distributed_slice(#private::#slice)]
+                #[linkme(crate = #private::linkme)]
+                #item
+            }
+        }
+    }
+
+    /// `items`, through `link!` when the facade comes through the import.
+    fn items(&self, items: TokenStream) -> TokenStream {
+        let private = &self.private;
+        if self.through_import {
+            quote!(#private::link! { items: #items })
+        } else {
+            items
+        }
+    }
 }
 
 /// `::cache_runtime::__private`, or `<crate = path>::__private` through one
@@ -39,10 +69,12 @@ pub(crate) fn facade(krate: Option<&Path>) -> Facade {
                 #[allow(unused_imports)]
                 use #path::crate_path_must_name_cache_runtime as __cache_runtime_private;
             },
+            through_import: true,
         },
         None => Facade {
             private: quote!(::cache_runtime::__private),
             import: TokenStream::new(),
+            through_import: false,
         },
     }
 }
@@ -77,7 +109,8 @@ pub(crate) fn region(
     name: &str,
     name_span: Span,
 ) -> TokenStream {
-    let Facade { private, import } = facade(args.krate.as_ref());
+    let facade = facade(args.krate.as_ref());
+    let private = facade.private.clone();
     let ident = &marker.ident;
     let item_text = ident.to_string();
     let key_text = type_text(key);
@@ -110,13 +143,34 @@ pub(crate) fn region(
     let key_of = quote_spanned!(key.span()=> <#ident as #private::CacheRegion>::Key);
     let value_of = quote_spanned!(value.span()=> <#ident as #private::CacheRegion>::Value);
     // A type that borrows (`&'static str`) cannot be deserialized into an
-    // owned value, and the probe would fail to compile rather than step
-    // aside: such types get no JSON input.
-    let key_de = deserialize_probe(key);
-    let value_de = deserialize_probe(value);
+    // owned value, and its pick would fail to compile rather than step
+    // aside (lifetimes are checked after the constant is chosen): such types
+    // get no serde.
+    let pick = |ty: &Type, constant: TokenStream| {
+        if borrows(ty) {
+            quote!(::core::option::Option::None)
+        } else {
+            quote!(Pick::#constant)
+        }
+    };
+    let key_serde = pick(key, quote!(KEY_SERDE));
+    let value_serde = pick(value, quote!(VALUE_SERDE));
     let kit = quote! {
         fn __cache_runtime_kit() -> #private::kit::RegionKit {
-            #private::region_kit!(#key_of, #value_of, #key_de, #value_de)
+            #[allow(unused_imports)]
+            use #private::kit::{
+                NoKeySerde as _, NoKeyTextDisplay as _, NoKeyTextSerde as _, NoValueSerde as _,
+                NoWeighSerde as _, NoWeighTrait as _,
+            };
+            type Pick = #private::kit::Pick<#key_of, #value_of>;
+            #private::kit::RegionKit::new::<#key_of, #value_of>(#private::kit::RegionCodecs::__picked(
+                Pick::KEY_TEXT_SERDE,
+                Pick::KEY_TEXT_DISPLAY,
+                #key_serde,
+                #value_serde,
+                Pick::WEIGH_TRAIT,
+                Pick::WEIGH_SERDE,
+            ))
         }
     };
     // Entries of persistent tiers are written with serde: say so at the
@@ -174,18 +228,16 @@ pub(crate) fn region(
     });
     let guard = name_guard(Declared::Region, name, name_span);
 
-    quote! {
-        #guard
-
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
-        const _: () = {
-            #import
-
-            #private::link! { CACHE_RUNTIME_0_1_REGIONS: static __CACHE_RUNTIME_REGION: #private::RegionDescriptor =
+    // Hashed here rather than by a `const fn` in each expansion: the
+    // compiler's interpreter would run it twice per declaration.
+    let name_hash = cache_spec::name_hash(name);
+    // The descriptor is a plain static; the linker's list holds a small
+    // entry pointing at it (one linkme element per declaration).
+    let region = quote! {
+            static __CACHE_RUNTIME_REGION: #private::RegionDescriptor =
                 #private::RegionDescriptor::__linked(#private::LinkedRegion {
                     name: #name,
-                    name_hash: #private::name_hash(#name),
+                    name_hash: #name_hash,
                     item: #item_text,
                     key_type: #key_text,
                     value_type: #value_text,
@@ -204,25 +256,41 @@ pub(crate) fn region(
                     ),
                 })
                 .__with_kit(__cache_runtime_kit);
-            }
+    };
+    let index = facade.link(
+        "CACHE_RUNTIME_0_1_REGIONS",
+        quote! {
+            static __CACHE_RUNTIME_REGION_INDEX: #private::RegionIndexEntry = #private::RegionIndexEntry {
+                hash: #name_hash,
+                descriptor: &__CACHE_RUNTIME_REGION,
+            };
+        },
+    );
+    let marker_impl = facade.items(quote! {
+        #[automatically_derived]
+        impl #private::CacheRegion for #ident {
+            type Key = #key;
+            type Value = #value;
+            const DESCRIPTOR: &'static #private::RegionDescriptor = &__CACHE_RUNTIME_REGION;
+            const __LINKED: ::core::option::Option<&'static #private::RegionIndexEntry> =
+                ::core::option::Option::Some(&__CACHE_RUNTIME_REGION_INDEX);
+        }
+    });
+    let import = &facade.import;
 
+    quote! {
+        #guard
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            #import
+            #region
             #kit
             #require_serde
             #require_codec
-
-            #private::link! { CACHE_RUNTIME_0_1_REGION_INDEX: static __CACHE_RUNTIME_REGION_INDEX: #private::RegionIndexEntry = #private::RegionIndexEntry {
-                hash: #private::name_hash(#name),
-                descriptor: &__CACHE_RUNTIME_REGION,
-            }; }
-
-            #private::link! { items:
-                #[automatically_derived]
-                impl #private::CacheRegion for #ident {
-                    type Key = #key;
-                    type Value = #value;
-                    const DESCRIPTOR: &'static #private::RegionDescriptor = &__CACHE_RUNTIME_REGION;
-                }
-            }
+            #index
+            #marker_impl
         };
     }
 }
@@ -233,7 +301,8 @@ pub(crate) fn provider(
     name: &str,
     name_span: Span,
 ) -> TokenStream {
-    let Facade { private, import } = facade(args.krate.as_ref());
+    let facade = facade(args.krate.as_ref());
+    let private = facade.private.clone();
     let guard = name_guard(Declared::Provider, name, name_span);
     let ident = &function.sig.ident;
     let function_text = ident.to_string();
@@ -246,6 +315,25 @@ pub(crate) fn provider(
         }
         ReturnType::Default => quote!(#private::IntoConfigLayer::into_config_layer(#ident())),
     };
+    let provider = facade.link(
+        "CACHE_RUNTIME_0_1_PROVIDERS",
+        quote! {
+            static __CACHE_RUNTIME_PROVIDER: #private::ProviderDescriptor =
+                #private::ProviderDescriptor::__linked(#private::LinkedProvider {
+                    name: #name,
+                    priority: #priority,
+                    function: #function_text,
+                    site: #private::DeclarationSite::__new(
+                        ::core::module_path!(),
+                        ::core::file!(),
+                        ::core::line!(),
+                        ::core::column!(),
+                    ),
+                    load: __cache_runtime_load,
+                });
+        },
+    );
+    let import = &facade.import;
     // The guard sits next to the function, outside the block: inside it, it
     // would be a non-local definition at module level too, which
     // `forbid(warnings)` would refuse. (In an `impl`, where a provider
@@ -262,20 +350,7 @@ pub(crate) fn provider(
                 #call
             }
 
-            #private::link! { CACHE_RUNTIME_0_1_PROVIDERS: static __CACHE_RUNTIME_PROVIDER: #private::ProviderDescriptor =
-                #private::ProviderDescriptor::__linked(#private::LinkedProvider {
-                    name: #name,
-                    priority: #priority,
-                    function: #function_text,
-                    site: #private::DeclarationSite::__new(
-                        ::core::module_path!(),
-                        ::core::file!(),
-                        ::core::line!(),
-                        ::core::column!(),
-                    ),
-                    load: __cache_runtime_load,
-                });
-            }
+            #provider
         };
     }
 }
@@ -334,21 +409,18 @@ fn preset_tokens(private: &TokenStream, preset: Preset) -> TokenStream {
     }
 }
 
-/// `deserialize` when the type can be probed for `DeserializeOwned`,
-/// `borrowed` when it names a reference or a lifetime.
-fn deserialize_probe(ty: &Type) -> TokenStream {
-    fn borrows(tokens: TokenStream) -> bool {
+/// Whether a type names a reference or a lifetime: it cannot be probed for
+/// `DeserializeOwned` (the probe would fail to compile rather than step
+/// aside).
+fn borrows(ty: &Type) -> bool {
+    fn any_borrow(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|token| match token {
             proc_macro2::TokenTree::Punct(punct) => matches!(punct.as_char(), '&' | '\''),
-            proc_macro2::TokenTree::Group(group) => borrows(group.stream()),
+            proc_macro2::TokenTree::Group(group) => any_borrow(group.stream()),
             _ => false,
         })
     }
-    if borrows(quote!(#ty)) {
-        quote!(borrowed)
-    } else {
-        quote!(deserialize)
-    }
+    any_borrow(quote!(#ty))
 }
 
 fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream {

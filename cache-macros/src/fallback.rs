@@ -21,7 +21,9 @@ pub(crate) fn region(
 ) -> TokenStream {
     let compile_errors = errors.to_compile_errors();
     let stub = marker.map(|marker| {
-        let Facade { private, import } = facade(krate);
+        let Facade {
+            private, import, ..
+        } = facade(krate);
         let ident = &marker.ident;
         let key = key.map(|k| quote!(#k)).unwrap_or_else(|| quote!(()));
         let value = value.map(|v| quote!(#v)).unwrap_or_else(|| quote!(()));

@@ -3,10 +3,11 @@
 //! file names), serde for tools and persisted tiers, and a weigher.
 //!
 //! `#[cache_region]` knows the concrete types, so it picks these with
-//! "autoref specialization" (method resolution tries `&&Probe` impls, whose
-//! bounds need serde, before `&Probe` and `Probe` ones): a region gets serde
-//! support exactly when its types implement the traits, without a bound on
-//! every region.
+//! associated constants ([`Pick`]): a constant of an inherent impl whose
+//! bounds need serde (or `Display`, or [`CacheWeight`]) is chosen over the
+//! trait constant of the same name when the bounds hold, so a region gets
+//! serde support exactly when its types implement the traits, without a
+//! bound on every region.
 
 use std::any::TypeId;
 use std::fmt::Display;
@@ -64,7 +65,7 @@ impl<T> Copy for SerdeFns<T> {}
 
 impl<T: Serialize + DeserializeOwned> SerdeFns<T> {
     /// serde_json for `T`.
-    pub fn json() -> SerdeFns<T> {
+    pub const fn json() -> SerdeFns<T> {
         SerdeFns {
             to_json: |value| serde_json::to_value(value),
             from_json: |json| serde_json::from_value(json),
@@ -108,21 +109,6 @@ impl<K, V> Clone for RegionCodecs<K, V> {
 impl<K, V> Copy for RegionCodecs<K, V> {}
 
 impl<K, V> RegionCodecs<K, V> {
-    #[doc(hidden)]
-    pub fn __from_parts(
-        key_text: Option<fn(&K) -> String>,
-        key_serde: Option<SerdeFns<K>>,
-        value_serde: Option<SerdeFns<V>>,
-        weigh: fn(&K, &V) -> u32,
-    ) -> RegionCodecs<K, V> {
-        RegionCodecs {
-            key_text,
-            key_serde,
-            value_serde,
-            weigh,
-        }
-    }
-
     /// No text form, no serde: the memory tier only, no patterns, no
     /// browsing; weights are `size_of` the key and value.
     pub fn plain() -> RegionCodecs<K, V> {
@@ -313,176 +299,103 @@ impl RegionKit {
     }
 }
 
-/// The probe the declaration's kit function calls methods on.
-pub struct Probe<K, V>(PhantomData<fn() -> (K, V)>);
+/// What a declaration's kit is made of, chosen by associated constants:
+/// each `Pick::<K, V>::X` below is the inherent constant when its bound
+/// holds, else the `false`-like default of the trait of the same name
+/// ([`NoKeyTextSerde`]...), which the expansion imports. The constants
+/// are chosen by path, one lookup each, with the declaration's concrete
+/// types.
+pub struct Pick<K, V>(PhantomData<fn() -> (K, V)>);
 
-impl<K, V> Probe<K, V> {
-    /// A probe for keys `K` and values `V`.
-    pub const fn new() -> Probe<K, V> {
-        Probe(PhantomData)
-    }
+impl<K: Serialize, V> Pick<K, V> {
+    /// The key's text from its JSON.
+    pub const KEY_TEXT_SERDE: Option<fn(&K) -> String> = Some(key_text_serde::<K>);
 }
+/// No serde text for the key.
+pub trait NoKeyTextSerde<K> {
+    /// None.
+    const KEY_TEXT_SERDE: Option<fn(&K) -> String> = None;
+}
+impl<K, V> NoKeyTextSerde<K> for Pick<K, V> {}
 
-impl<K, V> Default for Probe<K, V> {
-    fn default() -> Self {
-        Probe::new()
-    }
+impl<K: Display, V> Pick<K, V> {
+    /// The key's text from `Display`.
+    pub const KEY_TEXT_DISPLAY: Option<fn(&K) -> String> = Some(key_text_display::<K>);
 }
+/// No `Display` text for the key.
+pub trait NoKeyTextDisplay<K> {
+    /// None.
+    const KEY_TEXT_DISPLAY: Option<fn(&K) -> String> = None;
+}
+impl<K, V> NoKeyTextDisplay<K> for Pick<K, V> {}
 
-/// Key text through serde (preferred).
-pub trait KeyTextSerde<K> {
-    /// The key's text function.
-    fn key_text(&self) -> Option<fn(&K) -> String>;
-}
-impl<K: Serialize, V> KeyTextSerde<K> for &&Probe<K, V> {
-    fn key_text(&self) -> Option<fn(&K) -> String> {
-        Some(key_text_serde::<K>)
-    }
-}
-
-/// Key text through `Display`.
-pub trait KeyTextDisplay<K> {
-    /// The key's text function.
-    fn key_text(&self) -> Option<fn(&K) -> String>;
-}
-impl<K: Display, V> KeyTextDisplay<K> for &Probe<K, V> {
-    fn key_text(&self) -> Option<fn(&K) -> String> {
-        Some(key_text_display::<K>)
-    }
-}
-
-/// No key text.
-pub trait KeyTextNone<K> {
-    /// No text function.
-    fn key_text(&self) -> Option<fn(&K) -> String>;
-}
-impl<K, V> KeyTextNone<K> for Probe<K, V> {
-    fn key_text(&self) -> Option<fn(&K) -> String> {
-        None
-    }
-}
-
-/// Key serde when the key type has it.
-pub trait KeySerde<K> {
+impl<K: Serialize + DeserializeOwned, V> Pick<K, V> {
     /// The key's serde functions.
-    fn key_serde(&self) -> Option<SerdeFns<K>>;
+    pub const KEY_SERDE: Option<SerdeFns<K>> = Some(SerdeFns::json());
 }
-impl<K: Serialize + DeserializeOwned, V> KeySerde<K> for &Probe<K, V> {
-    fn key_serde(&self) -> Option<SerdeFns<K>> {
-        Some(SerdeFns::json())
-    }
-}
-
-/// No key serde.
-pub trait KeySerdeNone<K> {
+/// No serde for the key.
+pub trait NoKeySerde<K> {
     /// None.
-    fn key_serde(&self) -> Option<SerdeFns<K>>;
+    const KEY_SERDE: Option<SerdeFns<K>> = None;
 }
-impl<K, V> KeySerdeNone<K> for Probe<K, V> {
-    fn key_serde(&self) -> Option<SerdeFns<K>> {
-        None
-    }
-}
+impl<K, V> NoKeySerde<K> for Pick<K, V> {}
 
-/// Value serde when the value type has it.
-pub trait ValueSerde<V> {
+impl<K, V: Serialize + DeserializeOwned> Pick<K, V> {
     /// The value's serde functions.
-    fn value_serde(&self) -> Option<SerdeFns<V>>;
+    pub const VALUE_SERDE: Option<SerdeFns<V>> = Some(SerdeFns::json());
 }
-impl<K, V: Serialize + DeserializeOwned> ValueSerde<V> for &Probe<K, V> {
-    fn value_serde(&self) -> Option<SerdeFns<V>> {
-        Some(SerdeFns::json())
-    }
-}
-
-/// No value serde.
-pub trait ValueSerdeNone<V> {
+/// No serde for the value.
+pub trait NoValueSerde<V> {
     /// None.
-    fn value_serde(&self) -> Option<SerdeFns<V>>;
+    const VALUE_SERDE: Option<SerdeFns<V>> = None;
 }
-impl<K, V> ValueSerdeNone<V> for Probe<K, V> {
-    fn value_serde(&self) -> Option<SerdeFns<V>> {
-        None
-    }
-}
+impl<K, V> NoValueSerde<V> for Pick<K, V> {}
 
-/// Weight from [`CacheWeight`] (preferred).
-pub trait WeighTrait<K, V> {
-    /// The weigher.
-    fn weigher(&self) -> fn(&K, &V) -> u32;
+impl<K, V: CacheWeight> Pick<K, V> {
+    /// The value's own weight.
+    pub const WEIGH_TRAIT: Option<fn(&K, &V) -> u32> = Some(weigh_trait::<K, V>);
 }
-impl<K, V: CacheWeight> WeighTrait<K, V> for &&Probe<K, V> {
-    fn weigher(&self) -> fn(&K, &V) -> u32 {
-        weigh_trait::<K, V>
-    }
+/// No [`CacheWeight`] for the value.
+pub trait NoWeighTrait<K, V> {
+    /// None.
+    const WEIGH_TRAIT: Option<fn(&K, &V) -> u32> = None;
 }
+impl<K, V> NoWeighTrait<K, V> for Pick<K, V> {}
 
-/// Weight from the serde_json size.
-pub trait WeighSerde<K, V> {
-    /// The weigher.
-    fn weigher(&self) -> fn(&K, &V) -> u32;
+impl<K, V: Serialize> Pick<K, V> {
+    /// The value's weight from its JSON size.
+    pub const WEIGH_SERDE: Option<fn(&K, &V) -> u32> = Some(weigh_serde::<K, V>);
 }
-impl<K, V: Serialize> WeighSerde<K, V> for &Probe<K, V> {
-    fn weigher(&self) -> fn(&K, &V) -> u32 {
-        weigh_serde::<K, V>
-    }
+/// No serde weight for the value.
+pub trait NoWeighSerde<K, V> {
+    /// None.
+    const WEIGH_SERDE: Option<fn(&K, &V) -> u32> = None;
 }
+impl<K, V> NoWeighSerde<K, V> for Pick<K, V> {}
 
-/// Weight from `size_of`.
-pub trait WeighSize<K, V> {
-    /// The weigher.
-    fn weigher(&self) -> fn(&K, &V) -> u32;
-}
-impl<K, V> WeighSize<K, V> for Probe<K, V> {
-    fn weigher(&self) -> fn(&K, &V) -> u32 {
-        weigh_size_of::<K, V>
+impl<K, V> RegionCodecs<K, V> {
+    /// The codecs from what [`Pick`] found, in order of preference: key
+    /// text from serde, else `Display`; weight from [`CacheWeight`], else
+    /// the JSON size, else `size_of`.
+    #[doc(hidden)]
+    pub fn __picked(
+        key_text_serde: Option<fn(&K) -> String>,
+        key_text_display: Option<fn(&K) -> String>,
+        key_serde: Option<SerdeFns<K>>,
+        value_serde: Option<SerdeFns<V>>,
+        weigh_trait: Option<fn(&K, &V) -> u32>,
+        weigh_serde: Option<fn(&K, &V) -> u32>,
+    ) -> RegionCodecs<K, V> {
+        RegionCodecs {
+            key_text: key_text_serde.or(key_text_display),
+            key_serde,
+            value_serde,
+            weigh: weigh_trait.or(weigh_serde).unwrap_or(weigh_size_of::<K, V>),
+        }
     }
-}
-
-/// Builds the [`RegionKit`] of keys `$key` and values `$value`, choosing
-/// what the types support; `borrowed` for a type that cannot be probed for
-/// `DeserializeOwned` (it names a lifetime). What `#[cache_region]` expands
-/// to; not public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __cache_runtime_region_kit {
-    ($key:ty, $value:ty) => {
-        $crate::__private::region_kit!($key, $value, deserialize, deserialize)
-    };
-    ($key:ty, $value:ty, $key_de:ident, $value_de:ident) => {{
-        #[allow(unused_imports)]
-        use $crate::__private::kit::{
-            KeySerde as _, KeySerdeNone as _, KeyTextDisplay as _, KeyTextNone as _,
-            KeyTextSerde as _, ValueSerde as _, ValueSerdeNone as _, WeighSerde as _,
-            WeighSize as _, WeighTrait as _,
-        };
-        let probe = $crate::__private::kit::Probe::<$key, $value>::new();
-        $crate::__private::kit::RegionKit::new::<$key, $value>(
-            $crate::__private::kit::RegionCodecs::__from_parts(
-                (&&&probe).key_text(),
-                $crate::__private::region_kit!(@key_serde $key_de probe),
-                $crate::__private::region_kit!(@value_serde $value_de probe),
-                (&&&probe).weigher(),
-            ),
-        )
-    }};
-    (@key_serde deserialize $probe:ident) => {
-        (&&$probe).key_serde()
-    };
-    (@key_serde borrowed $probe:ident) => {
-        ::core::option::Option::None
-    };
-    (@value_serde deserialize $probe:ident) => {
-        (&&$probe).value_serde()
-    };
-    (@value_serde borrowed $probe:ident) => {
-        ::core::option::Option::None
-    };
 }
 
 #[cfg(test)]
-// The borrows select the impl (autoref specialization); clippy cannot see it.
-#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
@@ -498,30 +411,70 @@ mod tests {
     struct Id(u64);
 
     #[test]
-    fn probes_pick_what_the_types_support() {
-        let probe = Probe::<String, Vec<u8>>::new();
-        let text = (&&&probe).key_text().expect("serde");
-        assert_eq!(text(&"user:1".to_owned()), "user:1");
-        assert!((&&probe).key_serde().is_some());
-        assert!((&&probe).value_serde().is_some());
-        assert_eq!((&&&probe).weigher()(&String::new(), &vec![1, 2, 3]), 24 + 7);
-
-        let probe = Probe::<Id, Opaque>::new();
-        assert_eq!((&&&probe).key_text().expect("serde")(&Id(42)), "42");
-        assert!((&&probe).value_serde().is_none());
-        assert_eq!((&&&probe).weigher()(&Id(1), &Opaque), 8);
-
-        let probe = Probe::<std::net::Ipv4Addr, Heavy>::new();
-        // Ipv4Addr has serde (as a string) and Display: serde wins, same text.
+    fn picks_choose_what_the_types_support() {
+        fn picked<K, V>(
+            key_text_serde: Option<fn(&K) -> String>,
+            key_text_display: Option<fn(&K) -> String>,
+            key_serde: Option<SerdeFns<K>>,
+            value_serde: Option<SerdeFns<V>>,
+            weigh_trait: Option<fn(&K, &V) -> u32>,
+            weigh_serde: Option<fn(&K, &V) -> u32>,
+        ) -> RegionCodecs<K, V> {
+            RegionCodecs::__picked(
+                key_text_serde,
+                key_text_display,
+                key_serde,
+                value_serde,
+                weigh_trait,
+                weigh_serde,
+            )
+        }
+        macro_rules! pick {
+            ($k:ty, $v:ty) => {{
+                type P = Pick<$k, $v>;
+                picked(
+                    P::KEY_TEXT_SERDE,
+                    P::KEY_TEXT_DISPLAY,
+                    P::KEY_SERDE,
+                    P::VALUE_SERDE,
+                    P::WEIGH_TRAIT,
+                    P::WEIGH_SERDE,
+                )
+            }};
+        }
+        let codecs = pick!(String, Vec<u8>);
         assert_eq!(
-            (&&&probe).key_text().expect("text")(&[10, 0, 0, 1].into()),
+            (codecs.key_text.expect("serde"))(&"user:1".to_owned()),
+            "user:1"
+        );
+        assert!(codecs.key_serde.is_some() && codecs.value_serde.is_some());
+        assert_eq!((codecs.weigh)(&String::new(), &vec![1, 2, 3]), 24 + 7);
+
+        let codecs = pick!(Id, Opaque);
+        assert_eq!((codecs.key_text.expect("serde"))(&Id(42)), "42");
+        assert!(codecs.value_serde.is_none());
+        assert_eq!((codecs.weigh)(&Id(1), &Opaque), 8);
+
+        let codecs = pick!(std::net::Ipv4Addr, Heavy);
+        assert_eq!(
+            (codecs.key_text.expect("text"))(&[10, 0, 0, 1].into()),
             "10.0.0.1"
         );
-        assert_eq!((&&&probe).weigher()(&[10, 0, 0, 1].into(), &Heavy), 1_004);
+        assert_eq!((codecs.weigh)(&[10, 0, 0, 1].into(), &Heavy), 1_004);
 
-        let probe = Probe::<Opaque, Opaque>::new();
-        assert!((&&&probe).key_text().is_none());
-        assert!((&&probe).key_serde().is_none());
+        let codecs = pick!(Opaque, Opaque);
+        assert!(codecs.key_text.is_none() && codecs.key_serde.is_none());
+
+        // Display without serde: the text comes from Display.
+        struct Shown;
+        impl Display for Shown {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("shown")
+            }
+        }
+        let codecs = pick!(Shown, Opaque);
+        assert_eq!((codecs.key_text.expect("display"))(&Shown), "shown");
+        assert!(codecs.key_serde.is_none());
     }
 
     #[test]

@@ -16,14 +16,13 @@ pub use crate::site::DeclarationSite;
 /// What a declaration's kit function uses (see `crate::kit`).
 pub mod kit {
     pub use crate::kit::{
-        KeySerde, KeySerdeNone, KeyTextDisplay, KeyTextNone, KeyTextSerde, Probe, ValueSerde,
-        ValueSerdeNone, WeighSerde, WeighSize, WeighTrait,
+        NoKeySerde, NoKeyTextDisplay, NoKeyTextSerde, NoValueSerde, NoWeighSerde, NoWeighTrait,
+        Pick,
     };
     pub use crate::manager::{RegionCodecs, RegionKit};
 }
 
 pub use crate::__cache_runtime_link as link;
-pub use crate::__cache_runtime_region_kit as region_kit;
 
 /// Adds one static to one of the registry's distributed slices, or (after
 /// `items:`) passes items through. Expansions reach linkme's attributes and
@@ -78,8 +77,7 @@ pub fn check_linked(manifest: &str, program: &str) -> crate::registry::LinkRepor
 }
 
 pub use crate::registry::slices::{
-    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
-    RegionIndexEntry,
+    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGIONS, RegionIndexEntry,
 };
 
 /// What a marker whose attribute had errors points at, so that code using

@@ -17,4 +17,9 @@ pub trait CacheRegion: 'static {
     type Value: 'static;
     /// The region's descriptor, stored in the link-time registry.
     const DESCRIPTOR: &'static RegionDescriptor;
+    /// The region's entry in the linker's list, for a declared region
+    /// (`None` for a hand-written impl): how the registry finds it by type
+    /// in constant time. Set by the attributes; not public API.
+    #[doc(hidden)]
+    const __LINKED: Option<&'static crate::registry::slices::RegionIndexEntry> = None;
 }

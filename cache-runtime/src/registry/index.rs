@@ -1,7 +1,7 @@
 //! The registry's name index: open addressing over precomputed name hashes.
 //!
-//! Declared regions carry the hash of their name, computed by the compiler
-//! (`cache_spec::name_hash` is a `const fn`), so building the index reads one
+//! Declared regions carry the hash of their name, computed when the
+//! attribute expands (`cache_spec::name_hash`), so building the index reads one
 //! `u64` per region and never hashes a string; only a lookup by a run-time
 //! name hashes it. Each slot packs `id + 1` (zero is empty) with the upper
 //! half of the hash, so a probe rejects other names without touching their

@@ -15,10 +15,7 @@ use cache_spec::name_hash;
 
 pub use self::error::{RegistryError, RegistryProblem};
 use self::index::NameIndex;
-use self::slices::{
-    CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGION_INDEX, CACHE_RUNTIME_0_1_REGIONS,
-    RegionIndexEntry,
-};
+use self::slices::{CACHE_RUNTIME_0_1_PROVIDERS, CACHE_RUNTIME_0_1_REGIONS, RegionIndexEntry};
 pub use crate::builder::{RegionBuilder, RegionError};
 pub use crate::descriptor::RegionDescriptor;
 pub use crate::link_check::{LinkReport, Missing};
@@ -55,7 +52,7 @@ impl RegionId {
 /// a precomputed hash index ([`Registry::get`]), by [`RegionId`]. Iteration
 /// is in name order.
 pub struct Registry {
-    linked: &'static [RegionDescriptor],
+    linked: &'static [RegionIndexEntry],
     registered: Vec<RegionDescriptor>,
     index: NameIndex,
     by_name: OnceLock<Box<[u32]>>,
@@ -124,8 +121,8 @@ impl Registry {
     }
 
     /// The descriptor of region `R`. For a region declared with an attribute
-    /// this is constant time: the descriptor is reached from the type and its
-    /// position computed from its address in the linker's list.
+    /// this is constant time: the linker's entry is reached from the type and
+    /// its position computed from its address in the linker's list.
     #[inline]
     pub fn region<R: CacheRegion>(&self) -> Option<&RegionDescriptor> {
         self.id_of::<R>().map(|id| self.descriptor(id))
@@ -134,19 +131,19 @@ impl Registry {
     /// The id of region `R` (see [`Registry::region`]).
     #[inline]
     pub fn id_of<R: CacheRegion>(&self) -> Option<RegionId> {
-        match self.linked_id(R::DESCRIPTOR) {
+        match R::__LINKED.and_then(|entry| self.linked_id(entry)) {
             Some(id) => Some(RegionId(id)),
-            // A hand-written impl whose descriptor is not in the linker's list.
+            // A hand-written impl, not in the linker's list.
             None => self.id(R::DESCRIPTOR.name()),
         }
     }
 
-    /// The position of `descriptor` in the linker's list, from its address.
+    /// The position of `entry` in the linker's list, from its address.
     #[inline]
-    fn linked_id(&self, descriptor: &RegionDescriptor) -> Option<u32> {
-        let address = descriptor as *const RegionDescriptor as usize;
+    fn linked_id(&self, entry: &RegionIndexEntry) -> Option<u32> {
+        let address = entry as *const RegionIndexEntry as usize;
         let start = self.linked.as_ptr() as usize;
-        let size = std::mem::size_of::<RegionDescriptor>();
+        let size = std::mem::size_of::<RegionIndexEntry>();
         let offset = address.wrapping_sub(start);
         (offset < std::mem::size_of_val(self.linked) && offset.is_multiple_of(size))
             .then(|| (offset / size) as u32)
@@ -162,31 +159,15 @@ impl Registry {
         self.slot(id.0)
     }
 
-    /// Indexes linked descriptors given with their hashes; false when one
-    /// is not in the linker's list.
-    #[inline]
-    fn index_linked<'a>(
-        &mut self,
-        entries: impl Iterator<Item = (u64, &'a RegionDescriptor)>,
-        problems: &mut Vec<RegistryProblem>,
-    ) -> bool {
-        for (hash, descriptor) in entries {
-            let Some(id) = self.linked_id(descriptor) else {
-                return false;
-            };
-            self.insert(id, hash, problems);
-        }
-        true
-    }
-
     /// Adds region `id` to the name index, or records the clash.
     fn insert(&mut self, id: u32, hash: u64, problems: &mut Vec<RegistryProblem>) {
         let (linked, registered) = (self.linked, &self.registered);
         let slot = |id: u32| -> &RegionDescriptor {
             let id = id as usize;
-            linked
-                .get(id)
-                .unwrap_or_else(|| &registered[id - linked.len()])
+            match linked.get(id) {
+                Some(entry) => entry.descriptor,
+                None => &registered[id - linked.len()],
+            }
         };
         let name = slot(id).name();
         if let Err(first) = self
@@ -205,7 +186,7 @@ impl Registry {
     fn slot(&self, id: u32) -> &RegionDescriptor {
         let id = id as usize;
         match self.linked.get(id) {
-            Some(descriptor) => descriptor,
+            Some(entry) => entry.descriptor,
             None => &self.registered[id - self.linked.len()],
         }
     }
@@ -310,7 +291,7 @@ impl RegistryBuilder {
     /// A [`RegistryError`] naming both declarations of every duplicated
     /// region or provider name.
     pub fn build(self) -> Result<Registry, RegistryError> {
-        let (linked, providers): (&'static [RegionDescriptor], &'static [ProviderDescriptor]) =
+        let (linked, providers): (&'static [RegionIndexEntry], &'static [ProviderDescriptor]) =
             if self.linked {
                 (&CACHE_RUNTIME_0_1_REGIONS, &CACHE_RUNTIME_0_1_PROVIDERS)
             } else {
@@ -324,24 +305,10 @@ impl RegistryBuilder {
             providers: providers.iter().collect(),
         };
         let mut problems = Vec::new();
-        let compact: &[RegionIndexEntry] = if self.linked {
-            &CACHE_RUNTIME_0_1_REGION_INDEX
-        } else {
-            &[]
-        };
-        // The compact list has one entry per linked descriptor, written by
-        // the same attribute; should that not hold (descriptors added to
-        // the list by other means), index the descriptors themselves.
-        let fast = compact.len() == registry.linked.len()
-            && registry.index_linked(
-                compact.iter().map(|e| (e.hash, e.descriptor)),
-                &mut problems,
-            );
-        if !fast {
-            problems.clear();
-            registry.index = NameIndex::with_capacity(registry.len());
-            let linked = registry.linked;
-            registry.index_linked(linked.iter().map(|d| (d.name_hash, d)), &mut problems);
+        // Linked regions are indexed from their entries' hashes: no
+        // descriptor is read unless two hashes meet.
+        for (id, entry) in linked.iter().enumerate() {
+            registry.insert(id as u32, entry.hash, &mut problems);
         }
         for id in registry.linked.len() as u32..registry.len() as u32 {
             registry.insert(id, registry.slot(id).name_hash, &mut problems);

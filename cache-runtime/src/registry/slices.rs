@@ -12,23 +12,22 @@ use crate::provider::ProviderDescriptor;
 // minor version so that another library (or another version of this one)
 // never clashes with them.
 
-/// Every region declared with `#[cache_region]` or `#[custom_cache_region]`
-/// in the program.
+/// One 16-byte entry per region declared with `#[cache_region]` or
+/// `#[custom_cache_region]` in the program: the name's hash (computed when
+/// the declaration is expanded) and the address of the descriptor, a plain
+/// static beside it. Building the registry's index reads only this
+/// contiguous list, never the descriptors themselves, which are large and
+/// spread over many pages; a declaration adds one element to one list (each
+/// element is a linkme expansion, a large part of what a declaration costs
+/// the compiler).
 #[distributed_slice]
-pub static CACHE_RUNTIME_0_1_REGIONS: [RegionDescriptor];
+pub static CACHE_RUNTIME_0_1_REGIONS: [RegionIndexEntry];
 
-/// One 16-byte entry per declared region, beside its descriptor: the name's
-/// hash (computed by the compiler) and the descriptor's address. Building
-/// the registry's index reads only this contiguous list, never the
-/// descriptors themselves, which are large and spread over many pages.
-#[distributed_slice]
-pub static CACHE_RUNTIME_0_1_REGION_INDEX: [RegionIndexEntry];
-
-/// An entry of `CACHE_RUNTIME_0_1_REGION_INDEX`.
+/// An entry of `CACHE_RUNTIME_0_1_REGIONS`.
 pub struct RegionIndexEntry {
     /// `name_hash` of the region's name.
     pub hash: u64,
-    /// The region's descriptor, an element of `CACHE_RUNTIME_0_1_REGIONS`.
+    /// The region's descriptor.
     pub descriptor: &'static RegionDescriptor,
 }
 
