@@ -6,7 +6,9 @@
 //!   size, presets, tiers, compression, eviction, versions);
 //! - `inventory_regions.rs`: the same descriptors, built with the same
 //!   `const fn` the attribute uses, wrapped in a local type and submitted
-//!   with `inventory::submit!`.
+//!   with `inventory::submit!`;
+//! - `raw_linkme_regions.rs`: the same descriptors as raw `linkme` statics
+//!   in a slice of their own (the floor of a linkme registry).
 //!
 //! Only the targets that `include!` a file compile it: the library does not.
 //!
@@ -117,6 +119,7 @@ fn main() {
     let out = Path::new(&out);
     write_if_changed(&out.join("linked_regions.rs"), &linked(count));
     write_if_changed(&out.join("inventory_regions.rs"), &inventoried(count));
+    write_if_changed(&out.join("raw_linkme_regions.rs"), &raw_linked(count));
 }
 
 fn header(count: usize, what: &str) -> String {
@@ -222,6 +225,47 @@ fn some(value: Option<String>) -> String {
     value.map_or_else(|| "None".to_owned(), |v| format!("Some({v})"))
 }
 
+/// Region `i`'s descriptor as an expression: the `const fn` the attribute
+/// uses, with the same options (through `p`, cache-runtime's `__private`).
+fn descriptor_expr(i: usize) -> String {
+    let o = profile(i);
+    let duration =
+        |d: Option<(&str, u64)>| some(d.map(|(_, ms)| format!("p::Duration::from_millis({ms})")));
+    let keyword =
+        |kind: &str, value: Option<&str>| some(value.map(|v| format!("p::{kind}::{}", camel(v))));
+    let compression = some(o.compression.map(|(codec, threshold)| {
+        let threshold = threshold.map_or(1024, |(_, bytes)| bytes);
+        format!(
+            "p::Compression {{ codec: p::Codec::{}, threshold: {threshold} }}",
+            camel(codec)
+        )
+    }));
+    let options = format!(
+        "p::RegionOptions {{ ttl: {}, tti: {}, memory_ttl: None, max_entries: {}, max_bytes: {}, eviction: {}, \
+         tier: {}, sensitive: {}, compression: {compression}, version: {}, enabled: None, fail_safe: None, backend: None }}",
+        duration(o.ttl),
+        duration(o.tti),
+        some(o.max_entries.map(|n| n.to_string())),
+        some(o.max_bytes.map(|(_, n)| n.to_string())),
+        keyword("Eviction", o.eviction),
+        keyword("Tier", o.tier),
+        some(o.sensitive.map(|s| s.to_string())),
+        some(o.version.map(|v| v.to_string())),
+    );
+    let name = name(i);
+    format!(
+        "p::RegionDescriptor::__linked(p::LinkedRegion {{ \
+         name: \"{name}\", name_hash: p::name_hash(\"{name}\"), item: \"{}\", key_type: \"{}\", \
+         value_type: \"{}\", description: \"{}\", preset: {}, options: {options}, policy: None, schema: None, \
+         backend: None, site: p::DeclarationSite::__new(module_path!(), file!(), line!(), column!()) }})",
+        ident(i),
+        KEYS[i % KEYS.len()],
+        VALUES[i % VALUES.len()],
+        description(i),
+        keyword("Preset", o.preset),
+    )
+}
+
 fn inventoried(count: usize) -> String {
     let mut code = header(
         count,
@@ -234,44 +278,35 @@ fn inventoried(count: usize) -> String {
          inventory::collect!(InventoryRegion);\n\n",
     );
     for i in 0..count {
-        let o = profile(i);
-        let duration = |d: Option<(&str, u64)>| {
-            some(d.map(|(_, ms)| format!("p::Duration::from_millis({ms})")))
-        };
-        let keyword = |kind: &str, value: Option<&str>| {
-            some(value.map(|v| format!("p::{kind}::{}", camel(v))))
-        };
-        let compression = some(o.compression.map(|(codec, threshold)| {
-            let threshold = threshold.map_or(1024, |(_, bytes)| bytes);
-            format!(
-                "p::Compression {{ codec: p::Codec::{}, threshold: {threshold} }}",
-                camel(codec)
-            )
-        }));
-        let options = format!(
-            "p::RegionOptions {{ ttl: {}, tti: {}, memory_ttl: None, max_entries: {}, max_bytes: {}, eviction: {}, \
-             tier: {}, sensitive: {}, compression: {compression}, version: {}, enabled: None, fail_safe: None, backend: None }}",
-            duration(o.ttl),
-            duration(o.tti),
-            some(o.max_entries.map(|n| n.to_string())),
-            some(o.max_bytes.map(|(_, n)| n.to_string())),
-            keyword("Eviction", o.eviction),
-            keyword("Tier", o.tier),
-            some(o.sensitive.map(|s| s.to_string())),
-            some(o.version.map(|v| v.to_string())),
-        );
-        let name = name(i);
         writeln!(
             code,
-            "inventory::submit! {{ InventoryRegion(p::RegionDescriptor::__linked(p::LinkedRegion {{ \
-             name: \"{name}\", name_hash: p::name_hash(\"{name}\"), item: \"{}\", key_type: \"{}\", \
-             value_type: \"{}\", description: \"{}\", preset: {}, options: {options}, policy: None, schema: None, \
-             backend: None, site: p::DeclarationSite::__new(module_path!(), file!(), line!(), column!()) }})) }}",
-            ident(i),
-            KEYS[i % KEYS.len()],
-            VALUES[i % VALUES.len()],
-            description(i),
-            keyword("Preset", o.preset),
+            "inventory::submit! {{ InventoryRegion({}) }}",
+            descriptor_expr(i)
+        )
+        .expect("write to a String");
+    }
+    code
+}
+
+/// The same descriptors as raw `linkme` statics in a slice of their own:
+/// the floor a hand-written linkme registry would start from (no kit, no
+/// marker type, no checks).
+fn raw_linked(count: usize) -> String {
+    let mut code = header(
+        count,
+        "region descriptors as raw linkme statics (the same as the #[cache_region] ones)",
+    );
+    code.push_str(
+        "use cache_runtime::__private as p;\n\n\
+         /// The descriptors, collected by the linker.\n\
+         #[linkme::distributed_slice]\n\
+         pub static RAW_REGIONS: [p::RegionDescriptor];\n\n",
+    );
+    for i in 0..count {
+        writeln!(
+            code,
+            "#[linkme::distributed_slice(RAW_REGIONS)]\nstatic RAW_{i:05}: p::RegionDescriptor = {};",
+            descriptor_expr(i)
         )
         .expect("write to a String");
     }

@@ -5,14 +5,17 @@
 #   1. divan bench `registry`: first-call cost (`RegistryBuilder::linked()
 #      .build()`) vs the naive `inventory` HashMap build, lookups by name and
 #      by type, iteration;
-#   2. start-up: instructions (valgrind callgrind, deterministic) of three
+#   2. start-up: instructions (valgrind callgrind, deterministic) of four
 #      tiny programs that link nothing / 10,000 linkme regions / the same
-#      10,000 descriptors through inventory, plus their wall time and the
+#      10,000 descriptors through inventory / as raw linkme statics, plus
+#      their wall time, binary sizes and the
 #      cold first `registry()` call measured inside the process;
 #   3. compile time per 1,000 declared regions (debug `cargo check` and
 #      release `cargo build` of the start-up examples with CACHE_BENCH_REGIONS
 #      = 1, 1000 and 10000; optimized builds default to 10,000 regions,
-#      debug ones to 100).
+#      debug ones to 100), for #[cache_region], inventory and raw linkme
+#      statics of the same descriptors, with rustc's peak memory; and the
+#      fixed cost, a debug build of 10 regions with 10 key/value pairs.
 #
 # Usage: scripts/bench-registry.sh [--skip-bench] [--skip-startup] [--skip-compile]
 # Environment: CARGO_TARGET_DIR (honoured), STARTUP_RUNS (wall-time runs per
@@ -138,7 +141,7 @@ fi
 # 2. start-up
 # ---------------------------------------------------------------------------
 
-examples=(startup_baseline startup_linkme startup_inventory)
+examples=(startup_baseline startup_linkme startup_inventory startup_raw_linkme)
 
 build_examples() {
     cargo build --release -p cache-benches "${@/#/--example=}"
@@ -148,7 +151,7 @@ if ((run_startup)); then
     section "start-up: release examples ${examples[*]}"
     echo "building the start-up examples..." >&2
     build_examples "${examples[@]}"
-    declare -A expected=([startup_baseline]=0 [startup_linkme]=$default_regions [startup_inventory]=$default_regions)
+    declare -A expected=([startup_baseline]=0 [startup_linkme]=$default_regions [startup_inventory]=$default_regions [startup_raw_linkme]=$default_regions)
     declare -A first_call
     for example in "${examples[@]}"; do
         binary=$target/release/examples/$example
@@ -164,7 +167,7 @@ if ((run_startup)); then
         done
         first_call[$example]=$(printf '%s\n' "${samples[@]}" | sort -n | sed -n 11p)
     done
-    say "entries linked: baseline 0, linkme $default_regions, inventory $default_regions (verified)"
+    say "entries linked: baseline 0, linkme $default_regions, inventory $default_regions, raw linkme $default_regions (verified)"
     say "$(printf 'cold first index build in a fresh process (median of 21): registry() %.1f µs, inventory HashMap %.1f µs' \
         "$(awk -v n="${first_call[startup_linkme]}" 'BEGIN { print n / 1000 }')" \
         "$(awk -v n="${first_call[startup_inventory]}" 'BEGIN { print n / 1000 }')")"
@@ -179,12 +182,13 @@ if ((run_startup)); then
         wall[$example]=$(awk -v a="$start" -v b="$(now)" -v n="$runs" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
     done
     say "wall time per run, exit without indexing (mean of $runs, fork+exec included, noisy):"
-    say "  baseline ${wall[startup_baseline]} µs, linkme ${wall[startup_linkme]} µs, inventory ${wall[startup_inventory]} µs"
+    say "  baseline ${wall[startup_baseline]} µs, linkme ${wall[startup_linkme]} µs, inventory ${wall[startup_inventory]} µs, raw linkme ${wall[startup_raw_linkme]} µs"
     say "  extra over baseline: linkme $(awk -v a="${wall[startup_linkme]}" -v b="${wall[startup_baseline]}" 'BEGIN { printf "%.1f", a - b }') µs, inventory $(awk -v a="${wall[startup_inventory]}" -v b="${wall[startup_baseline]}" 'BEGIN { printf "%.1f", a - b }') µs"
 
     if command -v valgrind > /dev/null; then
         # Instructions of a whole run, and of its phases, from callgrind.
         declare -A total reloc ctors mainfn
+        sizes=""
         for example in "${examples[@]}"; do
             binary=$target/release/examples/$example
             for mode in exit index; do
@@ -214,7 +218,13 @@ if ((run_startup)); then
         done
         linkme_extra=$((total[startup_linkme.exit] - base))
         inventory_extra=$((total[startup_inventory.exit] - base))
-        say "start-up cost of the $default_regions entries (instructions over baseline): linkme $linkme_extra, inventory $inventory_extra, linkme/inventory = $(ratio "$linkme_extra" "$inventory_extra")"
+        raw_extra=$((total[startup_raw_linkme.exit] - base))
+        say "start-up cost of the $default_regions entries (instructions over baseline): linkme $linkme_extra, inventory $inventory_extra, raw linkme $raw_extra; linkme/inventory = $(ratio "$linkme_extra" "$inventory_extra"), linkme/raw linkme = $(ratio "$linkme_extra" "$raw_extra")"
+        say "whole process, registry unused: linkme / raw linkme = $(ratio "${total[startup_linkme.exit]}" "${total[startup_raw_linkme.exit]}") (target <= 1.1), linkme / inventory = $(ratio "${total[startup_linkme.exit]}" "${total[startup_inventory.exit]}")"
+        for example in "${examples[@]}"; do
+            sizes+="$example $(stat -c %s "$target/release/examples/$example") B; "
+        done
+        say "binary sizes: ${sizes:-}"
         say "  of which relocations (ld.so, before main): linkme $((reloc[startup_linkme.exit] - reloc[startup_baseline.exit])), inventory $((reloc[startup_inventory.exit] - reloc[startup_baseline.exit])); inventory constructors: ${ctors[startup_inventory.exit]}"
         say "first index build (instructions of main with CACHE_BENCH_INDEX=1): registry() $((mainfn[startup_linkme.index] - mainfn[startup_baseline.index])), inventory HashMap $((mainfn[startup_inventory.index] - mainfn[startup_baseline.index])) (over the baseline's main)"
         say "start-up + first index build over baseline: linkme $((total[startup_linkme.index] - total[startup_baseline.index])), inventory $((total[startup_inventory.index] - total[startup_baseline.index])), ratio $(ratio "$((total[startup_linkme.index] - total[startup_baseline.index]))" "$((total[startup_inventory.index] - total[startup_baseline.index]))")"
@@ -228,37 +238,40 @@ fi
 # ---------------------------------------------------------------------------
 
 # Times one cargo command with CACHE_BENCH_REGIONS=$1 ("" = unset, the
-# default 10,000) and prints "wall cpu" in seconds (cpu = user + sys of cargo
-# and the compilers it runs: steadier than wall time on a busy machine). The
-# change of count reruns build.rs, which regenerates the included files, so
-# the command recompiles the example (and the tiny lib). A "*" marks a timing
-# during which another crate was rebuilt (the workspace changed meanwhile).
+# default 10,000) and prints "wall cpu peak" (seconds, seconds, MiB; cpu =
+# user + sys of cargo and the compilers it runs: steadier than wall time on
+# a busy machine; peak = the largest resident set among them, i.e. rustc's).
+# The change of count reruns build.rs, which regenerates the included
+# files, so the command recompiles the example (and the tiny lib). A "*"
+# marks a timing during which another crate was rebuilt (the workspace
+# changed meanwhile).
 timed() {
     local regions=$1
     shift
-    local times
-    times=$(
+    (
         if [[ -n $regions ]]; then export CACHE_BENCH_REGIONS=$regions; fi
-        TIMEFORMAT='%R %U %S'
-        { time "$@" > /dev/null 2> "$out/compile.log"; } 2>&1
+        /usr/bin/time -o "$out/time.txt" -f '%e %U %S %M' "$@" > /dev/null 2> "$out/compile.log"
     ) || die "'$*' failed; see $out/compile.log"
     local mark=""
     if grep -E '^ *(Compiling|Checking) ' "$out/compile.log" | grep -qv 'cache-benches'; then
         mark="*"
     fi
-    awk -v t="$times" -v m="$mark" 'BEGIN { split(t, f, " "); printf "%.2f%s %.2f%s\n", f[1], m, f[2] + f[3], m }'
+    awk -v m="$mark" '{ printf "%.2f%s %.2f%s %.0f\n", $1, m, $2 + $3, m, $4 / 1024 }' "$out/time.txt"
 }
 
 if ((run_compile)); then
+    [[ -x /usr/bin/time ]] || die "/usr/bin/time is needed for the compile timings (apt-get install -y time)"
+    compiled=(startup_linkme startup_inventory startup_raw_linkme)
     section "compile time of one example (build.rs rerun + lib + the example) with CACHE_BENCH_REGIONS = 1 / 1000 / 10000"
     echo "warming the dependencies..." >&2
     CACHE_BENCH_REGIONS=2 cargo check -p cache-benches --examples 2> "$out/compile.log" || die "cargo check failed; see $out/compile.log"
-    CACHE_BENCH_REGIONS=2 build_examples "${examples[@]}" 2> "$out/compile.log" || die "cargo build failed; see $out/compile.log"
+    CACHE_BENCH_REGIONS=2 build_examples "${compiled[@]}" 2> "$out/compile.log" || die "cargo build failed; see $out/compile.log"
     dirty=0
     per() { awk -v a="${1%\*}" -v b="${2%\*}" 'BEGIN { printf "%.2f", (b - a) / 10 }'; }
-    printf '%-34s %16s %16s %16s %22s\n' "seconds, wall / cpu" "1 region" "1,000" "10,000" "per 1,000: wall / cpu" | tee -a "$summary"
+    printf '%-34s %16s %16s %16s %22s %14s\n' "seconds, wall / cpu" "1 region" "1,000" "10,000" "per 1,000: wall / cpu" "peak MiB 10k" | tee -a "$summary"
+    declare -A per_cpu peak
     for profile in check release; do
-        for example in startup_linkme startup_inventory; do
+        for example in "${compiled[@]}"; do
             if [[ $profile == check ]]; then
                 cmd=(cargo check -p cache-benches --example "$example")
                 label="check (debug) $example"
@@ -267,21 +280,36 @@ if ((run_compile)); then
                 label="build --release $example"
             fi
             echo "timing ${cmd[*]}..." >&2
-            r=$(timed 1 "${cmd[@]}")
-            read -r w1 c1 <<< "$r"
-            r=$(timed 1000 "${cmd[@]}")
-            read -r w1000 c1000 <<< "$r"
+            read -r w1 c1 _ <<< "$(timed 1 "${cmd[@]}")"
+            read -r w1000 c1000 _ <<< "$(timed 1000 "${cmd[@]}")"
             # Release: the default count (10,000), which leaves the release
             # examples as the start-up measurement wants them. Debug
             # defaults to 100 regions, so 10,000 is asked for explicitly.
             if [[ $profile == check ]]; then r=$(timed 10000 "${cmd[@]}"); else r=$(timed "" "${cmd[@]}"); fi
-            read -r w10000 c10000 <<< "$r"
+            read -r w10000 c10000 m10000 <<< "$r"
             [[ "$w1$w1000$w10000" == *'*'* ]] && dirty=1
-            printf '%-34s %16s %16s %16s %22s\n' "$label" "$w1 / $c1" "$w1000 / $c1000" "$w10000 / $c10000" \
-                "$(per "$w1" "$w10000") / $(per "$c1" "$c10000")" | tee -a "$summary"
+            per_cpu[$profile.$example]=$(per "$c1" "$c10000")
+            peak[$profile.$example]=$m10000
+            printf '%-34s %16s %16s %16s %22s %14s\n' "$label" "$w1 / $c1" "$w1000 / $c1000" "$w10000 / $c10000" \
+                "$(per "$w1" "$w10000") / ${per_cpu[$profile.$example]}" "$m10000" | tee -a "$summary"
         done
     done
     say "per 1,000 regions = (t(10000) - t(1)) / 10; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    for profile in check release; do
+        say "$profile: cpu per 1,000 #[cache_region] / raw linkme = $(ratio "${per_cpu[$profile.startup_linkme]}" "${per_cpu[$profile.startup_raw_linkme]}"), / inventory = $(ratio "${per_cpu[$profile.startup_linkme]}" "${per_cpu[$profile.startup_inventory]}"); peak rustc memory at 10,000 / raw linkme's = $(ratio "${peak[$profile.startup_linkme]}" "${peak[$profile.startup_raw_linkme]}") (target <= 2)"
+    done
+    say "target: <= 2 s cpu per 1,000 declarations in check: $(awk -v c="${per_cpu[check.startup_linkme]}" 'BEGIN { print (c <= 2) ? "met" : "MISSED" }')"
+
+    # The fixed cost: a debug build (code generation included) of a crate
+    # with 10 regions, each with its own key/value pair (the generated
+    # regions cycle through 4 key and 5 value types), against 1 region.
+    section "fixed cost: debug build of the startup_linkme example with 10 regions (10 key/value pairs) vs 1"
+    cmd=(cargo build -p cache-benches --example startup_linkme)
+    CACHE_BENCH_REGIONS=2 "${cmd[@]}" 2> "$out/compile.log" || die "cargo build failed; see $out/compile.log"
+    read -r fw1 fc1 fm1 <<< "$(timed 1 "${cmd[@]}")"
+    read -r fw10 fc10 fm10 <<< "$(timed 10 "${cmd[@]}")"
+    say "1 region: $fw1 s wall / $fc1 s cpu, peak $fm1 MiB; 10 regions: $fw10 s wall / $fc10 s cpu, peak $fm10 MiB"
+    say "cost of 9 more regions with their own types: $(awk -v a="${fc1%\*}" -v b="${fc10%\*}" 'BEGIN { printf "%.2f", b - a }') s cpu (target: a crate with 10 regions <= 1.5 s fixed cost: $(awk -v a="${fc1%\*}" -v b="${fc10%\*}" 'BEGIN { print (b - a <= 1.5) ? "met" : "MISSED" }'))"
     if ((dirty)); then
         say "* another crate was rebuilt during that timing (the workspace changed meanwhile): rerun with --skip-bench --skip-startup"
     fi
