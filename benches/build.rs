@@ -266,51 +266,51 @@ fn descriptor_expr(i: usize) -> String {
     )
 }
 
-fn inventoried(count: usize) -> String {
-    let mut code = header(
-        count,
-        "region descriptors submitted with inventory::submit! (the same as the #[cache_region] ones)",
-    );
-    code.push_str(
-        "use cache_runtime::__private as p;\n\n\
-         /// A region descriptor collected by `inventory` (its constructor runs before `main`).\n\
-         pub struct InventoryRegion(pub p::RegionDescriptor);\n\n\
-         inventory::collect!(InventoryRegion);\n\n",
-    );
+/// The same descriptors, each written by `entry(i, descriptor)` after
+/// the header (`what`) and `preamble` (`p` is cache-runtime's `__private`).
+fn descriptors(
+    count: usize,
+    what: &str,
+    preamble: &str,
+    entry: impl Fn(usize, String) -> String,
+) -> String {
+    let mut code = header(count, what);
+    code.push_str("use cache_runtime::__private as p;\n\n");
+    code.push_str(preamble);
     for i in 0..count {
-        writeln!(
-            code,
-            "inventory::submit! {{ InventoryRegion({}) }}",
-            descriptor_expr(i)
-        )
-        .expect("write to a String");
+        code.push_str(&entry(i, descriptor_expr(i)));
+        code.push('\n');
     }
     code
+}
+
+fn inventoried(count: usize) -> String {
+    descriptors(
+        count,
+        "region descriptors submitted with inventory::submit! (the same as the #[cache_region] ones)",
+        "/// A region descriptor collected by `inventory` (its constructor runs before `main`).\n\
+         pub struct InventoryRegion(pub p::RegionDescriptor);\n\n\
+         inventory::collect!(InventoryRegion);\n\n",
+        |_, descriptor| format!("inventory::submit! {{ InventoryRegion({descriptor}) }}"),
+    )
 }
 
 /// The same descriptors as raw `linkme` statics in a slice of their own:
 /// the floor a hand-written linkme registry would start from (no kit, no
 /// marker type, no checks).
 fn raw_linked(count: usize) -> String {
-    let mut code = header(
+    descriptors(
         count,
         "region descriptors as raw linkme statics (the same as the #[cache_region] ones)",
-    );
-    code.push_str(
-        "use cache_runtime::__private as p;\n\n\
-         /// The descriptors, collected by the linker.\n\
+        "/// The descriptors, collected by the linker.\n\
          #[linkme::distributed_slice]\n\
          pub static RAW_REGIONS: [p::RegionDescriptor];\n\n",
-    );
-    for i in 0..count {
-        writeln!(
-            code,
-            "#[linkme::distributed_slice(RAW_REGIONS)]\nstatic RAW_{i:05}: p::RegionDescriptor = {};",
-            descriptor_expr(i)
-        )
-        .expect("write to a String");
-    }
-    code
+        |i, descriptor| {
+            format!(
+                "#[linkme::distributed_slice(RAW_REGIONS)]\nstatic RAW_{i:05}: p::RegionDescriptor = {descriptor};"
+            )
+        },
+    )
 }
 
 /// `security-critical` -> `SecurityCritical`, `tinylfu` -> `TinyLfu`.

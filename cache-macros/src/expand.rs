@@ -276,23 +276,18 @@ pub(crate) fn region(
                 ::core::option::Option::Some(&__CACHE_RUNTIME_REGION_INDEX);
         }
     });
-    let import = &facade.import;
-
-    quote! {
-        #guard
-
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
-        const _: () = {
-            #import
+    declaration(
+        guard,
+        &facade,
+        quote! {
             #region
             #kit
             #require_serde
             #require_codec
             #index
             #marker_impl
-        };
-    }
+        },
+    )
 }
 
 pub(crate) fn provider(
@@ -333,11 +328,26 @@ pub(crate) fn provider(
                 });
         },
     );
+    declaration(
+        guard,
+        &facade,
+        quote! {
+            fn __cache_runtime_load() -> ::core::result::Result<#private::ConfigLayer, #private::BoxError> {
+                #call
+            }
+
+            #provider
+        },
+    )
+}
+
+/// A declaration's expansion: the name guard, then `items` in an anonymous
+/// constant after the facade's import. The guard sits outside the block:
+/// inside it, it would be a non-local definition at module level too,
+/// which `forbid(warnings)` would refuse. (In an `impl`, where a provider
+/// cannot be, the attribute reports that before expanding.)
+fn declaration(guard: TokenStream, facade: &Facade, items: TokenStream) -> TokenStream {
     let import = &facade.import;
-    // The guard sits next to the function, outside the block: inside it, it
-    // would be a non-local definition at module level too, which
-    // `forbid(warnings)` would refuse. (In an `impl`, where a provider
-    // cannot be, it adds "macro definition is not supported" to the errors.)
     quote! {
         #guard
 
@@ -345,12 +355,7 @@ pub(crate) fn provider(
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
             #import
-
-            fn __cache_runtime_load() -> ::core::result::Result<#private::ConfigLayer, #private::BoxError> {
-                #call
-            }
-
-            #provider
+            #items
         };
     }
 }

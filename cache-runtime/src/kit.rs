@@ -412,27 +412,10 @@ mod tests {
 
     #[test]
     fn picks_choose_what_the_types_support() {
-        fn picked<K, V>(
-            key_text_serde: Option<fn(&K) -> String>,
-            key_text_display: Option<fn(&K) -> String>,
-            key_serde: Option<SerdeFns<K>>,
-            value_serde: Option<SerdeFns<V>>,
-            weigh_trait: Option<fn(&K, &V) -> u32>,
-            weigh_serde: Option<fn(&K, &V) -> u32>,
-        ) -> RegionCodecs<K, V> {
-            RegionCodecs::__picked(
-                key_text_serde,
-                key_text_display,
-                key_serde,
-                value_serde,
-                weigh_trait,
-                weigh_serde,
-            )
-        }
         macro_rules! pick {
             ($k:ty, $v:ty) => {{
                 type P = Pick<$k, $v>;
-                picked(
+                RegionCodecs::__picked(
                     P::KEY_TEXT_SERDE,
                     P::KEY_TEXT_DISPLAY,
                     P::KEY_SERDE,

@@ -39,6 +39,14 @@ fn config(cluster: &RedisCluster) -> RedisConfig {
         .backplane_ping_every(Duration::from_millis(100))
 }
 
+/// [`config`] with a short response timeout and a quick circuit breaker,
+/// for tests that kill a node mid-load.
+fn quick_to_fail(cluster: &RedisCluster) -> RedisConfig {
+    config(cluster)
+        .response_timeout(Duration::from_millis(300))
+        .circuit_breaker(3, Duration::from_millis(100), Duration::from_millis(400))
+}
+
 fn manager(redis: RedisConfig, scratch: &Scratch) -> CacheManager {
     CacheManager::builder()
         .background_stats(false)
@@ -272,12 +280,7 @@ fn a_moved_slot_is_followed() {
 fn a_killed_master_gives_errors_then_every_slot_recovers() {
     let mut cluster = RedisCluster::start(3);
     let scratch = Scratch::new("redis-cluster", "killed");
-    let manager = manager(
-        config(&cluster)
-            .response_timeout(Duration::from_millis(300))
-            .circuit_breaker(3, Duration::from_millis(100), Duration::from_millis(400)),
-        &scratch,
-    );
+    let manager = manager(quick_to_fail(&cluster), &scratch);
     let users = manager.region::<Users>().expect("region");
     let keys: Vec<String> = (0..200).map(|n| format!("load:{n}")).collect();
 
@@ -460,12 +463,7 @@ fn reads_go_to_the_replicas_when_asked() {
 fn a_replica_takes_over_a_killed_master_with_its_data() {
     let mut cluster = RedisCluster::start_with_replicas(3);
     let scratch = Scratch::new("redis-cluster", "failover");
-    let manager = manager(
-        config(&cluster)
-            .response_timeout(Duration::from_millis(300))
-            .circuit_breaker(3, Duration::from_millis(100), Duration::from_millis(400)),
-        &scratch,
-    );
+    let manager = manager(quick_to_fail(&cluster), &scratch);
     let users = manager.region::<Users>().expect("region");
     let entries: Vec<(String, String)> = (0..300)
         .map(|n| (format!("failover:{n}"), format!("value {n}")))
