@@ -563,6 +563,17 @@ pub struct Decoded {
     pub format: ValueFormat,
 }
 
+/// What [`Envelope::decode_value`] reads: the value, borrowed when it was
+/// stored uncompressed, its expiry and its format.
+pub(crate) struct DecodedValue<'a> {
+    /// The value, decompressed.
+    pub(crate) value: Cow<'a, [u8]>,
+    /// When it expires, Unix ms.
+    pub(crate) expires_at_ms: Option<u64>,
+    /// The format the value was serialized in.
+    pub(crate) format: ValueFormat,
+}
+
 impl<'a> Envelope<'a> {
     /// The envelope format this build writes (it reads this one and
     /// format 1).
@@ -658,12 +669,40 @@ impl<'a> Envelope<'a> {
         expected_schema: &Schema,
         now_ms: u64,
     ) -> Result<Decoded, EnvelopeError> {
+        Envelope::checked(bytes, expected_key, expected_schema, now_ms)?.decompress()
+    }
+
+    /// [`Envelope::decode`] for a reader that only deserializes the value:
+    /// an uncompressed value is borrowed from `bytes`, not copied.
+    pub(crate) fn decode_value<'b>(
+        bytes: &'b [u8],
+        expected_key: &[u8],
+        expected_schema: &Schema,
+        now_ms: u64,
+    ) -> Result<DecodedValue<'b>, EnvelopeError> {
+        let parsed = Envelope::checked(bytes, expected_key, expected_schema, now_ms)?;
+        let header = &parsed.header;
+        Ok(DecodedValue {
+            value: decompress(header.compression, parsed.stored, header.value_len)?,
+            expires_at_ms: header.expires_at_ms,
+            format: header.format,
+        })
+    }
+
+    /// `bytes` parsed and verified, for `expected_key` under
+    /// `expected_schema`, not expired at `now_ms`.
+    fn checked<'b>(
+        bytes: &'b [u8],
+        expected_key: &[u8],
+        expected_schema: &Schema,
+        now_ms: u64,
+    ) -> Result<Parsed<'b>, EnvelopeError> {
         let parsed = Parsed::verify(bytes)?;
         if parsed.header.key != expected_key {
             return Err(EnvelopeError::WrongKey);
         }
         parsed.header.check(expected_schema, now_ms)?;
-        parsed.decompress()
+        Ok(parsed)
     }
 }
 
@@ -868,7 +907,7 @@ impl<'a> Parsed<'a> {
         let header = &self.header;
         let value = decompress(header.compression, self.stored, header.value_len)?;
         Ok(Decoded {
-            value,
+            value: value.into_owned(),
             written_at_ms: header.written_at_ms,
             expires_at_ms: header.expires_at_ms,
             compression: header.compression,
@@ -933,11 +972,16 @@ fn compress(value: &[u8], compression: Compression) -> (Codec, Cow<'_, [u8]>) {
 }
 
 /// Decompresses `stored` to exactly `value_len` bytes (already bounded by
-/// [`Envelope::MAX_VALUE_LEN`]), never allocating more.
-fn decompress(codec: Codec, stored: &[u8], value_len: usize) -> Result<Vec<u8>, EnvelopeError> {
+/// [`Envelope::MAX_VALUE_LEN`]), never allocating more; an uncompressed
+/// value is borrowed.
+fn decompress(
+    codec: Codec,
+    stored: &[u8],
+    value_len: usize,
+) -> Result<Cow<'_, [u8]>, EnvelopeError> {
     let failed = |reason: String| EnvelopeError::Decompress { codec, reason };
-    let value = match codec {
-        Codec::None => stored.to_vec(),
+    let value: Cow<'_, [u8]> = match codec {
+        Codec::None => Cow::Borrowed(stored),
         #[cfg(feature = "lz4")]
         Codec::Lz4 => {
             // An lz4 block expands at most ~255 times; refuse to allocate
@@ -952,12 +996,12 @@ fn decompress(codec: Codec, stored: &[u8], value_len: usize) -> Result<Vec<u8>, 
             let written = lz4_flex::block::decompress_into(stored, &mut value)
                 .map_err(|e| failed(e.to_string()))?;
             value.truncate(written);
-            value
+            Cow::Owned(value)
         }
         #[cfg(feature = "zstd")]
-        Codec::Zstd => {
-            zstd::bulk::decompress(stored, value_len).map_err(|e| failed(e.to_string()))?
-        }
+        Codec::Zstd => Cow::Owned(
+            zstd::bulk::decompress(stored, value_len).map_err(|e| failed(e.to_string()))?,
+        ),
         #[allow(unreachable_patterns)]
         _ => return Err(EnvelopeError::CodecUnavailable { codec }),
     };

@@ -220,7 +220,7 @@ impl<K, V> BackendLevel<K, V> {
             return Opened::Missing;
         };
         self.seal_key_into(key, text);
-        let decoded = match Envelope::decode(&bytes, key, &self.schema, now_ms) {
+        let decoded = match Envelope::decode_value(&bytes, key, &self.schema, now_ms) {
             Ok(decoded) => decoded,
             Err(rejection) => {
                 tiers.lookup(L2Outcome::Rejected, latency);
