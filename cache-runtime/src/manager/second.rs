@@ -26,7 +26,7 @@ use crate::envelope::{
     Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock, ValueFormat,
 };
 use crate::kit::SerdeFns;
-use crate::stats::{ErrorCause, EvictionCause, L2Outcome, RegionStats, TierEvent};
+use crate::stats::{ErrorCause, EvictionCause, L2Outcome, LookupTally, RegionStats, TierEvent};
 
 /// A value read from the second level, with the time it has left.
 pub(crate) struct RemoteHit<V> {
@@ -203,46 +203,42 @@ impl<K, V> BackendLevel<K, V> {
         key.extend_from_slice(text.as_bytes());
     }
 
-    /// Opens the bytes stored under `text`: the value, or a counted miss.
-    /// `now_ms` is the clock's time (read once per batch); `key` a buffer
-    /// for the sealed key.
+    /// Opens the bytes stored under `text`: the value, or why not, with the
+    /// lookup's outcome for the caller to count (once per batch for
+    /// `read_many`). `now_ms` is the clock's time (read once per batch);
+    /// `key` a buffer for the sealed key.
     fn open(
         &self,
         text: &str,
         bytes: Option<Vec<u8>>,
-        latency: u64,
         now_ms: u64,
         key: &mut Vec<u8>,
-    ) -> Opened<V> {
-        let tiers = self.stats.tiers();
+    ) -> (L2Outcome, Opened<V>) {
         let Some(bytes) = bytes else {
-            tiers.lookup(L2Outcome::Miss, latency);
-            return Opened::Missing;
+            return (L2Outcome::Miss, Opened::Missing);
         };
         self.seal_key_into(key, text);
         let decoded = match Envelope::decode_value(&bytes, key, &self.schema, now_ms) {
             Ok(decoded) => decoded,
             Err(rejection) => {
-                tiers.lookup(L2Outcome::Rejected, latency);
                 match rejection.cause() {
                     MissCause::Expired => self.stats.evict(EvictionCause::Expired),
                     MissCause::Stale | MissCause::Corrupt => self.stats.error(ErrorCause::Corrupt),
                 }
-                return Opened::Unusable;
+                return (L2Outcome::Rejected, Opened::Unusable);
             }
         };
         match (self.value.decode)(&decoded.value, decoded.format) {
-            Some(value) => {
-                tiers.lookup(L2Outcome::Hit, latency);
+            Some(value) => (
+                L2Outcome::Hit,
                 Opened::Hit(RemoteHit {
                     value,
                     remaining: remaining(decoded.expires_at_ms),
-                })
-            }
+                }),
+            ),
             None => {
-                tiers.lookup(L2Outcome::Rejected, latency);
                 self.stats.error(ErrorCause::Corrupt);
-                Opened::Unusable
+                (L2Outcome::Rejected, Opened::Unusable)
             }
         }
     }
@@ -273,13 +269,13 @@ impl<K, V> BackendLevel<K, V> {
         let latency = elapsed_ns(start);
         match found {
             Ok(bytes) => {
-                let opened = self.open(
+                let (outcome, opened) = self.open(
                     &text,
                     bytes,
-                    latency,
                     self.clock.now_ms(),
                     &mut Vec::with_capacity(self.region.len() + 1 + text.len()),
                 );
+                self.stats.tiers().lookup(outcome, latency);
                 Ok(self.settle_lookup(&text, opened).await)
             }
             Err(error) => {
@@ -312,10 +308,13 @@ impl<K, V> BackendLevel<K, V> {
         let now_ms = self.clock.now_ms();
         let mut key = Vec::new();
         let mut hits = Vec::with_capacity(texts.len());
+        let mut outcomes = LookupTally::default();
         for (text, bytes) in texts.iter().zip(found) {
-            let opened = self.open(text, bytes, per_key, now_ms, &mut key);
+            let (outcome, opened) = self.open(text, bytes, now_ms, &mut key);
+            outcomes.add(outcome);
             hits.push(self.settle_lookup(text, opened).await);
         }
+        outcomes.record(self.stats.tiers(), per_key);
         Ok(hits)
     }
 

@@ -76,8 +76,14 @@ impl Default for Histogram {
 impl Histogram {
     #[inline]
     pub(crate) fn record(&self, ns: u64) {
-        self.buckets[bucket(ns)].fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(ns, Ordering::Relaxed);
+        self.record_n(ns, 1);
+    }
+
+    /// Records `count` samples of `ns` each.
+    pub(crate) fn record_n(&self, ns: u64, count: u64) {
+        self.buckets[bucket(ns)].fetch_add(count, Ordering::Relaxed);
+        self.sum
+            .fetch_add(ns.saturating_mul(count), Ordering::Relaxed);
         if ns > self.max.load(Ordering::Relaxed) {
             self.max.fetch_max(ns, Ordering::Relaxed);
         }

@@ -75,8 +75,8 @@ pub use self::snapshot::{
     ErrorCause, ErrorCounts, EvictionCause, EvictionCounts, LatencySummary, StatsSnapshot,
     WindowStats,
 };
-pub(crate) use self::tiers::L2Outcome;
 pub use self::tiers::TierSnapshot;
+pub(crate) use self::tiers::{L2Outcome, LookupTally};
 pub(crate) use self::tiers::{TierEvent, TierStats};
 pub use self::worker::{StatsWorker, StatsWorkerBuilder};
 pub use crate::envelope::{Clock, SystemClock};

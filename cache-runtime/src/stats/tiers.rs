@@ -46,6 +46,29 @@ pub(crate) enum L2Outcome {
     Error,
 }
 
+/// The outcomes of a batch of L2 lookups, counted locally and recorded
+/// with one update per outcome ([`LookupTally::record`]).
+#[derive(Default)]
+pub(crate) struct LookupTally([u64; 4]);
+
+impl LookupTally {
+    pub(crate) fn add(&mut self, outcome: L2Outcome) {
+        self.0[outcome as usize] += 1;
+    }
+
+    /// Records the batch, each lookup taking `latency_ns`.
+    pub(crate) fn record(&self, tiers: &TierStats, latency_ns: u64) {
+        for outcome in [
+            L2Outcome::Hit,
+            L2Outcome::Miss,
+            L2Outcome::Rejected,
+            L2Outcome::Error,
+        ] {
+            tiers.lookups(outcome, self.0[outcome as usize], latency_ns);
+        }
+    }
+}
+
 /// A counter of [`TierStats`] without an outcome of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TierEvent {
@@ -64,14 +87,23 @@ impl TierStats {
 
     /// Records an L2 lookup and how long it took.
     pub(crate) fn lookup(&self, outcome: L2Outcome, latency_ns: u64) {
+        self.lookups(outcome, 1, latency_ns);
+    }
+
+    /// Records `count` L2 lookups with one outcome, each taking
+    /// `latency_ns` (a batch's share): one update of each counter.
+    pub(crate) fn lookups(&self, outcome: L2Outcome, count: u64, latency_ns: u64) {
+        if count == 0 {
+            return;
+        }
         let counter = match outcome {
             L2Outcome::Hit => &self.l2_hits,
             L2Outcome::Miss => &self.l2_misses,
             L2Outcome::Rejected => &self.l2_rejected,
             L2Outcome::Error => &self.l2_errors,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        self.l2_latency.record(latency_ns);
+        counter.fetch_add(count, Ordering::Relaxed);
+        self.l2_latency.record_n(latency_ns, count);
     }
 
     /// Counts a failed L2 operation other than a lookup.
@@ -159,4 +191,35 @@ pub struct TierSnapshot {
     pub backplane_deferred: u64,
     /// Redis lookups' latency.
     pub l2_latency: LatencySummary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_tally_records_what_single_lookups_would() {
+        let single = TierStats::default();
+        let batched = TierStats::default();
+        single.enable();
+        batched.enable();
+        let outcomes = [
+            L2Outcome::Hit,
+            L2Outcome::Hit,
+            L2Outcome::Miss,
+            L2Outcome::Rejected,
+            L2Outcome::Hit,
+        ];
+        let mut tally = LookupTally::default();
+        for outcome in outcomes {
+            single.lookup(outcome, 1_500);
+            tally.add(outcome);
+        }
+        tally.record(&batched, 1_500);
+        assert_eq!(single.snapshot(10), batched.snapshot(10));
+        let (single, batched) = (single.l2_latency.read(), batched.l2_latency.read());
+        assert_eq!(single.buckets, batched.buckets);
+        assert_eq!((single.sum, single.max), (batched.sum, batched.max));
+        assert_eq!(batched.sum, 5 * 1_500);
+    }
 }
