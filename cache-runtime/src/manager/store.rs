@@ -1441,14 +1441,14 @@ where
         let entries = matching
             .into_iter()
             .map(|(key, entry)| {
-                let age = entry.stored_at.elapsed();
+                let age = entry.stored_at().elapsed();
                 EntryView {
                     value: (value_serde.to_json)(&entry.value).unwrap_or(serde_json::Value::Null),
                     key,
                     age_ms: Some(duration_ms(age)),
                     expires_in_ms: self
                         .live
-                        .entry_ttl(entry.own_ttl)
+                        .entry_ttl(entry.own_ttl())
                         .map(|ttl| duration_ms(ttl.saturating_sub(age))),
                 }
             })

@@ -39,8 +39,8 @@ impl EntryExpiry {
     fn on_write<V>(&self, entry: &Entry<V>, at: Instant) -> Option<Duration> {
         let by_age = self
             .live
-            .lifetime(entry.own_ttl)
-            .map(|lifetime| left(entry.stored_at, lifetime, at));
+            .lifetime(entry.own_ttl())
+            .map(|lifetime| left(entry.stored_at(), lifetime, at));
         earliest(by_age, self.live.tti.get())
     }
 
@@ -54,8 +54,8 @@ impl EntryExpiry {
     ) -> Option<Duration> {
         let by_age = self
             .live
-            .lifetime(entry.own_ttl)
-            .map(|lifetime| left(entry.stored_at, lifetime, read_at));
+            .lifetime(entry.own_ttl())
+            .map(|lifetime| left(entry.stored_at(), lifetime, read_at));
         let by_idle = match self.live.tti.get() {
             None => None,
             Some(tti) if mode & READ_RETIME != 0 && SWEEPING.with(Cell::get) == self.live.id() => {
@@ -66,7 +66,7 @@ impl EntryExpiry {
                         let last = read_at
                             .checked_add(before)
                             .and_then(|deadline| deadline.checked_sub(old_tti))
-                            .map_or(entry.stored_at, |last| last.max(entry.stored_at))
+                            .map_or(entry.stored_at(), |last| last.max(entry.stored_at()))
                             .min(read_at);
                         Some(left(last, tti, read_at))
                     }

@@ -107,8 +107,8 @@ impl<K> Listener<K> {
         if self.live.tti().is_none() {
             return EvictionCause::Expired;
         }
-        match self.live.entry_ttl(entry.own_ttl) {
-            Some(ttl) if entry.stored_at.elapsed() >= ttl => EvictionCause::Expired,
+        match self.live.entry_ttl(entry.own_ttl()) {
+            Some(ttl) if entry.stored_at().elapsed() >= ttl => EvictionCause::Expired,
             _ => EvictionCause::Idle,
         }
     }

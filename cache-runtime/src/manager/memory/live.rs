@@ -223,10 +223,10 @@ impl Live {
     /// `flags` the get loaded (with [`FAIL_SAFE`] or [`CHECKING`] set).
     #[cold]
     pub(crate) fn classify<V>(&self, entry: &Entry<V>, flags: u8) -> Freshness {
-        let Some(ttl) = self.entry_ttl(entry.own_ttl) else {
+        let Some(ttl) = self.entry_ttl(entry.own_ttl()) else {
             return Freshness::Fresh;
         };
-        let age = entry.stored_at.elapsed();
+        let age = entry.stored_at().elapsed();
         if age < ttl {
             return Freshness::Fresh;
         }

@@ -40,7 +40,7 @@ where
             .iter()
             .map(|(key, entry)| Ranked {
                 hits: self.sketch.estimate(&self.hasher, &*key),
-                stored_at: entry.stored_at,
+                stored_at: entry.stored_at(),
                 weight: if weighed {
                     self.weight(&key, &entry)
                 } else {
