@@ -190,8 +190,20 @@ pub(crate) fn region(
             ),
         };
         // One check per type, on that type, with a message naming it and
-        // the tier: a constant that panics when the type lacks serde.
-        let check = |ty: &Type, of: &TokenStream| {
+        // the tier: a constant that panics when the kit's pick found no
+        // serde for it; a borrowed type is refused outright.
+        let check = |ty: &Type, constant: TokenStream| {
+            if borrows(ty) {
+                return syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{}` cannot be stored by {the_tier}: a borrowed type cannot be read back from storage; \
+                         use an owned type (`String` rather than `&str`), or keep the region in memory (`tier = \"memory\"`)",
+                        type_text(ty)
+                    ),
+                )
+                .to_compile_error();
+            }
             let message = format!(
                 "`{}` cannot be stored by {the_tier}: it does not implement serde's `Serialize` and `Deserialize`; \
                  {the_tier} {how}: derive `serde::Serialize, serde::Deserialize` for it (serde's `derive` feature), \
@@ -201,15 +213,15 @@ pub(crate) fn region(
             quote_spanned! {ty.span()=>
                 const _: () = {
                     #[allow(unused_imports)]
-                    use #private::NoSerde as _;
-                    if !<#private::SerdeProbe<#of>>::SERDE {
+                    use #private::kit::{NoKeySerde as _, NoValueSerde as _};
+                    if <#private::kit::Pick<#key_of, #value_of>>::#constant.is_none() {
                         ::core::panic!(#message);
                     }
                 };
             }
         };
-        let key_check = check(key, &key_of);
-        let value_check = check(value, &value_of);
+        let key_check = check(key, quote!(KEY_SERDE));
+        let value_check = check(value, quote!(VALUE_SERDE));
         quote!(#key_check #value_check)
     });
     // A codec this build of cache-runtime lacks is an error at the option,

@@ -42,26 +42,6 @@ macro_rules! __cache_runtime_link {
     };
 }
 
-/// Whether `T` has serde, as a constant: `SerdeProbe::<T>::SERDE` is the
-/// inherent `true` when `T: Serialize + DeserializeOwned`, else the trait's
-/// `false` ([`NoSerde`]). A region on a persistent tier checks its key and
-/// value types with it, and a type without serde is one error on it that
-/// names the tier.
-pub struct SerdeProbe<T>(core::marker::PhantomData<T>);
-
-/// The `false` of [`SerdeProbe`].
-pub trait NoSerde {
-    /// `T` lacks `Serialize` or `DeserializeOwned`.
-    const SERDE: bool = false;
-}
-
-impl<T> NoSerde for SerdeProbe<T> {}
-
-impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeProbe<T> {
-    /// `T` has serde.
-    pub const SERDE: bool = true;
-}
-
 /// What `check_linked!()` expands to.
 pub fn check_linked(manifest: &str, program: &str) -> crate::registry::LinkReport {
     let manifest = match cache_spec::manifest::BuildManifest::from_json(manifest) {
