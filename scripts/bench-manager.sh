@@ -13,7 +13,12 @@
 #   3. insert cost with and without an eviction listener (raw moka, the
 #      manager's shape, the manager);
 #   4. disk tier: read hit, synchronous write, write-behind enqueue; hybrid
-#      memory hit.
+#      memory hit;
+#   5. instructions per memory hit under valgrind's callgrind (counted, so
+#      steady on a loaded machine): plain moka, moka with an Expiry, the
+#      manager's get_blocking and polled get, without latency sampling,
+#      and a region with a TTL (bench `hit_cost`);
+#   6. bytes per entry against moka (a counting allocator).
 #
 # The bench runs RUNS times (default 3), each a new process: one process's
 # heap layout and hash seeds move a hit by several per cent either way, as
@@ -182,6 +187,42 @@ show_ratio("hybrid memory hit / memory-tier hit", "disk/hybrid_memory_hit_1k", "
 show_ratio("disk read hit / memory hit (100,000 entries)", "disk/read_hit", "hit/manager_get_blocking")
 print(results.text())
 EOF
+
+# Counted, not timed: instructions per hit (callgrind) and bytes per entry
+# (a counting allocator), from the `hit_cost` bench; see its header.
+if ((run_bench)); then
+    cargo bench -p cache-runtime --bench hit_cost --no-run 2> "$out/hit_cost.build.txt" ||
+        die "could not build the hit_cost bench; see $out/hit_cost.build.txt"
+    hit_cost=$(sed -n 's/.*Executable .*(\(.*\)).*/\1/p' "$out/hit_cost.build.txt" | tail -1)
+    [[ -x $hit_cost ]] || die "no hit_cost executable in $out/hit_cost.build.txt"
+    {
+        echo
+        echo "== 5. instructions per memory hit, 1,024 entries, 100,000 hits (valgrind --tool=callgrind)"
+        if command -v valgrind > /dev/null; then
+            declare -A per_hit
+            for variant in moka moka_expiry manager manager_async manager_untimed_stats manager_ttl; do
+                HIT_COST=$variant valgrind --tool=callgrind --toggle-collect='*measured_hits*' \
+                    --callgrind-out-file="$out/callgrind.$variant.out" "$hit_cost" > /dev/null 2> "$out/valgrind.$variant.log" ||
+                    die "valgrind failed on $variant; see $out/valgrind.$variant.log"
+                total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/valgrind.$variant.log")
+                per_hit[$variant]=$((total / 100000))
+            done
+            ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "x%.3f", a / b }'; }
+            printf '%-24s %6s  %s\n' variant instr "what it is"
+            printf '%-24s %6s  %s\n' moka "${per_hit[moka]}" "plain moka::sync::Cache::get"
+            printf '%-24s %6s  %s\n' moka_expiry "${per_hit[moka_expiry]}" "moka with an Expiry that expires nothing: $(ratio "${per_hit[moka_expiry]}" "${per_hit[moka]}") moka"
+            printf '%-24s %6s  %s\n' manager "${per_hit[manager]}" "get_blocking, region without TTL: $(ratio "${per_hit[manager]}" "${per_hit[moka]}") moka (target x1.05)"
+            printf '%-24s %6s  %s\n' manager_async "${per_hit[manager_async]}" "get polled once: $(ratio "${per_hit[manager_async]}" "${per_hit[manager]}") get_blocking (target x1.05)"
+            printf '%-24s %6s  %s\n' manager_untimed_stats "${per_hit[manager_untimed_stats]}" "latency sampling off (counters only): manager is $(ratio "${per_hit[manager]}" "${per_hit[manager_untimed_stats]}") of it"
+            printf '%-24s %6s  %s\n' manager_ttl "${per_hit[manager_ttl]}" "get_blocking, ttl = 1h (moka's expiry needed): $(ratio "${per_hit[manager_ttl]}" "${per_hit[moka_expiry]}") moka with an Expiry"
+        else
+            echo "valgrind not found: skipped"
+        fi
+        echo
+        echo "== 6. bytes per entry (counting allocator)"
+        "$hit_cost" memory
+    } | tee -a "$summary"
+fi
 
 echo
 cat "$summary"

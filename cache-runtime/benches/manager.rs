@@ -62,11 +62,12 @@
 //! Over 100,000 entries a hit is memory stalls: the manager's extra work
 //! (moka's `Expiry` bookkeeping, statistics) is below the spread between
 //! runs, and layout decides more (filled one cache after another, the
-//! caches with a listener were ~10 % slower). Over 1,024 entries it shows:
-//! per hit, callgrind counts 977 instructions for moka plain, 1,165 for its
-//! manager's shape (the `Expiry` alone +157: moka converts instants and
-//! computes the time left on every read once an `Expiry` is set) and 1,256
-//! for the manager (statistics and the call layers +91).
+//! caches with a listener were ~10 % slower). Over 1,024 entries it shows
+//! in instructions: the `hit_cost` bench counts them per hit under
+//! callgrind (`scripts/bench-manager.sh` section 5). `moka_shaped` here
+//! keeps moka's `Expiry`, which the manager now builds only for regions
+//! whose entries can expire (see the memory module's notes); the hit
+//! regions here have no TTL.
 
 #[path = "common/interleave.rs"]
 mod interleave;

@@ -39,6 +39,9 @@ struct Resized;
 #[cache_region(name = "cfg-ttl", key = String, value = String, ttl = "1h")]
 struct Timed;
 
+#[cache_region(name = "cfg-untimed", key = String, value = String)]
+struct Untimed;
+
 #[cache_region(name = "cfg-switch", key = u64, value = u64)]
 struct Switched;
 
@@ -681,6 +684,39 @@ fn a_shorter_ttl_applies_to_entries_already_cached() {
         region.get_blocking(&"own".into()).as_deref(),
         Some("2"),
         "an entry with its own TTL keeps it"
+    );
+}
+
+/// A region declared without TTL has no per-entry expiry in its memory
+/// cache; a TTL set at run time rebuilds the cache with one, and the
+/// entries already held expire by it; removing the TTL again keeps what is
+/// left.
+#[test]
+fn a_ttl_set_on_a_region_without_one_applies_to_entries_already_cached() {
+    let scratch = Scratch::new("config", "ttl-late");
+    let manager = builder(&scratch).build().expect("manager");
+    let region = manager.region::<Untimed>().expect("region");
+    for i in 0..100 {
+        region.insert_blocking(format!("old{i}"), "1".into());
+    }
+    manager
+        .configure_blocking(change().set("cfg-untimed", "ttl", "300ms"))
+        .expect("ttl");
+    assert_eq!(region.get_blocking(&"old7".into()).as_deref(), Some("1"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (0..100).any(|i| region.get_blocking(&format!("old{i}")).is_some()) {
+        assert!(Instant::now() < deadline, "the old entries never expired");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    region.insert_blocking("new".into(), "2".into());
+    manager
+        .configure_blocking(change().set("cfg-untimed", "ttl", "none"))
+        .expect("no ttl");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        region.get_blocking(&"new".into()).as_deref(),
+        Some("2"),
+        "with the TTL gone, the entry stays"
     );
 }
 

@@ -87,6 +87,12 @@ impl CachePolicy<String, String> for ShortForTemp {
 #[custom_cache_region(name = "mm-policy", key = String, value = String, policy = ShortForTemp, ttl = "1h")]
 struct WithPolicy;
 
+#[custom_cache_region(name = "mm-policy-untimed", key = String, value = String, policy = ShortForTemp)]
+struct PolicyNoTtl;
+
+#[cache_region(name = "mm-untimed", key = String, value = String)]
+struct NoTtl;
+
 #[cache_region(name = "mm-events", key = String, value = String)]
 struct Events;
 
@@ -1333,4 +1339,54 @@ fn a_policy_can_lengthen_the_regions_ttl() {
         .expect("entries");
     assert_eq!(page.entries.len(), 1);
     assert!(page.entries[0].expires_in_ms.expect("expires") > 3_000_000);
+}
+
+/// A region without TTL or TTI builds its cache without moka's per-entry
+/// expiry (a cheaper hit); the first entry with a TTL of its own rebuilds
+/// it with one: that entry expires, the others stay, nothing is lost.
+#[test]
+fn a_region_without_ttl_still_expires_an_entry_given_its_own() {
+    let manager = manager();
+    let handle = manager.region::<NoTtl>().expect("region");
+    for i in 0..500 {
+        assert!(handle.insert_blocking(format!("k{i}"), format!("v{i}")));
+    }
+    assert!(handle.insert_with_ttl_blocking(s("short"), s("s"), SHORT_TTL));
+    assert_eq!(handle.get_blocking(&s("short")).as_deref(), Some("s"));
+    poll_until("the entry with its own TTL to expire", || {
+        handle.get_blocking(&s("short")).is_none()
+    });
+    for i in 0..500 {
+        assert_eq!(
+            handle.get_blocking(&format!("k{i}")),
+            Some(format!("v{i}")),
+            "entry k{i} survived the change of cache"
+        );
+    }
+    // Later entries with their own TTL expire too; the others still do not.
+    assert!(handle.insert_with_ttl_blocking(s("short-2"), s("s"), SHORT_TTL));
+    assert!(handle.insert_blocking(s("kept"), s("k")));
+    poll_until("the second entry with its own TTL to expire", || {
+        handle.get_blocking(&s("short-2")).is_none()
+    });
+    // moka removes expired entries on its timer wheel's tick.
+    poll_until("both expired entries to be removed", || {
+        handle.run_pending_tasks();
+        handle.snapshot().evictions.expired == 2
+    });
+    assert_eq!(handle.get_blocking(&s("kept")).as_deref(), Some("k"));
+    assert_eq!(handle.len(), Some(501));
+}
+
+/// A policy's `expire_after` on a region without TTL: same as above.
+#[test]
+fn a_policy_ttl_applies_in_a_region_without_ttl() {
+    let manager = manager();
+    let handle = manager.region::<PolicyNoTtl>().expect("region");
+    assert!(handle.insert_blocking(s("plain"), s("forever")));
+    assert!(handle.insert_blocking(s("t"), s("temporary")));
+    poll_until("the policy's short entry to expire", || {
+        handle.get_blocking(&s("t")).is_none()
+    });
+    assert_eq!(handle.get_blocking(&s("plain")).as_deref(), Some("forever"));
 }

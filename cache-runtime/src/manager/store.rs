@@ -17,7 +17,7 @@ use super::flight::{Flights, Outcome};
 use super::hybrid::Hybrid;
 use super::levels::Levels;
 use super::memory::{
-    CHECKING, DISABLED, Entry, FAIL_SAFE, Freshness, ListenerBase, Live, MemoryLevel, Shape, clamp,
+    CHECKING, DISABLED, Entry, FAIL_SAFE, Freshness, ListenerBase, Live, MemoryLevel, clamp,
 };
 use super::policy_slot::PolicySlot;
 use super::remote::{Announcer, RedisShared};
@@ -452,16 +452,14 @@ where
         }
         self.live.set_timing(&new);
         if let Some(memory) = self.levels.memory() {
-            let shape = Shape::of(&new);
-            if shape != memory.shape() {
-                // Copies get their deadlines under the new timing too.
-                let rebuilt = memory.rebuild(shape);
+            // Copies get their deadlines under the new timing too.
+            if let Some(rebuilt) = memory.reshape(&new) {
                 report = Reconfigured {
                     rebuilt: true,
                     kept: rebuilt.kept,
                     dropped: rebuilt.dropped,
                 };
-            } else if retime {
+            } else if retime && memory.shape().expiry {
                 memory.retime();
             }
         }
@@ -492,11 +490,58 @@ where
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<V> {
         // The one load of the live settings a hit pays.
-        self.get_with_flags(key, self.live.flags(), Miss::Count)
+        let flags = self.live.flags();
+        match self.memory_hit(key, flags) {
+            Some(Ok(value)) => Some(value),
+            Some(Err(timer)) => self.get_past_memory(key, timer),
+            None => self.get_with_flags(key, flags, Miss::Count),
+        }
     }
 
-    /// [`RegionStore::get`] with the live flags already loaded.
-    #[inline]
+    /// The hit path, inlined into the caller: with no live flag set (the
+    /// region enabled, no fail-safe grace, no re-timing under way) a memory
+    /// entry is fresh, so a get is the level's read and a counted hit.
+    /// `Some(Ok)` is that hit; `Some(Err)` a memory miss, to go on past
+    /// memory with the get's timer; `None` when the path does not apply (a
+    /// flag is set, or the region has no memory level).
+    #[inline(always)]
+    fn memory_hit(&self, key: &K, flags: u8) -> Option<Result<V, GetTimer<'_>>> {
+        if flags != 0 {
+            return None;
+        }
+        let memory = self.levels.memory()?;
+        let timer = self.stats.time_get();
+        Some(match memory.get(key) {
+            Some(entry) => {
+                if timer.is_sampled() {
+                    // Hotness for rebuilds, from the timed sample only.
+                    memory.record(key);
+                }
+                timer.hit();
+                Ok(entry.value)
+            }
+            None => Err(timer),
+        })
+    }
+
+    /// A get that missed the memory level with no live flag set: a counted
+    /// miss, or the second level's answer (blocking on it).
+    #[inline(never)]
+    fn get_past_memory(&self, key: &K, timer: GetTimer<'_>) -> Option<V> {
+        match &self.levels {
+            Levels::Memory(_) => {
+                timer.miss();
+                None
+            }
+            Levels::Second(_) | Levels::Hybrid(_) => {
+                block_on(self.read_second(key, timer, None)).ok().flatten()
+            }
+        }
+    }
+
+    /// [`RegionStore::get`] with the live flags already loaded, whatever
+    /// they are.
+    #[inline(never)]
     fn get_with_flags(&self, key: &K, flags: u8, miss: Miss) -> Option<V> {
         if flags & DISABLED != 0 {
             return self.disabled_get();
@@ -518,8 +563,18 @@ where
 
     /// [`RegionStore::get`] awaiting Redis, and saying when it failed.
     pub(crate) async fn try_get(&self, key: &K) -> Result<Option<V>, CacheError> {
-        self.try_get_with_flags(key, self.live.flags(), Miss::Count)
-            .await
+        let flags = self.live.flags();
+        match self.memory_hit(key, flags) {
+            Some(Ok(value)) => Ok(Some(value)),
+            Some(Err(timer)) => match &self.levels {
+                Levels::Memory(_) => {
+                    timer.miss();
+                    Ok(None)
+                }
+                Levels::Second(_) | Levels::Hybrid(_) => self.read_second(key, timer, None).await,
+            },
+            None => self.try_get_with_flags(key, flags, Miss::Count).await,
+        }
     }
 
     /// [`RegionStore::try_get`] with the live flags already loaded.

@@ -44,6 +44,12 @@ impl<V> Entry<V> {
         (self.own_ttl_ns != NO_OWN_TTL).then(|| Duration::from_nanos(self.own_ttl_ns))
     }
 
+    /// Whether the entry has a TTL of its own.
+    #[inline]
+    pub(crate) fn has_own_ttl(&self) -> bool {
+        self.own_ttl_ns != NO_OWN_TTL
+    }
+
     /// When it was stored.
     #[inline]
     pub(crate) fn stored_at(&self) -> Instant {

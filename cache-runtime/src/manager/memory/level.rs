@@ -14,6 +14,7 @@ use moka::sync::Cache;
 use super::entry::Entry;
 use super::listener::{ListenerBase, quietly};
 use super::live::Live;
+use super::rebuild::Rebuilt;
 use super::shape::{Level, Shape, build};
 use super::sketch::{Sketch, SketchHasher};
 use super::writers::Writers;
@@ -55,6 +56,11 @@ pub(crate) struct MemoryLevel<K, V> {
     /// Whether entries move from the old cache to the new one (see
     /// [`MemoryLevel::rebuild`]): not until no one uses the old one alone.
     pub(super) moving: AtomicBool,
+    /// Set for good once an entry with a TTL of its own is stored: from
+    /// then on every cache of the level has moka's expiry.
+    own_ttls: AtomicBool,
+    /// Held while the shape is decided and a rebuild runs: one at a time.
+    reshaping: Mutex<()>,
 }
 
 impl<K, V> MemoryLevel<K, V>
@@ -69,7 +75,7 @@ where
         base: ListenerBase<K>,
         live: Arc<Live>,
     ) -> MemoryLevel<K, V> {
-        let shape = Shape::of(settings);
+        let shape = Shape::of(settings, live.times_entries(settings));
         let current = build(shape, &live, weigh, &policy, &base);
         MemoryLevel {
             first: current.cache.clone(),
@@ -88,7 +94,49 @@ where
             base,
             promoted: AtomicU64::new(0),
             moving: AtomicBool::new(false),
+            own_ttls: AtomicBool::new(false),
+            reshaping: Mutex::new(()),
         }
+    }
+
+    /// The shape `settings` need: moka's expiry when they time entries or
+    /// an entry with its own TTL was ever stored.
+    pub(crate) fn shape_for(&self, settings: &RegionSettings) -> Shape {
+        let expiry = self.live.times_entries(settings) || self.own_ttls.load(Ordering::Acquire);
+        Shape::of(settings, expiry)
+    }
+
+    /// Rebuilds the cache when `settings` need another shape (limits,
+    /// eviction policy, expiry or none); what the rebuild did.
+    pub(crate) fn reshape(&self, settings: &RegionSettings) -> Option<Rebuilt> {
+        let _one_at_a_time = self
+            .reshaping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let shape = self.shape_for(settings);
+        (shape != self.shape()).then(|| self.rebuild(shape))
+    }
+
+    /// Before the first entry with a TTL of its own is stored: a cache
+    /// without moka's expiry is rebuilt with it (once per level), so that
+    /// the entry expires.
+    #[cold]
+    fn time_entries(&self) {
+        let _one_at_a_time = self
+            .reshaping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.own_ttls.load(Ordering::Acquire) {
+            return;
+        }
+        let shape = self.shape();
+        if !shape.expiry {
+            self.rebuild(Shape {
+                expiry: true,
+                ..shape
+            });
+        }
+        self.own_ttls.store(true, Ordering::Release);
     }
 
     /// `key`'s entry (the hit path): one moka get, after one load of
@@ -166,6 +214,9 @@ where
     /// old cache's entry goes (so the migration never copies an older value
     /// over it, and nothing older resurfaces from the old cache).
     pub(crate) fn insert(&self, key: K, entry: Entry<V>) {
+        if entry.has_own_ttl() && !self.own_ttls.load(Ordering::Acquire) {
+            self.time_entries();
+        }
         if !self.swapped.load(Ordering::Acquire) {
             let _writing = self.writers.enter();
             if !self.swapped.load(Ordering::SeqCst) {

@@ -164,6 +164,15 @@ impl Live {
         )
     }
 
+    /// Whether entries without a TTL of their own expire under `settings`
+    /// (a memory TTL or a TTI): what needs moka's per-entry expiry. The
+    /// fail-safe grace alone does not: it lengthens a lifetime, and with no
+    /// TTL there is none.
+    pub(crate) fn times_entries(&self, settings: &RegionSettings) -> bool {
+        let (_, level_ttl, tti, _) = Live::timing_of(settings, self.cap_own);
+        level_ttl.is_some() || tti.is_some()
+    }
+
     /// Takes `settings`' TTL, memory TTL, TTI and grace.
     pub(crate) fn set_timing(&self, settings: &RegionSettings) {
         let (ttl, level_ttl, tti, grace) = Live::timing_of(settings, self.cap_own);

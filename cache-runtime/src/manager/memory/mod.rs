@@ -60,12 +60,25 @@
 //! the new limit; the rest are counted as size evictions. See
 //! [`MemoryLevel::rebuild`].
 //!
+//! # Expiry or none
+//!
+//! moka's per-entry expiry costs every hit about 150 instructions (it
+//! converts instants and computes the time left on each read), so a cache
+//! is built with [`EntryExpiry`] only when an entry can expire: the
+//! settings have a memory TTL or a TTI, or an entry with a TTL of its own
+//! was stored (`insert_with_ttl`, a policy's `expire_after`, a promoted
+//! disk or Redis value with time left). A change that needs it (a TTL set
+//! at run time, the first entry with its own TTL) rebuilds the cache with
+//! it, entries kept; once an entry had its own TTL the level keeps the
+//! expiry for good; a TTL removed again (and no own TTL ever) rebuilds
+//! without.
+//!
 //! # Cost
 //!
 //! A hit pays one relaxed load of [`Live`]'s flags (disabled, fail-safe,
 //! re-timing), one of `swapped` (the level still uses the cache it opened
-//! with, read directly) and, inside moka's read callback, one of the read
-//! mode. Once a rebuild has replaced that cache, a hit also pays an
+//! with, read directly) and, inside moka's read callback when the cache
+//! has an expiry, one of the read mode. Once a rebuild has replaced that cache, a hit also pays an
 //! [`ArcSwap::load`] of the published one (a thread-local debt slot, ~5 ns
 //! and ~60 instructions here, no shared write, no lock). A timed hit (one
 //! in 16) also hashes its key into the sketch (four relaxed adds). A write
@@ -95,4 +108,3 @@ pub(crate) use self::entry::Entry;
 pub(crate) use self::level::MemoryLevel;
 pub(crate) use self::listener::ListenerBase;
 pub(crate) use self::live::{CHECKING, DISABLED, FAIL_SAFE, Freshness, Live, LiveDuration, clamp};
-pub(crate) use self::shape::Shape;

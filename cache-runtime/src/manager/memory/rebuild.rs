@@ -46,7 +46,9 @@ where
     ///    writes the new cache before it removes from the old one, and is
     ///    not counted by the old cache's listener.
     /// 4. The new cache is published alone.
-    pub(crate) fn rebuild(&self, shape: Shape) -> Rebuilt {
+    ///
+    /// Callers hold `reshaping` ([`MemoryLevel::reshape`]).
+    pub(super) fn rebuild(&self, shape: Shape) -> Rebuilt {
         let fresh = build(shape, &self.live, self.weigh, &self.policy, &self.base);
         let old = self.caches.load_full();
         let migrating = Arc::new(Caches {

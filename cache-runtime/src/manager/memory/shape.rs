@@ -21,14 +21,22 @@ pub(crate) struct Shape {
     pub(crate) eviction: Eviction,
     pub(crate) max_entries: Option<u64>,
     pub(crate) max_bytes: Option<u64>,
+    /// Whether the cache has moka's per-entry expiry ([`EntryExpiry`]).
+    /// Without one a hit skips moka's expiry bookkeeping (about 150
+    /// instructions); a cache needs it once any entry can expire: a memory
+    /// TTL or a TTI in the settings, or an entry with a TTL of its own.
+    pub(crate) expiry: bool,
 }
 
 impl Shape {
-    pub(crate) fn of(settings: &RegionSettings) -> Shape {
+    /// The shape `settings` ask for; `expiry` as decided by the level
+    /// (see [`MemoryLevel::shape_for`](super::MemoryLevel::shape_for)).
+    pub(crate) fn of(settings: &RegionSettings, expiry: bool) -> Shape {
         Shape {
             eviction: settings.eviction,
             max_entries: settings.max_entries,
             max_bytes: settings.max_bytes,
+            expiry,
         }
     }
 }
@@ -40,7 +48,7 @@ pub(super) struct Level<K, V> {
 }
 
 /// A new cache of `shape`: count or weight limit, TinyLFU or LRU, the live
-/// expiry and a listener of its own.
+/// expiry (when the shape has one) and a listener of its own.
 pub(super) fn build<K, V>(
     shape: Shape,
     live: &Arc<Live>,
@@ -56,14 +64,15 @@ where
         base: base.clone(),
         live: Arc::clone(live),
     };
-    let mut builder = Cache::builder()
-        .eviction_policy(match shape.eviction {
-            Eviction::TinyLfu => EvictionPolicy::tiny_lfu(),
-            Eviction::Lru => EvictionPolicy::lru(),
-        })
-        .expire_after(EntryExpiry {
+    let mut builder = Cache::builder().eviction_policy(match shape.eviction {
+        Eviction::TinyLfu => EvictionPolicy::tiny_lfu(),
+        Eviction::Lru => EvictionPolicy::lru(),
+    });
+    if shape.expiry {
+        builder = builder.expire_after(EntryExpiry {
             live: Arc::clone(live),
         });
+    }
     if let Some(max_bytes) = shape.max_bytes {
         let policy = Arc::clone(policy);
         builder = builder
