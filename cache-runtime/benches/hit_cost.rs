@@ -18,7 +18,8 @@
 //!   collects (`--toggle-collect`). The variants: `moka` (a plain
 //!   `moka::sync::Cache`, `max_capacity` only), `moka_expiry` (the same
 //!   with an `Expiry` that never expires anything: what moka's per-entry
-//!   expiry adds), `manager` (`RegionHandle::get_blocking`, a region
+//!   expiry adds), `moka_hour` (an `Expiry` giving every entry an hour: a
+//!   timer per entry, as a region with a TTL has), `manager` (`RegionHandle::get_blocking`, a region
 //!   without TTL or TTI), `manager_async` (`RegionHandle::get` polled once
 //!   with a no-op waker), `manager_ttl` (a region with `ttl = "1h"`, which
 //!   needs moka's expiry), `manager_untimed_stats` (latency sampling off:
@@ -199,6 +200,14 @@ fn hits(variant: &str) {
             fill_cache(&cache, SMALL, |v| v);
             run(&|key| cache.get(&key));
         }
+        "moka_hour" => {
+            let cache: Cache<u64, Value> = Cache::builder()
+                .max_capacity(200_000)
+                .expire_after(Hour)
+                .build();
+            fill_cache(&cache, SMALL, |v| v);
+            run(&|key| cache.get(&key));
+        }
         "manager" | "manager_async" | "manager_ttl" | "manager_untimed_stats" => {
             let manager = manager(if variant == "manager_untimed_stats" {
                 0
@@ -220,7 +229,7 @@ fn hits(variant: &str) {
             let _ = manager.shutdown();
         }
         other => panic!(
-            "unknown HIT_COST variant `{other}`: moka, moka_expiry, manager, manager_async, manager_ttl, manager_untimed_stats"
+            "unknown HIT_COST variant `{other}`: moka, moka_expiry, moka_hour, manager, manager_async, manager_ttl, manager_untimed_stats"
         ),
     }
 }
@@ -304,6 +313,7 @@ fn main() {
             for variant in [
                 "moka",
                 "moka_expiry",
+                "moka_hour",
                 "manager",
                 "manager_async",
                 "manager_ttl",
