@@ -166,10 +166,15 @@ async fn every_operation_round_trips_through_redis() {
         .map(|i| format!("n:{i}"))
         .chain([s("nope")])
         .collect();
+    let before = users.snapshot();
     let found = users.get_many(&keys).await.unwrap();
     assert_eq!(found.len(), 601);
     assert_eq!(found[599].as_deref(), Some("v599"));
     assert_eq!(found[600], None);
+    // A batch counts each of its lookups, as single gets would.
+    let after = users.snapshot();
+    assert_eq!(after.hits - before.hits, 600);
+    assert_eq!(after.misses - before.misses, 1);
 
     assert_eq!(
         manager

@@ -13,6 +13,8 @@
 //! or expired is a counted miss — never a panic, never a wrong value —
 //! whatever the backend does with it.
 
+use std::any::Any;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -157,6 +159,19 @@ impl<K, V> BackendLevel<K, V> {
         (self.key_text)(key)
     }
 
+    /// `key`'s text for a read: a `String` key is its own text (whether
+    /// the codec goes through serde or `Display`), borrowed rather than
+    /// copied; any other key's comes from the codec.
+    fn text_of<'k>(&self, key: &'k K) -> Cow<'k, str>
+    where
+        K: 'static,
+    {
+        match (key as &dyn Any).downcast_ref::<String>() {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned((self.key_text)(key)),
+        }
+    }
+
     /// New writes live `ttl` (without their own).
     pub(crate) fn set_ttl(&self, ttl: Option<Duration>) {
         self.ttl.set(ttl);
@@ -253,17 +268,26 @@ impl<K, V> BackendLevel<K, V> {
             Opened::Hit(hit) => Some(hit),
             Opened::Missing => None,
             Opened::Unusable => {
-                if !self.capabilities.shared {
-                    let _ = self.backend.remove(text).await;
-                }
+                self.drop_unusable(text).await;
                 None
             }
         }
     }
 
+    /// Removes unusable bytes from a backend no other process reads (see
+    /// [`BackendLevel::settle_lookup`]).
+    async fn drop_unusable(&self, text: &str) {
+        if !self.capabilities.shared {
+            let _ = self.backend.remove(text).await;
+        }
+    }
+
     /// Reads `key`: a counted, timed lookup.
-    pub(crate) async fn read(&self, key: &K) -> Result<Option<RemoteHit<V>>, SecondError> {
-        let text = (self.key_text)(key);
+    pub(crate) async fn read(&self, key: &K) -> Result<Option<RemoteHit<V>>, SecondError>
+    where
+        K: 'static,
+    {
+        let text = self.text_of(key);
         let start = Instant::now();
         let found = self.backend.get(&text).await;
         let latency = elapsed_ns(start);
@@ -290,9 +314,12 @@ impl<K, V> BackendLevel<K, V> {
     pub(crate) async fn read_many(
         &self,
         keys: &[&K],
-    ) -> Result<Vec<Option<RemoteHit<V>>>, SecondError> {
-        let texts: Vec<String> = keys.iter().map(|key| (self.key_text)(key)).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    ) -> Result<Vec<Option<RemoteHit<V>>>, SecondError>
+    where
+        K: 'static,
+    {
+        let texts: Vec<Cow<'_, str>> = keys.iter().map(|key| self.text_of(key)).collect();
+        let refs: Vec<&str> = texts.iter().map(|text| &**text).collect();
         let start = Instant::now();
         let found = self.backend.get_many(&refs).await;
         let latency = elapsed_ns(start);
@@ -312,7 +339,15 @@ impl<K, V> BackendLevel<K, V> {
         for (text, bytes) in texts.iter().zip(found) {
             let (outcome, opened) = self.open(text, bytes, now_ms, &mut key);
             outcomes.add(outcome);
-            hits.push(self.settle_lookup(text, opened).await);
+            // Only an unusable entry waits for anything (its removal).
+            hits.push(match opened {
+                Opened::Hit(hit) => Some(hit),
+                Opened::Missing => None,
+                Opened::Unusable => {
+                    self.drop_unusable(text).await;
+                    None
+                }
+            });
         }
         outcomes.record(self.stats.tiers(), per_key);
         Ok(hits)

@@ -820,10 +820,13 @@ where
         }
         let mut found = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
+        // Counted once per batch: one update for the hits, one for the
+        // misses.
+        let mut hit_count = 0;
         for (index, key) in keys.iter().enumerate() {
             match self.memory_lookup(key, flags) {
                 Lookup::Fresh(value) => {
-                    self.stats.hit();
+                    hit_count += 1;
                     found.push(Some(value));
                 }
                 Lookup::Stale(_) | Lookup::Absent => {
@@ -833,30 +836,32 @@ where
             }
         }
         if missing.is_empty() {
+            self.stats.hits_and_misses(hit_count, 0);
             return Ok(found);
         }
         let asked: Vec<&K> = missing.iter().map(|&index| &keys[index]).collect();
         let hits = match remote.read_many(&asked).await {
             Ok(hits) => hits,
             Err(error) => {
-                for _ in &missing {
-                    self.stats.miss();
-                }
+                self.stats.hits_and_misses(hit_count, missing.len() as u64);
                 return Err(self.second_error(error));
             }
         };
+        let hybrid = self.levels.hybrid();
+        let mut miss_count = 0;
         for (index, hit) in missing.into_iter().zip(hits) {
             match hit {
                 Some(hit) => {
-                    if let Some(hybrid) = self.levels.hybrid() {
+                    if let Some(hybrid) = hybrid {
                         hybrid.promote(&keys[index], &hit);
                     }
-                    self.stats.hit();
+                    hit_count += 1;
                     found[index] = Some(hit.value);
                 }
-                None => self.stats.miss(),
+                None => miss_count += 1,
             }
         }
+        self.stats.hits_and_misses(hit_count, miss_count);
         Ok(found)
     }
 

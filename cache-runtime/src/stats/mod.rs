@@ -249,6 +249,18 @@ impl RegionStats {
         self.shards.local().add(HITS, 1);
     }
 
+    /// Counts `hits` gets that found a value and `misses` that found
+    /// nothing, untimed, in one update each (a batch's lookups).
+    pub(crate) fn hits_and_misses(&self, hits: u64, misses: u64) {
+        let shard = self.shards.local();
+        if hits > 0 {
+            shard.add(HITS, hits);
+        }
+        if misses > 0 {
+            shard.add(MISSES, misses);
+        }
+    }
+
     /// Counts a get that found nothing, without timing it.
     #[inline]
     pub fn miss(&self) {

@@ -21,9 +21,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use self::direct::Direct;
 use crate::envelope::ValueFormat;
 use crate::manager::CacheError;
 use crate::manager::opening::{ErasedStore, StoreContext, open_erased};
+
+mod direct;
 
 /// A value that knows how many bytes it weighs, for regions limited by
 /// `max_bytes`. Without it, a region's weigher counts a value's serde_json
@@ -63,7 +66,7 @@ impl<T> Clone for SerdeFns<T> {
 }
 impl<T> Copy for SerdeFns<T> {}
 
-impl<T: Serialize + DeserializeOwned> SerdeFns<T> {
+impl<T: Serialize + DeserializeOwned + 'static> SerdeFns<T> {
     /// serde_json for `T`.
     pub const fn json() -> SerdeFns<T> {
         SerdeFns {
@@ -75,18 +78,23 @@ impl<T: Serialize + DeserializeOwned> SerdeFns<T> {
     }
 }
 
-fn encode<T: Serialize>(value: &T, format: ValueFormat) -> Option<Vec<u8>> {
+fn encode<T: Serialize + 'static>(value: &T, format: ValueFormat) -> Option<Vec<u8>> {
     match format {
         ValueFormat::Json => serde_json::to_vec(value).ok(),
-        ValueFormat::Binary => postcard::to_allocvec(value).ok(),
+        ValueFormat::Binary => {
+            direct::encode_bytes(value).or_else(|| postcard::to_allocvec(value).ok())
+        }
         _ => None,
     }
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8], format: ValueFormat) -> Option<T> {
+fn decode<T: DeserializeOwned + 'static>(bytes: &[u8], format: ValueFormat) -> Option<T> {
     match format {
         ValueFormat::Json => serde_json::from_slice(bytes).ok(),
-        ValueFormat::Binary => postcard::from_bytes(bytes).ok(),
+        ValueFormat::Binary => match direct::decode_bytes(bytes) {
+            Direct::Decoded(value) => value,
+            Direct::NotBytes => postcard::from_bytes(bytes).ok(),
+        },
         _ => None,
     }
 }
@@ -133,8 +141,8 @@ impl<K, V> RegionCodecs<K, V> {
 
 impl<K, V> RegionCodecs<K, V>
 where
-    K: Serialize + DeserializeOwned,
-    V: Serialize + DeserializeOwned,
+    K: Serialize + DeserializeOwned + 'static,
+    V: Serialize + DeserializeOwned + 'static,
 {
     /// serde_json for keys and values; keys' text form from their JSON
     /// (a string key is its own text); weights from the JSON size.
@@ -157,7 +165,10 @@ pub(crate) fn text_of_json(value: &Value) -> String {
     }
 }
 
-fn key_text_serde<K: Serialize>(key: &K) -> String {
+fn key_text_serde<K: Serialize + 'static>(key: &K) -> String {
+    if let Some(text) = direct::key_text(key) {
+        return text;
+    }
     match serde_json::to_value(key) {
         // A string key's text is the string itself: moved, not copied.
         Ok(Value::String(text)) => text,
@@ -307,7 +318,7 @@ impl RegionKit {
 /// types.
 pub struct Pick<K, V>(PhantomData<fn() -> (K, V)>);
 
-impl<K: Serialize, V> Pick<K, V> {
+impl<K: Serialize + 'static, V> Pick<K, V> {
     /// The key's text from its JSON.
     pub const KEY_TEXT_SERDE: Option<fn(&K) -> String> = Some(key_text_serde::<K>);
 }
@@ -329,7 +340,7 @@ pub trait NoKeyTextDisplay<K> {
 }
 impl<K, V> NoKeyTextDisplay<K> for Pick<K, V> {}
 
-impl<K: Serialize + DeserializeOwned, V> Pick<K, V> {
+impl<K: Serialize + DeserializeOwned + 'static, V> Pick<K, V> {
     /// The key's serde functions.
     pub const KEY_SERDE: Option<SerdeFns<K>> = Some(SerdeFns::json());
 }
@@ -340,7 +351,7 @@ pub trait NoKeySerde<K> {
 }
 impl<K, V> NoKeySerde<K> for Pick<K, V> {}
 
-impl<K, V: Serialize + DeserializeOwned> Pick<K, V> {
+impl<K, V: Serialize + DeserializeOwned + 'static> Pick<K, V> {
     /// The value's serde functions.
     pub const VALUE_SERDE: Option<SerdeFns<V>> = Some(SerdeFns::json());
 }
