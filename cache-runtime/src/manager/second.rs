@@ -248,7 +248,7 @@ impl<K, V> BackendLevel<K, V> {
                 L2Outcome::Hit,
                 Opened::Hit(RemoteHit {
                     value,
-                    remaining: remaining(decoded.expires_at_ms),
+                    remaining: remaining(decoded.expires_at_ms, now_ms),
                 }),
             ),
             None => {
@@ -677,12 +677,10 @@ impl SecondError {
     }
 }
 
-fn remaining(expires_at_ms: Option<u64>) -> Option<Duration> {
-    expires_at_ms.map(|at| {
-        Duration::from_millis(
-            at.saturating_sub(crate::envelope::unix_ms(std::time::SystemTime::now())),
-        )
-    })
+/// The time from `now_ms` (the level's clock, read once per batch) until
+/// `expires_at_ms`.
+fn remaining(expires_at_ms: Option<u64>, now_ms: u64) -> Option<Duration> {
+    expires_at_ms.map(|at| Duration::from_millis(at.saturating_sub(now_ms)))
 }
 
 fn elapsed_ns(start: Instant) -> u64 {
