@@ -38,10 +38,14 @@ impl Facade {
         if self.through_import {
             quote!(#private::link! { #slice: #item })
         } else {
+            // The slice's own `macro_rules!` (what linkme's element
+            // attribute expands to, generated with the slice in
+            // cache-runtime): no second proc macro per declaration.
             quote! {
-                #[#private::linkme::distributed_slice(#private::#slice)]
-                #[linkme(crate = #private::linkme)]
-                #item
+                #private::#slice! {
+                    #![linkme_macro = #private::#slice]
+                    #item
+                }
             }
         }
     }

@@ -33,9 +33,10 @@ pub use crate::__cache_runtime_link as link;
 #[macro_export]
 macro_rules! __cache_runtime_link {
     ($slice:ident: static $name:ident: $ty:ty = $value:expr;) => {
-        #[$crate::__private::linkme::distributed_slice($crate::__private::$slice)]
-        #[linkme(crate = $crate::__private::linkme)]
-        static $name: $ty = $value;
+        $crate::__private::$slice! {
+            #![linkme_macro = $crate::__private::$slice]
+            static $name: $ty = $value;
+        }
     };
     (items: $($item:item)*) => {
         $($item)*
