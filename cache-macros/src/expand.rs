@@ -444,57 +444,66 @@ fn borrows(ty: &Type) -> bool {
     any_borrow(quote!(#ty))
 }
 
+/// The options a declaration sets, as a struct expression: only the set
+/// fields, the rest from `RegionOptions::EMPTY` (fewer tokens for the
+/// compiler to check per declaration).
 fn options_tokens(private: &TokenStream, options: &RegionOptions) -> TokenStream {
-    let duration = |d: Option<std::time::Duration>| {
-        option(d.map(|d| {
-            let ms = d.as_millis() as u64;
-            quote!(#private::Duration::from_millis(#ms))
-        }))
+    let duration = |d: std::time::Duration| {
+        let ms = d.as_millis() as u64;
+        quote!(#private::Duration::from_millis(#ms))
     };
-    let ttl = duration(options.ttl);
-    let tti = duration(options.tti);
-    let memory_ttl = duration(options.memory_ttl);
-    let fail_safe = duration(options.fail_safe);
-    let enabled = option(options.enabled.map(|e| quote!(#e)));
-    let max_entries = option(options.max_entries.map(|n| quote!(#n)));
-    let max_bytes = option(options.max_bytes.map(|n| quote!(#n)));
-    let eviction = option(options.eviction.map(|e| match e {
-        Eviction::TinyLfu => quote!(#private::Eviction::TinyLfu),
-        Eviction::Lru => quote!(#private::Eviction::Lru),
-    }));
-    let tier = option(options.tier.map(|t| match t {
-        Tier::Memory => quote!(#private::Tier::Memory),
-        Tier::Disk => quote!(#private::Tier::Disk),
-        Tier::Redis => quote!(#private::Tier::Redis),
-        Tier::Hybrid => quote!(#private::Tier::Hybrid),
-        Tier::Backend => quote!(#private::Tier::Backend),
-    }));
-    let backend = option(options.backend.map(|b| option(b.map(|name| quote!(#name)))));
-    let sensitive = option(options.sensitive.map(|s| quote!(#s)));
-    let compression = option(options.compression.map(|Compression { codec, threshold }| {
-        let codec = match codec {
-            Codec::None => quote!(#private::Codec::None),
-            Codec::Lz4 => quote!(#private::Codec::Lz4),
-            Codec::Zstd => quote!(#private::Codec::Zstd),
-        };
-        quote!(#private::Compression { codec: #codec, threshold: #threshold })
-    }));
-    let version = option(options.version.map(|v| quote!(#v)));
+    let mut set: Vec<TokenStream> = Vec::new();
+    let mut field = |name: &str, value: Option<TokenStream>| {
+        if let Some(value) = value {
+            let name = format_ident!("{name}");
+            set.push(quote!(#name: ::core::option::Option::Some(#value)));
+        }
+    };
+    field("ttl", options.ttl.map(duration));
+    field("tti", options.tti.map(duration));
+    field("memory_ttl", options.memory_ttl.map(duration));
+    field("max_entries", options.max_entries.map(|n| quote!(#n)));
+    field("max_bytes", options.max_bytes.map(|n| quote!(#n)));
+    field(
+        "eviction",
+        options.eviction.map(|e| match e {
+            Eviction::TinyLfu => quote!(#private::Eviction::TinyLfu),
+            Eviction::Lru => quote!(#private::Eviction::Lru),
+        }),
+    );
+    field(
+        "tier",
+        options.tier.map(|t| match t {
+            Tier::Memory => quote!(#private::Tier::Memory),
+            Tier::Disk => quote!(#private::Tier::Disk),
+            Tier::Redis => quote!(#private::Tier::Redis),
+            Tier::Hybrid => quote!(#private::Tier::Hybrid),
+            Tier::Backend => quote!(#private::Tier::Backend),
+        }),
+    );
+    field("sensitive", options.sensitive.map(|s| quote!(#s)));
+    field(
+        "compression",
+        options.compression.map(|Compression { codec, threshold }| {
+            let codec = match codec {
+                Codec::None => quote!(#private::Codec::None),
+                Codec::Lz4 => quote!(#private::Codec::Lz4),
+                Codec::Zstd => quote!(#private::Codec::Zstd),
+            };
+            quote!(#private::Compression { codec: #codec, threshold: #threshold })
+        }),
+    );
+    field("version", options.version.map(|v| quote!(#v)));
+    field("enabled", options.enabled.map(|e| quote!(#e)));
+    field("fail_safe", options.fail_safe.map(duration));
+    field(
+        "backend",
+        options.backend.map(|b| option(b.map(|name| quote!(#name)))),
+    );
     quote! {
         #private::RegionOptions {
-            ttl: #ttl,
-            tti: #tti,
-            memory_ttl: #memory_ttl,
-            max_entries: #max_entries,
-            max_bytes: #max_bytes,
-            eviction: #eviction,
-            tier: #tier,
-            sensitive: #sensitive,
-            compression: #compression,
-            version: #version,
-            enabled: #enabled,
-            fail_safe: #fail_safe,
-            backend: #backend,
+            #(#set,)*
+            ..#private::RegionOptions::EMPTY
         }
     }
 }
