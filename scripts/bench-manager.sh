@@ -7,7 +7,8 @@
 #      (a) raw moka, max_capacity only; (b) raw moka of the manager's shape
 #      (entry struct, Expiry, eviction listener); (c) RegionHandle::get_blocking;
 #      (d) RegionHandle::get polled with a no-op waker. Target: (c)/(a) <= 1.05.
-#      Also over 1,024 entries (CPU-cache resident: the instructions' cost).
+#      Also over 1,024 entries (CPU-cache resident: the instructions' cost),
+#      and, in the interleaved rounds only, with two threads reading at once.
 #   2. get_or_insert_with / try_get_or_insert_with on new keys vs moka's
 #      get_with on a cache of the manager's shape;
 #   3. insert cost with and without an eviction listener (raw moka, the
@@ -134,7 +135,9 @@ if mixed:
     say(f"== 1c. the same hits measured in interleaved rounds (paired ratios, median over rounds; {rounds_note})")
     for name in ["hit/moka_plain", "hit/moka_entry_only", "hit/moka_expiry_only", "hit/moka_shaped",
                  "hit/manager_get_blocking", "hit/manager_get_polled",
-                 "hit_1k/moka_plain", "hit_1k/moka_shaped", "hit_1k/manager_get_blocking"]:
+                 "hit_1k/moka_plain", "hit_1k/moka_shaped", "hit_1k/manager_get_blocking",
+                 "hit_2t/moka_plain", "hit_2t/manager_get_blocking",
+                 "hit_1k_2t/moka_plain", "hit_1k_2t/manager_get_blocking"]:
         medians = [found[name]["median"] for found in mixed if name in found]
         paired = [found[name]["paired"] for found in mixed if name in found]
         if medians:
@@ -155,6 +158,8 @@ if mixed:
     paired_ratio("(d)/(c) get polled / get_blocking", "hit/manager_get_polled", "hit/manager_get_blocking")
     paired_ratio("1k: get_blocking / raw moka plain", "hit_1k/manager_get_blocking", "hit_1k/moka_plain")
     paired_ratio("1k: get_blocking / raw moka, manager's shape", "hit_1k/manager_get_blocking", "hit_1k/moka_shaped")
+    paired_ratio("2 threads: get_blocking / raw moka plain", "hit_2t/manager_get_blocking", "hit_2t/moka_plain")
+    paired_ratio("2 threads, 1k: get_blocking / raw moka plain", "hit_1k_2t/manager_get_blocking", "hit_1k_2t/moka_plain")
     if mixed_target is not None:
         say(f"target (c) within 5 % of (a), interleaved: {'met' if mixed_target <= 1.05 else 'MISSED'} "
             f"({(mixed_target - 1) * 100:+.1f} %)")

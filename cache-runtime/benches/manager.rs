@@ -20,7 +20,9 @@
 //!   hit costs its instructions, not memory stalls.
 //! - after divan's table, the hit variants of both groups again, measured in
 //!   interleaved rounds with paired ratios (see [`interleaved`]): the
-//!   steadier comparison on a shared machine.
+//!   steadier comparison on a shared machine; then raw moka and
+//!   `get_blocking` again with two threads reading at once (`hit_2t`,
+//!   `hit_1k_2t`).
 //! - `miss`: a key never seen before per iteration, its value from a trivial
 //!   loader: `get_or_insert_with` / `try_get_or_insert_with` (polled) and
 //!   `_blocking`, against moka's `get_with` on a cache of the manager's
@@ -84,7 +86,7 @@ use std::time::{Duration, Instant};
 
 use cache_runtime::{CacheManager, RegionHandle, cache_region};
 use divan::{Bencher, black_box};
-use interleave::{Block, timed};
+use interleave::{Block, timed, timed_2_threads};
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
@@ -625,12 +627,52 @@ fn interleaved() {
             }),
         ),
     ];
+    // The same on two threads at once (each its own stretch of keys).
+    let big_2t: Vec<(&str, Block)> = vec![
+        (
+            "moka_plain",
+            Box::new(|n, start| {
+                timed_2_threads(n, start, KEYS.len(), |at| hit.plain.get(&next_key(at)))
+            }),
+        ),
+        (
+            "manager_get_blocking",
+            Box::new(|n, start| {
+                timed_2_threads(n, start, KEYS.len(), |at| {
+                    hit.handle.get_blocking(&next_key(at))
+                })
+            }),
+        ),
+    ];
+    let small_2t: Vec<(&str, Block)> = vec![
+        (
+            "moka_plain",
+            Box::new(|n, start| {
+                timed_2_threads(n, start, KEYS.len(), |at| {
+                    hit.plain_1k.get(&(next_key(at) % SMALL))
+                })
+            }),
+        ),
+        (
+            "manager_get_blocking",
+            Box::new(|n, start| {
+                timed_2_threads(n, start, KEYS.len(), |at| {
+                    hit.handle_1k.get_blocking(&(next_key(at) % SMALL))
+                })
+            }),
+        ),
+    ];
     // ~25 ms blocks: 20,000 lookups over 100,000 entries, 100,000 over 1,024.
     // Each variant its own stretch of keys: two variants over one cache
     // (get_blocking and get polled), or over caches whose entries were
     // allocated side by side, would otherwise find the previous one's lines
     // still cached.
-    for (group, mut variants, n) in [("hit", big, 20_000), ("hit_1k", small, 100_000)] {
+    for (group, mut variants, n) in [
+        ("hit", big, 20_000),
+        ("hit_1k", small, 100_000),
+        ("hit_2t", big_2t, 20_000),
+        ("hit_1k_2t", small_2t, 100_000),
+    ] {
         for (_, block) in &mut variants {
             block(KEYS.len(), 0); // warm, as the divan benches do
         }

@@ -74,3 +74,22 @@ pub(crate) fn timed<O>(
     }
     started.elapsed()
 }
+
+/// [`timed`] on two threads at once, each doing `n` lookups from its own
+/// stretch of keys: the time until both are done, so "per operation" is
+/// per operation of one of two busy threads.
+#[allow(dead_code)] // the Redis bench times its own blocks
+pub(crate) fn timed_2_threads<O>(
+    n: usize,
+    start: usize,
+    keys: usize,
+    op: impl Fn(&std::cell::Cell<usize>) -> O + Sync,
+) -> Duration {
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| timed(n, start + keys / 2, keys, &op));
+        timed(n, start, keys, &op);
+        let _ = other.join();
+    });
+    started.elapsed()
+}
