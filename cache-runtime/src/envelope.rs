@@ -70,6 +70,7 @@ const CHECKSUM_LEN: usize = 16;
 const FORMAT_BLAKE3: u16 = 1;
 
 /// The checksum format `version` puts after `body`.
+#[inline]
 fn checksum(version: u16, body: &[u8]) -> [u8; CHECKSUM_LEN] {
     if version == FORMAT_BLAKE3 {
         let mut sum = [0; CHECKSUM_LEN];
@@ -676,7 +677,7 @@ impl<'a> Envelope<'a> {
     /// an uncompressed value is borrowed from `bytes`, not copied.
     pub(crate) fn decode_value<'b>(
         bytes: &'b [u8],
-        expected_key: &[u8],
+        expected_key: &(impl ExpectedKey + ?Sized),
         expected_schema: &Schema,
         now_ms: u64,
     ) -> Result<DecodedValue<'b>, EnvelopeError> {
@@ -693,16 +694,45 @@ impl<'a> Envelope<'a> {
     /// `expected_schema`, not expired at `now_ms`.
     fn checked<'b>(
         bytes: &'b [u8],
-        expected_key: &[u8],
+        expected_key: &(impl ExpectedKey + ?Sized),
         expected_schema: &Schema,
         now_ms: u64,
     ) -> Result<Parsed<'b>, EnvelopeError> {
         let parsed = Parsed::verify(bytes)?;
-        if parsed.header.key != expected_key {
+        if !expected_key.is(parsed.header.key) {
             return Err(EnvelopeError::WrongKey);
         }
         parsed.header.check(expected_schema, now_ms)?;
         Ok(parsed)
+    }
+}
+
+/// The key an envelope must carry to be read.
+pub(crate) trait ExpectedKey {
+    /// Whether `key`, an envelope's, is this one.
+    fn is(&self, key: &[u8]) -> bool;
+}
+
+impl ExpectedKey for [u8] {
+    fn is(&self, key: &[u8]) -> bool {
+        self == key
+    }
+}
+
+/// `region:text`, the key the manager's levels seal an entry with,
+/// compared in place rather than written out for each read.
+pub(crate) struct RegionKey<'a> {
+    pub(crate) region: &'a str,
+    pub(crate) text: &'a str,
+}
+
+impl ExpectedKey for RegionKey<'_> {
+    fn is(&self, key: &[u8]) -> bool {
+        let (region, text) = (self.region.as_bytes(), self.text.as_bytes());
+        key.len() == region.len() + 1 + text.len()
+            && key[..region.len()] == *region
+            && key[region.len()] == b':'
+            && key[region.len() + 1..] == *text
     }
 }
 
@@ -761,6 +791,7 @@ impl<'a> Header<'a> {
     /// Reads the header from the first bytes of an envelope.
     /// [`EnvelopeError::Truncated`] says how many bytes it needs when
     /// `prefix` is too short.
+    #[inline]
     pub(crate) fn parse(prefix: &'a [u8]) -> Result<Header<'a>, EnvelopeError> {
         let magic_seen = prefix.len().min(MAGIC.len());
         if prefix[..magic_seen] != MAGIC[..magic_seen] {
@@ -835,6 +866,7 @@ impl<'a> Header<'a> {
     }
 
     /// Checks the schema, value format and expiry (not the key).
+    #[inline]
     pub(crate) fn check(&self, expected: &Schema, now_ms: u64) -> Result<(), EnvelopeError> {
         if self.schema_version != expected.version()
             || self.fingerprint != expected.fingerprint().unwrap_or_default()
@@ -880,6 +912,7 @@ pub(crate) struct Parsed<'a> {
 
 impl<'a> Parsed<'a> {
     /// Parses the header and verifies lengths and checksum.
+    #[inline]
     pub(crate) fn verify(bytes: &'a [u8]) -> Result<Parsed<'a>, EnvelopeError> {
         let header = Header::parse(bytes)?;
         if bytes.len() < header.total_len {
@@ -1037,6 +1070,31 @@ mod tests {
         (0..8192u32)
             .map(|i| b"abcdefgh"[(i % 8) as usize] ^ u8::from(i % 97 == 0))
             .collect()
+    }
+
+    #[test]
+    fn a_region_key_matches_exactly_its_sealed_form() {
+        let key = RegionKey {
+            region: "users",
+            text: "ada",
+        };
+        assert!(key.is(b"users:ada"));
+        for other in [
+            &b"users:adb"[..],
+            b"users:ad",
+            b"users:ada1",
+            b"users;ada",
+            b"user:sada",
+            b"",
+            b"users",
+        ] {
+            assert!(!key.is(other), "{}", String::from_utf8_lossy(other));
+        }
+        let empty = RegionKey {
+            region: "r",
+            text: "",
+        };
+        assert!(empty.is(b"r:") && !empty.is(b"r"));
     }
 
     #[test]

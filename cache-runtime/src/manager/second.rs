@@ -25,7 +25,8 @@ use super::memory::LiveDuration;
 use super::remote::Announcer;
 use crate::backend::{Backend, BackendError, Capabilities, CleanupReport, Entry, Put};
 use crate::envelope::{
-    Clock, Decoded, Envelope, LiveCompression, MissCause, Schema, SystemClock, ValueFormat,
+    Clock, Decoded, Envelope, LiveCompression, MissCause, RegionKey, Schema, SystemClock,
+    ValueFormat,
 };
 use crate::kit::SerdeFns;
 use crate::stats::{ErrorCause, EvictionCause, L2Outcome, LookupTally, RegionStats, TierEvent};
@@ -202,38 +203,27 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
-    /// The key the envelope of `text` carries.
+    /// The key the envelope of `text` carries: `region:text`.
     fn sealed_key(&self, text: &str) -> Vec<u8> {
         let mut key = Vec::with_capacity(self.region.len() + 1 + text.len());
-        self.seal_key_into(&mut key, text);
-        key
-    }
-
-    /// [`BackendLevel::sealed_key`] written into `key` (cleared first), so
-    /// a batch reuses one buffer.
-    fn seal_key_into(&self, key: &mut Vec<u8>, text: &str) {
-        key.clear();
         key.extend_from_slice(self.region.as_bytes());
         key.push(b':');
         key.extend_from_slice(text.as_bytes());
+        key
     }
 
     /// Opens the bytes stored under `text`: the value, or why not, with the
     /// lookup's outcome for the caller to count (once per batch for
-    /// `read_many`). `now_ms` is the clock's time (read once per batch);
-    /// `key` a buffer for the sealed key.
-    fn open(
-        &self,
-        text: &str,
-        bytes: Option<Vec<u8>>,
-        now_ms: u64,
-        key: &mut Vec<u8>,
-    ) -> (L2Outcome, Opened<V>) {
+    /// `read_many`). `now_ms` is the clock's time (read once per batch).
+    fn open(&self, text: &str, bytes: Option<Vec<u8>>, now_ms: u64) -> (L2Outcome, Opened<V>) {
         let Some(bytes) = bytes else {
             return (L2Outcome::Miss, Opened::Missing);
         };
-        self.seal_key_into(key, text);
-        let decoded = match Envelope::decode_value(&bytes, key, &self.schema, now_ms) {
+        let key = RegionKey {
+            region: &self.region,
+            text,
+        };
+        let decoded = match Envelope::decode_value(&bytes, &key, &self.schema, now_ms) {
             Ok(decoded) => decoded,
             Err(rejection) => {
                 match rejection.cause() {
@@ -293,12 +283,7 @@ impl<K, V> BackendLevel<K, V> {
         let latency = elapsed_ns(start);
         match found {
             Ok(bytes) => {
-                let (outcome, opened) = self.open(
-                    &text,
-                    bytes,
-                    self.clock.now_ms(),
-                    &mut Vec::with_capacity(self.region.len() + 1 + text.len()),
-                );
+                let (outcome, opened) = self.open(&text, bytes, self.clock.now_ms());
                 self.stats.tiers().lookup(outcome, latency);
                 Ok(self.settle_lookup(&text, opened).await)
             }
@@ -333,11 +318,10 @@ impl<K, V> BackendLevel<K, V> {
         };
         let per_key = latency / (found.len().max(1) as u64);
         let now_ms = self.clock.now_ms();
-        let mut key = Vec::new();
         let mut hits = Vec::with_capacity(texts.len());
         let mut outcomes = LookupTally::default();
         for (text, bytes) in texts.iter().zip(found) {
-            let (outcome, opened) = self.open(text, bytes, now_ms, &mut key);
+            let (outcome, opened) = self.open(text, bytes, now_ms);
             outcomes.add(outcome);
             // Only an unusable entry waits for anything (its removal).
             hits.push(match opened {
