@@ -162,10 +162,7 @@ pub(crate) fn region(
     let kit = quote! {
         fn __cache_runtime_kit() -> #private::kit::RegionKit {
             #[allow(unused_imports)]
-            use #private::kit::{
-                NoKeySerde as _, NoKeyTextDisplay as _, NoKeyTextSerde as _, NoValueSerde as _,
-                NoWeighSerde as _, NoWeighTrait as _,
-            };
+            use #private::kit::Fallbacks as _;
             type Pick = #private::kit::Pick<#key_of, #value_of>;
             #private::kit::RegionKit::new::<#key_of, #value_of>(#private::kit::RegionCodecs::__picked(
                 Pick::KEY_TEXT_SERDE,
@@ -217,7 +214,7 @@ pub(crate) fn region(
             quote_spanned! {ty.span()=>
                 const _: () = {
                     #[allow(unused_imports)]
-                    use #private::kit::{NoKeySerde as _, NoValueSerde as _};
+                    use #private::kit::Fallbacks as _;
                     if <#private::kit::Pick<#key_of, #value_of>>::#constant.is_none() {
                         ::core::panic!(#message);
                     }

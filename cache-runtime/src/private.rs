@@ -15,10 +15,7 @@ pub use crate::site::DeclarationSite;
 
 /// What a declaration's kit function uses (see `crate::kit`).
 pub mod kit {
-    pub use crate::kit::{
-        NoKeySerde, NoKeyTextDisplay, NoKeyTextSerde, NoValueSerde, NoWeighSerde, NoWeighTrait,
-        Pick,
-    };
+    pub use crate::kit::{Fallbacks, Pick};
     pub use crate::manager::{RegionCodecs, RegionKit};
 }
 

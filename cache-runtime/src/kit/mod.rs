@@ -312,8 +312,8 @@ impl RegionKit {
 
 /// What a declaration's kit is made of, chosen by associated constants:
 /// each `Pick::<K, V>::X` below is the inherent constant when its bound
-/// holds, else the `false`-like default of the trait of the same name
-/// ([`NoKeyTextSerde`]...), which the expansion imports. The constants
+/// holds, else the `None` default of [`Fallbacks`], which the expansion
+/// imports. The constants
 /// are chosen by path, one lookup each, with the declaration's concrete
 /// types.
 pub struct Pick<K, V>(PhantomData<fn() -> (K, V)>);
@@ -322,67 +322,50 @@ impl<K: Serialize + 'static, V> Pick<K, V> {
     /// The key's text from its JSON.
     pub const KEY_TEXT_SERDE: Option<fn(&K) -> String> = Some(key_text_serde::<K>);
 }
-/// No serde text for the key.
-pub trait NoKeyTextSerde<K> {
-    /// None.
-    const KEY_TEXT_SERDE: Option<fn(&K) -> String> = None;
-}
-impl<K, V> NoKeyTextSerde<K> for Pick<K, V> {}
 
 impl<K: Display, V> Pick<K, V> {
     /// The key's text from `Display`.
     pub const KEY_TEXT_DISPLAY: Option<fn(&K) -> String> = Some(key_text_display::<K>);
 }
-/// No `Display` text for the key.
-pub trait NoKeyTextDisplay<K> {
-    /// None.
-    const KEY_TEXT_DISPLAY: Option<fn(&K) -> String> = None;
-}
-impl<K, V> NoKeyTextDisplay<K> for Pick<K, V> {}
 
 impl<K: Serialize + DeserializeOwned + 'static, V> Pick<K, V> {
     /// The key's serde functions.
     pub const KEY_SERDE: Option<SerdeFns<K>> = Some(SerdeFns::json());
 }
-/// No serde for the key.
-pub trait NoKeySerde<K> {
-    /// None.
-    const KEY_SERDE: Option<SerdeFns<K>> = None;
-}
-impl<K, V> NoKeySerde<K> for Pick<K, V> {}
 
 impl<K, V: Serialize + DeserializeOwned + 'static> Pick<K, V> {
     /// The value's serde functions.
     pub const VALUE_SERDE: Option<SerdeFns<V>> = Some(SerdeFns::json());
 }
-/// No serde for the value.
-pub trait NoValueSerde<V> {
-    /// None.
-    const VALUE_SERDE: Option<SerdeFns<V>> = None;
-}
-impl<K, V> NoValueSerde<V> for Pick<K, V> {}
 
 impl<K, V: CacheWeight> Pick<K, V> {
     /// The value's own weight.
     pub const WEIGH_TRAIT: Option<fn(&K, &V) -> u32> = Some(weigh_trait::<K, V>);
 }
-/// No [`CacheWeight`] for the value.
-pub trait NoWeighTrait<K, V> {
-    /// None.
-    const WEIGH_TRAIT: Option<fn(&K, &V) -> u32> = None;
-}
-impl<K, V> NoWeighTrait<K, V> for Pick<K, V> {}
 
 impl<K, V: Serialize> Pick<K, V> {
     /// The value's weight from its JSON size.
     pub const WEIGH_SERDE: Option<fn(&K, &V) -> u32> = Some(weigh_serde::<K, V>);
 }
-/// No serde weight for the value.
-pub trait NoWeighSerde<K, V> {
-    /// None.
+
+/// What [`Pick`] falls back to when an inherent constant's bound does not
+/// hold: none of each. One trait, imported once by the expansion, so each
+/// constant is looked up against one trait rather than six.
+pub trait Fallbacks<K, V> {
+    /// No serde text for the key.
+    const KEY_TEXT_SERDE: Option<fn(&K) -> String> = None;
+    /// No `Display` text for the key.
+    const KEY_TEXT_DISPLAY: Option<fn(&K) -> String> = None;
+    /// No serde for the key.
+    const KEY_SERDE: Option<SerdeFns<K>> = None;
+    /// No serde for the value.
+    const VALUE_SERDE: Option<SerdeFns<V>> = None;
+    /// No [`CacheWeight`] for the value.
+    const WEIGH_TRAIT: Option<fn(&K, &V) -> u32> = None;
+    /// No serde weight for the value.
     const WEIGH_SERDE: Option<fn(&K, &V) -> u32> = None;
 }
-impl<K, V> NoWeighSerde<K, V> for Pick<K, V> {}
+impl<K, V> Fallbacks<K, V> for Pick<K, V> {}
 
 impl<K, V> RegionCodecs<K, V> {
     /// The codecs from what [`Pick`] found, in order of preference: key
