@@ -265,7 +265,6 @@ impl RegionBuilder {
             description: self.description,
             preset: self.preset,
             options: self.options,
-            settings,
             policy: self.policy,
             backend: self.backend,
             schema: None,
@@ -338,7 +337,7 @@ mod tests {
             .expect("valid");
         assert_eq!(region.site().line(), line);
         assert!(region.site().file().ends_with("builder.rs"));
-        assert_eq!(region.settings(), &RegionSettings::DEFAULT);
+        assert_eq!(region.settings(), RegionSettings::DEFAULT);
     }
 
     #[test]

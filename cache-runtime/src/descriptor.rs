@@ -22,7 +22,6 @@ pub struct RegionDescriptor {
     pub(crate) description: Cow<'static, str>,
     pub(crate) preset: Option<Preset>,
     pub(crate) options: RegionOptions,
-    pub(crate) settings: RegionSettings,
     pub(crate) policy: Option<PolicyInfo>,
     pub(crate) backend: Option<Cow<'static, str>>,
     pub(crate) schema: Option<&'static str>,
@@ -59,7 +58,6 @@ impl RegionDescriptor {
             key_type: Some(parts.key_type),
             value_type: Some(parts.value_type),
             description: Cow::Borrowed(parts.description),
-            settings: RegionSettings::resolve(parts.preset, &parts.options),
             preset: parts.preset,
             options: parts.options,
             policy: parts.policy,
@@ -122,13 +120,16 @@ impl RegionDescriptor {
     }
 
     /// The effective settings: defaults, then the preset, then the options.
-    pub fn settings(&self) -> &RegionSettings {
-        &self.settings
+    /// Computed on each call (a few comparisons) rather than kept, so a
+    /// declaration's descriptor holds only what it wrote (376 bytes rather
+    /// than 512).
+    pub fn settings(&self) -> RegionSettings {
+        RegionSettings::resolve(self.preset, &self.options)
     }
 
     /// Whether entries are sensitive: never browsable, logged or persisted.
     pub fn is_sensitive(&self) -> bool {
-        self.settings.sensitive
+        self.settings().sensitive
     }
 
     /// The custom policy of a `#[custom_cache_region(policy = ...)]`.

@@ -388,7 +388,7 @@ pub(crate) fn settle(
         // compile time, a descriptor builder when built): nothing to
         // resolve, which keeps start-up cheap for many regions. Only the
         // backends registered are new.
-        let settings = *descriptor.settings();
+        let settings = descriptor.settings();
         if let Some(message) = unknown_backend(&settings, context) {
             return Err(vec![Problem {
                 region: region.to_owned(),
