@@ -27,6 +27,9 @@ struct HammerThreads;
 #[cache_region(name = "mc-cold", key = String, value = String)]
 struct Cold;
 
+#[cache_region(name = "mc-untimed", key = u64, value = u64, max_entries = 100_000)]
+struct Untimed;
+
 #[cache_region(name = "mc-cancelled", key = String, value = String)]
 struct Cancelled;
 
@@ -687,4 +690,49 @@ async fn blocking_and_async_callers_share_one_load() {
     assert_eq!(snapshot.inserts, 2);
     assert_eq!(snapshot.gets(), 2 * (1 + 2 * EACH as u64));
     assert_eq!(snapshot.misses, 2, "one leader per round: {snapshot:?}");
+}
+
+/// A region without TTL has no per-entry expiry until its first entry with
+/// a TTL of its own; that entry rebuilds the cache while other threads
+/// write and read. Nothing written before, during or after the switch is
+/// lost, and no reader sees a value other than the one written.
+#[test]
+fn the_switch_to_an_expiring_cache_loses_no_concurrent_write() {
+    let manager = manager();
+    let handle = manager.region::<Untimed>().expect("region");
+    const WRITERS: u64 = 4;
+    const PER_WRITER: u64 = 5_000;
+    std::thread::scope(|scope| {
+        for writer in 0..WRITERS {
+            let handle = &handle;
+            scope.spawn(move || {
+                for n in 0..PER_WRITER {
+                    if writer == 0 && n == PER_WRITER / 2 {
+                        // The switch, half-way through the writes.
+                        assert!(handle.insert_with_ttl_blocking(
+                            u64::MAX,
+                            1,
+                            Duration::from_secs(3600)
+                        ));
+                    }
+                    let key = writer * PER_WRITER + n;
+                    assert!(handle.insert_blocking(key, key * 3));
+                    // Read back something written earlier by this thread.
+                    let earlier = writer * PER_WRITER + n / 2;
+                    assert_eq!(handle.get_blocking(&earlier), Some(earlier * 3));
+                }
+            });
+        }
+    });
+    for key in 0..WRITERS * PER_WRITER {
+        assert_eq!(
+            handle.get_blocking(&key),
+            Some(key * 3),
+            "key {key} after the switch"
+        );
+    }
+    assert_eq!(handle.get_blocking(&u64::MAX), Some(1));
+    handle.run_pending_tasks();
+    assert_eq!(handle.len(), Some(WRITERS * PER_WRITER + 1));
+    assert_eq!(handle.snapshot().evictions.size, 0);
 }
