@@ -174,38 +174,46 @@ fn fill_handle(handle: &RegionHandle<u64, Value>, n: u64) {
     handle.run_pending_tasks();
 }
 
-fn fill_cache<V: Clone + Send + Sync + 'static>(
-    cache: &Cache<u64, V>,
-    n: u64,
-    wrap: fn(Value) -> V,
-) {
+fn fill_cache(cache: &Cache<u64, Value>, n: u64) {
     for key in 0..n {
-        cache.insert(key, wrap(value(key)));
+        cache.insert(key, value(key));
     }
     cache.run_pending_tasks();
 }
 
+/// What `Expiry` a plain moka cache of the comparison gets.
+#[derive(Clone, Copy)]
+enum Expiring {
+    /// None.
+    No,
+    /// [`Never`]: moka's per-entry bookkeeping, no timers.
+    Never,
+    /// [`Hour`]: a timer per entry.
+    Hour,
+}
+
+/// A moka cache with room for 200,000 entries and `expiring`, filled with
+/// keys `0..n`.
+fn moka_cache(expiring: Expiring, n: u64) -> Cache<u64, Value> {
+    let builder = Cache::builder().max_capacity(200_000);
+    let cache = match expiring {
+        Expiring::No => builder.build(),
+        Expiring::Never => builder.expire_after(Never).build(),
+        Expiring::Hour => builder.expire_after(Hour).build(),
+    };
+    fill_cache(&cache, n);
+    cache
+}
+
 fn hits(variant: &str) {
     match variant {
-        "moka" => {
-            let cache: Cache<u64, Value> = Cache::builder().max_capacity(200_000).build();
-            fill_cache(&cache, SMALL, |v| v);
-            run(&|key| cache.get(&key));
-        }
-        "moka_expiry" => {
-            let cache: Cache<u64, Value> = Cache::builder()
-                .max_capacity(200_000)
-                .expire_after(Never)
-                .build();
-            fill_cache(&cache, SMALL, |v| v);
-            run(&|key| cache.get(&key));
-        }
-        "moka_hour" => {
-            let cache: Cache<u64, Value> = Cache::builder()
-                .max_capacity(200_000)
-                .expire_after(Hour)
-                .build();
-            fill_cache(&cache, SMALL, |v| v);
+        "moka" | "moka_expiry" | "moka_hour" => {
+            let expiring = match variant {
+                "moka" => Expiring::No,
+                "moka_expiry" => Expiring::Never,
+                _ => Expiring::Hour,
+            };
+            let cache = moka_cache(expiring, SMALL);
             run(&|key| cache.get(&key));
         }
         "manager" | "manager_async" | "manager_ttl" | "manager_untimed_stats" => {
@@ -256,22 +264,10 @@ impl<K, V> moka::Expiry<K, V> for Hour {
 }
 
 fn memory() {
-    let moka = |expiry: Option<fn() -> Cache<u64, Value>>| {
-        bytes_per_entry(
-            || match expiry {
-                Some(make) => make(),
-                None => Cache::builder().max_capacity(200_000).build(),
-            },
-            |cache| fill_cache(cache, MANY, |v| v),
-        )
-    };
-    let plain = moka(None);
-    let hour = moka(Some(|| {
-        Cache::builder()
-            .max_capacity(200_000)
-            .expire_after(Hour)
-            .build()
-    }));
+    let moka =
+        |expiring| bytes_per_entry(|| moka_cache(expiring, 0), |cache| fill_cache(cache, MANY));
+    let plain = moka(Expiring::No);
+    let hour = moka(Expiring::Hour);
     let region = |ttl: bool| {
         bytes_per_entry(
             || {
