@@ -56,6 +56,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cache_spec::{Codec, Compression};
@@ -564,11 +565,14 @@ pub struct Decoded {
     pub format: ValueFormat,
 }
 
-/// What [`Envelope::decode_value`] reads: the value, borrowed when it was
-/// stored uncompressed, its expiry and its format.
-pub(crate) struct DecodedValue<'a> {
-    /// The value, decompressed.
-    pub(crate) value: Cow<'a, [u8]>,
+/// What [`Envelope::open_value`] reads: the buffer holding the value (the
+/// envelope itself when the value was stored uncompressed), where in it the
+/// value is, its expiry and its format.
+pub(crate) struct OpenedValue {
+    /// The envelope, or the decompressed value.
+    pub(crate) buffer: Vec<u8>,
+    /// The value's bytes in `buffer`.
+    pub(crate) value: Range<usize>,
     /// When it expires, Unix ms.
     pub(crate) expires_at_ms: Option<u64>,
     /// The format the value was serialized in.
@@ -673,20 +677,36 @@ impl<'a> Envelope<'a> {
         Envelope::checked(bytes, expected_key, expected_schema, now_ms)?.decompress()
     }
 
-    /// [`Envelope::decode`] for a reader that only deserializes the value:
-    /// an uncompressed value is borrowed from `bytes`, not copied.
-    pub(crate) fn decode_value<'b>(
-        bytes: &'b [u8],
+    /// [`Envelope::decode`] for a reader that only deserializes the value
+    /// and owns the envelope: an uncompressed value stays where it is in
+    /// `bytes`, neither copied nor allocated for, so a reader can take the
+    /// buffer over.
+    pub(crate) fn open_value(
+        bytes: Vec<u8>,
         expected_key: &(impl ExpectedKey + ?Sized),
         expected_schema: &Schema,
         now_ms: u64,
-    ) -> Result<DecodedValue<'b>, EnvelopeError> {
-        let parsed = Envelope::checked(bytes, expected_key, expected_schema, now_ms)?;
+    ) -> Result<OpenedValue, EnvelopeError> {
+        let parsed = Envelope::checked(&bytes, expected_key, expected_schema, now_ms)?;
         let header = &parsed.header;
-        Ok(DecodedValue {
-            value: decompress(header.compression, parsed.stored, header.value_len)?,
-            expires_at_ms: header.expires_at_ms,
-            format: header.format,
+        let (expires_at_ms, format) = (header.expires_at_ms, header.format);
+        let start = header.len();
+        let (buffer, value) = match decompress(header.compression, parsed.stored, header.value_len)?
+        {
+            Cow::Borrowed(stored) => {
+                let value = start..start + stored.len();
+                (bytes, value)
+            }
+            Cow::Owned(decompressed) => {
+                let value = 0..decompressed.len();
+                (decompressed, value)
+            }
+        };
+        Ok(OpenedValue {
+            buffer,
+            value,
+            expires_at_ms,
+            format,
         })
     }
 
@@ -727,6 +747,7 @@ pub(crate) struct RegionKey<'a> {
 }
 
 impl ExpectedKey for RegionKey<'_> {
+    #[inline]
     fn is(&self, key: &[u8]) -> bool {
         let (region, text) = (self.region.as_bytes(), self.text.as_bytes());
         key.len() == region.len() + 1 + text.len()
@@ -861,6 +882,7 @@ impl<'a> Header<'a> {
     }
 
     /// The length of everything before the stored value.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.total_len - self.stored_len - CHECKSUM_LEN
     }
@@ -954,6 +976,7 @@ impl<'a> Parsed<'a> {
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
+    #[inline]
     fn take<const N: usize>(&mut self) -> [u8; N] {
         let mut out = [0; N];
         let (head, rest) = self.0.split_at(N.min(self.0.len()));
@@ -962,18 +985,22 @@ impl Reader<'_> {
         out
     }
 
+    #[inline]
     fn u8(&mut self) -> u8 {
         self.take::<1>()[0]
     }
 
+    #[inline]
     fn u16(&mut self) -> u16 {
         u16::from_le_bytes(self.take())
     }
 
+    #[inline]
     fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.take())
     }
 
+    #[inline]
     fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take())
     }

@@ -5,6 +5,7 @@
 //! serde path gives (unit tests compare them).
 
 use std::any::{Any, TypeId};
+use std::ops::Range;
 
 /// `value` in postcard's form, when `T` is `Vec<u8>`: its length as a
 /// varint, then the bytes.
@@ -31,7 +32,7 @@ pub(super) enum Direct<T> {
 /// `encoded` read back as postcard reads a `Vec<u8>` (trailing bytes
 /// ignored, as `postcard::from_bytes` does), when `T` is `Vec<u8>`.
 pub(super) fn decode_bytes<T: 'static>(encoded: &[u8]) -> Direct<T> {
-    if TypeId::of::<T>() != TypeId::of::<Vec<u8>>() {
+    if !is_bytes::<T>() {
         return Direct::NotBytes;
     }
     let mut slot: Option<T> = None;
@@ -41,9 +42,34 @@ pub(super) fn decode_bytes<T: 'static>(encoded: &[u8]) -> Direct<T> {
     Direct::Decoded(slot)
 }
 
+/// Whether `T` is `Vec<u8>`, the type the direct paths handle.
+pub(super) fn is_bytes<T: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<Vec<u8>>()
+}
+
+/// The postcard-encoded `Vec<u8>` at `encoded` of `buffer`, when `T` is
+/// `Vec<u8>`, read into `buffer` itself: the bytes move to its start, and
+/// the buffer keeps its capacity. As [`decode_bytes`] reads it.
+pub(super) fn take_bytes<T: 'static>(mut buffer: Vec<u8>, encoded: Range<usize>) -> Option<T> {
+    let found = byte_string(buffer.get(encoded.clone())?)?;
+    let start = encoded.start + found.start;
+    buffer.copy_within(start..start + found.len(), 0);
+    buffer.truncate(found.len());
+    let mut slot = Some(buffer);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<T>>()?
+        .take()
+}
+
 /// The byte string at the start of `encoded`: a varint length (at most
 /// `usize`'s) and that many bytes.
 fn read_bytes(encoded: &[u8]) -> Option<&[u8]> {
+    encoded.get(byte_string(encoded)?)
+}
+
+/// Where in `encoded` the byte string at its start is: after a varint
+/// length (at most `usize`'s), that many bytes.
+fn byte_string(encoded: &[u8]) -> Option<Range<usize>> {
     let mut len: u64 = 0;
     for (i, &byte) in encoded.iter().enumerate().take(10) {
         let part = u64::from(byte & 0x7f);
@@ -54,7 +80,10 @@ fn read_bytes(encoded: &[u8]) -> Option<&[u8]> {
         len |= part << shift;
         if byte & 0x80 == 0 {
             let len = usize::try_from(len).ok()?;
-            return encoded.get(i + 1..)?.get(..len);
+            let end = (i + 1)
+                .checked_add(len)
+                .filter(|&end| end <= encoded.len())?;
+            return Some(i + 1..end);
         }
     }
     None
@@ -84,11 +113,33 @@ pub(super) fn key_text<K: 'static>(key: &K) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// What both direct readers make of `encoded`, checked to agree: the
+    /// borrowing one, and the one taking over a buffer that holds
+    /// `encoded` between other bytes.
     fn decoded(encoded: &[u8]) -> Option<Vec<u8>> {
-        match decode_bytes::<Vec<u8>>(encoded) {
+        let borrowed = match decode_bytes::<Vec<u8>>(encoded) {
             Direct::Decoded(value) => value,
             Direct::NotBytes => panic!("Vec<u8> takes the direct path"),
-        }
+        };
+        let mut buffer = b"head:".to_vec();
+        buffer.extend_from_slice(encoded);
+        buffer.extend_from_slice(b":tail");
+        let taken = take_bytes::<Vec<u8>>(buffer, 5..5 + encoded.len());
+        assert_eq!(taken, borrowed, "{encoded:?}");
+        borrowed
+    }
+
+    #[test]
+    fn a_taken_value_reuses_its_buffer() {
+        let mut buffer = vec![9, 9, 3, b'a', b'b', b'c', 7];
+        buffer.reserve(100);
+        let (pointer, capacity) = (buffer.as_ptr(), buffer.capacity());
+        let taken = take_bytes::<Vec<u8>>(buffer, 2..6).expect("three bytes");
+        assert_eq!(taken, b"abc");
+        assert_eq!((taken.as_ptr(), taken.capacity()), (pointer, capacity));
+        // A range outside the buffer, or another type, reads nothing.
+        assert_eq!(take_bytes::<Vec<u8>>(vec![1, 0], 1..3), None);
+        assert_eq!(take_bytes::<String>(vec![1, b'a'], 0..2), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::hash::Hash;
 use std::io;
 use std::marker::PhantomData;
 use std::mem::size_of;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -57,6 +58,9 @@ pub struct SerdeFns<T> {
     pub(crate) encode: fn(&T, ValueFormat) -> Option<Vec<u8>>,
     /// A persisted value read back (`None` when it does not deserialize).
     pub(crate) decode: fn(&[u8], ValueFormat) -> Option<T>,
+    /// [`SerdeFns::decode`] of the bytes at a range of a buffer it owns,
+    /// which a `Vec<u8>` value takes over instead of copying.
+    pub(crate) decode_owned: fn(Vec<u8>, Range<usize>, ValueFormat) -> Option<T>,
 }
 
 impl<T> Clone for SerdeFns<T> {
@@ -74,6 +78,7 @@ impl<T: Serialize + DeserializeOwned + 'static> SerdeFns<T> {
             from_json: |json| serde_json::from_value(json),
             encode: encode::<T>,
             decode: decode::<T>,
+            decode_owned: decode_owned::<T>,
         }
     }
 }
@@ -97,6 +102,17 @@ fn decode<T: DeserializeOwned + 'static>(bytes: &[u8], format: ValueFormat) -> O
         },
         _ => None,
     }
+}
+
+fn decode_owned<T: DeserializeOwned + 'static>(
+    buffer: Vec<u8>,
+    value: Range<usize>,
+    format: ValueFormat,
+) -> Option<T> {
+    if format == ValueFormat::Binary && direct::is_bytes::<T>() {
+        return direct::take_bytes(buffer, value);
+    }
+    decode(buffer.get(value)?, format)
 }
 
 /// How a region's keys and values are weighed, shown and persisted.

@@ -223,8 +223,8 @@ impl<K, V> BackendLevel<K, V> {
             region: &self.region,
             text,
         };
-        let decoded = match Envelope::decode_value(&bytes, &key, &self.schema, now_ms) {
-            Ok(decoded) => decoded,
+        let opened = match Envelope::open_value(bytes, &key, &self.schema, now_ms) {
+            Ok(opened) => opened,
             Err(rejection) => {
                 match rejection.cause() {
                     MissCause::Expired => self.stats.evict(EvictionCause::Expired),
@@ -233,12 +233,13 @@ impl<K, V> BackendLevel<K, V> {
                 return (L2Outcome::Rejected, Opened::Unusable);
             }
         };
-        match (self.value.decode)(&decoded.value, decoded.format) {
+        let expires_at_ms = opened.expires_at_ms;
+        match (self.value.decode_owned)(opened.buffer, opened.value, opened.format) {
             Some(value) => (
                 L2Outcome::Hit,
                 Opened::Hit(RemoteHit {
                     value,
-                    remaining: remaining(decoded.expires_at_ms, now_ms),
+                    remaining: remaining(expires_at_ms, now_ms),
                 }),
             ),
             None => {
