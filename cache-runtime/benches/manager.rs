@@ -213,8 +213,9 @@ fn scratch(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The manager of the memory regions: defaults (statistics on, latency of
-/// 1 get in 16, background statistics worker).
+/// The manager of the memory regions: defaults (statistics on, about 1,000
+/// gets a second timed per region, re-rated each second by the background
+/// statistics worker).
 static MEMORY: LazyLock<CacheManager> = LazyLock::new(|| {
     CacheManager::builder()
         .without_linked_regions()

@@ -21,7 +21,7 @@ use crate::descriptor::RegionDescriptor;
 use crate::envelope::{SystemClock, ValueFormat};
 use crate::kit::RegionCodecs;
 use crate::manager::event::{EventKind, Events};
-use crate::stats::{EvictionCause, RegionStats, Settings, StatsSnapshot};
+use crate::stats::{EvictionCause, RegionStats, Sampling, Settings, StatsSnapshot};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -74,7 +74,7 @@ where
         name: Arc::from(name),
         stats: Arc::new(RegionStats::with_settings(
             name.to_owned(),
-            &Settings::new(1, Arc::new(SystemClock)),
+            &Settings::new(Sampling::Every(1), Arc::new(SystemClock)),
         )),
         events: events.clone(),
         disk_root,

@@ -58,8 +58,8 @@ use crate::envelope::{Clock, SystemClock, ValueFormat};
 use crate::region::CacheRegion;
 use crate::registry::{RegionId, Registry};
 use crate::stats::{
-    DEFAULT_SAMPLE_EVERY, RegionInfo, RegionStats, RestoreOutcome, Settings, StatsRegistry,
-    StatsSnapshot, StatsWorker,
+    RegionInfo, RegionStats, RestoreOutcome, Sampling, Settings, StatsRegistry, StatsSnapshot,
+    StatsWorker,
 };
 
 pub use self::entries::{EntryPage, EntryQuery, EntryView};
@@ -1064,7 +1064,7 @@ pub struct CacheManagerBuilder {
     temp_grace: Option<Duration>,
     value_format: ValueFormat,
     event_capacity: usize,
-    sample_every: u32,
+    sampling: Sampling,
     clock: Arc<dyn Clock>,
     stats_file: Option<PathBuf>,
     stats_retention: Duration,
@@ -1092,7 +1092,7 @@ impl Default for CacheManagerBuilder {
             temp_grace: None,
             value_format: ValueFormat::Binary,
             event_capacity: 1024,
-            sample_every: DEFAULT_SAMPLE_EVERY,
+            sampling: Sampling::default(),
             clock: Arc::new(SystemClock),
             stats_file: None,
             stats_retention: Duration::from_secs(7 * 24 * 3600),
@@ -1273,8 +1273,10 @@ impl CacheManagerBuilder {
         self
     }
 
-    /// Times one get in `every` for the latency histograms (default 16; see
-    /// [`StatsRegistryBuilder::latency_sample_every`](crate::stats::StatsRegistryBuilder::latency_sample_every)).
+    /// Times one get in `every` for the latency histograms, however busy
+    /// the region (see
+    /// [`StatsRegistryBuilder::latency_sample_every`](crate::stats::StatsRegistryBuilder::latency_sample_every));
+    /// the default is [`latency_samples_per_second`](CacheManagerBuilder::latency_samples_per_second).
     ///
     /// ```
     /// # use cache_runtime::CacheManager;
@@ -1282,7 +1284,22 @@ impl CacheManagerBuilder {
     /// # Ok::<(), cache_runtime::CacheError>(())
     /// ```
     pub fn latency_sample_every(mut self, every: u32) -> CacheManagerBuilder {
-        self.sample_every = every;
+        self.sampling = Sampling::Every(every);
+        self
+    }
+
+    /// Times about `per_second` gets a second in each region for the
+    /// latency histograms (default 1,000): all of a quiet region's, a
+    /// share of a busy one's, re-rated every second (see
+    /// [`StatsRegistryBuilder::latency_samples_per_second`](crate::stats::StatsRegistryBuilder::latency_samples_per_second)).
+    ///
+    /// ```
+    /// # use cache_runtime::CacheManager;
+    /// let manager = CacheManager::builder().latency_samples_per_second(200).build()?;
+    /// # Ok::<(), cache_runtime::CacheError>(())
+    /// ```
+    pub fn latency_samples_per_second(mut self, per_second: u32) -> CacheManagerBuilder {
+        self.sampling = Sampling::PerSecond(per_second);
         self
     }
 
@@ -1613,7 +1630,7 @@ impl CacheManagerBuilder {
             write_behind: self.write_behind,
             temp_grace: self.temp_grace,
             value_format: self.value_format,
-            stats_settings: Settings::new(self.sample_every, Arc::clone(&self.clock)),
+            stats_settings: Settings::new(self.sampling, Arc::clone(&self.clock)),
             stats_file: self.stats_file,
             stats_save_every: self.stats_save_every,
             worker: Mutex::new(None),

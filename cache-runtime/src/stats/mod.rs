@@ -10,9 +10,11 @@
 //! - latencies go to fixed log-scale histograms (one relaxed add per bucket).
 //!   Timing a get needs two [`Instant::now`](std::time::Instant::now) calls,
 //!   which cost more than everything else here together, so
-//!   [`RegionStats::time_get`] times only a random sample of gets (1 in 16 by
-//!   default, [`StatsRegistryBuilder::latency_sample_every`]) while every
-//!   get is counted exactly;
+//!   [`RegionStats::time_get`] times only a random sample of gets while
+//!   every get is counted exactly: by default about 1,000 a second per
+//!   region, re-rated at each tick from the region's rate of gets
+//!   ([`StatsRegistryBuilder::latency_samples_per_second`]), or a fixed one
+//!   in `n` ([`StatsRegistryBuilder::latency_sample_every`]);
 //! - windows and the last access are derived off the recording path: a tick
 //!   (every second from a [`StatsWorker`], and before each snapshot) folds
 //!   the exact counters into a ring of per-second buckets.
@@ -39,6 +41,7 @@
 //!
 //! - `mod.rs`: [`RegionStats`], the recording API;
 //! - `shard.rs`: striped counters, thread-local shard index and sampler;
+//! - `sampling.rs`: how many gets are timed, re-rated at each tick;
 //! - `histogram.rs`: log-scale latency buckets and percentiles;
 //! - `window.rs`: the per-second ring;
 //! - `history.rs`: the 10 s and 1 min series ([`RegionStats::history`]);
@@ -56,6 +59,7 @@ mod history;
 mod persist;
 mod prometheus;
 mod registry;
+mod sampling;
 mod shard;
 mod snapshot;
 mod tiers;
@@ -84,6 +88,8 @@ pub use crate::envelope::{Clock, SystemClock};
 use self::histogram::{Histogram, HistogramReading};
 use self::history::History;
 pub(crate) use self::prometheus::RegionInfo;
+use self::sampling::RateMark;
+pub(crate) use self::sampling::Sampling;
 use self::shard::{
     CLEARED, COALESCED, Counts, HITS, INSERTS, LOADS_ERR, LOADS_OK, MISSES, REMOVALS, Shards,
     UPDATES,
@@ -91,30 +97,24 @@ use self::shard::{
 use self::snapshot::Parts;
 use self::window::{WINDOW_SECS, Windows};
 
-/// The default of [`StatsRegistryBuilder::latency_sample_every`].
-pub(crate) const DEFAULT_SAMPLE_EVERY: u32 = 16;
-
 /// Settings shared by the regions of a [`StatsRegistry`].
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) sample_threshold: u64,
+    pub(crate) sampling: Sampling,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Settings {
-    /// Timing one get in `sample_every`, dating with `clock`.
-    pub(crate) fn new(sample_every: u32, clock: Arc<dyn Clock>) -> Settings {
-        Settings {
-            sample_threshold: shard::sample_threshold(sample_every),
-            clock,
-        }
+    /// Timing gets as `sampling` says, dating with `clock`.
+    pub(crate) fn new(sampling: Sampling, clock: Arc<dyn Clock>) -> Settings {
+        Settings { sampling, clock }
     }
 }
 
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            sample_threshold: shard::sample_threshold(DEFAULT_SAMPLE_EVERY),
+            sampling: Sampling::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -132,7 +132,7 @@ impl Default for Settings {
 /// use cache_runtime::stats::{EvictionCause, RegionStats};
 ///
 /// let stats = RegionStats::new("sessions");
-/// let timer = stats.time_get(); // times 1 get in 16, counts every one
+/// let timer = stats.time_get(); // times a sample of gets, counts every one
 /// timer.miss();
 /// stats.load_ok(2_500_000);
 /// stats.insert();
@@ -153,7 +153,10 @@ pub struct RegionStats {
     miss_latency: Histogram,
     load_time: Histogram,
     gauges: Gauges,
-    sample_threshold: u64,
+    /// Which gets [`RegionStats::time_get`] times (see [`shard::sampled`]),
+    /// re-rated by ticks under [`Sampling::PerSecond`].
+    sample_threshold: AtomicU64,
+    sampling: Sampling,
     clock: Arc<dyn Clock>,
     windows: Mutex<Recent>,
     tiers: TierStats,
@@ -164,6 +167,7 @@ pub struct RegionStats {
 struct Recent {
     windows: Windows,
     history: History,
+    rate: RateMark,
 }
 
 /// Entry count and bytes, on their own cache lines: the manager may set them
@@ -208,8 +212,8 @@ pub(crate) struct Reading {
 }
 
 impl RegionStats {
-    /// Statistics for the region called `name`, timing 1 get in 16, on the
-    /// system clock. A [`StatsRegistry`] makes them for every region of a
+    /// Statistics for the region called `name`, timing about 1,000 gets a
+    /// second (1 in 16 until its first tick), on the system clock. A [`StatsRegistry`] makes them for every region of a
     /// program with its own settings.
     pub fn new(name: impl Into<String>) -> RegionStats {
         RegionStats::with_settings(name.into(), &Settings::default())
@@ -223,10 +227,12 @@ impl RegionStats {
             miss_latency: Histogram::default(),
             load_time: Histogram::default(),
             gauges: Gauges::default(),
-            sample_threshold: settings.sample_threshold,
+            sample_threshold: AtomicU64::new(settings.sampling.first_threshold()),
+            sampling: settings.sampling,
             windows: Mutex::new(Recent {
                 windows: Windows::new(settings.clock.now_ms()),
                 history: History::new(settings.clock.now_ms()),
+                rate: RateMark::new(settings.clock.now_ms()),
             }),
             clock: Arc::clone(&settings.clock),
             tiers: TierStats::default(),
@@ -284,11 +290,13 @@ impl RegionStats {
 
     /// Starts a get: finish it with [`GetTimer::hit`] or [`GetTimer::miss`].
     /// Every get is counted; only a random sample (the registry's
-    /// [`latency_sample_every`](StatsRegistryBuilder::latency_sample_every))
+    /// [`latency_samples_per_second`](StatsRegistryBuilder::latency_samples_per_second)
+    /// or [`latency_sample_every`](StatsRegistryBuilder::latency_sample_every))
     /// reads the clock and has its latency recorded.
     #[inline]
     pub fn time_get(&self) -> GetTimer<'_> {
-        let start = shard::sampled(self.sample_threshold).then(Instant::now);
+        let threshold = self.sample_threshold.load(Ordering::Relaxed);
+        let start = shard::sampled(threshold).then(Instant::now);
         GetTimer {
             stats: self,
             start,
@@ -408,6 +416,10 @@ impl RegionStats {
             known(&self.gauges.entries),
             known(&self.gauges.bytes),
         );
+        let gets = counts[HITS].wrapping_add(counts[MISSES]);
+        if let Some(threshold) = recent.rate.rethreshold(self.sampling, now_ms, gets) {
+            self.sample_threshold.store(threshold, Ordering::Relaxed);
+        }
     }
 
     /// The region's history over `range`: one point per closed step (10 s

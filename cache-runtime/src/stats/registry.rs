@@ -9,10 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shard::sample_threshold;
 use super::{
-    Clock, DEFAULT_SAMPLE_EVERY, HistoryPoint, Reading, RegionStats, RestoreOutcome, Settings,
-    StatsSnapshot, SystemClock, persist, prometheus,
+    Clock, HistoryPoint, Reading, RegionStats, RestoreOutcome, Sampling, Settings, StatsSnapshot,
+    SystemClock, persist, prometheus,
 };
 use crate::registry::{RegionId, Registry};
 
@@ -230,14 +229,14 @@ impl fmt::Debug for StatsRegistry {
 /// ```
 #[must_use]
 pub struct StatsRegistryBuilder {
-    sample_every: u32,
+    sampling: Sampling,
     clock: Arc<dyn Clock>,
 }
 
 impl Default for StatsRegistryBuilder {
     fn default() -> StatsRegistryBuilder {
         StatsRegistryBuilder {
-            sample_every: DEFAULT_SAMPLE_EVERY,
+            sampling: Sampling::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -246,16 +245,17 @@ impl Default for StatsRegistryBuilder {
 impl fmt::Debug for StatsRegistryBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StatsRegistryBuilder")
-            .field("sample_every", &self.sample_every)
+            .field("sampling", &self.sampling)
             .finish_non_exhaustive()
     }
 }
 
 impl StatsRegistryBuilder {
     /// Times one get in `every` (chosen at random per thread) through
-    /// [`RegionStats::time_get`]; every get is counted either way. `1` times
-    /// them all (two clock reads per get, ~15 % of a moka hit), `0` none.
-    /// Default 16.
+    /// [`RegionStats::time_get`], however busy the region; every get is
+    /// counted either way. `1` times them all (two clock reads per get,
+    /// about a third of a moka hit), `0` none. Replaces the default,
+    /// [`latency_samples_per_second`](StatsRegistryBuilder::latency_samples_per_second).
     ///
     /// ```
     /// use cache_runtime::stats::StatsRegistry;
@@ -266,7 +266,37 @@ impl StatsRegistryBuilder {
     /// assert_eq!(users.snapshot().get_latency.count, 1);
     /// ```
     pub fn latency_sample_every(mut self, every: u32) -> StatsRegistryBuilder {
-        self.sample_every = every;
+        self.sampling = Sampling::Every(every);
+        self
+    }
+
+    /// Times about `per_second` gets a second in each region (default
+    /// 1,000): every get of a region that sees fewer, a random share of a
+    /// busier one's. Each tick (every second from a [`StatsWorker`](super::StatsWorker),
+    /// and at each snapshot) sets the share from the gets counted since the
+    /// previous one; before the first, one get in 16 is timed. `0` times
+    /// none. So a busy region's hits pay for almost no clock reads, and a
+    /// quiet one still has latencies to show.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_runtime::stats::{ManualClock, StatsRegistry};
+    ///
+    /// let clock = ManualClock::new(1_767_225_600_000);
+    /// let stats = StatsRegistry::builder()
+    ///     .latency_samples_per_second(100)
+    ///     .clock(clock.clone())
+    ///     .build(["users"]);
+    /// let users = stats.get(0).expect("one region");
+    /// clock.advance(Duration::from_secs(1));
+    /// users.tick(); // no gets in the last second: time them all
+    /// for _ in 0..10 {
+    ///     users.time_get().hit();
+    /// }
+    /// assert_eq!(users.snapshot().get_latency.count, 10);
+    /// ```
+    pub fn latency_samples_per_second(mut self, per_second: u32) -> StatsRegistryBuilder {
+        self.sampling = Sampling::PerSecond(per_second);
         self
     }
 
@@ -297,10 +327,7 @@ impl StatsRegistryBuilder {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        let settings = Settings {
-            sample_threshold: sample_threshold(self.sample_every),
-            clock: Arc::clone(&self.clock),
-        };
+        let settings = Settings::new(self.sampling, Arc::clone(&self.clock));
         let regions = names
             .into_iter()
             .map(|name| Arc::new(RegionStats::with_settings(name.into(), &settings)))

@@ -12,10 +12,7 @@ const T0: u64 = 1_767_225_600_000;
 
 fn manual(every: u32) -> (ManualClock, RegionStats) {
     let clock = ManualClock::new(T0);
-    let settings = Settings {
-        sample_threshold: shard::sample_threshold(every),
-        clock: Arc::new(clock.clone()),
-    };
+    let settings = Settings::new(Sampling::Every(every), Arc::new(clock.clone()));
     (clock, RegionStats::with_settings("users".into(), &settings))
 }
 
@@ -352,4 +349,37 @@ fn region_stats_are_send_and_sync() {
     check::<RegionStats>();
     check::<StatsRegistry>();
     check::<StatsWorker>();
+}
+
+#[test]
+fn a_busy_region_times_about_its_target_per_second_and_a_quiet_one_every_get() {
+    let clock = ManualClock::new(T0);
+    let settings = Settings::new(Sampling::PerSecond(1_000), Arc::new(clock.clone()));
+    let stats = RegionStats::with_settings("users".into(), &settings);
+    // 200,000 gets in the first second, one in 16 of them timed.
+    for _ in 0..200_000 {
+        stats.time_get().hit();
+    }
+    let first = stats.snapshot().get_latency.count;
+    assert!((11_000..14_000).contains(&first), "{first}");
+    clock.advance(Duration::from_secs(1));
+    stats.tick();
+    // The next second's 200,000 gets: about 1,000 timed (one in 200).
+    for _ in 0..200_000 {
+        stats.time_get().hit();
+    }
+    let busy = stats.snapshot().get_latency.count - first;
+    assert!((700..1_300).contains(&busy), "{busy}");
+    // The tick after that busy second keeps one in 200; the tick after a
+    // second with no gets times every one.
+    clock.advance(Duration::from_secs(1));
+    stats.tick();
+    clock.advance(Duration::from_secs(1));
+    stats.tick();
+    let before = stats.snapshot().get_latency.count;
+    for _ in 0..50 {
+        stats.time_get().miss();
+    }
+    assert_eq!(stats.snapshot().get_latency.count - before, 50);
+    assert_eq!(stats.snapshot().hits, 400_000);
 }

@@ -4,9 +4,9 @@
 //!
 //! A count-min sketch: four rows of relaxed atomic counters, a key's
 //! estimate the smallest of its four counters. Only hits whose get is timed
-//! for latency (one in 16 by default, see
-//! [`RegionStats::time_get`](crate::stats::RegionStats::time_get)) are
-//! recorded, so an untimed hit pays nothing and a timed one a hash and four
+//! for latency (about 1,000 a second by default, all of them in a quiet
+//! region, see [`RegionStats::time_get`](crate::stats::RegionStats::time_get))
+//! are recorded, so an untimed hit pays nothing and a timed one a hash and four
 //! relaxed adds next to its two clock reads. Counters are halved once the
 //! sketch has taken ten records per column, so old popularity fades. The
 //! counters are allocated on the first record: a region that is never read
