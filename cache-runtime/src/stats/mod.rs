@@ -252,38 +252,37 @@ impl RegionStats {
     /// Counts a get that found a value, without timing it.
     #[inline]
     pub fn hit(&self) {
-        self.shards.local().add(HITS, 1);
+        self.shards.add(HITS, 1);
     }
 
     /// Counts `hits` gets that found a value and `misses` that found
     /// nothing, untimed, in one update each (a batch's lookups).
     pub(crate) fn hits_and_misses(&self, hits: u64, misses: u64) {
-        let shard = self.shards.local();
         if hits > 0 {
-            shard.add(HITS, hits);
+            self.shards.add(HITS, hits);
         }
         if misses > 0 {
-            shard.add(MISSES, misses);
+            self.shards.add(MISSES, misses);
         }
     }
 
     /// Counts a get that found nothing, without timing it.
     #[inline]
     pub fn miss(&self) {
-        self.shards.local().add(MISSES, 1);
+        self.shards.add(MISSES, 1);
     }
 
     /// Counts a get that found a value and records its latency.
     #[inline]
     pub fn hit_latency(&self, latency_ns: u64) {
-        self.shards.local().add(HITS, 1);
+        self.shards.add(HITS, 1);
         self.get_latency.record(latency_ns);
     }
 
     /// Counts a get that found nothing and records its latency.
     #[inline]
     pub fn miss_latency(&self, latency_ns: u64) {
-        self.shards.local().add(MISSES, 1);
+        self.shards.add(MISSES, 1);
         self.get_latency.record(latency_ns);
         self.miss_latency.record(latency_ns);
     }
@@ -318,59 +317,59 @@ impl RegionStats {
     /// load of the same key and got its value (single flight).
     #[inline]
     pub fn coalesced(&self) {
-        self.shards.local().add(COALESCED, 1);
+        self.shards.add(COALESCED, 1);
     }
 
     /// Counts a value stored, new or replacing (see [`RegionStats::update`]).
     #[inline]
     pub fn insert(&self) {
-        self.shards.local().add(INSERTS, 1);
+        self.shards.add(INSERTS, 1);
     }
 
     /// Counts an insert that replaced a value the region held (counted as
     /// an insert too).
     #[inline]
     pub fn update(&self) {
-        self.shards.local().add(UPDATES, 1);
+        self.shards.add(UPDATES, 1);
     }
 
     /// Counts an entry removed by `remove`.
     #[inline]
     pub fn remove(&self) {
-        self.shards.local().add(REMOVALS, 1);
+        self.shards.add(REMOVALS, 1);
     }
 
     /// Counts `entries` removed by a `clear` or `clear_matching`.
     #[inline]
     pub fn cleared(&self, entries: u64) {
-        self.shards.local().add(CLEARED, entries);
+        self.shards.add(CLEARED, entries);
     }
 
     /// Counts an entry the cache dropped itself, by cause (from the
     /// eviction listener, or a second level's expired entry).
     #[inline]
     pub fn evict(&self, cause: EvictionCause) {
-        self.shards.local().add(cause.counter(), 1);
+        self.shards.add(cause.counter(), 1);
     }
 
     /// Counts a load (on a miss) that produced a value, and its duration.
     #[inline]
     pub fn load_ok(&self, duration_ns: u64) {
-        self.shards.local().add(LOADS_OK, 1);
+        self.shards.add(LOADS_OK, 1);
         self.load_time.record(duration_ns);
     }
 
     /// Counts a load that failed, and its duration.
     #[inline]
     pub fn load_err(&self, duration_ns: u64) {
-        self.shards.local().add(LOADS_ERR, 1);
+        self.shards.add(LOADS_ERR, 1);
         self.load_time.record(duration_ns);
     }
 
     /// Counts an error the manager recovered from.
     #[inline]
     pub fn error(&self, cause: ErrorCause) {
-        self.shards.local().add(cause.counter(), 1);
+        self.shards.add(cause.counter(), 1);
     }
 
     /// Sets the number of entries in the region; `None` where it cannot
@@ -491,10 +490,9 @@ impl RegionStats {
         last_access_ms: Option<u64>,
     ) {
         let mut recent = self.lock_windows();
-        let first = self.shards.first();
         for (counter, n) in counts.iter().enumerate() {
             if *n != 0 {
-                first.add(counter, *n);
+                self.shards.add_unowned(counter, *n);
             }
         }
         self.get_latency.add(get_latency);

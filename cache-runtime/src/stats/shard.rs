@@ -1,12 +1,16 @@
-//! Striped counters: one cache-line-padded block of counters per shard, the
-//! shard picked by a thread-local index, so threads on different cores add to
-//! different cache lines. Sums are read on the rare paths (snapshots, ticks).
+//! Striped counters: one cache-line-padded block of counters per shard, so
+//! threads on different cores add to different cache lines. The first
+//! threads to record (as many as [`shard_count`]) each own a shard in every
+//! region, which only they write: a plain load and store, no locked
+//! instruction. Later threads share a few more shards through atomic adds.
+//! A thread's owned index goes back to a free list when it exits, for the
+//! next thread to take. Sums are read on the rare paths (snapshots, ticks).
 //!
 //! Also the thread-local generator that decides which gets are timed.
 
 use std::cell::Cell;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Counter positions in a [`Shard`] and in the summed readings.
 pub(crate) const HITS: usize = 0;
@@ -41,34 +45,55 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
+    /// Adds `n` from any thread.
     #[inline]
-    pub(crate) fn add(&self, counter: usize, n: u64) {
+    fn add(&self, counter: usize, n: u64) {
         self.counts[counter].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `n` from the one thread that writes this shard: readers see
+    /// either the old or the new count, and no add is lost, since nobody
+    /// else stores to it.
+    #[inline]
+    fn add_as_owner(&self, counter: usize, n: u64) {
+        let count = &self.counts[counter];
+        count.store(
+            count.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
     }
 }
 
-/// A set of shards, as many as [`shard_count`].
+/// A region's shards: one per owned thread index, and the shared ones.
 pub(crate) struct Shards {
-    shards: Box<[Shard]>,
+    owned: Box<[Shard]>,
+    /// A power of two of them.
+    shared: Box<[Shard]>,
 }
 
 impl Shards {
     pub(crate) fn new() -> Shards {
+        let owned = shard_count();
         Shards {
-            shards: (0..shard_count()).map(|_| Shard::default()).collect(),
+            owned: (0..owned).map(|_| Shard::default()).collect(),
+            shared: (0..shared_count(owned)).map(|_| Shard::default()).collect(),
         }
     }
 
-    /// The calling thread's shard.
+    /// Adds `n` to `counter` in the calling thread's shard.
     #[inline]
-    pub(crate) fn local(&self) -> &Shard {
-        let index = thread_index() & (self.shards.len() - 1);
-        &self.shards[index]
+    pub(crate) fn add(&self, counter: usize, n: u64) {
+        let index = thread_index();
+        match self.owned.get(index) {
+            Some(shard) => shard.add_as_owner(counter, n),
+            None => self.shared[index & (self.shared.len() - 1)].add(counter, n),
+        }
     }
 
-    /// The shard that restored baselines are added to.
-    pub(crate) fn first(&self) -> &Shard {
-        &self.shards[0]
+    /// Adds `n` to `counter` from a path no thread owns (restored
+    /// baselines).
+    pub(crate) fn add_unowned(&self, counter: usize, n: u64) {
+        self.shared[0].add(counter, n);
     }
 
     /// Every counter summed over the shards. Each counter is exact; the set
@@ -76,7 +101,7 @@ impl Shards {
     /// counter read earlier does not).
     pub(crate) fn sum(&self) -> Counts {
         let mut counts = [0u64; COUNTERS];
-        for shard in self.shards.iter() {
+        for shard in self.owned.iter().chain(self.shared.iter()) {
             for (total, counter) in counts.iter_mut().zip(&shard.counts) {
                 *total = total.wrapping_add(counter.load(Ordering::Relaxed));
             }
@@ -85,8 +110,8 @@ impl Shards {
     }
 }
 
-/// Shards per region: twice the cores rounded up to a power of two, between
-/// 2 and 64, so that threads rarely share one.
+/// Owned shards per region: twice the cores rounded up to a power of two,
+/// between 2 and 64.
 fn shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
@@ -95,30 +120,87 @@ fn shard_count() -> usize {
     })
 }
 
-static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+/// Shared shards next to `owned` owned ones: a quarter as many, at least
+/// one (a power of two, as `owned` is).
+fn shared_count(owned: usize) -> usize {
+    (owned / 4).max(1)
+}
+
+/// A thread index not yet assigned.
+const UNASSIGNED: usize = usize::MAX;
+
+/// Owned indexes given back by exited threads.
+static FREE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// The next owned index never given out.
+static NEXT_OWNED: AtomicUsize = AtomicUsize::new(0);
+/// Spreads the threads without an owned index over the shared shards.
+static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's shard index (before masking); `usize::MAX` until first
-    /// use, then assigned round robin.
-    static THREAD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// This thread's index: below [`shard_count`] an owned one, above it a
+    /// shared one; [`UNASSIGNED`] until first use.
+    static THREAD_INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
+    /// Gives the owned index back when the thread exits.
+    static OWNER: Owner = const { Owner };
     /// This thread's xorshift64 state for sampling; 0 until first use.
     static SAMPLER: Cell<u64> = const { Cell::new(0) };
 }
 
 #[inline]
 fn thread_index() -> usize {
-    THREAD_INDEX
-        .try_with(|cell| {
-            let index = cell.get();
-            if index != usize::MAX {
-                return index;
-            }
-            let index = NEXT_THREAD.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
-            cell.set(index);
-            index
-        })
-        // During thread teardown: any shard will do.
-        .unwrap_or(0)
+    let index = THREAD_INDEX.with(Cell::get);
+    if index != UNASSIGNED {
+        return index;
+    }
+    assign()
+}
+
+#[cold]
+fn assign() -> usize {
+    let index = claim();
+    THREAD_INDEX.with(|cell| cell.set(index));
+    index
+}
+
+/// An owned index (a freed one first), or a shared one when every owned
+/// index is taken or the thread is exiting (it could not give one back).
+fn claim() -> usize {
+    // The first access registers the owner's destructor.
+    if OWNER.try_with(|_| ()).is_ok() {
+        let freed = FREE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        if let Some(index) = freed {
+            return index;
+        }
+        let fresh = NEXT_OWNED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+            (next < shard_count()).then_some(next + 1)
+        });
+        if let Ok(index) = fresh {
+            return index;
+        }
+    }
+    shared_index()
+}
+
+/// An index of the shared shards (any value at or above [`shard_count`]).
+fn shared_index() -> usize {
+    shard_count() + (NEXT_SHARED.fetch_add(1, Ordering::Relaxed) & 0xffff)
+}
+
+/// Frees its thread's owned index on exit. The free list's lock orders the
+/// exiting thread's last stores before the next owner's first loads.
+struct Owner;
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        // THREAD_INDEX has no destructor: still usable here. What the
+        // thread records from now on goes to a shared shard.
+        let index = THREAD_INDEX.with(|cell| cell.replace(shared_index()));
+        if index < shard_count() {
+            FREE.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(index);
+        }
+    }
 }
 
 /// The threshold [`sampled`] compares against for "one in `every`": `every`
@@ -171,6 +253,7 @@ mod tests {
         assert_eq!(std::mem::align_of::<Shard>(), 128);
         assert_eq!(std::mem::size_of::<Shard>(), 128);
         assert!(shard_count().is_power_of_two());
+        assert!(shared_count(shard_count()).is_power_of_two());
     }
 
     #[test]
@@ -180,16 +263,51 @@ mod tests {
             for _ in 0..4 {
                 scope.spawn(|| {
                     for _ in 0..1000 {
-                        shards.local().add(HITS, 1);
+                        shards.add(HITS, 1);
                     }
-                    shards.local().add(MISSES, 3);
+                    shards.add(MISSES, 3);
                 });
             }
         });
+        shards.add_unowned(MISSES, 5);
         let counts = shards.sum();
         assert_eq!(counts[HITS], 4000);
-        assert_eq!(counts[MISSES], 12);
-        assert_eq!(counts.iter().sum::<u64>(), 4012);
+        assert_eq!(counts[MISSES], 17);
+        assert_eq!(counts.iter().sum::<u64>(), 4017);
+    }
+
+    #[test]
+    fn no_add_is_lost_when_threads_outnumber_the_owned_shards_and_come_and_go() {
+        let shards = Shards::new();
+        let threads = shard_count() * 3;
+        // Waves of threads, each wave more than the owned indexes, each
+        // thread exiting (freeing its index for the next wave) while others
+        // still add; readers sum meanwhile.
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..200 {
+                    let counts = shards.sum();
+                    assert!(counts[HITS] <= 10 * threads as u64 * 2_000);
+                    std::thread::yield_now();
+                }
+            });
+            for _ in 0..10 {
+                std::thread::scope(|wave| {
+                    for t in 0..threads {
+                        let shards = &shards;
+                        wave.spawn(move || {
+                            for i in 0..2_000 {
+                                shards.add(HITS, 1);
+                                if (i + t) % 500 == 0 {
+                                    std::thread::yield_now();
+                                }
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(shards.sum()[HITS], 10 * threads as u64 * 2_000);
     }
 
     #[test]
