@@ -156,6 +156,9 @@ pub struct RegionStats {
     /// Which gets [`RegionStats::time_get`] times (see [`shard::sampled`]),
     /// re-rated by ticks under [`Sampling::PerSecond`].
     sample_threshold: AtomicU64,
+    /// Timed gets left until the next tick under [`Sampling::PerSecond`]
+    /// (wrapping below 0 reads as spent).
+    sample_budget: AtomicU64,
     sampling: Sampling,
     clock: Arc<dyn Clock>,
     windows: Mutex<Recent>,
@@ -228,6 +231,7 @@ impl RegionStats {
             load_time: Histogram::default(),
             gauges: Gauges::default(),
             sample_threshold: AtomicU64::new(settings.sampling.first_threshold()),
+            sample_budget: AtomicU64::new(settings.sampling.budget()),
             sampling: settings.sampling,
             windows: Mutex::new(Recent {
                 windows: Windows::new(settings.clock.now_ms()),
@@ -295,12 +299,31 @@ impl RegionStats {
     #[inline]
     pub fn time_get(&self) -> GetTimer<'_> {
         let threshold = self.sample_threshold.load(Ordering::Relaxed);
-        let start = shard::sampled(threshold).then(Instant::now);
+        let start = (shard::sampled(threshold) && self.take_sample()).then(Instant::now);
         GetTimer {
             stats: self,
             start,
             count_miss: true,
         }
+    }
+
+    /// Whether a get the sampler picked may be timed: under
+    /// [`Sampling::PerSecond`], at most twice the target between two ticks,
+    /// so a region that turns busy after a quiet second does not time every
+    /// get until the next tick. The get that spends the budget also lowers
+    /// the sampler's share to one in [`sampling::BUSY_EVERY`], so few gets
+    /// touch the spent budget's counter before the tick resets both.
+    #[inline]
+    fn take_sample(&self) -> bool {
+        if !matches!(self.sampling, Sampling::PerSecond(_)) {
+            return true;
+        }
+        let left = self.sample_budget.fetch_sub(1, Ordering::Relaxed);
+        if left == 1 {
+            self.sample_threshold
+                .store(sampling::busy_threshold(), Ordering::Relaxed);
+        }
+        left >= 1 && left <= i64::MAX as u64
     }
 
     /// [`RegionStats::time_get`] for a get whose miss the caller counts
@@ -418,6 +441,8 @@ impl RegionStats {
         let gets = counts[HITS].wrapping_add(counts[MISSES]);
         if let Some(threshold) = recent.rate.rethreshold(self.sampling, now_ms, gets) {
             self.sample_threshold.store(threshold, Ordering::Relaxed);
+            self.sample_budget
+                .store(self.sampling.budget(), Ordering::Relaxed);
         }
     }
 

@@ -274,8 +274,10 @@ impl StatsRegistryBuilder {
     /// 1,000): every get of a region that sees fewer, a random share of a
     /// busier one's. Each tick (every second from a [`StatsWorker`](super::StatsWorker),
     /// and at each snapshot) sets the share from the gets counted since the
-    /// previous one; before the first, one get in 16 is timed. `0` times
-    /// none. So a busy region's hits pay for almost no clock reads, and a
+    /// previous one; before the first, one get in 16 is timed. At most
+    /// twice `per_second` gets are timed between two ticks, so a region
+    /// that turns busy after a quiet second stops timing once that is
+    /// spent. `0` times none. So a busy region's hits pay for almost no clock reads, and a
     /// quiet one still has latencies to show.
     ///
     /// ```

@@ -16,6 +16,9 @@ pub(crate) const DEFAULT_PER_SECOND: u32 = 1_000;
 /// The share of gets timed before a region's first tick measured its rate.
 const FIRST_EVERY: u32 = 16;
 
+/// The share of gets timed once a region spent its budget before a tick.
+pub(crate) const BUSY_EVERY: u32 = 1_024;
+
 /// A tick this soon after the previous measuring one leaves the rate as
 /// it is: too few gets to measure it by.
 const MIN_SPAN_MS: u64 = 250;
@@ -35,7 +38,22 @@ impl Default for Sampling {
     }
 }
 
+/// The threshold of [`BUSY_EVERY`].
+pub(crate) fn busy_threshold() -> u64 {
+    sample_threshold(BUSY_EVERY)
+}
+
 impl Sampling {
+    /// How many gets may be timed between two ticks: twice the target
+    /// under [`Sampling::PerSecond`] (ticks come about every second), no
+    /// limit under [`Sampling::Every`].
+    pub(crate) fn budget(self) -> u64 {
+        match self {
+            Sampling::Every(_) => u64::MAX,
+            Sampling::PerSecond(per_second) => u64::from(per_second) * 2,
+        }
+    }
+
     /// The threshold (see [`sample_threshold`]) a region starts with.
     pub(crate) fn first_threshold(self) -> u64 {
         match self {
