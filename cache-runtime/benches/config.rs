@@ -22,7 +22,8 @@
 //!     whole on every change).
 //! - `rebuild`: a region of `max_entries` N holding N entries (filled key
 //!   by key, then N reads skewed toward the small keys so that the hotness
-//!   sketch has something to rank; 1 get in 16 is timed and counted there),
+//!   sketch has something to rank; the timed gets, about 1,000 a second by
+//!   default, are counted there),
 //!   reconfigured to `max_entries` N/2 (`shrink`: the hottest N/2 move, the
 //!   rest are dropped as size evictions) and 2N (`grow`: all N move).
 //!   N = 10,000 and 100,000.
@@ -375,8 +376,8 @@ fn next_key(at: &Cell<usize>) -> u64 {
     KEYS[i]
 }
 
-/// One manager (defaults: statistics on, 1 get in 16 timed, statistics
-/// thread) with two regions of 1,024 entries, filled key by key in turn;
+/// One manager (defaults: statistics on, about 1,000 gets a second timed,
+/// statistics thread) with two regions of 1,024 entries, filled key by key in turn;
 /// `after` rebuilt once (`max_entries` 4,096 -> 2,048, every entry kept),
 /// so both end with moka caches of the same shape.
 struct HitRegions {

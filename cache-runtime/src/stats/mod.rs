@@ -216,8 +216,9 @@ pub(crate) struct Reading {
 
 impl RegionStats {
     /// Statistics for the region called `name`, timing about 1,000 gets a
-    /// second (1 in 16 until its first tick), on the system clock. A [`StatsRegistry`] makes them for every region of a
-    /// program with its own settings.
+    /// second (1 in 16 until its first tick), on the system clock. A
+    /// [`StatsRegistry`] makes them for every region of a program with its
+    /// own settings.
     pub fn new(name: impl Into<String>) -> RegionStats {
         RegionStats::with_settings(name.into(), &Settings::default())
     }

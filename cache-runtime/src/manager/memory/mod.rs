@@ -80,8 +80,9 @@
 //! with, read directly) and, inside moka's read callback when the cache
 //! has an expiry, one of the read mode. Once a rebuild has replaced that cache, a hit also pays an
 //! [`ArcSwap::load`] of the published one (a thread-local debt slot, ~5 ns
-//! and ~60 instructions here, no shared write, no lock). A timed hit (about
-//! 1,000 a second by default) also hashes its key into the sketch (four relaxed adds). A write
+//! and ~60 instructions here, no shared write, no lock). A timed hit
+//! (about 1,000 a second by default) also hashes its key into the sketch
+//! (four relaxed adds). A write
 //! to the first cache counts itself in and out on its thread's own counter
 //! (so the first rebuild can wait for it); per-key locks only while a
 //! rebuild runs.
