@@ -25,10 +25,14 @@
 //!   needs moka's expiry), `manager_untimed_stats` (latency sampling off:
 //!   the counters alone).
 //! - `memory` as the first argument: the bytes the process holds per entry
-//!   (a counting allocator: live bytes after filling 100,000 entries, less
-//!   the empty cache's or region's), for moka without expiry and with an
-//!   `Expiry` of an hour, and the manager's regions without and with a TTL
-//!   (`ttl = "1h"`).
+//!   (a counting allocator), for moka without expiry and with an `Expiry` of
+//!   an hour, and the manager's regions without and with a TTL (`ttl =
+//!   "1h"`): the average (live bytes after filling 100,000 entries, less the
+//!   empty cache's or region's, over 100,000), the marginal cost of an entry
+//!   (what the second 50,000 added, over 50,000). The two differ by what is
+//!   allocated once: a region's moka keeps a key-lock map for the region's
+//!   eviction listener, 64 segments of 1 KiB once keys have spread over
+//!   them, which the average spreads over the entries (+0.66 B at 100,000).
 //!
 //! Without `HIT_COST` and arguments (as `cargo bench` runs it) it does both
 //! once, natively, and prints the bytes per entry.
@@ -167,15 +171,15 @@ fn measured_warm(keys: &[u64], get: &dyn Fn(u64) -> Option<Value>) -> usize {
     keys.iter().filter(|&&key| get(key).is_some()).count()
 }
 
-fn fill_handle(handle: &RegionHandle<u64, Value>, n: u64) {
-    for key in 0..n {
+fn fill_handle(handle: &RegionHandle<u64, Value>, keys: std::ops::Range<u64>) {
+    for key in keys {
         assert!(handle.insert_blocking(key, value(key)), "stored");
     }
     handle.run_pending_tasks();
 }
 
-fn fill_cache(cache: &Cache<u64, Value>, n: u64) {
-    for key in 0..n {
+fn fill_cache(cache: &Cache<u64, Value>, keys: std::ops::Range<u64>) {
+    for key in keys {
         cache.insert(key, value(key));
     }
     cache.run_pending_tasks();
@@ -201,7 +205,7 @@ fn moka_cache(expiring: Expiring, n: u64) -> Cache<u64, Value> {
         Expiring::Never => builder.expire_after(Never).build(),
         Expiring::Hour => builder.expire_after(Hour).build(),
     };
-    fill_cache(&cache, n);
+    fill_cache(&cache, 0..n);
     cache
 }
 
@@ -228,7 +232,7 @@ fn hits(variant: &str) {
                 manager.region::<Plain>()
             }
             .expect("region");
-            fill_handle(&handle, SMALL);
+            fill_handle(&handle, 0..SMALL);
             if variant == "manager_async" {
                 run(&|key| ready(handle.get(&key)));
             } else {
@@ -242,16 +246,33 @@ fn hits(variant: &str) {
     }
 }
 
-/// Live bytes per entry: what filling `MANY` entries adds to what `make`
-/// built (the empty cache or region, whose fixed cost is not per entry).
-fn bytes_per_entry<T: 'static>(make: impl FnOnce() -> T, fill: impl FnOnce(&T)) -> f64 {
+/// What a cache's entries hold, from a counting allocator.
+struct Held {
+    /// Live bytes filling [`MANY`] entries added, over [`MANY`].
+    average: f64,
+    /// What each entry added between [`MANY`]` / 2` and [`MANY`] entries,
+    /// leaving out what a cache allocates once near its start (a region's
+    /// key-lock map), which the average spreads over the entries. Both
+    /// include moka's table growth and frequency sketch, allocated in that
+    /// second half, the same in every variant.
+    marginal: f64,
+}
+
+/// Live bytes per entry: what filling keys `0..MANY / 2`, then the rest,
+/// adds to what `make` built (the empty cache or region).
+fn held<T: 'static>(make: impl FnOnce() -> T, fill: impl Fn(&T, std::ops::Range<u64>)) -> Held {
     let held = make();
-    let before = LIVE.load(Ordering::Relaxed);
-    fill(&held);
-    let after = LIVE.load(Ordering::Relaxed);
+    let empty = LIVE.load(Ordering::Relaxed);
+    fill(&held, 0..MANY / 2);
+    let half = LIVE.load(Ordering::Relaxed);
+    fill(&held, MANY / 2..MANY);
+    let full = LIVE.load(Ordering::Relaxed);
     drop(held);
     // The values' own bytes are the same in every variant; they stay in.
-    (after - before) as f64 / MANY as f64
+    Held {
+        average: (full - empty) as f64 / MANY as f64,
+        marginal: (full - half) as f64 / (MANY - MANY / 2) as f64,
+    }
 }
 
 /// An `Expiry` giving every entry an hour: moka keeps a timer per entry.
@@ -264,12 +285,16 @@ impl<K, V> moka::Expiry<K, V> for Hour {
 }
 
 fn memory() {
-    let moka =
-        |expiring| bytes_per_entry(|| moka_cache(expiring, 0), |cache| fill_cache(cache, MANY));
+    let moka = |expiring| {
+        held(
+            || moka_cache(expiring, 0),
+            |cache, keys| fill_cache(cache, keys),
+        )
+    };
     let plain = moka(Expiring::No);
     let hour = moka(Expiring::Hour);
     let region = |ttl: bool| {
-        bytes_per_entry(
+        held(
             || {
                 let manager = manager(16);
                 let handle = if ttl {
@@ -280,21 +305,41 @@ fn memory() {
                 .expect("region");
                 (manager, handle)
             },
-            |(_, handle)| fill_handle(handle, MANY),
+            |(_, handle), keys| fill_handle(handle, keys),
         )
     };
     let untimed = region(false);
     let timed = region(true);
-    println!("bytes per entry, {MANY} entries (u64 key, 32-byte Arc<str> value):");
-    println!("  moka, no expiry            {plain:7.1}");
-    println!("  moka, Expiry of 1h         {hour:7.1}");
     println!(
-        "  manager, no TTL            {untimed:7.1}  ({:+.1} over moka, no expiry)",
-        untimed - plain
+        "bytes per entry (u64 key, 32-byte Arc<str> value): the average over {MANY} entries, \
+         and the marginal cost of an entry between {} and {MANY}:",
+        MANY / 2
     );
-    println!(
-        "  manager, ttl = \"1h\"        {timed:7.1}  ({:+.1} over moka, Expiry of 1h)",
-        timed - hour
+    println!("                             average  marginal");
+    let row = |label: &str, held: &Held, against: Option<(&Held, &str)>| {
+        let over = against.map_or_else(String::new, |(base, name)| {
+            format!(
+                "  ({:+.1} average, {:+.1} marginal over {name})",
+                held.average - base.average,
+                held.marginal - base.marginal
+            )
+        });
+        println!(
+            "  {label:<26} {:7.1}   {:7.1}{over}",
+            held.average, held.marginal
+        );
+    };
+    row("moka, no expiry", &plain, None);
+    row("moka, Expiry of 1h", &hour, None);
+    row(
+        "manager, no TTL",
+        &untimed,
+        Some((&plain, "moka, no expiry")),
+    );
+    row(
+        "manager, ttl = \"1h\"",
+        &timed,
+        Some((&hour, "moka, Expiry of 1h")),
     );
 }
 
