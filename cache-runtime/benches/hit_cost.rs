@@ -285,12 +285,7 @@ impl<K, V> moka::Expiry<K, V> for Hour {
 }
 
 fn memory() {
-    let moka = |expiring| {
-        held(
-            || moka_cache(expiring, 0),
-            |cache, keys| fill_cache(cache, keys),
-        )
-    };
+    let moka = |expiring| held(|| moka_cache(expiring, 0), fill_cache);
     let plain = moka(Expiring::No);
     let hour = moka(Expiring::Hour);
     let region = |ttl: bool| {
