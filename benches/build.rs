@@ -7,8 +7,12 @@
 //! - `inventory_regions.rs`: the same descriptors, built with the same
 //!   `const fn` the attribute uses, wrapped in a local type and submitted
 //!   with `inventory::submit!`;
-//! - `raw_linkme_regions.rs`: the same descriptors as raw `linkme` statics
-//!   in a slice of their own (the floor of a linkme registry).
+//! - `raw_linkme_regions.rs`: the same regions as raw `linkme` statics of a
+//!   plain struct with a `&'static str` per string, in a slice of their own
+//!   (the floor of a hand-written linkme registry);
+//! - `raw_packed_regions.rs`: the descriptors `#[cache_region]` writes (one
+//!   packed string each) as raw `linkme` statics, without the attribute's
+//!   index entry, kit and marker.
 //!
 //! Only the targets that `include!` a file compile it: the library does not.
 //!
@@ -120,6 +124,7 @@ fn main() {
     write_if_changed(&out.join("linked_regions.rs"), &linked(count));
     write_if_changed(&out.join("inventory_regions.rs"), &inventoried(count));
     write_if_changed(&out.join("raw_linkme_regions.rs"), &raw_linked(count));
+    write_if_changed(&out.join("raw_packed_regions.rs"), &raw_packed(count));
 }
 
 fn header(count: usize, what: &str) -> String {
@@ -225,14 +230,12 @@ fn some(value: Option<String>) -> String {
     value.map_or_else(|| "None".to_owned(), |v| format!("Some({v})"))
 }
 
-/// Region `i`'s descriptor as an expression: the `const fn` the attribute
-/// uses, with the same options (through `p`, cache-runtime's `__private`).
-fn descriptor_expr(i: usize) -> String {
+/// Region `i`'s options as a `RegionOptions` expression (`p` is
+/// cache-runtime's `__private`).
+fn options_expr(i: usize) -> String {
     let o = profile(i);
     let duration =
         |d: Option<(&str, u64)>| some(d.map(|(_, ms)| format!("p::Duration::from_millis({ms})")));
-    let keyword =
-        |kind: &str, value: Option<&str>| some(value.map(|v| format!("p::{kind}::{}", camel(v))));
     let compression = some(o.compression.map(|(codec, threshold)| {
         let threshold = threshold.map_or(1024, |(_, bytes)| bytes);
         format!(
@@ -240,7 +243,7 @@ fn descriptor_expr(i: usize) -> String {
             camel(codec)
         )
     }));
-    let options = format!(
+    format!(
         "p::RegionOptions {{ ttl: {}, tti: {}, memory_ttl: None, max_entries: {}, max_bytes: {}, eviction: {}, \
          tier: {}, sensitive: {}, compression: {compression}, version: {}, enabled: None, fail_safe: None, backend: None }}",
         duration(o.ttl),
@@ -251,34 +254,85 @@ fn descriptor_expr(i: usize) -> String {
         keyword("Tier", o.tier),
         some(o.sensitive.map(|s| s.to_string())),
         some(o.version.map(|v| v.to_string())),
-    );
+    )
+}
+
+fn keyword(kind: &str, value: Option<&str>) -> String {
+    some(value.map(|v| format!("p::{kind}::{}", camel(v))))
+}
+
+/// Region `i`'s descriptor as an expression: the `const fn`s the attribute
+/// uses, with the same options and the same packed text.
+fn descriptor_expr(i: usize) -> String {
     let name = name(i);
+    let item = ident(i);
+    let (key, value) = (KEYS[i % KEYS.len()], VALUES[i % VALUES.len()]);
+    let description = description(i);
     format!(
         "p::RegionDescriptor::__linked(p::LinkedRegion {{ \
-         name: \"{name}\", name_hash: p::name_hash(\"{name}\"), item: \"{}\", key_type: \"{}\", \
-         value_type: \"{}\", description: \"{}\", preset: {}, options: {options}, policy: None, schema: None, \
-         backend: None, site: p::DeclarationSite::__new(module_path!(), file!(), line!(), column!()) }})",
+         text: p::DeclaredText::__new(concat!(\"{name}\", \"{item}\", \"{key}\", \"{value}\", \"{description}\", module_path!(), file!()), \
+         [{}, {}, {}, {}, {}, module_path!().len()], line!(), column!()), \
+         name_hash: p::name_hash(\"{name}\"), preset: {}, options: {}, policy: None, schema: None, backend: None }})",
+        name.len(),
+        item.len(),
+        key.len(),
+        value.len(),
+        description.len(),
+        keyword("Preset", profile(i).preset),
+        options_expr(i),
+    )
+}
+
+/// Region `i` as the plain struct a hand-written linkme registry would
+/// declare ([`RAW_REGION`]): each string a `&'static str` of its own.
+fn raw_region_expr(i: usize) -> String {
+    format!(
+        "RawRegion {{ name: \"{}\", name_hash: p::name_hash(\"{}\"), item: Some(\"{}\"), key_type: Some(\"{}\"), \
+         value_type: Some(\"{}\"), description: \"{}\", preset: {}, options: {}, policy: None, backend: None, schema: None, \
+         site: p::DeclarationSite::__new(module_path!(), file!(), line!(), column!()), kit: None }}",
+        name(i),
+        name(i),
         ident(i),
         KEYS[i % KEYS.len()],
         VALUES[i % VALUES.len()],
         description(i),
-        keyword("Preset", o.preset),
+        keyword("Preset", profile(i).preset),
+        options_expr(i),
     )
 }
 
-/// The same descriptors, each written by `entry(i, descriptor)` after
-/// the header (`what`) and `preamble` (`p` is cache-runtime's `__private`).
+/// The struct of [`raw_region_expr`]: the fields `RegionDescriptor` had
+/// before its strings were packed, as plain references.
+const RAW_REGION: &str = "/// A region as a hand-written linkme registry would declare it.\n\
+pub struct RawRegion {\n\
+    pub name: &'static str,\n\
+    pub name_hash: u64,\n\
+    pub item: Option<&'static str>,\n\
+    pub key_type: Option<&'static str>,\n\
+    pub value_type: Option<&'static str>,\n\
+    pub description: &'static str,\n\
+    pub preset: Option<p::Preset>,\n\
+    pub options: p::RegionOptions,\n\
+    pub policy: Option<p::PolicyInfo>,\n\
+    pub backend: Option<&'static str>,\n\
+    pub schema: Option<&'static str>,\n\
+    pub site: p::DeclarationSite,\n\
+    pub kit: Option<fn()>,\n\
+}\n\n";
+
+/// The same regions, each written by `entry(i)` after the header (`what`)
+/// and `preamble` (`p` is cache-runtime's `__private`).
 fn descriptors(
     count: usize,
     what: &str,
     preamble: &str,
-    entry: impl Fn(usize, String) -> String,
+    entry: impl Fn(usize) -> String,
 ) -> String {
     let mut code = header(count, what);
     code.push_str("use cache_runtime::__private as p;\n\n");
     code.push_str(preamble);
     for i in 0..count {
-        code.push_str(&entry(i, descriptor_expr(i)));
+        code.push_str(&entry(i));
         code.push('\n');
     }
     code
@@ -291,23 +345,50 @@ fn inventoried(count: usize) -> String {
         "/// A region descriptor collected by `inventory` (its constructor runs before `main`).\n\
          pub struct InventoryRegion(pub p::RegionDescriptor);\n\n\
          inventory::collect!(InventoryRegion);\n\n",
-        |_, descriptor| format!("inventory::submit! {{ InventoryRegion({descriptor}) }}"),
+        |i| {
+            format!(
+                "inventory::submit! {{ InventoryRegion({}) }}",
+                descriptor_expr(i)
+            )
+        },
     )
 }
 
-/// The same descriptors as raw `linkme` statics in a slice of their own:
-/// the floor a hand-written linkme registry would start from (no kit, no
-/// marker type, no checks).
+/// The regions as raw `linkme` statics of a plain struct ([`RAW_REGION`])
+/// in a slice of their own: the floor a hand-written linkme registry would
+/// start from (no kit, no marker type, no checks, no packing).
 fn raw_linked(count: usize) -> String {
+    descriptors(
+        count,
+        "regions as raw linkme statics of a plain struct (the #[cache_region] ones' fields)",
+        &format!(
+            "{RAW_REGION}/// The regions, collected by the linker.\n\
+             #[linkme::distributed_slice]\n\
+             pub static RAW_REGIONS: [RawRegion];\n\n"
+        ),
+        |i| {
+            format!(
+                "#[linkme::distributed_slice(RAW_REGIONS)]\nstatic RAW_{i:05}: RawRegion = {};",
+                raw_region_expr(i)
+            )
+        },
+    )
+}
+
+/// The same descriptors as `#[cache_region]` writes (packed text) as raw
+/// `linkme` statics in a slice of their own: what the attribute adds beyond
+/// its descriptor (the index entry, the kit, the marker).
+fn raw_packed(count: usize) -> String {
     descriptors(
         count,
         "region descriptors as raw linkme statics (the same as the #[cache_region] ones)",
         "/// The descriptors, collected by the linker.\n\
          #[linkme::distributed_slice]\n\
-         pub static RAW_REGIONS: [p::RegionDescriptor];\n\n",
-        |i, descriptor| {
+         pub static RAW_PACKED: [p::RegionDescriptor];\n\n",
+        |i| {
             format!(
-                "#[linkme::distributed_slice(RAW_REGIONS)]\nstatic RAW_{i:05}: p::RegionDescriptor = {descriptor};"
+                "#[linkme::distributed_slice(RAW_PACKED)]\nstatic RAW_{i:05}: p::RegionDescriptor = {};",
+                descriptor_expr(i)
             )
         },
     )

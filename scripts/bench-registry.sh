@@ -141,7 +141,7 @@ fi
 # 2. start-up
 # ---------------------------------------------------------------------------
 
-examples=(startup_baseline startup_linkme startup_inventory startup_raw_linkme)
+examples=(startup_baseline startup_linkme startup_inventory startup_raw_linkme startup_raw_packed)
 
 build_examples() {
     cargo build --release -p cache-benches "${@/#/--example=}"
@@ -151,7 +151,7 @@ if ((run_startup)); then
     section "start-up: release examples ${examples[*]}"
     echo "building the start-up examples..." >&2
     build_examples "${examples[@]}"
-    declare -A expected=([startup_baseline]=0 [startup_linkme]=$default_regions [startup_inventory]=$default_regions [startup_raw_linkme]=$default_regions)
+    declare -A expected=([startup_baseline]=0 [startup_linkme]=$default_regions [startup_inventory]=$default_regions [startup_raw_linkme]=$default_regions [startup_raw_packed]=$default_regions)
     declare -A first_call
     for example in "${examples[@]}"; do
         binary=$target/release/examples/$example
@@ -167,7 +167,9 @@ if ((run_startup)); then
         done
         first_call[$example]=$(printf '%s\n' "${samples[@]}" | sort -n | sed -n 11p)
     done
-    say "entries linked: baseline 0, linkme $default_regions, inventory $default_regions, raw linkme $default_regions (verified)"
+    say "entries linked: baseline 0, linkme $default_regions, inventory $default_regions, raw linkme $default_regions, raw packed $default_regions (verified)"
+    say "raw linkme: statics of a plain struct, one &'static str per string (the floor of a hand-written linkme registry);"
+    say "raw packed: statics of the descriptors #[cache_region] writes (one packed string each), without its index entry, kit and marker"
     say "$(printf 'cold first index build in a fresh process (median of 21): registry() %.1f µs, inventory HashMap %.1f µs' \
         "$(awk -v n="${first_call[startup_linkme]}" 'BEGIN { print n / 1000 }')" \
         "$(awk -v n="${first_call[startup_inventory]}" 'BEGIN { print n / 1000 }')")"
@@ -182,7 +184,7 @@ if ((run_startup)); then
         wall[$example]=$(awk -v a="$start" -v b="$(now)" -v n="$runs" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
     done
     say "wall time per run, exit without indexing (mean of $runs, fork+exec included, noisy):"
-    say "  baseline ${wall[startup_baseline]} µs, linkme ${wall[startup_linkme]} µs, inventory ${wall[startup_inventory]} µs, raw linkme ${wall[startup_raw_linkme]} µs"
+    say "  baseline ${wall[startup_baseline]} µs, linkme ${wall[startup_linkme]} µs, inventory ${wall[startup_inventory]} µs, raw linkme ${wall[startup_raw_linkme]} µs, raw packed ${wall[startup_raw_packed]} µs"
     say "  extra over baseline: linkme $(awk -v a="${wall[startup_linkme]}" -v b="${wall[startup_baseline]}" 'BEGIN { printf "%.1f", a - b }') µs, inventory $(awk -v a="${wall[startup_inventory]}" -v b="${wall[startup_baseline]}" 'BEGIN { printf "%.1f", a - b }') µs"
 
     if command -v valgrind > /dev/null; then
@@ -219,12 +221,22 @@ if ((run_startup)); then
         linkme_extra=$((total[startup_linkme.exit] - base))
         inventory_extra=$((total[startup_inventory.exit] - base))
         raw_extra=$((total[startup_raw_linkme.exit] - base))
-        say "start-up cost of the $default_regions entries (instructions over baseline): linkme $linkme_extra, inventory $inventory_extra, raw linkme $raw_extra; linkme/inventory = $(ratio "$linkme_extra" "$inventory_extra"), linkme/raw linkme = $(ratio "$linkme_extra" "$raw_extra")"
-        say "whole process, registry unused: linkme / raw linkme = $(ratio "${total[startup_linkme.exit]}" "${total[startup_raw_linkme.exit]}") (target <= 1.1), linkme / inventory = $(ratio "${total[startup_linkme.exit]}" "${total[startup_inventory.exit]}")"
+        packed_extra=$((total[startup_raw_packed.exit] - base))
+        say "start-up cost of the $default_regions entries (instructions over baseline): linkme $linkme_extra, inventory $inventory_extra, raw linkme $raw_extra, raw packed $packed_extra; linkme/inventory = $(ratio "$linkme_extra" "$inventory_extra"), linkme/raw linkme = $(ratio "$linkme_extra" "$raw_extra"), linkme/raw packed = $(ratio "$linkme_extra" "$packed_extra")"
+        say "whole process, registry unused: linkme / raw linkme = $(ratio "${total[startup_linkme.exit]}" "${total[startup_raw_linkme.exit]}") (target <= 1.1), linkme / raw packed = $(ratio "${total[startup_linkme.exit]}" "${total[startup_raw_packed.exit]}"), linkme / inventory = $(ratio "${total[startup_linkme.exit]}" "${total[startup_inventory.exit]}")"
         for example in "${examples[@]}"; do
             sizes+="$example $(stat -c %s "$target/release/examples/$example") B; "
         done
         say "binary sizes: ${sizes:-}"
+        if command -v readelf > /dev/null; then
+            relocs=""
+            base_relocs=$(readelf -r "$target/release/examples/startup_baseline" | grep -c R_X86_64_ || true)
+            for example in "${examples[@]:1}"; do
+                n=$(readelf -r "$target/release/examples/$example" | grep -c R_X86_64_ || true)
+                relocs+="$example $(awk -v n="$n" -v b="$base_relocs" -v r="$default_regions" 'BEGIN { printf "%.2f", (n - b) / r }'); "
+            done
+            say "dynamic relocations per region (readelf, over the baseline's $base_relocs): $relocs"
+        fi
         say "  of which relocations (ld.so, before main): linkme $((reloc[startup_linkme.exit] - reloc[startup_baseline.exit])), inventory $((reloc[startup_inventory.exit] - reloc[startup_baseline.exit])); inventory constructors: ${ctors[startup_inventory.exit]}"
         say "first index build (instructions of main with CACHE_BENCH_INDEX=1): registry() $((mainfn[startup_linkme.index] - mainfn[startup_baseline.index])), inventory HashMap $((mainfn[startup_inventory.index] - mainfn[startup_baseline.index])) (over the baseline's main)"
         say "start-up + first index build over baseline: linkme $((total[startup_linkme.index] - total[startup_baseline.index])), inventory $((total[startup_inventory.index] - total[startup_baseline.index])), ratio $(ratio "$((total[startup_linkme.index] - total[startup_baseline.index]))" "$((total[startup_inventory.index] - total[startup_baseline.index]))")"

@@ -2,8 +2,9 @@
 //!
 //! `build.rs` generates `CACHE_BENCH_REGIONS` regions (default 10,000 in
 //! optimized builds, 100 in debug ones) into
-//! `OUT_DIR` twice: declared with `#[cache_region]` (collected by `linkme`)
-//! and as the same descriptors submitted with `inventory`. The library does
+//! `OUT_DIR`: declared with `#[cache_region]` (collected by `linkme`), as
+//! the same descriptors submitted with `inventory`, and as raw `linkme`
+//! statics (of a plain struct, and of the same descriptors). The library does
 //! not compile them; the bench (`benches/registry.rs`) and the start-up
 //! examples `include!` them. Run everything with
 //! `scripts/bench-registry.sh`.
@@ -18,9 +19,17 @@ use cache_runtime::RegionDescriptor;
 pub fn naive_index<'a>(
     descriptors: impl Iterator<Item = &'a RegionDescriptor>,
 ) -> HashMap<&'a str, &'a RegionDescriptor> {
-    let mut index = HashMap::with_capacity(descriptors.size_hint().0);
-    for descriptor in descriptors {
-        index.insert(descriptor.name(), descriptor);
+    index_by(descriptors, RegionDescriptor::name)
+}
+
+/// The same naive index over entries of any type, named by `name`.
+pub fn index_by<'a, T>(
+    entries: impl Iterator<Item = &'a T>,
+    name: impl Fn(&'a T) -> &'a str,
+) -> HashMap<&'a str, &'a T> {
+    let mut index = HashMap::with_capacity(entries.size_hint().0);
+    for entry in entries {
+        index.insert(name(entry), entry);
     }
     index
 }

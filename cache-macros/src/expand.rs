@@ -245,28 +245,40 @@ pub(crate) fn region(
     // compiler's interpreter would run it twice per declaration.
     let name_hash = cache_spec::name_hash(name);
     // The descriptor is a plain static; the linker's list holds a small
-    // entry pointing at it (one linkme element per declaration).
+    // entry pointing at it (one linkme element per declaration). Its
+    // strings are one literal, cut where each piece ends: one pointer for
+    // the loader to relocate rather than seven.
+    let lens = [
+        name.len(),
+        item_text.len(),
+        key_text.len(),
+        value_text.len(),
+        description.len(),
+    ];
     let region = quote! {
             static __CACHE_RUNTIME_REGION: #private::RegionDescriptor =
                 #private::RegionDescriptor::__linked(#private::LinkedRegion {
-                    name: #name,
+                    text: #private::DeclaredText::__new(
+                        ::core::concat!(
+                            #name,
+                            #item_text,
+                            #key_text,
+                            #value_text,
+                            #description,
+                            ::core::module_path!(),
+                            ::core::file!(),
+                        ),
+                        [#(#lens,)* ::core::module_path!().len()],
+                        ::core::line!(),
+                        ::core::column!(),
+                    ),
                     name_hash: #name_hash,
-                    item: #item_text,
-                    key_type: #key_text,
-                    value_type: #value_text,
-                    description: #description,
                     preset: #preset,
                     options: #options,
                     policy: #policy,
                     backend: #backend,
                     // Set by cache-build in the declaring package's build script.
                     schema: ::core::option_env!(#schema_env),
-                    site: #private::DeclarationSite::__new(
-                        ::core::module_path!(),
-                        ::core::file!(),
-                        ::core::line!(),
-                        ::core::column!(),
-                    ),
                 })
                 .__with_kit(__cache_runtime_kit);
     };

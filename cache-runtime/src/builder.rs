@@ -10,7 +10,7 @@ use cache_spec::{
     name_hash, validate_name,
 };
 
-use crate::descriptor::RegionDescriptor;
+use crate::descriptor::{BuiltText, RegionDescriptor, RegionText};
 use crate::policy::{CachePolicy, PolicyInfo};
 use crate::site::DeclarationSite;
 
@@ -258,18 +258,19 @@ impl RegionBuilder {
         }
         Ok(RegionDescriptor {
             name_hash: name_hash(&self.name),
-            name: self.name,
-            item: None,
-            key_type: self.key_type,
-            value_type: self.value_type,
-            description: self.description,
+            text: RegionText::Built(Box::new(BuiltText {
+                name: self.name,
+                key_type: self.key_type,
+                value_type: self.value_type,
+                description: self.description,
+                site,
+            })),
             preset: self.preset,
             options: self.options,
             policy: self.policy,
             backend: self.backend,
             schema: None,
             kit: None,
-            site,
         })
     }
 }

@@ -7,7 +7,7 @@ pub use core::time::Duration;
 pub use linkme;
 
 pub use crate::config::ConfigLayer;
-pub use crate::descriptor::{LinkedRegion, RegionDescriptor};
+pub use crate::descriptor::{DeclaredText, LinkedRegion, RegionDescriptor};
 pub use crate::policy::PolicyInfo;
 pub use crate::provider::{BoxError, IntoConfigLayer, LinkedProvider, ProviderDescriptor};
 pub use crate::region::CacheRegion;
@@ -62,18 +62,21 @@ pub use crate::registry::slices::{
 /// it compiles on while the attribute's own errors are reported. Never in
 /// the registry.
 pub static INVALID_REGION: RegionDescriptor = RegionDescriptor::__linked(LinkedRegion {
-    name: "invalid-region",
+    text: DeclaredText::__new(
+        concat!(
+            "invalid-region",
+            "placeholder for a region whose declaration has errors"
+        ),
+        [14, 0, 0, 0, 53, 0],
+        0,
+        0,
+    ),
     name_hash: name_hash("invalid-region"),
-    item: "",
-    key_type: "",
-    value_type: "",
-    description: "placeholder for a region whose declaration has errors",
     preset: None,
     options: RegionOptions::EMPTY,
     policy: None,
     backend: None,
     schema: None,
-    site: DeclarationSite::__new("", "", 0, 0),
 });
 
 /// Implemented (for `()`) when this build of cache-runtime has lz4.

@@ -169,15 +169,17 @@ impl Registry {
                 None => &registered[id - linked.len()],
             }
         };
-        let name = slot(id).name();
+        // The name is read only when two hashes meet: building the index
+        // touches no descriptor otherwise.
         if let Err(first) = self
             .index
-            .insert(hash, id, |other| slot(other).name() == name)
+            .insert(hash, id, |other| slot(other).name() == slot(id).name())
         {
+            let name = slot(id).name();
             problems.push(RegistryProblem::DuplicateRegion {
                 name: name.to_owned(),
-                first: *slot(first).site(),
-                second: *slot(id).site(),
+                first: slot(first).site(),
+                second: slot(id).site(),
             });
         }
     }
