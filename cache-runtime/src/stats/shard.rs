@@ -142,7 +142,8 @@ thread_local! {
     static THREAD_INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
     /// Gives the owned index back when the thread exits.
     static OWNER: Owner = const { Owner };
-    /// This thread's xorshift64 state for sampling; 0 until first use.
+    /// This thread's generator state for sampling: 0 until the thread's
+    /// index is assigned, then seeded.
     static SAMPLER: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -159,6 +160,8 @@ fn thread_index() -> usize {
 fn assign() -> usize {
     let index = claim();
     THREAD_INDEX.with(|cell| cell.set(index));
+    // Threads' sampling sequences part here (see `sampled`).
+    let _ = SAMPLER.try_with(|cell| cell.set(seed()));
     index
 }
 
@@ -214,19 +217,23 @@ pub(crate) fn sample_threshold(every: u32) -> u64 {
 }
 
 /// Whether to time this operation: true with probability
-/// `threshold / u64::MAX`, from a thread-local xorshift64 generator (never
-/// 0, so a threshold of 0 never samples).
+/// `threshold / u64::MAX`, from a thread-local linear congruential
+/// generator (a threshold of 0 samples only when the state is 0, once in
+/// its period of 2^64 steps). Every thread's generator starts at 0 and is
+/// seeded apart from the others' when the thread first counts something
+/// ([`assign`]), which keeps a seeding check off every get.
 #[inline]
 pub(crate) fn sampled(threshold: u64) -> bool {
     SAMPLER
         .try_with(|cell| {
             let mut x = cell.get();
-            if x == 0 {
-                x = seed();
-            }
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            // A 64-bit linear congruential step (Knuth's MMIX constants):
+            // a multiply and an add where xorshift takes six operations.
+            // Its low bits are weak, but the comparison below is decided
+            // by the high ones.
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             cell.set(x);
             x <= threshold
         })
@@ -323,5 +330,24 @@ mod tests {
         }
         // 10,000 expected; the bound is many standard deviations (~95) wide.
         assert!((9_000..11_000).contains(&taken), "{taken}");
+    }
+
+    #[test]
+    fn successive_samples_are_independent() {
+        // At one in 16, two sampled gets in a row come once in 256 pairs,
+        // and a sampled get is as likely after a sampled one as after any.
+        let one_in_16 = sample_threshold(16);
+        let (mut after_sampled, mut both, mut previous) = (0u32, 0u32, false);
+        for _ in 0..256_000 {
+            let now = sampled(one_in_16);
+            if previous {
+                after_sampled += 1;
+                both += u32::from(now);
+            }
+            previous = now;
+        }
+        // ~16,000 sampled, ~1,000 of them followed by another (sd ~31).
+        assert!((15_000..17_000).contains(&after_sampled), "{after_sampled}");
+        assert!((850..1_150).contains(&both), "{both}");
     }
 }
