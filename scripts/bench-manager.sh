@@ -18,7 +18,9 @@
 #   5. instructions per memory hit under valgrind's callgrind (counted, so
 #      steady on a loaded machine): plain moka, moka with an Expiry, the
 #      manager's get_blocking and polled get, without latency sampling,
-#      and a region with a TTL (bench `hit_cost`);
+#      and a region with a TTL (bench `hit_cost`); then the manager's hits
+#      again from a second build with `--cfg cache_bench_statistics_off`
+#      (counting and sampling compiled out): statistics on vs off;
 #   6. bytes per entry against moka (a counting allocator).
 #
 # The bench runs RUNS times (default 3), each a new process: one process's
@@ -221,16 +223,46 @@ if ((run_bench)); then
             printf '%-24s %6s  %s\n' manager_async "${per_hit[manager_async]}" "get polled once: $(ratio "${per_hit[manager_async]}" "${per_hit[manager]}") get_blocking (target x1.05)"
             printf '%-24s %6s  %s\n' manager_untimed_stats "${per_hit[manager_untimed_stats]}" "latency sampling off (counters only): manager is $(ratio "${per_hit[manager]}" "${per_hit[manager_untimed_stats]}") of it"
             printf '%-24s %6s  %s\n' manager_ttl "${per_hit[manager_ttl]}" "get_blocking, ttl = 1h (moka's expiry needed): $(ratio "${per_hit[manager_ttl]}" "${per_hit[moka_hour]}") moka with an Expiry of an hour"
-            # The statistics' share of a hit: the instructions whose source
-            # line is in cache-runtime/src/stats/ (callgrind attributes an
-            # inlined instruction to the file it was written in), so no switch
-            # that turns counting off is needed to see what counting costs.
-            for variant in manager manager_untimed_stats; do
-                stats=$(callgrind_annotate --inclusive=no --threshold=100 --auto=no "$out/callgrind.$variant.out" 2> /dev/null | tr -d , |
-                    awk '/^ *[0-9]+ +\(.*%\) +[^ ]*:/ && !/PROGRAM TOTALS/ && /cache-runtime\/src\/stats\// { s += $1 } END { printf "%.1f", s / 100000 }')
-                printf '  %s: %s of its instructions per hit are the statistics'"'"' (cache-runtime/src/stats/); without them: %s, on vs off %s in instructions (target x1.01, in time)\n' \
-                    "$variant" "$stats" "$(awk -v t="${per_hit[$variant]}" -v s="$stats" 'BEGIN { printf "%.1f", t - s }')" \
-                    "$(awk -v t="${per_hit[$variant]}" -v s="$stats" 'BEGIN { printf "x%.3f", t / (t - s) }')"
+            # Statistics on vs off: the same bench built again with
+            # `--cfg cache_bench_statistics_off`, which compiles counting and
+            # latency sampling out of cache-runtime (an ablation for this
+            # measurement, not a product setting), in a target directory of
+            # its own (RUSTFLAGS change every crate's build).
+            off_target=$target/statistics-off
+            echo "building hit_cost without statistics in $off_target..." >&2
+            RUSTFLAGS="${RUSTFLAGS:-} --cfg cache_bench_statistics_off" CARGO_TARGET_DIR=$off_target \
+                cargo bench -p cache-runtime --bench hit_cost --no-run 2> "$out/hit_cost_off.build.txt" ||
+                die "could not build the statistics-off hit_cost; see $out/hit_cost_off.build.txt"
+            hit_cost_off=$(sed -n 's/.*Executable .*(\(.*\)).*/\1/p' "$out/hit_cost_off.build.txt" | tail -1)
+            [[ -x $hit_cost_off ]] || die "no hit_cost executable in $out/hit_cost_off.build.txt"
+            for variant in manager manager_async; do
+                HIT_COST=$variant valgrind --tool=callgrind --toggle-collect='*measured_hits*' \
+                    --callgrind-out-file="$out/callgrind.$variant.statistics_off.out" "$hit_cost_off" > /dev/null 2> "$out/valgrind.$variant.off.log" ||
+                    die "valgrind failed on $variant without statistics; see $out/valgrind.$variant.off.log"
+                total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/valgrind.$variant.off.log")
+                off=$((total / 100000))
+                printf '%-24s %6s  %s\n' "${variant}_off" "$off" "$variant built without statistics: on vs off $(ratio "${per_hit[$variant]}" "$off") in instructions (target x1.01, in time)"
+            done
+            # The same in time: the interleaved hits of the `manager` bench
+            # from both builds, alternately (each paired with moka in its
+            # own process), twice.
+            cargo bench -p cache-runtime --bench manager --no-run 2> "$out/manager_on.build.txt" ||
+                die "could not build the manager bench; see $out/manager_on.build.txt"
+            RUSTFLAGS="${RUSTFLAGS:-} --cfg cache_bench_statistics_off" CARGO_TARGET_DIR=$off_target \
+                cargo bench -p cache-runtime --bench manager --no-run 2> "$out/manager_off.build.txt" ||
+                die "could not build the statistics-off manager bench; see $out/manager_off.build.txt"
+            manager_on=$(sed -n 's/.*Executable .*(\(.*\)).*/\1/p' "$out/manager_on.build.txt" | tail -1)
+            manager_off=$(sed -n 's/.*Executable .*(\(.*\)).*/\1/p' "$out/manager_off.build.txt" | tail -1)
+            echo "statistics on vs off in time (interleaved hits, each build's manager / moka, then on / off):"
+            for round in 1 2; do
+                for build in on off; do
+                    binary=$manager_on
+                    [[ $build == off ]] && binary=$manager_off
+                    CACHE_BENCH_ROUNDS=${CACHE_BENCH_ROUNDS:-40} "$binary" --bench zzz_nothing 2> /dev/null |
+                        awk -v b="$build" '/^interleaved .*manager_get_blocking/ { print b, $2, $NF }'
+                done > "$out/statistics_on_off.$round.txt"
+                awk -v r="$round" '{ v[$1 " " $2] = $3; k[$2] = 1 } END { for (g in k) printf "  round %s %-36s on x%.4f  off x%.4f  on / off x%.3f\n", r, g, v["on " g], v["off " g], v["on " g] / v["off " g] }' \
+                    "$out/statistics_on_off.$round.txt" | sort
             done
         else
             echo "valgrind not found: skipped"

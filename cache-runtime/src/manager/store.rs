@@ -504,24 +504,39 @@ where
     /// `Some(Ok)` is that hit; `Some(Err)` a memory miss, to go on past
     /// memory with the get's timer; `None` when the path does not apply (a
     /// flag is set, or the region has no memory level).
+    /// A get the sampler picks for timing takes [`Self::timed_memory_hit`],
+    /// out of line, so the untimed hit carries no timer.
     #[inline(always)]
     fn memory_hit(&self, key: &K, flags: u8) -> Option<Result<V, GetTimer<'_>>> {
         if flags != 0 {
             return None;
         }
         let memory = self.levels.memory()?;
-        let timer = self.stats.time_get();
+        if self.stats.picks_get_for_timing() {
+            return Some(self.timed_memory_hit(memory, key));
+        }
         Some(match memory.get(key) {
             Some(entry) => {
-                if timer.is_sampled() {
-                    // Hotness for rebuilds, from the timed sample only.
-                    memory.record(key);
-                }
+                self.stats.hit();
+                Ok(entry.value)
+            }
+            None => Err(self.stats.untimed_get()),
+        })
+    }
+
+    /// [`Self::memory_hit`] for a get picked for timing: its latency, and
+    /// the key's hotness for rebuilds (fed from the timed sample only).
+    #[inline(never)]
+    fn timed_memory_hit(&self, memory: &MemoryLevel<K, V>, key: &K) -> Result<V, GetTimer<'_>> {
+        let timer = self.stats.timed_get();
+        match memory.get(key) {
+            Some(entry) => {
+                memory.record(key);
                 timer.hit();
                 Ok(entry.value)
             }
             None => Err(timer),
-        })
+        }
     }
 
     /// A get that missed the memory level with no live flag set: a counted

@@ -305,11 +305,39 @@ impl RegionStats {
     /// reads the clock and has its latency recorded.
     #[inline]
     pub fn time_get(&self) -> GetTimer<'_> {
+        if self.picks_get_for_timing() {
+            self.timed_get()
+        } else {
+            self.untimed_get()
+        }
+    }
+
+    /// Whether the sampler picks the get about to start for timing (see
+    /// [`RegionStats::time_get`]); finish it with a timer from
+    /// [`RegionStats::timed_get`] if so, else from
+    /// [`RegionStats::untimed_get`].
+    #[inline]
+    pub(crate) fn picks_get_for_timing(&self) -> bool {
         let threshold = self.sample_threshold.load(Ordering::Relaxed);
-        let start = (shard::sampled(threshold) && self.take_sample()).then(Instant::now);
+        shard::sampled(threshold) && self.take_sample()
+    }
+
+    /// A get the sampler picked: its timer reads the clock now.
+    #[inline]
+    pub(crate) fn timed_get(&self) -> GetTimer<'_> {
         GetTimer {
             stats: self,
-            start,
+            start: Some(Instant::now()),
+            count_miss: true,
+        }
+    }
+
+    /// A get the sampler passed over: counted, not timed.
+    #[inline]
+    pub(crate) fn untimed_get(&self) -> GetTimer<'_> {
+        GetTimer {
+            stats: self,
+            start: None,
             count_miss: true,
         }
     }

@@ -83,7 +83,25 @@ impl Shards {
     /// Adds `n` to `counter` in the calling thread's shard.
     #[inline]
     pub(crate) fn add(&self, counter: usize, n: u64) {
-        let index = thread_index();
+        // The benchmark's ablation build counts nothing (see the workspace
+        // manifest's `unexpected_cfgs`).
+        if cfg!(cache_bench_statistics_off) {
+            return;
+        }
+        // An unassigned index (`usize::MAX`) is past the owned shards too:
+        // one bounds check serves both.
+        let index = THREAD_INDEX.with(Cell::get);
+        match self.owned.get(index) {
+            Some(shard) => shard.add_as_owner(counter, n),
+            None => self.add_beyond_owned(index, counter, n),
+        }
+    }
+
+    /// [`Shards::add`] from a thread without an owned index: its first
+    /// count (which assigns one), or a thread beyond the owned shards.
+    #[inline(never)]
+    fn add_beyond_owned(&self, index: usize, counter: usize, n: u64) {
+        let index = if index == UNASSIGNED { assign() } else { index };
         match self.owned.get(index) {
             Some(shard) => shard.add_as_owner(counter, n),
             None => self.shared[index & (self.shared.len() - 1)].add(counter, n),
@@ -145,15 +163,6 @@ thread_local! {
     /// This thread's generator state for sampling: 0 until the thread's
     /// index is assigned, then seeded.
     static SAMPLER: Cell<u64> = const { Cell::new(0) };
-}
-
-#[inline]
-fn thread_index() -> usize {
-    let index = THREAD_INDEX.with(Cell::get);
-    if index != UNASSIGNED {
-        return index;
-    }
-    assign()
 }
 
 #[cold]
@@ -224,6 +233,9 @@ pub(crate) fn sample_threshold(every: u32) -> u64 {
 /// ([`assign`]), which keeps a seeding check off every get.
 #[inline]
 pub(crate) fn sampled(threshold: u64) -> bool {
+    if cfg!(cache_bench_statistics_off) {
+        return false;
+    }
     SAMPLER
         .try_with(|cell| {
             let mut x = cell.get();
