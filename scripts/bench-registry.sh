@@ -306,7 +306,26 @@ if ((run_compile)); then
                 "$(per "$w1" "$w10000") / ${per_cpu[$profile.$example]}" "$m10000" | tee -a "$summary"
         done
     done
+    # The same check without incremental compilation (CARGO_INCREMENTAL=0):
+    # what the compiler's own passes cost, without the dependency graph
+    # and query cache an incremental session also writes. Warmed first:
+    # the setting is part of every crate's fingerprint.
+    echo "warming the dependencies without incremental compilation..." >&2
+    CARGO_INCREMENTAL=0 CACHE_BENCH_REGIONS=2 cargo check -p cache-benches --examples 2> "$out/compile.log" ||
+        die "cargo check failed; see $out/compile.log"
+    for example in startup_linkme startup_raw_linkme; do
+        cmd=(env CARGO_INCREMENTAL=0 cargo check -p cache-benches --example "$example")
+        echo "timing ${cmd[*]}..." >&2
+        read -r w1 c1 _ <<< "$(timed 1 "${cmd[@]}")"
+        read -r w1000 c1000 _ <<< "$(timed 1000 "${cmd[@]}")"
+        read -r w10000 c10000 m10000 <<< "$(timed 10000 "${cmd[@]}")"
+        [[ "$w1$w1000$w10000" == *'*'* ]] && dirty=1
+        per_cpu[noincr.$example]=$(per "$c1" "$c10000")
+        printf '%-34s %16s %16s %16s %22s %14s\n' "check, not incremental, ${example#startup_}" "$w1 / $c1" "$w1000 / $c1000" "$w10000 / $c10000" \
+            "$(per "$w1" "$w10000") / ${per_cpu[noincr.$example]}" "$m10000" | tee -a "$summary"
+    done
     say "per 1,000 regions = (t(10000) - t(1)) / 10; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    say "check without incremental compilation: cpu per 1,000 #[cache_region] ${per_cpu[noincr.startup_linkme]} s, raw linkme ${per_cpu[noincr.startup_raw_linkme]} s ($(ratio "${per_cpu[noincr.startup_linkme]}" "${per_cpu[noincr.startup_raw_linkme]}"))"
     for profile in check release; do
         say "$profile: cpu per 1,000 #[cache_region] / raw linkme = $(ratio "${per_cpu[$profile.startup_linkme]}" "${per_cpu[$profile.startup_raw_linkme]}"), / inventory = $(ratio "${per_cpu[$profile.startup_linkme]}" "${per_cpu[$profile.startup_inventory]}"); peak rustc memory at 10,000 / raw linkme's = $(ratio "${peak[$profile.startup_linkme]}" "${peak[$profile.startup_raw_linkme]}") (target <= 2)"
     done
