@@ -16,6 +16,8 @@
 #      raw pipeline of 1,000 GETs (target: get_many within 30 % of MGET).
 #   3. a hybrid region's L1 (memory) hit against raw moka, 1,024 and
 #      100,000 entries, random keys.
+#   1b. the same get with 100-byte and 4 KiB values (interleaved rounds
+#      only), the sizes of the target; same target.
 #   4. the longest stall of another client (PING in a tight loop on its own
 #      connection) while RegionHandle::clear removes 1,000,000 keys
 #      (SCAN MATCH + UNLINK), against the same client with no clear.
@@ -28,9 +30,14 @@
 # on this shared machine, the steadier comparison. The clear is measured
 # in one more process (CACHE_BENCH_CLEAR_STALL=1), STALL_REPEATS times.
 #
-# Usage: scripts/bench-redis.sh [--skip-bench] [--skip-stall]
-#   --skip-bench  recompute the summary from the last runs' output
-#   --skip-stall  leave out the clear measurement (section 4)
+#   5. instructions per get on the caller's thread, raw GET against the
+#      manager at 32 B, 100 B and 4 KiB, under valgrind's callgrind
+#      (counted, so steady where times are not; about 6 minutes).
+#
+# Usage: scripts/bench-redis.sh [--skip-bench] [--skip-stall] [--skip-callgrind]
+#   --skip-bench      recompute the summary from the last runs' output
+#   --skip-stall      leave out the clear measurement (section 4)
+#   --skip-callgrind  leave out the instruction counts (section 5)
 # Environment: CARGO_TARGET_DIR (honoured), RUNS (bench processes, default
 # 3), BENCH_ARGS (extra divan arguments), CACHE_BENCH_ROUNDS (interleaved
 # rounds per run, default 40; 0 skips them), CLEAR_KEYS (default
@@ -46,10 +53,13 @@ set -euo pipefail
 
 run_bench=1
 run_stall=1
+run_callgrind=1
+callgrind_gets=2000
 for arg in "$@"; do
     case "$arg" in
         --skip-bench) run_bench=0 ;;
         --skip-stall) run_stall=0 ;;
+        --skip-callgrind) run_callgrind=0 ;;
         -h | --help) usage ;;
         *) unknown_argument "$arg" ;;
     esac
@@ -170,6 +180,12 @@ if mixed:
     paired_ratio("manager get / raw get, driver on another thread", "get/manager_get", "get/raw_get_io_thread")
     if mixed_target is not None:
         say(verdict("target manager get within 5 % of raw, interleaved", mixed_target))
+    for size, label in (("100b", "100-byte"), ("4k", "4 KiB")):
+        say(f"-- {label} values (another region, the same keys; interleaved rounds only)")
+        interleaved_rows([f"get_{size}/raw_get", f"get_{size}/manager_get"])
+        sized = paired_ratio(f"manager get / raw get, {label} values", f"get_{size}/manager_get", f"get_{size}/raw_get")
+        if sized is not None:
+            say(verdict(f"target manager get within 5 % of raw at {label}, interleaved", sized))
 say("")
 say("== 2. batches of 1,000 keys against one by one (time per 1,000)")
 for name in ["batch/get_many_1000", "batch/get_1000_one_by_one", "batch/raw_mget_1000", "batch/raw_pipelined_get_1000",
@@ -235,6 +251,35 @@ else:
     say("== 4. clear stall: not measured (see --skip-stall)")
 print(results.text())
 EOF
+
+# Counted, not timed: instructions per get on the caller's thread (the
+# connection's driver runs there too), raw against the manager, under
+# callgrind; see `measured_gets` in the bench.
+if ((run_bench && run_callgrind)); then
+    {
+        echo
+        echo "== 5. instructions per Redis get (valgrind --tool=callgrind, $callgrind_gets gets after a warm-up; the server's not counted)"
+        if command -v valgrind > /dev/null; then
+            executable=$("${bench[@]}" --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+            [[ -x $executable ]] || die "no bench executable found for callgrind"
+            printf '%-10s %9s %9s  %s\n' "value" "raw GET" "manager" "manager / raw"
+            for bytes in 32 100 4096; do
+                declare -A per_get=()
+                for variant in raw_get manager_get; do
+                    CACHE_BENCH_CALLGRIND=$variant:$bytes valgrind --tool=callgrind --toggle-collect='*measured_gets*' \
+                        --callgrind-out-file="$out/callgrind.$variant.$bytes.out" "$executable" > /dev/null 2> "$out/valgrind.$variant.$bytes.log" ||
+                        die "valgrind failed on $variant:$bytes; see $out/valgrind.$variant.$bytes.log"
+                    total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/valgrind.$variant.$bytes.log")
+                    per_get[$variant]=$((total / callgrind_gets))
+                done
+                printf '%-10s %9s %9s  %s\n' "$bytes B" "${per_get[raw_get]}" "${per_get[manager_get]}" \
+                    "$(awk -v a="${per_get[manager_get]}" -v b="${per_get[raw_get]}" 'BEGIN { printf "x%.3f", a / b }')"
+            done
+        else
+            echo "valgrind not found: install it (sudo apt-get install valgrind) for this section"
+        fi
+    } >> "$summary"
+fi
 
 echo
 cat "$summary"

@@ -24,6 +24,9 @@
 //!     the cost of the layers from the cost of the second thread;
 //!   - `raw_sync_get`: `redis`' synchronous connection, for scale next to
 //!     `get_blocking`.
+//! - `get_100b` / `get_4k` (interleaved rounds only): `raw_get` and
+//!   `manager_get` again over the same 1,024 keys in regions whose values
+//!   are 100 bytes and 4 KiB long.
 //! - `batch`: 1,000 keys of a Redis region: `get_many` against 1,000
 //!   sequential `get`s, `insert_many` against 1,000 sequential `insert`s
 //!   (one `block_on` per 1,000; a Redis-only region publishes nothing on
@@ -43,6 +46,10 @@
 //!   `r` the median over rounds of the variant's time over the group's
 //!   first variant's in the same round. `CACHE_BENCH_ROUNDS` rounds
 //!   (default 40, 0 to skip).
+//!
+//! With `CACHE_BENCH_CALLGRIND=<raw_get|manager_get>:<32|100|4096>` the
+//! binary runs that many-byte variant's gets only, for callgrind to count
+//! (see [`callgrind`]).
 //!
 //! With `CACHE_BENCH_CLEAR_STALL=1` the binary skips all of that and
 //! measures instead what clearing a big region costs other clients (see
@@ -100,6 +107,10 @@ const BATCH_REGION: &str = "bench-redis-batch";
 const L1_1K_REGION: &str = "bench-redis-l1-1k";
 const L1_100K_REGION: &str = "bench-redis-l1-100k";
 const CLEAR_REGION: &str = "bench-redis-clear";
+/// The regions of the `get_100b` and `get_4k` groups, with their value
+/// lengths.
+const SIZED_REGIONS: [(&str, usize); 2] =
+    [("bench-redis-get-100b", 100), ("bench-redis-get-4k", 4096)];
 
 /// Keys of the `get` group.
 const GET_KEYS: usize = 1024;
@@ -119,6 +130,8 @@ fn main() {
     let outcome = std::panic::catch_unwind(|| {
         if std::env::var_os("CACHE_BENCH_CLEAR_STALL").is_some_and(|on| on != "0") {
             clear_stall();
+        } else if let Ok(which) = std::env::var(CALLGRIND) {
+            callgrind(&which);
         } else if std::env::args().any(|arg| arg == "--list") {
             divan::main();
         } else {
@@ -164,6 +177,13 @@ type Region = RegionHandle<String, Vec<u8>>;
 /// A 32-byte value, distinct per index.
 fn value(i: usize) -> Vec<u8> {
     format!("value-{i:026}").into_bytes()
+}
+
+/// A value of `len` bytes, distinct per index.
+fn sized_value(i: usize, len: usize) -> Vec<u8> {
+    let mut value = format!("value-{i:06}-").into_bytes();
+    value.resize(len, b'v');
+    value
 }
 
 /// Indices in a random order (xorshift64), taken modulo a key count.
@@ -238,6 +258,8 @@ fn manager_with(config: RedisConfig) -> CacheManager {
         .region_with(descriptor(L1_1K_REGION, Tier::Hybrid), codecs())
         .region_with(descriptor(L1_100K_REGION, Tier::Hybrid), codecs())
         .region_with(descriptor(CLEAR_REGION, Tier::Redis), codecs())
+        .region_with(descriptor(SIZED_REGIONS[0].0, Tier::Redis), codecs())
+        .region_with(descriptor(SIZED_REGIONS[1].0, Tier::Redis), codecs())
         .build()
         .expect("manager")
 }
@@ -323,6 +345,15 @@ struct Bench {
     moka_big: moka::sync::Cache<String, Vec<u8>>,
     small_keys: Vec<String>,
     big_keys: Vec<String>,
+    /// The `get` keys again in regions of 100-byte and 4 KiB values.
+    sized: Vec<Sized>,
+}
+
+/// A Redis region whose `GET_KEYS` values are all `bytes` long.
+struct Sized {
+    bytes: usize,
+    region: Region,
+    redis_keys: Vec<String>,
 }
 
 static BENCH: LazyLock<Bench> = LazyLock::new(|| {
@@ -378,6 +409,16 @@ static BENCH: LazyLock<Bench> = LazyLock::new(|| {
         moka_big: moka::sync::Cache::new(200_000),
         small_keys: random_keys(SMALL, 0x9E37_79B9_7F4A_7C15),
         big_keys: random_keys(BIG, 0xD1B5_4A32_D192_ED03),
+        sized: SIZED_REGIONS
+            .iter()
+            .map(|&(name, bytes)| Sized {
+                bytes,
+                region: handle(&manager, name),
+                redis_keys: (0..GET_KEYS)
+                    .map(|i| redis_key(name, &format!("key-{i:06}")))
+                    .collect(),
+            })
+            .collect(),
         rt,
         manager,
         _on_caller: on_caller,
@@ -409,6 +450,30 @@ impl Bench {
             assert!(manager.is_some(), "manager hit for {key}");
             let raw = self.rt.block_on(raw_get(&mut raw, redis_key));
             assert!(raw.is_some(), "raw hit for {redis_key}");
+        }
+        for sized in &self.sized {
+            let entries = self
+                .get_keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| (key.clone(), sized_value(i, sized.bytes)))
+                .collect();
+            self.rt
+                .block_on(sized.region.insert_many(entries))
+                .expect("insert_many");
+            for (i, (key, redis_key)) in self.get_keys.iter().zip(&sized.redis_keys).enumerate() {
+                let manager = self.rt.block_on(sized.region.get(key));
+                assert_eq!(
+                    manager,
+                    Some(sized_value(i, sized.bytes)),
+                    "manager hit for {key}"
+                );
+                let raw = self.rt.block_on(raw_get(&mut raw, redis_key));
+                assert!(raw.is_some(), "raw hit for {redis_key}");
+            }
+        }
+        if std::env::var_os(CALLGRIND).is_some() {
+            return; // only Redis gets are counted
         }
         // The L1 caches, in chunks of 1,000, each chunk into the hybrid
         // region then into moka, so their entries are allocated alike.
@@ -678,6 +743,16 @@ fn timed<O>(n: usize, start: usize, len: usize, mut op: impl FnMut(usize) -> O) 
     started.elapsed()
 }
 
+/// The name of the interleaved group of `bytes`-long values: `get_100b`,
+/// `get_4k`.
+fn sized_group(bytes: usize) -> String {
+    if bytes.is_multiple_of(1024) {
+        format!("get_{}k", bytes / 1024)
+    } else {
+        format!("get_{bytes}b")
+    }
+}
+
 /// The `get`, `l1_1k` and `l1_100k` variants again, in rounds: each round
 /// runs a block of every variant (~10-25 ms), in a rotating order, so
 /// drift in the machine's speed hits every variant alike, and gives a
@@ -816,17 +891,90 @@ fn interleaved() {
     ];
     // Blocks: 300 Redis gets (~10-20 ms), 100,000 hits over 1,024
     // entries, 20,000 over 100,000 (~20-25 ms); the warm-up first.
-    for (group, mut variants, n, warm) in [
-        ("get", get, 300, 500),
-        ("l1_1k", small, 100_000, ORDER_LEN),
-        ("l1_100k", big, 20_000, ORDER_LEN),
-        ("batch", batch, 10, 3),
-    ] {
+    let mut groups = vec![("get".to_owned(), get, 300, 500)];
+    for sized in &b.sized {
+        let mut raw = b.raw.clone();
+        let variants: Vec<(&str, Block)> = vec![
+            (
+                "raw_get",
+                Box::new(move |n, start| {
+                    timed(n, start, GET_KEYS, |i| {
+                        b.rt.block_on(raw_get(&mut raw, &sized.redis_keys[i]))
+                    })
+                }),
+            ),
+            (
+                "manager_get",
+                Box::new(|n, start| {
+                    timed(n, start, GET_KEYS, |i| {
+                        b.rt.block_on(sized.region.get(&b.get_keys[i]))
+                    })
+                }),
+            ),
+        ];
+        groups.push((sized_group(sized.bytes), variants, 300, 500));
+    }
+    groups.extend([
+        ("l1_1k".to_owned(), small, 100_000, ORDER_LEN),
+        ("l1_100k".to_owned(), big, 20_000, ORDER_LEN),
+        ("batch".to_owned(), batch, 10, 3),
+    ]);
+    for (group, mut variants, n, warm) in groups {
         for (_, block) in &mut variants {
             block(warm, 0);
         }
-        interleave::run(group, &mut variants, n, rounds, ORDER_LEN);
+        interleave::run(&group, &mut variants, n, rounds, ORDER_LEN);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Instructions per get (under callgrind)
+// ---------------------------------------------------------------------------
+
+/// `CACHE_BENCH_CALLGRIND=<variant>:<bytes>` runs [`CALLGRIND_GETS`] gets
+/// of one variant (`raw_get` or `manager_get`, values of 32, 100 or 4096
+/// bytes) inside [`measured_gets`], after a warm-up outside it, and exits:
+/// run under `valgrind --tool=callgrind --toggle-collect='*measured_gets*'`,
+/// the collected instructions are the caller's thread's (the connection's
+/// driver task runs there too, on the caller's runtime) for that many
+/// gets, the Redis server's not included.
+const CALLGRIND: &str = "CACHE_BENCH_CALLGRIND";
+
+/// Gets counted per `CACHE_BENCH_CALLGRIND` run.
+const CALLGRIND_GETS: usize = 2_000;
+
+fn callgrind(which: &str) {
+    let usage = "CACHE_BENCH_CALLGRIND=<raw_get|manager_get>:<32|100|4096>";
+    let b = &*BENCH;
+    let (variant, bytes) = which.split_once(':').unwrap_or((which, "32"));
+    let bytes: usize = bytes
+        .parse()
+        .unwrap_or_else(|_| panic!("{usage}, got {which}"));
+    let (region, redis_keys) = if bytes == 32 {
+        (&b.get, &b.get_redis_keys)
+    } else {
+        let sized = b.sized.iter().find(|sized| sized.bytes == bytes);
+        let sized = sized.unwrap_or_else(|| panic!("{usage}, got {which}"));
+        (&sized.region, &sized.redis_keys)
+    };
+    let mut raw = b.raw.clone();
+    let mut op: Box<dyn FnMut(usize) -> bool> = match variant {
+        "raw_get" => Box::new(move |i| b.rt.block_on(raw_get(&mut raw, &redis_keys[i])).is_some()),
+        "manager_get" => Box::new(|i| b.rt.block_on(region.get(&b.get_keys[i])).is_some()),
+        _ => panic!("{usage}, got {which}"),
+    };
+    for i in 0..500 {
+        assert!(op(order(i, GET_KEYS)), "warm-up hit");
+    }
+    let hits = measured_gets(&mut *op, CALLGRIND_GETS);
+    assert_eq!(hits, CALLGRIND_GETS, "every get hits");
+    println!("callgrind {variant}:{bytes} gets {CALLGRIND_GETS}");
+}
+
+/// `n` gets by `op`, in [`ORDER`]: the only function callgrind counts in.
+#[inline(never)]
+fn measured_gets(op: &mut dyn FnMut(usize) -> bool, n: usize) -> usize {
+    (0..n).filter(|&i| op(order(i, GET_KEYS))).count()
 }
 
 // ---------------------------------------------------------------------------
