@@ -249,24 +249,11 @@ impl<K, V> BackendLevel<K, V> {
         }
     }
 
-    /// The value an opened lookup found. Unusable bytes in a backend no
-    /// other process reads (a local folder) are removed, best effort: only
-    /// this region could have written them, and none of its readers can use
-    /// them. In a shared backend they are left alone: another instance, on
-    /// another schema, may be reading them.
-    async fn settle_lookup(&self, text: &str, opened: Opened<V>) -> Option<RemoteHit<V>> {
-        match opened {
-            Opened::Hit(hit) => Some(hit),
-            Opened::Missing => None,
-            Opened::Unusable => {
-                self.drop_unusable(text).await;
-                None
-            }
-        }
-    }
-
-    /// Removes unusable bytes from a backend no other process reads (see
-    /// [`BackendLevel::settle_lookup`]).
+    /// Removes unusable bytes from a backend no other process reads (a
+    /// local folder), best effort: only this region could have written
+    /// them, and none of its readers can use them. In a shared backend they
+    /// are left alone: another instance, on another schema, may be reading
+    /// them.
     async fn drop_unusable(&self, text: &str) {
         if !self.capabilities.shared {
             let _ = self.backend.remove(text).await;
@@ -286,7 +273,15 @@ impl<K, V> BackendLevel<K, V> {
             Ok(bytes) => {
                 let (outcome, opened) = self.open(&text, bytes, self.clock.now_ms());
                 self.stats.tiers().lookup(outcome, latency);
-                Ok(self.settle_lookup(&text, opened).await)
+                // A hit or a miss awaits nothing more.
+                match opened {
+                    Opened::Hit(hit) => Ok(Some(hit)),
+                    Opened::Missing => Ok(None),
+                    Opened::Unusable => {
+                        self.drop_unusable(&text).await;
+                        Ok(None)
+                    }
+                }
             }
             Err(error) => {
                 self.stats.tiers().lookup(L2Outcome::Error, latency);

@@ -579,17 +579,23 @@ where
     /// [`RegionStore::get`] awaiting Redis, and saying when it failed.
     pub(crate) async fn try_get(&self, key: &K) -> Result<Option<V>, CacheError> {
         let flags = self.live.flags();
-        match self.memory_hit(key, flags) {
-            Some(Ok(value)) => Ok(Some(value)),
+        // One await, for the second level: what comes before it is plain
+        // code, not a nested future.
+        let (timer, stale) = match self.memory_hit(key, flags) {
+            Some(Ok(value)) => return Ok(Some(value)),
             Some(Err(timer)) => match &self.levels {
                 Levels::Memory(_) => {
                     timer.miss();
-                    Ok(None)
+                    return Ok(None);
                 }
-                Levels::Second(_) | Levels::Hybrid(_) => self.read_second(key, timer, None).await,
+                Levels::Second(_) | Levels::Hybrid(_) => (timer, None),
             },
-            None => self.try_get_with_flags(key, flags, Miss::Count).await,
-        }
+            None => match self.before_second(key, flags, Miss::Count) {
+                Ok(answer) => return Ok(answer),
+                Err(rest) => rest,
+            },
+        };
+        self.read_second(key, timer, stale).await
     }
 
     /// [`RegionStore::try_get`] with the live flags already loaded.
@@ -599,17 +605,28 @@ where
         flags: u8,
         miss: Miss,
     ) -> Result<Option<V>, CacheError> {
+        match self.before_second(key, flags, miss) {
+            Ok(answer) => Ok(answer),
+            Err((timer, stale)) => self.read_second(key, timer, stale).await,
+        }
+    }
+
+    /// A get up to the second level: the answer when memory (or a disabled
+    /// region) gives it, else the get's timer and the stale value
+    /// fail-safe kept, for the second level's read.
+    fn before_second(
+        &self,
+        key: &K,
+        flags: u8,
+        miss: Miss,
+    ) -> Result<Option<V>, (GetTimer<'_>, Option<V>)> {
         if let Levels::Memory(_) = &self.levels {
             return Ok(self.get_with_flags(key, flags, miss));
         }
         if flags & DISABLED != 0 {
             return Ok(self.disabled_get());
         }
-        let (timer, stale) = match self.get_from_memory(key, flags, miss) {
-            Ok(value) => return Ok(Some(value)),
-            Err(rest) => rest,
-        };
-        self.read_second(key, timer, stale).await
+        self.get_from_memory(key, flags, miss).map(Some)
     }
 
     /// Starts a counted get at the memory level: a fresh value (a counted

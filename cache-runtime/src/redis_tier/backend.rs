@@ -115,10 +115,11 @@ impl Backend for RedisBackend {
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
-        Box::pin(async move {
-            let lookup = self.link.enter(self.level.get(key)).await;
-            lookup.map(value).map_err(backend_error)
-        })
+        Box::pin(
+            self.link
+                .enter(self.level.get(key))
+                .map(|lookup| lookup.map(value).map_err(backend_error)),
+        )
     }
 
     fn get_many<'a>(

@@ -7,14 +7,18 @@
 //! blocking callers on plain threads, reach Redis the same way. Each
 //! operation is polled on the caller's task inside [`Io::enter`] (the I/O
 //! thread's context is entered for the length of each poll): no task is
-//! spawned per operation. What remains is the hop between the caller's
-//! thread and the driver's, both ways: about 15-20 % of a loopback round
-//! trip (`scripts/bench-redis.sh`). [`Io::on`] drives the tier on the
-//! caller's own runtime instead (`RedisConfig::runtime`), which removes it.
+//! spawned per operation, and the operation's future stays inline (no
+//! allocation). What remains is the hop between the caller's thread and
+//! the driver's, both ways: a raw `GET` whose connection is driven on
+//! another thread takes x1.55-1.60 the time of one driven on the caller's
+//! (loopback, `scripts/bench-redis.sh`). So an operation awaited on a tokio
+//! runtime that has its drivers is driven on that runtime instead, on a
+//! connection of its own (`local.rs`); blocking calls and other executors
+//! come here. [`Io::on`] drives the whole tier on one given runtime
+//! (`RedisConfig::runtime`).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::thread::{self, JoinHandle};
 
@@ -80,15 +84,21 @@ impl Io {
         self.handle.spawn(task)
     }
 
-    /// `future`, polled with the I/O runtime's context entered: what every
-    /// Redis operation runs in, wherever it is awaited. With `locals`, a
-    /// poll on a runtime they accept is left in that runtime's context
-    /// instead (see `local.rs`).
-    pub(crate) fn enter<F: Future>(&self, locals: Option<Arc<Locals>>, future: F) -> InIo<F> {
+    /// `future`, polled with the I/O runtime's context entered: what
+    /// every Redis operation runs in, wherever it is awaited. With
+    /// `locals`, an operation whose first poll is on a runtime they accept
+    /// is left in that runtime's context instead (see `local.rs`), for all
+    /// of its polls: a tokio task never moves to another runtime.
+    pub(crate) fn enter<'a, F: Future>(
+        &'a self,
+        locals: Option<&'a Locals>,
+        future: F,
+    ) -> InIo<'a, F> {
         InIo {
-            handle: self.handle.clone(),
+            io: self,
             locals,
-            future: Box::pin(future),
+            on_caller: None,
+            future,
         }
     }
 
@@ -111,26 +121,67 @@ impl Drop for Io {
     }
 }
 
-/// A future polled inside the I/O runtime's context (see [`Io::enter`]).
-pub(crate) struct InIo<F> {
-    handle: Handle,
-    locals: Option<Arc<Locals>>,
-    future: Pin<Box<F>>,
+pin_project_lite::pin_project! {
+    /// A future polled inside the I/O runtime's context (see [`Io::enter`]),
+    /// kept inline: no allocation per operation.
+    pub(crate) struct InIo<'a, F> {
+        io: &'a Io,
+        locals: Option<&'a Locals>,
+        // Whether the caller's runtime drives this operation, decided at
+        // its first poll.
+        on_caller: Option<bool>,
+        #[pin]
+        future: F,
+    }
 }
 
-impl<F: Future> Future for InIo<F> {
+impl<'a, F: Future> InIo<'a, F> {
+    /// This operation with its output passed through `map` (no async block
+    /// of its own around it).
+    pub(crate) fn map<T, M: FnOnce(F::Output) -> T>(self, map: M) -> Map<InIo<'a, F>, M> {
+        Map {
+            future: self,
+            map: Some(map),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future whose output goes through a function (see [`InIo::map`]).
+    pub(crate) struct Map<F, M> {
+        #[pin]
+        future: F,
+        map: Option<M>,
+    }
+}
+
+impl<F: Future, M: FnOnce(F::Output) -> T, T> Future for Map<F, M> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.project();
+        let output = std::task::ready!(this.future.poll(cx));
+        let map = this.map.take().expect("`Map` polled after it was ready");
+        Poll::Ready(map(output))
+    }
+}
+
+impl<F: Future> Future for InIo<'_, F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        if let Some(locals) = &this.locals
-            && locals.usable_runtime(&this.handle).is_some()
-        {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let io = *this.io;
+        let on_caller = *this.on_caller.get_or_insert_with(|| {
+            this.locals
+                .is_some_and(|locals| locals.usable_runtime(&io.handle).is_some())
+        });
+        if on_caller {
             // The caller's runtime drives this operation's connection.
-            return this.future.as_mut().poll(cx);
+            return this.future.poll(cx);
         }
-        let _entered = this.handle.enter();
-        this.future.as_mut().poll(cx)
+        let _entered = io.handle.enter();
+        this.future.poll(cx)
     }
 }
 

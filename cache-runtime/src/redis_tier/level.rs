@@ -143,26 +143,45 @@ impl RedisLevel {
         key
     }
 
+    /// The Redis key of `key_text` as a command argument, written into the
+    /// command's buffer (no string of its own).
+    fn key_arg<'k>(&'k self, key_text: &'k str) -> KeyArg<'k> {
+        KeyArg {
+            prefix: &self.key_prefix,
+            text: key_text,
+        }
+    }
+
     /// `key_text`'s value, or why there is none.
     ///
     /// # Errors
     ///
     /// A [`RedisError`] when Redis cannot be asked (timeout, connection).
     pub(crate) async fn get(&self, key_text: &str) -> Result<RedisLookup, RedisError> {
-        self.settled(async {
-            let key = self.redis_key(key_text);
-            let mut connection = self.link.connection().await?;
-            let reply: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut connection)
-                .await;
-            match reply {
-                Ok(bytes) => Ok(RedisLevel::decode(bytes)),
-                Err(error) if is_wrong_type(&error) => Ok(not_a_string()),
-                Err(error) => Err(self.fail("GET", key_target(&key), error)),
+        // Settled in place rather than through `settled`: one state machine
+        // less on every get.
+        let outcome = match self.link.connection().await {
+            Ok(mut connection) => {
+                let key = self.key_arg(key_text);
+                // Sized once: `GET` and the key.
+                let reply: redis::RedisResult<Option<Vec<u8>>> =
+                    redis::Cmd::with_capacity(2, 3 + key.len())
+                        .arg("GET")
+                        .arg(key)
+                        .query_async(&mut connection)
+                        .await;
+                match reply {
+                    Ok(bytes) => Ok(RedisLevel::decode(bytes)),
+                    Err(error) if is_wrong_type(&error) => Ok(not_a_string()),
+                    Err(error) => {
+                        Err(self.fail("GET", key_target(&self.redis_key(key_text)), error))
+                    }
+                }
             }
-        })
-        .await
+            Err(error) => Err(error),
+        };
+        self.link.settle(&outcome);
+        outcome
     }
 
     /// The values of `key_texts`, in order, read with one `MGET` per
@@ -182,16 +201,12 @@ impl RedisLevel {
         self.settled(async {
             let mut found = Vec::with_capacity(key_texts.len());
             let per_mget = self.batch().saturating_mul(MGET_KEYS_PER_BATCH);
-            let mut key = Vec::new();
             for chunk in key_texts.chunks(per_mget) {
-                // Each Redis key is written into the command through one
-                // buffer: no string per key.
+                // Each Redis key is written straight into the command: no
+                // string per key.
                 let mut mget = redis::cmd("MGET");
                 for key_text in chunk {
-                    key.clear();
-                    key.extend_from_slice(self.key_prefix.as_bytes());
-                    key.extend_from_slice(key_text.as_bytes());
-                    mget.arg(&key[..]);
+                    mget.arg(self.key_arg(key_text));
                 }
                 let mut connection = self.link.connection().await?;
                 let replies: Vec<Option<Vec<u8>>> = mget
@@ -573,6 +588,33 @@ fn ttl_ms(ttl: Duration) -> u64 {
 }
 
 /// `key` for a message, cut to 200 characters.
+/// `{prefix}:{region}:` and a key text, one command argument.
+struct KeyArg<'k> {
+    prefix: &'k str,
+    text: &'k str,
+}
+
+impl KeyArg<'_> {
+    /// The Redis key's length in bytes.
+    fn len(&self) -> usize {
+        self.prefix.len() + self.text.len()
+    }
+}
+
+impl redis::ToRedisArgs for KeyArg<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        use std::io::Write;
+        out.reserve_space_for_args([self.len()]);
+        let mut arg = out.writer_for_next_arg();
+        // Writing to a command's buffer cannot fail (it grows a `Vec`).
+        let _ = arg.write_all(self.prefix.as_bytes());
+        let _ = arg.write_all(self.text.as_bytes());
+    }
+}
+
 fn key_target(key: &str) -> String {
     const SHOWN: usize = 200;
     match key.char_indices().nth(SHOWN) {

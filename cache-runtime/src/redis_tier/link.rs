@@ -10,8 +10,11 @@
 //! timeout). Timeouts and broken connections count towards the breaker,
 //! which then refuses operations at once until a probe succeeds.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
 use redis::{AsyncConnectionConfig, Client};
 
@@ -20,7 +23,7 @@ use super::breaker::Breaker;
 use super::connection::Connection;
 use super::error::RedisError;
 use super::io::{InIo, Io};
-use super::local::Locals;
+use super::local::{Local, Locals};
 
 /// What connections are opened from.
 #[derive(Debug)]
@@ -118,8 +121,8 @@ impl RedisLink {
 
     /// `future` polled in the I/O thread's context: how every operation on
     /// this link is awaited.
-    pub(crate) fn enter<F: std::future::Future>(&self, future: F) -> InIo<F> {
-        self.io.enter(self.locals.clone(), future)
+    pub(crate) fn enter<F: std::future::Future>(&self, future: F) -> InIo<'_, F> {
+        self.io.enter(self.locals.as_deref(), future)
     }
 
     /// Spawns a task on the I/O thread.
@@ -132,45 +135,51 @@ impl RedisLink {
     }
 
     /// The connection to send a command on: the current one, or a new one.
-    /// Must be awaited in the I/O context ([`RedisLink::enter`]).
+    /// Must be called and awaited in the I/O context ([`RedisLink::enter`]).
     ///
     /// # Errors
     ///
     /// [`RedisError::Unavailable`] while the breaker is open, else the
     /// connection's failure or timeout.
-    pub(crate) async fn connection(&self) -> Result<Connection, RedisError> {
-        self.breaker
-            .admit()
-            .map_err(|retry_in| RedisError::Unavailable {
+    pub(crate) fn connection(&self) -> Connecting<'_> {
+        if let Err(retry_in) = self.breaker.admit() {
+            return Connecting::Ready(Some(Err(RedisError::Unavailable {
                 server: self.server.clone(),
                 retry_in,
-            })?;
-        if let Some(locals) = &self.locals
-            && let Some(runtime) = locals.usable_runtime(self.io.handle())
-        {
-            return self.local_connection(locals, &runtime).await;
+            })));
         }
-        self.reuse_or_open(
-            || self.current(),
-            |connection| {
-                *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection);
+        // The open connection is found without an await; opening one is
+        // boxed, so an operation's future does not carry its state.
+        let local = self
+            .locals
+            .as_deref()
+            .and_then(|locals| Some((locals, locals.current(self.io.handle())?)));
+        match local {
+            Some((
+                _,
+                Local {
+                    connection: Some(connection),
+                    ..
+                },
+            )) => Connecting::Ready(Some(Ok(connection))),
+            Some((locals, Local { runtime, .. })) => {
+                let kept = runtime.clone();
+                Connecting::Opening(Box::pin(self.reuse_or_open(
+                    move || locals.connection(&runtime),
+                    move |connection| locals.keep(&kept, connection),
+                )))
+            }
+            None => match self.current() {
+                Some(connection) => Connecting::Ready(Some(Ok(connection))),
+                None => Connecting::Opening(Box::pin(self.reuse_or_open(
+                    || self.current(),
+                    |connection| {
+                        *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Some(connection);
+                    },
+                ))),
             },
-        )
-        .await
-    }
-
-    /// The connection `runtime` drives (opened on it, so its driver task
-    /// runs there), opened now if it has none.
-    async fn local_connection(
-        &self,
-        locals: &Locals,
-        runtime: &tokio::runtime::Handle,
-    ) -> Result<Connection, RedisError> {
-        self.reuse_or_open(
-            || locals.connection(runtime),
-            |connection| locals.keep(runtime, connection),
-        )
-        .await
+        }
     }
 
     /// The connection `find` gives, or a new one (one opening at a time,
@@ -180,9 +189,6 @@ impl RedisLink {
         find: impl Fn() -> Option<Connection>,
         keep: impl FnOnce(Connection),
     ) -> Result<Connection, RedisError> {
-        if let Some(connection) = find() {
-            return Ok(connection);
-        }
         let _one_at_a_time = self.connecting.lock().await;
         if let Some(connection) = find() {
             return Ok(connection);
@@ -286,7 +292,7 @@ impl RedisLink {
     pub(crate) fn drop_connection(&self) {
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
         if let Some(locals) = &self.locals {
-            locals.forget(None);
+            locals.forget();
         }
     }
 
@@ -346,6 +352,30 @@ fn cluster_clients(_config: &RedisConfig, server: &str) -> Result<Clients, Redis
     Err(RedisError::Setup(format!(
         "{server}: RedisConfig::cluster needs cache-runtime's `redis-cluster` feature, which this build does not have"
     )))
+}
+
+/// [`RedisLink::connection`]'s answer: the open connection at once, or
+/// the opening of a new one.
+pub(crate) enum Connecting<'a> {
+    /// Known without waiting (taken by the first poll).
+    Ready(Option<Result<Connection, RedisError>>),
+    /// A connection being opened.
+    Opening(Pin<Box<dyn Future<Output = Result<Connection, RedisError>> + Send + 'a>>),
+}
+
+impl Future for Connecting<'_> {
+    type Output = Result<Connection, RedisError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Connecting::Ready(ready) => Poll::Ready(
+                ready
+                    .take()
+                    .expect("`Connecting` polled after it was ready"),
+            ),
+            Connecting::Opening(opening) => opening.as_mut().poll(cx),
+        }
+    }
 }
 
 /// The state of a manager's Redis connection.

@@ -23,7 +23,6 @@
 //! [`RedisConfig::io_thread_only`]: super::RedisConfig::io_thread_only
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 
@@ -67,15 +66,17 @@ impl Drop for BlockingCall {
 /// One runtime's state: whether it has its drivers, its connection once
 /// opened, and whether it still runs.
 struct Runtime {
+    id: Id,
     usable: bool,
     connection: Option<Connection>,
     alive: Arc<AtomicBool>,
 }
 
-/// The runtimes seen, by id.
+/// The runtimes seen: at most [`MAX_RUNTIMES`] live ones, found by a scan
+/// (no hashing on an operation's path).
 #[derive(Default)]
 pub(crate) struct Locals {
-    runtimes: Mutex<HashMap<Id, Runtime>>,
+    runtimes: Mutex<Vec<Runtime>>,
 }
 
 impl std::fmt::Debug for Locals {
@@ -96,8 +97,14 @@ impl Drop for ClearOnDrop {
     }
 }
 
+/// The runtime an operation may be driven on, and its open connection.
+pub(crate) struct Local {
+    pub(crate) runtime: Handle,
+    pub(crate) connection: Option<Connection>,
+}
+
 impl Locals {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Runtime>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Runtime>> {
         self.runtimes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -105,6 +112,18 @@ impl Locals {
     /// call is not blocking, the runtime is not `io` (the I/O thread's or
     /// the configured one) and it has its drivers; `None` otherwise.
     pub(crate) fn usable_runtime(&self, io: &Handle) -> Option<Handle> {
+        self.find(io, false).map(|local| local.runtime)
+    }
+
+    /// [`Locals::usable_runtime`], with that runtime's connection if one is
+    /// open and the runtime runs: one lock for both.
+    pub(crate) fn current(&self, io: &Handle) -> Option<Local> {
+        self.find(io, true)
+    }
+
+    /// The usable runtime, and its connection when `with_connection`.
+    #[inline]
+    fn find(&self, io: &Handle, with_connection: bool) -> Option<Local> {
         if BLOCKING.with(Cell::get) {
             return None;
         }
@@ -114,10 +133,21 @@ impl Locals {
             return None;
         }
         let mut runtimes = self.lock();
-        if let Some(runtime) = runtimes.get(&id) {
-            return runtime.usable.then_some(current);
+        if let Some(runtime) = runtimes.iter().find(|runtime| runtime.id == id) {
+            if !runtime.usable {
+                return None;
+            }
+            let connection = runtime
+                .connection
+                .as_ref()
+                .filter(|_| with_connection && runtime.alive.load(Ordering::Acquire))
+                .cloned();
+            return Some(Local {
+                runtime: current,
+                connection,
+            });
         }
-        runtimes.retain(|_, runtime| runtime.alive.load(Ordering::Acquire));
+        runtimes.retain(|runtime| runtime.alive.load(Ordering::Acquire));
         if runtimes.len() >= MAX_RUNTIMES {
             return None;
         }
@@ -129,21 +159,23 @@ impl Locals {
             let _guard = guard;
             std::future::pending::<()>().await;
         });
-        runtimes.insert(
+        runtimes.push(Runtime {
             id,
-            Runtime {
-                usable,
-                connection: None,
-                alive,
-            },
-        );
-        usable.then_some(current)
+            usable,
+            connection: None,
+            alive,
+        });
+        usable.then_some(Local {
+            runtime: current,
+            connection: None,
+        })
     }
 
     /// The connection of `runtime`, if one is open and the runtime runs.
     pub(crate) fn connection(&self, runtime: &Handle) -> Option<Connection> {
+        let id = runtime.id();
         let runtimes = self.lock();
-        let entry = runtimes.get(&runtime.id())?;
+        let entry = runtimes.iter().find(|entry| entry.id == id)?;
         if !entry.alive.load(Ordering::Acquire) {
             return None;
         }
@@ -152,30 +184,23 @@ impl Locals {
 
     /// Keeps `connection` as `runtime`'s.
     pub(crate) fn keep(&self, runtime: &Handle, connection: Connection) {
-        if let Some(entry) = self.lock().get_mut(&runtime.id()) {
+        let id = runtime.id();
+        if let Some(entry) = self.lock().iter_mut().find(|entry| entry.id == id) {
             entry.connection = Some(connection);
         }
     }
 
-    /// Forgets `runtime`'s connection (it broke), or every one.
-    pub(crate) fn forget(&self, runtime: Option<&Handle>) {
-        let mut runtimes = self.lock();
-        match runtime {
-            Some(runtime) => {
-                if let Some(entry) = runtimes.get_mut(&runtime.id()) {
-                    entry.connection = None;
-                }
-            }
-            None => runtimes
-                .values_mut()
-                .for_each(|entry| entry.connection = None),
-        }
+    /// Forgets every runtime's connection (one broke).
+    pub(crate) fn forget(&self) {
+        self.lock()
+            .iter_mut()
+            .for_each(|entry| entry.connection = None);
     }
 
     /// Whether any runtime's connection is open.
     pub(crate) fn any_open(&self) -> bool {
         self.lock()
-            .values()
+            .iter()
             .any(|entry| entry.connection.is_some() && entry.alive.load(Ordering::Acquire))
     }
 }
