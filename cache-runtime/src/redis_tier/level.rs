@@ -606,6 +606,15 @@ impl redis::ToRedisArgs for KeyArg<'_> {
     where
         W: ?Sized + redis::RedisWrite,
     {
+        // Most keys fit a buffer on the stack: one copy into the command.
+        let mut joined = [0u8; 256];
+        if let Some(buffer) = joined.get_mut(..self.len()) {
+            let (prefix, text) = buffer.split_at_mut(self.prefix.len());
+            prefix.copy_from_slice(self.prefix.as_bytes());
+            text.copy_from_slice(self.text.as_bytes());
+            out.write_arg(buffer);
+            return;
+        }
         use std::io::Write;
         out.reserve_space_for_args([self.len()]);
         let mut arg = out.writer_for_next_arg();
