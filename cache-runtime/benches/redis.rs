@@ -743,6 +743,34 @@ fn timed<O>(n: usize, start: usize, len: usize, mut op: impl FnMut(usize) -> O) 
     started.elapsed()
 }
 
+/// The first two variants of a get group: a raw `GET` of `redis_keys`
+/// and `region`'s get of the same keys.
+fn raw_and_manager_gets<'a>(
+    b: &'a Bench,
+    region: &'a Region,
+    redis_keys: &'a [String],
+) -> Vec<(&'static str, Block<'a>)> {
+    let mut raw = b.raw.clone();
+    vec![
+        (
+            "raw_get",
+            Box::new(move |n, start| {
+                timed(n, start, GET_KEYS, |i| {
+                    b.rt.block_on(raw_get(&mut raw, &redis_keys[i]))
+                })
+            }),
+        ),
+        (
+            "manager_get",
+            Box::new(move |n, start| {
+                timed(n, start, GET_KEYS, |i| {
+                    b.rt.block_on(region.get(&b.get_keys[i]))
+                })
+            }),
+        ),
+    ]
+}
+
 /// The name of the interleaved group of `bytes`-long values: `get_100b`,
 /// `get_4k`.
 fn sized_group(bytes: usize) -> String {
@@ -763,25 +791,10 @@ fn interleaved() {
         return;
     }
     let b = &*BENCH;
-    let (mut raw, mut raw_io) = (b.raw.clone(), b.raw_io.clone());
+    let mut raw_io = b.raw_io.clone();
     let mut sync = b.raw_sync.lock().unwrap_or_else(PoisonError::into_inner);
-    let get: Vec<(&str, Block)> = vec![
-        (
-            "raw_get",
-            Box::new(move |n, start| {
-                timed(n, start, GET_KEYS, |i| {
-                    b.rt.block_on(raw_get(&mut raw, &b.get_redis_keys[i]))
-                })
-            }),
-        ),
-        (
-            "manager_get",
-            Box::new(|n, start| {
-                timed(n, start, GET_KEYS, |i| {
-                    b.rt.block_on(b.get.get(&b.get_keys[i]))
-                })
-            }),
-        ),
+    let mut get = raw_and_manager_gets(b, &b.get, &b.get_redis_keys);
+    get.extend::<[(&str, Block); 4]>([
         (
             "manager_get_caller_runtime",
             Box::new(|n, start| {
@@ -813,7 +826,7 @@ fn interleaved() {
                 })
             }),
         ),
-    ];
+    ]);
     let small: Vec<(&str, Block)> = vec![
         (
             "moka_plain",
@@ -893,25 +906,7 @@ fn interleaved() {
     // entries, 20,000 over 100,000 (~20-25 ms); the warm-up first.
     let mut groups = vec![("get".to_owned(), get, 300, 500)];
     for sized in &b.sized {
-        let mut raw = b.raw.clone();
-        let variants: Vec<(&str, Block)> = vec![
-            (
-                "raw_get",
-                Box::new(move |n, start| {
-                    timed(n, start, GET_KEYS, |i| {
-                        b.rt.block_on(raw_get(&mut raw, &sized.redis_keys[i]))
-                    })
-                }),
-            ),
-            (
-                "manager_get",
-                Box::new(|n, start| {
-                    timed(n, start, GET_KEYS, |i| {
-                        b.rt.block_on(sized.region.get(&b.get_keys[i]))
-                    })
-                }),
-            ),
-        ];
+        let variants = raw_and_manager_gets(b, &sized.region, &sized.redis_keys);
         groups.push((sized_group(sized.bytes), variants, 300, 500));
     }
     groups.extend([
