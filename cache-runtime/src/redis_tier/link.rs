@@ -24,6 +24,7 @@ use super::connection::Connection;
 use super::error::RedisError;
 use super::io::{InIo, Io};
 use super::local::{Local, Locals};
+use crate::future::BoxFuture;
 
 /// What connections are opened from.
 #[derive(Debug)]
@@ -360,7 +361,7 @@ pub(crate) enum Connecting<'a> {
     /// Known without waiting (taken by the first poll).
     Ready(Option<Result<Connection, RedisError>>),
     /// A connection being opened.
-    Opening(Pin<Box<dyn Future<Output = Result<Connection, RedisError>> + Send + 'a>>),
+    Opening(BoxFuture<'a, Result<Connection, RedisError>>),
 }
 
 impl Future for Connecting<'_> {
