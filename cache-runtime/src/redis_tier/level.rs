@@ -587,7 +587,6 @@ fn ttl_ms(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).map_or(MAX_TTL_MS, |ms| ms.clamp(1, MAX_TTL_MS))
 }
 
-/// `key` for a message, cut to 200 characters.
 /// `{prefix}:{region}:` and a key text, one command argument.
 struct KeyArg<'k> {
     prefix: &'k str,
@@ -624,6 +623,7 @@ impl redis::ToRedisArgs for KeyArg<'_> {
     }
 }
 
+/// `key` for a message, cut to 200 characters.
 fn key_target(key: &str) -> String {
     const SHOWN: usize = 200;
     match key.char_indices().nth(SHOWN) {
